@@ -1,0 +1,263 @@
+//! The rules of the product over the ports: who may see a channel, join it,
+//! post in it, read it. REST and WebSocket both go through here.
+//!
+//! A channel the caller may not see is `not_found`, never `forbidden`, so
+//! that its existence does not leak. `forbidden` is kept for channels the
+//! caller can see but may not act on (posting in a public channel they have
+//! not joined, leaving a DM).
+
+use std::sync::Arc;
+
+use rand::Rng;
+
+use crate::id::{ChannelId, UserId};
+use crate::model::{Channel, ChannelKind, Event, Invite, Member, MyChannel, Role, User};
+use crate::parse::{Body, ChannelName, ClientMsgId, Page, Seq, Topic};
+use crate::ports::Store;
+use crate::sequencer::{Command, Sequencer};
+use crate::time::Timestamp;
+use crate::{Error, Result};
+
+/// The most other people a DM can have.
+pub const MAX_DM_OTHERS: usize = 8;
+
+#[derive(Clone)]
+pub struct Chat {
+    store: Arc<dyn Store>,
+    sequencer: Sequencer,
+}
+
+/// One stored message, and whether this call stored it (false for a retry).
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub event: Event,
+    pub created: bool,
+}
+
+/// A page of a channel's log.
+#[derive(Debug, Clone)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    pub has_more: bool,
+}
+
+impl Chat {
+    pub fn new(store: Arc<dyn Store>, sequencer: Sequencer) -> Self {
+        Chat { store, sequencer }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The channel if `user` may see it (a member, or anyone for a public one),
+    /// with `user`'s role in it.
+    pub async fn visible(&self, user: UserId, id: ChannelId) -> Result<(Channel, Option<Role>)> {
+        let not_found = || Error::not_found("channel not found");
+        let channel = self.store.channel(id).await?.ok_or_else(not_found)?;
+        let role = self.store.role(id, user).await?;
+        if role.is_none() && channel.kind != ChannelKind::Public {
+            return Err(not_found());
+        }
+        Ok((channel, role))
+    }
+
+    async fn as_member(&self, user: UserId, id: ChannelId) -> Result<(Channel, Role)> {
+        match self.visible(user, id).await? {
+            (channel, Some(role)) => Ok((channel, role)),
+            (_, None) => Err(Error::forbidden("join this channel first")),
+        }
+    }
+
+    async fn load(&self, id: ChannelId) -> Result<Channel> {
+        self.store.channel(id).await?.ok_or_else(|| Error::internal(format!("channel {id} vanished after its append")))
+    }
+
+    pub async fn create_channel(&self, user: UserId, name: ChannelName, kind: ChannelKind, topic: Option<Topic>) -> Result<Channel> {
+        if kind == ChannelKind::Direct {
+            return Err(Error::bad_request("kind must be public or private; DMs are opened with POST /api/v1/dms"));
+        }
+        let channel = Channel {
+            id: ChannelId::generate(),
+            kind,
+            name: name.into_string(),
+            topic: topic.map(Topic::into_string).unwrap_or_default(),
+            created_at: Timestamp::now(),
+            created_by: user,
+            dm_key: None,
+            last_seq: 0,
+            member_count: 0,
+        };
+        let appended = self.sequencer.submit(Command::Create { channel, members: vec![(user, Role::Owner)] }).await?;
+        self.load(appended.channel_id).await
+    }
+
+    /// Opens the direct channel of exactly `others` plus `user`: created on
+    /// first use, the same one every later time.
+    pub async fn open_dm(&self, user: UserId, others: &[UserId]) -> Result<Channel> {
+        let mut people: Vec<UserId> = others.iter().copied().filter(|id| *id != user).collect();
+        people.sort_unstable();
+        people.dedup();
+        if people.is_empty() || people.len() > MAX_DM_OTHERS {
+            return Err(Error::bad_request("a DM needs 1 to 8 other people"));
+        }
+        for id in &people {
+            if self.store.user(*id).await?.is_none() {
+                return Err(Error::not_found(format!("user {id} not found")));
+            }
+        }
+        people.push(user);
+        people.sort_unstable();
+        let dm_key = people.iter().map(UserId::to_string).collect::<Vec<_>>().join(",");
+        let channel = Channel {
+            id: ChannelId::generate(),
+            kind: ChannelKind::Direct,
+            name: String::new(),
+            topic: String::new(),
+            created_at: Timestamp::now(),
+            created_by: user,
+            dm_key: Some(dm_key),
+            last_seq: 0,
+            member_count: 0,
+        };
+        let members = people.iter().map(|id| (*id, Role::Member)).collect();
+        let appended = self.sequencer.submit(Command::Create { channel, members }).await?;
+        self.load(appended.channel_id).await
+    }
+
+    /// Joins a public channel; joining one I am in already is not an error.
+    pub async fn join(&self, user: UserId, id: ChannelId) -> Result<Channel> {
+        let (channel, role) = self.visible(user, id).await?;
+        if role.is_some() {
+            return Ok(channel);
+        }
+        self.sequencer.submit(Command::Join { channel: id, user, actor: user }).await?;
+        self.load(id).await
+    }
+
+    /// Leaves a channel; leaving one I am not in is not an error. DMs cannot be left.
+    pub async fn leave(&self, user: UserId, id: ChannelId) -> Result<()> {
+        let (channel, role) = self.visible(user, id).await?;
+        if channel.kind == ChannelKind::Direct {
+            return Err(Error::forbidden("a direct channel cannot be left"));
+        }
+        if role.is_some() {
+            self.sequencer.submit(Command::Leave { channel: id, user, actor: user }).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn members(&self, user: UserId, id: ChannelId) -> Result<Vec<Member>> {
+        self.visible(user, id).await?;
+        self.store.members(id).await
+    }
+
+    /// The people of a direct channel, shown in place of its name.
+    pub async fn dm_people(&self, channel: &Channel) -> Result<Option<Vec<User>>> {
+        if channel.kind != ChannelKind::Direct {
+            return Ok(None);
+        }
+        Ok(Some(self.store.members(channel.id).await?.into_iter().map(|m| m.user).collect()))
+    }
+
+    pub async fn my_channels(&self, user: UserId) -> Result<Vec<MyChannel>> {
+        self.store.my_channels(user).await
+    }
+
+    pub async fn public_channels(&self) -> Result<Vec<Channel>> {
+        self.store.public_channels().await
+    }
+
+    pub async fn create_invite(&self, user: UserId, id: ChannelId, max_uses: Option<u32>, expires_in: Option<i64>) -> Result<Invite> {
+        let (channel, _) = self.as_member(user, id).await?;
+        if channel.kind == ChannelKind::Direct {
+            return Err(Error::forbidden("direct channels have no invites"));
+        }
+        let now = Timestamp::now();
+        let invite = Invite {
+            code: new_invite_code(),
+            channel_id: id,
+            created_by: user,
+            created_at: now,
+            expires_at: expires_in.map(|s| now.plus_seconds(s)),
+            max_uses,
+            uses: 0,
+        };
+        self.store.create_invite(&invite).await?;
+        Ok(invite)
+    }
+
+    /// A usable invite and its channel. Unknown, expired and used-up invites
+    /// are all `not_found`.
+    pub async fn invite(&self, code: &str) -> Result<(Invite, Channel)> {
+        let not_found = || Error::not_found("invite not found, expired or used up");
+        let invite = self.store.invite(code).await?.filter(|i| i.usable_at(Timestamp::now())).ok_or_else(not_found)?;
+        let channel = self.store.channel(invite.channel_id).await?.ok_or_else(not_found)?;
+        Ok((invite, channel))
+    }
+
+    /// Joins through an invite. A member accepting again spends no use.
+    pub async fn accept_invite(&self, user: UserId, code: &str) -> Result<Channel> {
+        let (invite, channel) = self.invite(code).await?;
+        if self.store.role(channel.id, user).await?.is_some() {
+            return Ok(channel);
+        }
+        self.store
+            .use_invite(code, Timestamp::now())
+            .await?
+            .ok_or_else(|| Error::not_found("invite not found, expired or used up"))?;
+        self.sequencer.submit(Command::Join { channel: channel.id, user, actor: invite.created_by }).await?;
+        self.load(channel.id).await
+    }
+
+    pub async fn post(
+        &self,
+        user: UserId,
+        id: ChannelId,
+        client_msg_id: ClientMsgId,
+        body: Body,
+        reply_to_seq: Option<Seq>,
+    ) -> Result<Posted> {
+        self.visible(user, id).await?;
+        let appended = self
+            .sequencer
+            .submit(Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq })
+            .await?;
+        let event = appended.events.into_iter().next().ok_or_else(|| Error::internal("a post appended no event"))?;
+        Ok(Posted { event, created: appended.created })
+    }
+
+    pub async fn events(&self, user: UserId, id: ChannelId, page: Page) -> Result<EventPage> {
+        self.visible(user, id).await?;
+        match page {
+            Page::After(after, limit) => {
+                let mut events = self.store.events_after(id, after, limit.get() + 1).await?;
+                let has_more = events.len() > limit.get() as usize;
+                events.truncate(limit.get() as usize);
+                Ok(EventPage { events, has_more })
+            }
+            Page::Before(before, limit) => {
+                let mut events = self.store.events_before(id, before, limit.get() + 1).await?;
+                let has_more = events.len() > limit.get() as usize;
+                if has_more {
+                    events.remove(0);
+                }
+                Ok(EventPage { events, has_more })
+            }
+        }
+    }
+
+    /// Raises my read marker, capped at the channel's last `seq`.
+    pub async fn mark_read(&self, user: UserId, id: ChannelId, seq: Seq) -> Result<()> {
+        let (channel, _) = self.as_member(user, id).await?;
+        self.store.mark_read(id, user, seq.min(channel.last_seq)).await
+    }
+}
+
+/// 128 random bits, URL-safe: unguessable, short enough for a link.
+fn new_invite_code() -> String {
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::thread_rng();
+    // 22 symbols of 62 carry ~131 bits.
+    (0..22).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}

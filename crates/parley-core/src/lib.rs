@@ -1,0 +1,20 @@
+//! Parley's domain: plain Rust, no web framework, database driver, Kafka or Redis.
+//!
+//! - [`error`]: the one error type every transport maps (HTTP status, WebSocket frame, log level).
+//! - [`id`] and [`time`]: identifiers (UUIDv7) and millisecond timestamps.
+//! - [`parse`]: input newtypes built once at the edge (`Username`, `Body`, …).
+//! - [`model`]: users, channels, members, invites and the events of a channel's log.
+//! - [`ports`]: the small async traits each backend implements (`Store` and its parts).
+//! - [`sequencer`]: appends commands to channel logs with group commit.
+//! - [`chat`]: the rules of the product (who may see, join, post, read) over the ports.
+
+pub mod chat;
+pub mod error;
+pub mod id;
+pub mod model;
+pub mod parse;
+pub mod ports;
+pub mod sequencer;
+pub mod time;
+
+pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,121 @@
+//! Ports: the small object-safe async traits a backend implements. The SQLite
+//! and PostgreSQL stores pass the same conformance suite (`parley-testkit`).
+//!
+//! Backends map their driver errors to [`Error`](crate::Error) where they
+//! arise: a unique violation is `Conflict`, a lost connection or a busy
+//! database is `Unavailable`, anything else `Internal` with the cause as text.
+
+use async_trait::async_trait;
+
+use crate::id::{ChannelId, UserId};
+use crate::model::{Channel, Event, Invite, Member, MyChannel, Role, Session, User};
+use crate::parse::{Seq, Username};
+use crate::time::Timestamp;
+use crate::Result;
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `Conflict` when the username is taken.
+    async fn create_user(&self, user: &User, password_hash: &str) -> Result<()>;
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
+    /// The user and their password hash, for login.
+    async fn credentials(&self, username: &Username) -> Result<Option<(User, String)>>;
+    /// Users whose username starts with `prefix`, by username.
+    async fn search_users(&self, prefix: &str, limit: u32) -> Result<Vec<User>>;
+    async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &Session) -> Result<()>;
+    /// The user holding an unexpired session with this token hash.
+    async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+}
+
+#[async_trait]
+pub trait ChannelStore: Send + Sync {
+    async fn channel(&self, id: ChannelId) -> Result<Option<Channel>>;
+    async fn role(&self, channel: ChannelId, user: UserId) -> Result<Option<Role>>;
+    /// The channels `user` is a member of, DMs included, with read markers.
+    async fn my_channels(&self, user: UserId) -> Result<Vec<MyChannel>>;
+    async fn public_channels(&self) -> Result<Vec<Channel>>;
+    async fn members(&self, channel: ChannelId) -> Result<Vec<Member>>;
+    /// Raises `user`'s read marker to `seq` (never lowers it).
+    async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<()>;
+}
+
+#[async_trait]
+pub trait InviteStore: Send + Sync {
+    async fn create_invite(&self, invite: &Invite) -> Result<()>;
+    async fn invite(&self, code: &str) -> Result<Option<Invite>>;
+    /// Counts one use, atomically, if the invite is still usable at `now`.
+    /// `None` when it is unknown, expired or used up.
+    async fn use_invite(&self, code: &str, now: Timestamp) -> Result<Option<Invite>>;
+}
+
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Events with `seq > after`, oldest first, at most `limit`.
+    async fn events_after(&self, channel: ChannelId, after: Seq, limit: u32) -> Result<Vec<Event>>;
+    /// The newest `limit` events with `seq < before` (all when `None`), oldest first.
+    async fn events_before(&self, channel: ChannelId, before: Option<Seq>, limit: u32) -> Result<Vec<Event>>;
+    /// Opens the write transaction the [`Sequencer`](crate::sequencer::Sequencer)
+    /// appends a batch in. Only the Sequencer writes events.
+    async fn begin(&self) -> Result<Box<dyn LogTx>>;
+}
+
+/// The key that makes a message retry harmless.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PostKey {
+    pub channel_id: ChannelId,
+    pub sender_id: UserId,
+    pub client_msg_id: String,
+}
+
+/// What the Sequencer needs to know of a channel to append to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelHead {
+    pub id: ChannelId,
+    pub last_seq: Seq,
+}
+
+/// A change to a channel's membership, applied in order within a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    Add { channel: ChannelId, user: UserId, role: Role, at: Timestamp },
+    Remove { channel: ChannelId, user: UserId },
+}
+
+/// One write transaction. Every read sees the writes made before it in the
+/// same transaction; nothing is visible to others until `commit` returns, and
+/// `commit` returns only once the data is durable. Dropping it rolls back.
+///
+/// The reads take a whole batch's keys at once so a backend can answer in one
+/// statement: this is what lets group commit reach tens of thousands of
+/// messages per second.
+#[async_trait]
+pub trait LogTx: Send {
+    async fn heads(&mut self, channels: &[ChannelId]) -> Result<Vec<ChannelHead>>;
+    /// Which of `pairs` are memberships.
+    async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>>;
+    /// The stored messages for those keys that exist.
+    async fn find_posts(&mut self, keys: &[PostKey]) -> Result<Vec<Event>>;
+    async fn find_dm(&mut self, dm_key: &str) -> Result<Option<ChannelId>>;
+    async fn insert_channel(&mut self, channel: &Channel) -> Result<()>;
+    async fn change_members(&mut self, changes: &[MemberChange]) -> Result<()>;
+    async fn insert_events(&mut self, events: &[Event]) -> Result<()>;
+    async fn set_heads(&mut self, heads: &[ChannelHead]) -> Result<()>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+#[async_trait]
+pub trait Health: Send + Sync {
+    /// Succeeds while the store answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Everything a store provides.
+pub trait Store: UserStore + SessionStore + ChannelStore + InviteStore + EventLog + Health {}
+
+impl<T: UserStore + SessionStore + ChannelStore + InviteStore + EventLog + Health> Store for T {}

@@ -1,0 +1,281 @@
+//! The Sequencer: the one writer of channel logs. It appends commands with
+//! group commit — every command waiting when a batch starts goes into one
+//! transaction and one fsync — and resolves each caller only after the commit.
+//!
+//! Within a batch it assigns each channel's next `seq`, deduplicates messages on
+//! `(channel, sender, client_msg_id)` (against the store and within the batch),
+//! and re-checks membership as of that point in the log.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::id::{ChannelId, EventId, UserId};
+use crate::model::{Channel, Event, EventKind, Role};
+use crate::parse::{Body, ClientMsgId, Seq};
+use crate::ports::{ChannelHead, EventLog, MemberChange, PostKey};
+use crate::time::Timestamp;
+use crate::{Error, Result};
+
+/// Commands waiting for the writer. When full, `submit` waits: backpressure
+/// reaches the callers instead of memory growing without bound.
+const QUEUE_BOUND: usize = 16_384;
+/// The most commands one transaction takes, so one batch cannot hold the
+/// write lock for long.
+const MAX_BATCH: usize = 4_096;
+
+/// A change to a channel's log.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Post { channel: ChannelId, sender: UserId, client_msg_id: ClientMsgId, body: Body, reply_to_seq: Option<Seq> },
+    /// `user` joins as a member; `actor` is who made it happen.
+    Join { channel: ChannelId, user: UserId, actor: UserId },
+    Leave { channel: ChannelId, user: UserId, actor: UserId },
+    /// A new channel with its first members, each with a `member_joined` event.
+    /// A channel with a `dm_key` that already exists is returned instead.
+    Create { channel: Channel, members: Vec<(UserId, Role)> },
+}
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub channel_id: ChannelId,
+    /// The events the command appended, or for a retried message the event
+    /// first stored for it.
+    pub events: Vec<Event>,
+    /// False when nothing new was stored: a retry, a join of a member, an existing DM.
+    pub created: bool,
+}
+
+struct Pending {
+    command: Command,
+    reply: oneshot::Sender<Result<Appended>>,
+}
+
+/// A handle to the writer task; cheap to clone. The task ends, after finishing
+/// what it was given, once every handle is dropped.
+#[derive(Clone)]
+pub struct Sequencer {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl Sequencer {
+    /// Starts the writer over `log`. `on_stored` is called with each committed
+    /// batch's new events, in commit order, before any caller is answered.
+    pub fn start(log: Arc<dyn EventLog>, on_stored: Arc<dyn Fn(&[Event]) + Send + Sync>) -> (Sequencer, JoinHandle<()>) {
+        let (queue, rx) = mpsc::channel(QUEUE_BOUND);
+        let task = tokio::spawn(run(log, rx, on_stored));
+        (Sequencer { queue }, task)
+    }
+
+    /// Appends `command` and waits until it is durable. Dropping the returned
+    /// future does not cancel a command already queued.
+    pub async fn submit(&self, command: Command) -> Result<Appended> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Pending { command, reply })
+            .await
+            .map_err(|_| Error::unavailable("the sequencer has stopped"))?;
+        answer.await.map_err(|_| Error::unavailable("the sequencer has stopped"))?
+    }
+}
+
+async fn run(log: Arc<dyn EventLog>, mut rx: mpsc::Receiver<Pending>, on_stored: Arc<dyn Fn(&[Event]) + Send + Sync>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let commands: Vec<&Command> = batch.iter().map(|p| &p.command).collect();
+        match append_batch(log.as_ref(), &commands).await {
+            Ok((results, stored)) => {
+                if !stored.is_empty() {
+                    on_stored(&stored);
+                }
+                for (pending, result) in batch.drain(..).zip(results) {
+                    let _ = pending.reply.send(result);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, commands = batch.len(), "append batch failed");
+                for pending in batch.drain(..) {
+                    let _ = pending.reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Applies `commands` in order in one transaction. The outer error fails the
+/// whole batch (nothing was stored); an inner error refuses one command.
+async fn append_batch(log: &dyn EventLog, commands: &[&Command]) -> Result<(Vec<Result<Appended>>, Vec<Event>)> {
+    let now = Timestamp::now();
+    let mut tx = log.begin().await?;
+
+    let mut channel_ids = Vec::new();
+    let mut pairs = Vec::new();
+    let mut keys = Vec::new();
+    for command in commands {
+        match command {
+            Command::Post { channel, sender, client_msg_id, .. } => {
+                channel_ids.push(*channel);
+                pairs.push((*channel, *sender));
+                keys.push(PostKey { channel_id: *channel, sender_id: *sender, client_msg_id: client_msg_id.as_str().to_owned() });
+            }
+            Command::Join { channel, user, .. } | Command::Leave { channel, user, .. } => {
+                channel_ids.push(*channel);
+                pairs.push((*channel, *user));
+            }
+            Command::Create { .. } => {}
+        }
+    }
+    channel_ids.sort_unstable();
+    channel_ids.dedup();
+    pairs.sort_unstable();
+    pairs.dedup();
+    keys.sort_unstable_by(|a, b| (a.channel_id, a.sender_id, &a.client_msg_id).cmp(&(b.channel_id, b.sender_id, &b.client_msg_id)));
+    keys.dedup();
+
+    let mut heads: HashMap<ChannelId, Seq> = if channel_ids.is_empty() {
+        HashMap::new()
+    } else {
+        tx.heads(&channel_ids).await?.into_iter().map(|h| (h.id, h.last_seq)).collect()
+    };
+    let mut members: HashSet<(ChannelId, UserId)> =
+        if pairs.is_empty() { HashSet::new() } else { tx.memberships(&pairs).await?.into_iter().collect() };
+    let mut posts: HashMap<PostKey, Event> = if keys.is_empty() {
+        HashMap::new()
+    } else {
+        tx.find_posts(&keys).await?.into_iter().filter_map(|e| post_key(&e).map(|k| (k, e))).collect()
+    };
+
+    let mut batch = Batch { now, heads: &mut heads, changed: HashSet::new(), events: Vec::new() };
+    let mut new_channels = Vec::new();
+    let mut changes = Vec::new();
+    let mut new_dms: HashMap<String, ChannelId> = HashMap::new();
+    let mut results = Vec::with_capacity(commands.len());
+
+    for command in commands {
+        let result = match command {
+            Command::Post { channel, sender, client_msg_id, body, reply_to_seq } => {
+                let key = PostKey { channel_id: *channel, sender_id: *sender, client_msg_id: client_msg_id.as_str().to_owned() };
+                if let Some(first) = posts.get(&key) {
+                    Ok(Appended { channel_id: *channel, events: vec![first.clone()], created: false })
+                } else {
+                    match batch.heads.get(channel).copied() {
+                        None => Err(Error::not_found("channel not found")),
+                        Some(_) if !members.contains(&(*channel, *sender)) => {
+                            Err(Error::forbidden("you are not a member of this channel"))
+                        }
+                        Some(last) if reply_to_seq.is_some_and(|r| r < 1 || r > last) => {
+                            Err(Error::bad_request("reply_to_seq is not an event of this channel"))
+                        }
+                        Some(_) => {
+                            let kind = EventKind::Message {
+                                body: body.as_str().to_owned(),
+                                client_msg_id: client_msg_id.as_str().to_owned(),
+                                reply_to_seq: *reply_to_seq,
+                            };
+                            let event = batch.append(*channel, *sender, kind);
+                            posts.insert(key, event.clone());
+                            Ok(Appended { channel_id: *channel, events: vec![event], created: true })
+                        }
+                    }
+                }
+            }
+            Command::Join { channel, user, actor } => {
+                if !batch.heads.contains_key(channel) {
+                    Err(Error::not_found("channel not found"))
+                } else if members.insert((*channel, *user)) {
+                    changes.push(MemberChange::Add { channel: *channel, user: *user, role: Role::Member, at: now });
+                    let event = batch.append(*channel, *actor, EventKind::MemberJoined { user_id: *user });
+                    Ok(Appended { channel_id: *channel, events: vec![event], created: true })
+                } else {
+                    Ok(Appended { channel_id: *channel, events: vec![], created: false })
+                }
+            }
+            Command::Leave { channel, user, actor } => {
+                if !batch.heads.contains_key(channel) {
+                    Err(Error::not_found("channel not found"))
+                } else if members.remove(&(*channel, *user)) {
+                    changes.push(MemberChange::Remove { channel: *channel, user: *user });
+                    let event = batch.append(*channel, *actor, EventKind::MemberLeft { user_id: *user });
+                    Ok(Appended { channel_id: *channel, events: vec![event], created: true })
+                } else {
+                    Ok(Appended { channel_id: *channel, events: vec![], created: false })
+                }
+            }
+            Command::Create { channel, members: first_members } => {
+                let existing = match &channel.dm_key {
+                    Some(key) => match new_dms.get(key) {
+                        Some(id) => Some(*id),
+                        None => tx.find_dm(key).await?,
+                    },
+                    None => None,
+                };
+                if let Some(id) = existing {
+                    Ok(Appended { channel_id: id, events: vec![], created: false })
+                } else {
+                    if let Some(key) = &channel.dm_key {
+                        new_dms.insert(key.clone(), channel.id);
+                    }
+                    new_channels.push(Channel { last_seq: 0, member_count: 0, ..channel.clone() });
+                    batch.heads.insert(channel.id, 0);
+                    let mut events = Vec::with_capacity(first_members.len());
+                    for (user, role) in first_members {
+                        if members.insert((channel.id, *user)) {
+                            changes.push(MemberChange::Add { channel: channel.id, user: *user, role: *role, at: now });
+                            events.push(batch.append(channel.id, channel.created_by, EventKind::MemberJoined { user_id: *user }));
+                        }
+                    }
+                    Ok(Appended { channel_id: channel.id, events, created: true })
+                }
+            }
+        };
+        results.push(result);
+    }
+
+    let Batch { changed, events, .. } = batch;
+    for channel in &new_channels {
+        tx.insert_channel(channel).await?;
+    }
+    if !changes.is_empty() {
+        tx.change_members(&changes).await?;
+    }
+    if !events.is_empty() {
+        tx.insert_events(&events).await?;
+        let heads: Vec<ChannelHead> = changed.iter().map(|id| ChannelHead { id: *id, last_seq: heads[id] }).collect();
+        tx.set_heads(&heads).await?;
+    }
+    tx.commit().await?;
+    Ok((results, events))
+}
+
+/// The events a batch appends, and the channel heads they advance.
+struct Batch<'a> {
+    now: Timestamp,
+    heads: &'a mut HashMap<ChannelId, Seq>,
+    changed: HashSet<ChannelId>,
+    events: Vec<Event>,
+}
+
+impl Batch<'_> {
+    fn append(&mut self, channel: ChannelId, sender: UserId, kind: EventKind) -> Event {
+        let last = self.heads.entry(channel).or_insert(0);
+        *last += 1;
+        self.changed.insert(channel);
+        let event = Event { channel_id: channel, seq: *last, id: EventId::generate(), sender_id: sender, created_at: self.now, kind };
+        self.events.push(event.clone());
+        event
+    }
+}
+
+fn post_key(event: &Event) -> Option<PostKey> {
+    match &event.kind {
+        EventKind::Message { client_msg_id, .. } => Some(PostKey {
+            channel_id: event.channel_id,
+            sender_id: event.sender_id,
+            client_msg_id: client_msg_id.clone(),
+        }),
+        _ => None,
+    }
+}
