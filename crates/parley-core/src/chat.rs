@@ -73,7 +73,13 @@ impl Chat {
         self.store.channel(id).await?.ok_or_else(|| Error::internal(format!("channel {id} vanished after its append")))
     }
 
-    pub async fn create_channel(&self, user: UserId, name: ChannelName, kind: ChannelKind, topic: Option<Topic>) -> Result<Channel> {
+    pub async fn create_channel(
+        &self,
+        user: UserId,
+        name: ChannelName,
+        kind: ChannelKind,
+        topic: Option<Topic>,
+    ) -> Result<Channel> {
         if kind == ChannelKind::Direct {
             return Err(Error::bad_request("kind must be public or private; DMs are opened with POST /api/v1/dms"));
         }
@@ -168,7 +174,13 @@ impl Chat {
         self.store.public_channels().await
     }
 
-    pub async fn create_invite(&self, user: UserId, id: ChannelId, max_uses: Option<u32>, expires_in: Option<i64>) -> Result<Invite> {
+    pub async fn create_invite(
+        &self,
+        user: UserId,
+        id: ChannelId,
+        max_uses: Option<u32>,
+        expires_in: Option<i64>,
+    ) -> Result<Invite> {
         let (channel, _) = self.as_member(user, id).await?;
         if channel.kind == ChannelKind::Direct {
             return Err(Error::forbidden("direct channels have no invites"));

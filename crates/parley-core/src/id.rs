@@ -34,9 +34,7 @@ macro_rules! id_type {
         impl FromStr for $name {
             type Err = Error;
             fn from_str(s: &str) -> Result<Self, Error> {
-                Uuid::try_parse(s)
-                    .map($name)
-                    .map_err(|_| Error::bad_request(concat!("malformed ", $what, " id")))
+                Uuid::try_parse(s).map($name).map_err(|_| Error::bad_request(concat!("malformed ", $what, " id")))
             }
         }
     };

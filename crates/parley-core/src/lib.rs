@@ -5,11 +5,13 @@
 //! - [`parse`]: input newtypes built once at the edge (`Username`, `Body`, …).
 //! - [`model`]: users, channels, members, invites and the events of a channel's log.
 //! - [`ports`]: the small async traits each backend implements (`Store` and its parts).
+//! - [`feed`]: the event feed from the Sequencer to every gateway, and its in-process form.
 //! - [`sequencer`]: appends commands to channel logs with group commit.
 //! - [`chat`]: the rules of the product (who may see, join, post, read) over the ports.
 
 pub mod chat;
 pub mod error;
+pub mod feed;
 pub mod id;
 pub mod model;
 pub mod parse;

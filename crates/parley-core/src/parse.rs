@@ -29,10 +29,7 @@ impl Username {
         if !(Self::MIN..=Self::MAX).contains(&len) {
             return Err(Error::bad_request("username must be 3 to 32 characters"));
         }
-        if !raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-        {
+        if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
             return Err(Error::bad_request("username may contain only a-z, 0-9, '_', '.' and '-'"));
         }
         Ok(Username(raw.to_ascii_lowercase()))
@@ -249,12 +246,12 @@ pub fn parse_max_uses(raw: Option<i64>) -> Result<Option<u32>> {
     }
 }
 
-/// How long an invite lives: 60 seconds to 365 days, or forever when absent.
+/// How long an invite lives: 1 second to 365 days, or forever when absent.
 pub fn parse_expires_in(raw: Option<i64>) -> Result<Option<i64>> {
     match raw {
         None => Ok(None),
-        Some(n) if (60..=365 * 24 * 3600).contains(&n) => Ok(Some(n)),
-        Some(_) => Err(Error::bad_request("expires_in_seconds must be 60 to 31536000")),
+        Some(n) if (1..=365 * 24 * 3600).contains(&n) => Ok(Some(n)),
+        Some(_) => Err(Error::bad_request("expires_in_seconds must be 1 to 31536000")),
     }
 }
 

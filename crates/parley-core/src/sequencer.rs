@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::feed::EventBatch;
 use crate::id::{ChannelId, EventId, UserId};
 use crate::model::{Channel, Event, EventKind, Role};
 use crate::parse::{Body, ClientMsgId, Seq};
@@ -26,16 +27,36 @@ const QUEUE_BOUND: usize = 16_384;
 /// write lock for long.
 const MAX_BATCH: usize = 4_096;
 
+/// Called with each committed batch's new events, in commit order.
+pub type OnStored = Arc<dyn Fn(EventBatch) + Send + Sync>;
+
 /// A change to a channel's log.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Post { channel: ChannelId, sender: UserId, client_msg_id: ClientMsgId, body: Body, reply_to_seq: Option<Seq> },
+    Post {
+        channel: ChannelId,
+        sender: UserId,
+        client_msg_id: ClientMsgId,
+        body: Body,
+        reply_to_seq: Option<Seq>,
+    },
     /// `user` joins as a member; `actor` is who made it happen.
-    Join { channel: ChannelId, user: UserId, actor: UserId },
-    Leave { channel: ChannelId, user: UserId, actor: UserId },
+    Join {
+        channel: ChannelId,
+        user: UserId,
+        actor: UserId,
+    },
+    Leave {
+        channel: ChannelId,
+        user: UserId,
+        actor: UserId,
+    },
     /// A new channel with its first members, each with a `member_joined` event.
     /// A channel with a `dm_key` that already exists is returned instead.
-    Create { channel: Channel, members: Vec<(UserId, Role)> },
+    Create {
+        channel: Channel,
+        members: Vec<(UserId, Role)>,
+    },
 }
 
 /// What a command did.
@@ -64,7 +85,7 @@ pub struct Sequencer {
 impl Sequencer {
     /// Starts the writer over `log`. `on_stored` is called with each committed
     /// batch's new events, in commit order, before any caller is answered.
-    pub fn start(log: Arc<dyn EventLog>, on_stored: Arc<dyn Fn(&[Event]) + Send + Sync>) -> (Sequencer, JoinHandle<()>) {
+    pub fn start(log: Arc<dyn EventLog>, on_stored: OnStored) -> (Sequencer, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(QUEUE_BOUND);
         let task = tokio::spawn(run(log, rx, on_stored));
         (Sequencer { queue }, task)
@@ -82,14 +103,14 @@ impl Sequencer {
     }
 }
 
-async fn run(log: Arc<dyn EventLog>, mut rx: mpsc::Receiver<Pending>, on_stored: Arc<dyn Fn(&[Event]) + Send + Sync>) {
+async fn run(log: Arc<dyn EventLog>, mut rx: mpsc::Receiver<Pending>, on_stored: OnStored) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let commands: Vec<&Command> = batch.iter().map(|p| &p.command).collect();
         match append_batch(log.as_ref(), &commands).await {
             Ok((results, stored)) => {
                 if !stored.is_empty() {
-                    on_stored(&stored);
+                    on_stored(stored.into());
                 }
                 for (pending, result) in batch.drain(..).zip(results) {
                     let _ = pending.reply.send(result);
@@ -119,7 +140,11 @@ async fn append_batch(log: &dyn EventLog, commands: &[&Command]) -> Result<(Vec<
             Command::Post { channel, sender, client_msg_id, .. } => {
                 channel_ids.push(*channel);
                 pairs.push((*channel, *sender));
-                keys.push(PostKey { channel_id: *channel, sender_id: *sender, client_msg_id: client_msg_id.as_str().to_owned() });
+                keys.push(PostKey {
+                    channel_id: *channel,
+                    sender_id: *sender,
+                    client_msg_id: client_msg_id.as_str().to_owned(),
+                });
             }
             Command::Join { channel, user, .. } | Command::Leave { channel, user, .. } => {
                 channel_ids.push(*channel);
@@ -132,7 +157,9 @@ async fn append_batch(log: &dyn EventLog, commands: &[&Command]) -> Result<(Vec<
     channel_ids.dedup();
     pairs.sort_unstable();
     pairs.dedup();
-    keys.sort_unstable_by(|a, b| (a.channel_id, a.sender_id, &a.client_msg_id).cmp(&(b.channel_id, b.sender_id, &b.client_msg_id)));
+    keys.sort_unstable_by(|a, b| {
+        (a.channel_id, a.sender_id, &a.client_msg_id).cmp(&(b.channel_id, b.sender_id, &b.client_msg_id))
+    });
     keys.dedup();
 
     let mut heads: HashMap<ChannelId, Seq> = if channel_ids.is_empty() {
@@ -157,7 +184,11 @@ async fn append_batch(log: &dyn EventLog, commands: &[&Command]) -> Result<(Vec<
     for command in commands {
         let result = match command {
             Command::Post { channel, sender, client_msg_id, body, reply_to_seq } => {
-                let key = PostKey { channel_id: *channel, sender_id: *sender, client_msg_id: client_msg_id.as_str().to_owned() };
+                let key = PostKey {
+                    channel_id: *channel,
+                    sender_id: *sender,
+                    client_msg_id: client_msg_id.as_str().to_owned(),
+                };
                 if let Some(first) = posts.get(&key) {
                     Ok(Appended { channel_id: *channel, events: vec![first.clone()], created: false })
                 } else {
@@ -224,7 +255,11 @@ async fn append_batch(log: &dyn EventLog, commands: &[&Command]) -> Result<(Vec<
                     for (user, role) in first_members {
                         if members.insert((channel.id, *user)) {
                             changes.push(MemberChange::Add { channel: channel.id, user: *user, role: *role, at: now });
-                            events.push(batch.append(channel.id, channel.created_by, EventKind::MemberJoined { user_id: *user }));
+                            events.push(batch.append(
+                                channel.id,
+                                channel.created_by,
+                                EventKind::MemberJoined { user_id: *user },
+                            ));
                         }
                     }
                     Ok(Appended { channel_id: channel.id, events, created: true })
@@ -263,7 +298,14 @@ impl Batch<'_> {
         let last = self.heads.entry(channel).or_insert(0);
         *last += 1;
         self.changed.insert(channel);
-        let event = Event { channel_id: channel, seq: *last, id: EventId::generate(), sender_id: sender, created_at: self.now, kind };
+        let event = Event {
+            channel_id: channel,
+            seq: *last,
+            id: EventId::generate(),
+            sender_id: sender,
+            created_at: self.now,
+            kind,
+        };
         self.events.push(event.clone());
         event
     }

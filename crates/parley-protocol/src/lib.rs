@@ -1,1 +1,14 @@
-//! parley-protocol
+//! Parley's wire types, shared by the server, the benchmark and the tests.
+//!
+//! - [`rest`]: request and response bodies of the REST API, and the error body.
+//! - [`frames`]: WebSocket and SSE frames.
+//!
+//! Requests carry raw strings and numbers: the server parses them into the
+//! domain newtypes of `parley-core` at the edge. Responses are built from
+//! domain values with the `From` impls here, in one place.
+
+pub mod frames;
+pub mod rest;
+
+pub use frames::{ClientFrame, ServerFrame};
+pub use rest::*;

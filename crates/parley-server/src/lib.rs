@@ -1,1 +1,22 @@
-//! parley-server
+//! Parley's server: the HTTP gateway over the core, and what the binary runs.
+//!
+//! - [`config`]: flags, `PARLEY_*` environment and `parley.toml`, layered.
+//! - [`app`]: `Application::build(config)` → `port()` → `run_until_stopped(shutdown)`.
+//! - [`http`]: the REST routes, the error body, extractors.
+//! - [`gateway`]: live sessions over WebSocket and SSE, and the hub that feeds them.
+//! - [`auth`]: argon2id passwords and session tokens.
+//! - [`rate`], [`metrics`], [`state`]: send limits, Prometheus counters, shared state.
+//! - [`telemetry`]: structured logs.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod gateway;
+pub mod http;
+pub mod metrics;
+pub mod rate;
+pub mod state;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::Config;

@@ -1,1 +1,127 @@
-//! parley-sqlite
+//! Parley's `Store` on SQLite: one file, `parley.db`, in the data directory.
+//!
+//! - [`SqliteStore`] (here): opening the file, migrations, the two pools.
+//! - `error`: driver errors mapped to the port error where they arise.
+//! - `rows`: rows decoded into domain types, refusing malformed ones.
+//! - `users`: `UserStore`, `SessionStore`, `InviteStore` and `Health`.
+//! - `channels`: `ChannelStore`.
+//! - `events`: `EventLog` reads and the Sequencer's `LogTx`, whose statements
+//!   each take a whole batch as one JSON parameter.
+//!
+//! SQLite has one writer at a time, so every write goes through a pool of one
+//! connection: writes queue in-process instead of failing with `SQLITE_BUSY`,
+//! and the Sequencer's transaction never meets a competing writer. Reads go
+//! through a separate read-only pool; in WAL mode they never wait for the writer.
+
+mod channels;
+mod error;
+mod events;
+#[cfg(test)]
+mod plans;
+mod rows;
+mod users;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use parley_core::{Error, Result};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::{db_err, migrate_err};
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "parley.db";
+
+/// Connections of the read pool: enough for the gateways' concurrent history
+/// and channel-list reads on a small machine.
+const READERS: u32 = 4;
+/// How long a statement waits for a pooled connection before the store is
+/// reported `unavailable`. The writer is held for one batch at a time (tens
+/// of milliseconds), so waiting this long means something is wrong.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long SQLite itself retries a locked database (another process, or a
+/// checkpoint) before answering `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// The store. Cheap to clone: both pools are shared handles.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if need be) `data_dir/parley.db` and brings its schema
+    /// up to date.
+    pub async fn open(data_dir: &Path) -> Result<SqliteStore> {
+        let path = db_path(data_dir)?;
+        let write = write_pool(&path).await?;
+        MIGRATOR.run(&write).await.map_err(migrate_err)?;
+        // Opened after the writer: it has created the file and put it in WAL
+        // mode, which read-only connections can neither do nor undo.
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A local file cannot drop a connection; a ping per acquire would
+            // only add a round trip to the connection's worker thread.
+            .test_before_acquire(false)
+            .connect_with(base_options(&path).read_only(true).pragma("cache_size", "-16384"))
+            .await
+            .map_err(db_err)?;
+        tracing::info!(path = %path.display(), "sqlite store open");
+        Ok(SqliteStore { write, read })
+    }
+
+    /// Applies the schema migrations to `data_dir/parley.db` and closes it.
+    pub async fn migrate(data_dir: &Path) -> Result<()> {
+        let write = write_pool(&db_path(data_dir)?).await?;
+        let result = MIGRATOR.run(&write).await.map_err(migrate_err);
+        write.close().await;
+        result
+    }
+
+    /// Waits for the connections in use, then closes every connection. The
+    /// writer closes last so that, as the last connection, it checkpoints the WAL.
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+fn db_path(data_dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| Error::unavailable(format!("cannot create data directory {}: {e}", data_dir.display())))?;
+    Ok(data_dir.join(DB_FILE))
+}
+
+fn base_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new().filename(path).busy_timeout(BUSY_TIMEOUT).pragma("temp_store", "memory")
+}
+
+/// The one writer connection. It stays open for the life of the store: no
+/// reconnects, and its page cache stays warm for the Sequencer.
+async fn write_pool(path: &Path) -> Result<SqlitePool> {
+    let options = base_options(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // Every commit is on disk before it returns: an acknowledged message
+        // survives a crash of the process or the machine.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .pragma("cache_size", "-65536")
+        .pragma("wal_autocheckpoint", std::env::var("TMP_WAC").unwrap_or("1000".into()))
+        .pragma("page_size", std::env::var("TMP_PS").unwrap_or("4096".into()));
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await
+        .map_err(db_err)
+}

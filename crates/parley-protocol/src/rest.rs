@@ -1,0 +1,399 @@
+//! REST bodies, as in PROTOCOL.md: what clients send and what they get back.
+
+use parley_core::model;
+use serde::{Deserialize, Serialize};
+
+/// Every error response: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub created_at: String,
+}
+
+impl From<&model::User> for User {
+    fn from(u: &model::User) -> Self {
+        User {
+            id: u.id.to_string(),
+            username: u.username.to_string(),
+            display_name: u.display_name.clone(),
+            created_at: u.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: String,
+    /// `public`, `private` or `direct`.
+    pub kind: String,
+    pub name: String,
+    pub topic: String,
+    pub created_at: String,
+    pub last_seq: i64,
+    pub member_count: i64,
+    /// For `direct` channels: the people in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<User>>,
+    /// In lists of my channels only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_read_seq: Option<i64>,
+    /// In lists of my channels only: messages by others after `last_read_seq`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread_count: Option<i64>,
+}
+
+impl From<&model::Channel> for Channel {
+    fn from(c: &model::Channel) -> Self {
+        Channel {
+            id: c.id.to_string(),
+            kind: c.kind.as_str().to_owned(),
+            name: c.name.clone(),
+            topic: c.topic.clone(),
+            created_at: c.created_at.to_rfc3339(),
+            last_seq: c.last_seq,
+            member_count: c.member_count,
+            members: None,
+            last_read_seq: None,
+            unread_count: None,
+        }
+    }
+}
+
+impl From<&model::MyChannel> for Channel {
+    fn from(c: &model::MyChannel) -> Self {
+        Channel {
+            last_read_seq: Some(c.last_read_seq),
+            unread_count: Some(c.unread_count),
+            ..Channel::from(&c.channel)
+        }
+    }
+}
+
+impl Channel {
+    pub fn with_members(mut self, people: Option<Vec<model::User>>) -> Self {
+        self.members = people.map(|people| people.iter().map(User::from).collect());
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: User,
+    /// `owner` or `member`.
+    pub role: String,
+    pub joined_at: String,
+}
+
+impl From<&model::Member> for Member {
+    fn from(m: &model::Member) -> Self {
+        Member { user: User::from(&m.user), role: m.role.as_str().to_owned(), joined_at: m.joined_at.to_rfc3339() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub code: String,
+    pub channel_id: String,
+    pub expires_at: Option<String>,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+}
+
+impl From<&model::Invite> for Invite {
+    fn from(i: &model::Invite) -> Self {
+        Invite {
+            code: i.code.clone(),
+            channel_id: i.channel_id.to_string(),
+            expires_at: i.expires_at.map(|t| t.to_rfc3339()),
+            max_uses: i.max_uses,
+            uses: i.uses,
+        }
+    }
+}
+
+/// What an invite link shows before it is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteChannel {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub member_count: i64,
+}
+
+impl From<&model::Channel> for InviteChannel {
+    fn from(c: &model::Channel) -> Self {
+        InviteChannel {
+            id: c.id.to_string(),
+            name: c.name.clone(),
+            kind: c.kind.as_str().to_owned(),
+            member_count: c.member_count,
+        }
+    }
+}
+
+/// One entry of a channel's log. `type` selects the fields of [`EventBody`];
+/// a client ignores a type it does not know ([`EventBody::Unknown`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub channel_id: String,
+    pub seq: i64,
+    pub id: String,
+    pub sender_id: String,
+    pub created_at: String,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    Message {
+        body: String,
+        client_msg_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to_seq: Option<i64>,
+    },
+    MemberJoined {
+        user_id: String,
+    },
+    MemberLeft {
+        user_id: String,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+impl From<&model::Event> for Event {
+    fn from(e: &model::Event) -> Self {
+        let body = match &e.kind {
+            model::EventKind::Message { body, client_msg_id, reply_to_seq } => EventBody::Message {
+                body: body.clone(),
+                client_msg_id: client_msg_id.clone(),
+                reply_to_seq: *reply_to_seq,
+            },
+            model::EventKind::MemberJoined { user_id } => EventBody::MemberJoined { user_id: user_id.to_string() },
+            model::EventKind::MemberLeft { user_id } => EventBody::MemberLeft { user_id: user_id.to_string() },
+        };
+        Event {
+            channel_id: e.channel_id.to_string(),
+            seq: e.seq,
+            id: e.id.to_string(),
+            sender_id: e.sender_id.to_string(),
+            created_at: e.created_at.to_rfc3339(),
+            body,
+        }
+    }
+}
+
+// ---- requests ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateMeRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateChannelRequest {
+    pub name: String,
+    /// `public` or `private`.
+    pub kind: String,
+    #[serde(default)]
+    pub topic: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateInviteRequest {
+    #[serde(default)]
+    pub max_uses: Option<i64>,
+    #[serde(default)]
+    pub expires_in_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpenDmRequest {
+    pub user_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PostMessageRequest {
+    pub body: String,
+    pub client_msg_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to_seq: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReadRequest {
+    pub seq: i64,
+}
+
+/// `?after=&before=&limit=` of `GET …/events`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EventsQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    pub q: Option<String>,
+}
+
+// ---- responses ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthResponse {
+    pub user: User,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserResponse {
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UsersResponse {
+    pub users: Vec<User>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChannelResponse {
+    pub channel: Channel,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChannelsResponse {
+    pub channels: Vec<Channel>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MembersResponse {
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteResponse {
+    pub invite: Invite,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvitePreviewResponse {
+    pub invite: Invite,
+    pub channel: InviteChannel,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventResponse {
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventsResponse {
+    pub events: Vec<Event>,
+    pub has_more: bool,
+}
+
+/// Cluster mode's answer when the stored event did not come within 5 s.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AcceptedResponse {
+    pub status: String,
+    pub client_msg_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn message_event_json() {
+        let event = Event {
+            channel_id: "c".into(),
+            seq: 7,
+            id: "e".into(),
+            sender_id: "u".into(),
+            created_at: "2026-11-22T08:30:00.123Z".into(),
+            body: EventBody::Message { body: "hi".into(), client_msg_id: "m1".into(), reply_to_seq: None },
+        };
+        let value = serde_json::to_value(&event).unwrap();
+        assert_eq!(
+            value,
+            json!({"channel_id": "c", "seq": 7, "id": "e", "sender_id": "u",
+                   "created_at": "2026-11-22T08:30:00.123Z",
+                   "type": "message", "body": "hi", "client_msg_id": "m1"})
+        );
+        assert_eq!(serde_json::from_value::<Event>(value).unwrap(), event);
+    }
+
+    #[test]
+    fn member_event_json_and_unknown_types() {
+        let value = json!({"channel_id": "c", "seq": 1, "id": "e", "sender_id": "u",
+                           "created_at": "t", "type": "member_joined", "user_id": "u2"});
+        let event: Event = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(event.body, EventBody::MemberJoined { user_id: "u2".into() });
+        assert_eq!(serde_json::to_value(&event).unwrap(), value);
+        let later = json!({"channel_id": "c", "seq": 2, "id": "e", "sender_id": "u",
+                           "created_at": "t", "type": "reaction_added", "emoji": "x"});
+        assert_eq!(serde_json::from_value::<Event>(later).unwrap().body, EventBody::Unknown);
+    }
+
+    #[test]
+    fn error_and_channel_json() {
+        let error = ErrorBody { error: ErrorDetail { code: "not_found".into(), message: "channel not found".into() } };
+        assert_eq!(
+            serde_json::to_value(&error).unwrap(),
+            json!({"error": {"code": "not_found", "message": "channel not found"}})
+        );
+        let channel = Channel {
+            id: "c".into(),
+            kind: "public".into(),
+            name: "general".into(),
+            topic: "".into(),
+            created_at: "t".into(),
+            last_seq: 3,
+            member_count: 2,
+            members: None,
+            last_read_seq: Some(1),
+            unread_count: Some(2),
+        };
+        assert_eq!(
+            serde_json::to_value(&channel).unwrap(),
+            json!({"id": "c", "kind": "public", "name": "general", "topic": "", "created_at": "t",
+                   "last_seq": 3, "member_count": 2, "last_read_seq": 1, "unread_count": 2})
+        );
+    }
+}

@@ -1,0 +1,330 @@
+//! The hub: which local sessions follow which channels, and the dispatcher
+//! that copies each stored event from the feed into those sessions' queues.
+//!
+//! Slow-consumer policy, enforced in [`Hub::deliver`]: every session has a
+//! bounded queue ([`SESSION_QUEUE`]); an event that does not fit closes that
+//! session with 1008, and it resumes like any reconnect. The dispatcher never
+//! waits for a session, so one slow reader never slows a channel.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::ws::Utf8Bytes;
+use parley_core::feed::FeedSubscription;
+use parley_core::id::{ChannelId, UserId};
+use parley_core::model::{Event, EventKind};
+use parley_core::parse::Seq;
+use parley_protocol::ServerFrame;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+
+/// Frames a session may have waiting before it counts as too slow.
+pub const SESSION_QUEUE: usize = 4_096;
+
+pub const CLOSE_OVERFLOW: u16 = 1008;
+pub const CLOSE_REVOKED: u16 = 4003;
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// A frame serialised once, shared by every recipient.
+#[derive(Clone)]
+pub struct Frame {
+    pub kind: &'static str,
+    pub text: Utf8Bytes,
+}
+
+impl Frame {
+    pub fn new(frame: &ServerFrame) -> Frame {
+        Frame { kind: frame.type_name(), text: Utf8Bytes::from(frame.to_json()) }
+    }
+}
+
+/// A stored event on its way to sessions.
+pub struct EventFrame {
+    pub channel: ChannelId,
+    pub seq: Seq,
+    pub created_at_ms: i64,
+    /// `(user, joined)` for `member_joined` / `member_left`.
+    pub membership: Option<(UserId, bool)>,
+    pub frame: Frame,
+}
+
+impl EventFrame {
+    pub fn new(event: &Event) -> EventFrame {
+        let membership = match event.kind {
+            EventKind::MemberJoined { user_id } => Some((user_id, true)),
+            EventKind::MemberLeft { user_id } => Some((user_id, false)),
+            EventKind::Message { .. } => None,
+        };
+        EventFrame {
+            channel: event.channel_id,
+            seq: event.seq,
+            created_at_ms: event.created_at.millis(),
+            membership,
+            frame: Frame::new(&ServerFrame::Event { event: event.into() }),
+        }
+    }
+}
+
+pub enum Delivery {
+    Event(Arc<EventFrame>),
+    Frame(Frame),
+}
+
+/// The hub's handle on one session: its queue and how to close it.
+pub struct SessionLink {
+    pub id: u64,
+    pub user: UserId,
+    pub token_hash: String,
+    queue: mpsc::Sender<Delivery>,
+    close_code: AtomicU16,
+    pub closed: CancellationToken,
+}
+
+impl SessionLink {
+    /// Asks the session to close with `code`; the first code asked wins.
+    pub fn close(&self, code: u16) {
+        let _ = self.close_code.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
+        self.closed.cancel();
+    }
+
+    pub fn close_code(&self) -> u16 {
+        match self.close_code.load(Ordering::Acquire) {
+            0 => CLOSE_GOING_AWAY,
+            code => code,
+        }
+    }
+
+    fn offer(&self, delivery: Delivery) {
+        if self.queue.try_send(delivery).is_err() && !self.closed.is_cancelled() {
+            tracing::info!(session = self.id, user = %self.user, "session too slow: closing with 1008");
+            self.close(CLOSE_OVERFLOW);
+        }
+    }
+}
+
+struct Entry {
+    link: Arc<SessionLink>,
+    channels: HashSet<ChannelId>,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<u64, Entry>,
+    by_channel: HashMap<ChannelId, HashMap<u64, Arc<SessionLink>>>,
+    by_user: HashMap<UserId, HashSet<u64>>,
+}
+
+impl State {
+    fn subscribe(&mut self, id: u64, channel: ChannelId) {
+        if let Some(entry) = self.sessions.get_mut(&id) {
+            if entry.channels.insert(channel) {
+                self.by_channel.entry(channel).or_default().insert(id, entry.link.clone());
+            }
+        }
+    }
+
+    fn unsubscribe(&mut self, id: u64, channel: ChannelId) {
+        if let Some(entry) = self.sessions.get_mut(&id) {
+            entry.channels.remove(&channel);
+        }
+        if let Some(set) = self.by_channel.get_mut(&channel) {
+            set.remove(&id);
+            if set.is_empty() {
+                self.by_channel.remove(&channel);
+            }
+        }
+    }
+
+    fn user_sessions(&self, user: UserId) -> Vec<u64> {
+        self.by_user.get(&user).map(|ids| ids.iter().copied().collect()).unwrap_or_default()
+    }
+
+    /// Sessions of other users that share a channel with `user`'s session `id`.
+    fn neighbours(&self, id: u64, user: UserId) -> HashMap<u64, Arc<SessionLink>> {
+        let mut found = HashMap::new();
+        if let Some(entry) = self.sessions.get(&id) {
+            for channel in &entry.channels {
+                for (other, link) in self.by_channel.get(channel).into_iter().flatten() {
+                    if link.user != user {
+                        found.entry(*other).or_insert_with(|| link.clone());
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+pub struct Hub {
+    state: Mutex<State>,
+    next_id: AtomicU64,
+    metrics: Arc<Metrics>,
+}
+
+impl Hub {
+    pub fn new(metrics: Arc<Metrics>) -> Hub {
+        Hub { state: Mutex::new(State::default()), next_id: AtomicU64::new(1), metrics }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a session following `channels`. Returns its link, its queue, and the
+    /// users sharing a channel with it who are online now. Announces the user
+    /// online if this is their first session.
+    pub fn register(
+        &self,
+        user: UserId,
+        token_hash: String,
+        channels: &[ChannelId],
+    ) -> (Arc<SessionLink>, mpsc::Receiver<Delivery>, Vec<UserId>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (queue, receiver) = mpsc::channel(SESSION_QUEUE);
+        let link = Arc::new(SessionLink {
+            id,
+            user,
+            token_hash,
+            queue,
+            close_code: AtomicU16::new(0),
+            closed: CancellationToken::new(),
+        });
+        let mut state = self.lock();
+        state.sessions.insert(id, Entry { link: link.clone(), channels: HashSet::new() });
+        for channel in channels {
+            state.subscribe(id, *channel);
+        }
+        let sessions = state.by_user.entry(user).or_default();
+        sessions.insert(id);
+        let first = sessions.len() == 1;
+        let neighbours = state.neighbours(id, user);
+        let online: HashSet<UserId> = neighbours.values().map(|l| l.user).collect();
+        if first {
+            let frame = presence_frame(user, true);
+            for link in neighbours.values() {
+                link.offer(Delivery::Frame(frame.clone()));
+            }
+        }
+        self.metrics.sessions_opened();
+        (link, receiver, online.into_iter().collect())
+    }
+
+    /// Removes a session; announces the user offline if it was their last.
+    pub fn unregister(&self, id: u64) {
+        let mut state = self.lock();
+        let Some(entry) = state.sessions.get(&id) else { return };
+        let user = entry.link.user;
+        let last = state.by_user.get(&user).is_some_and(|s| s.len() == 1);
+        if last {
+            let frame = presence_frame(user, false);
+            for link in state.neighbours(id, user).values() {
+                link.offer(Delivery::Frame(frame.clone()));
+            }
+        }
+        let channels: Vec<ChannelId> = entry.channels.iter().copied().collect();
+        for channel in channels {
+            state.unsubscribe(id, channel);
+        }
+        state.sessions.remove(&id);
+        if let Some(sessions) = state.by_user.get_mut(&user) {
+            sessions.remove(&id);
+            if sessions.is_empty() {
+                state.by_user.remove(&user);
+            }
+        }
+        self.metrics.sessions_closed();
+    }
+
+    /// Follows `channel` from now on (a channel joined while connecting).
+    pub fn subscribe(&self, id: u64, channel: ChannelId) {
+        self.lock().subscribe(id, channel);
+    }
+
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.lock().by_user.contains_key(&user)
+    }
+
+    /// Tells the other members' sessions in `channel` that `user` is typing.
+    pub fn typing(&self, from: u64, user: UserId, channel: ChannelId) {
+        let state = self.lock();
+        if !state.sessions.get(&from).is_some_and(|e| e.channels.contains(&channel)) {
+            return;
+        }
+        let frame = Frame::new(&ServerFrame::Typing { channel_id: channel.to_string(), user_id: user.to_string() });
+        for link in state.by_channel.get(&channel).into_iter().flat_map(|s| s.values()) {
+            if link.user != user {
+                link.offer(Delivery::Frame(frame.clone()));
+            }
+        }
+    }
+
+    /// Closes every session opened with this token (logout) with 4003.
+    pub fn revoke(&self, token_hash: &str) {
+        for entry in self.lock().sessions.values() {
+            if entry.link.token_hash == token_hash {
+                entry.link.close(CLOSE_REVOKED);
+            }
+        }
+    }
+
+    /// Asks every session to close with `code`.
+    pub fn close_all(&self, code: u16) {
+        for entry in self.lock().sessions.values() {
+            entry.link.close(code);
+        }
+    }
+
+    /// Copies each event into the queues of the sessions following its
+    /// channel. A `member_joined` first makes the joining user's sessions
+    /// follow the channel; a `member_left` stops them after this event.
+    pub fn deliver(&self, events: &[Event]) {
+        let frames: Vec<Arc<EventFrame>> = events.iter().map(|e| Arc::new(EventFrame::new(e))).collect();
+        let mut state = self.lock();
+        for frame in frames {
+            if let Some((user, true)) = frame.membership {
+                for id in state.user_sessions(user) {
+                    state.subscribe(id, frame.channel);
+                }
+            }
+            let mut delivered = 0u64;
+            for link in state.by_channel.get(&frame.channel).into_iter().flat_map(|s| s.values()) {
+                link.offer(Delivery::Event(frame.clone()));
+                delivered += 1;
+            }
+            self.metrics.fanned_out(delivered);
+            if let Some((user, false)) = frame.membership {
+                for id in state.user_sessions(user) {
+                    state.unsubscribe(id, frame.channel);
+                }
+            }
+        }
+    }
+
+    /// Reads the feed until `stop`. If the feed says events were lost to this
+    /// node, every session is closed with 1008 so that each resumes from the store.
+    pub async fn run_dispatcher(self: Arc<Self>, mut feed: Box<dyn FeedSubscription>, stop: CancellationToken) {
+        loop {
+            let next = tokio::select! {
+                () = stop.cancelled() => return,
+                next = feed.next() => next,
+            };
+            match next {
+                Ok(batch) => self.deliver(&batch),
+                Err(error) => {
+                    tracing::warn!(error = %error, "feed lost events: closing every session so each resumes");
+                    self.close_all(CLOSE_OVERFLOW);
+                }
+            }
+        }
+    }
+}
+
+fn presence_frame(user: UserId, online: bool) -> Frame {
+    Frame::new(&ServerFrame::Presence {
+        user_id: user.to_string(),
+        status: if online { "online" } else { "offline" }.to_owned(),
+    })
+}

@@ -1,0 +1,19 @@
+//! The live gateway: WebSocket and SSE sessions fed by the event feed.
+//!
+//! - [`hub`]: which local session follows which channel; the dispatcher.
+//! - [`session`]: one session's logic, generic over its transport.
+//! - [`ws`] and [`sse`]: the two transports.
+
+pub mod hub;
+pub mod session;
+pub mod sse;
+pub mod ws;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws", get(ws::upgrade)).route("/stream", get(sse::stream))
+}

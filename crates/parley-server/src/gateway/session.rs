@@ -1,0 +1,422 @@
+//! One live session, whatever carries it (WebSocket or SSE): generic over a
+//! `Stream` of what the client sent and a `Sink` of what goes back, so it is
+//! tested over in-memory channels.
+//!
+//! A `select!` loop over {client frame, finished send, queued deliveries,
+//! ping tick, close request}. Per channel it remembers the last `seq` it sent;
+//! an event at or below it is dropped, and one beyond the next is preceded by
+//! the missing events read from the store. That one rule makes the seam
+//! between replay and live exact, and turns any hole into a refill rather
+//! than a silent gap.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::FuturesUnordered;
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use parley_core::chat::Chat;
+use parley_core::id::{ChannelId, UserId};
+use parley_core::model::{MyChannel, User};
+use parley_core::parse::{parse_seq, Body, ClientMsgId, Seq};
+use parley_core::time::Timestamp;
+use parley_core::{Error, ErrorCode};
+use parley_protocol::{self as wire, ClientFrame, ServerFrame};
+
+use super::hub::{Delivery, EventFrame, Frame, SessionLink};
+use crate::http::error::public_message;
+use crate::state::AppState;
+
+/// What the transport read from the client.
+#[derive(Debug)]
+pub enum Inbound {
+    Text(String),
+    Binary,
+    /// A frame over the size limit: the session closes with 1009.
+    TooLarge,
+    /// A ping, pong or anything else that shows the client is there.
+    Alive,
+    Closed,
+}
+
+/// What the session writes.
+#[derive(Clone)]
+pub enum Outbound {
+    Frame(Frame),
+    Ping,
+    Close(u16, &'static str),
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub ping_every: Duration,
+    /// Close a session the client has been silent on for this long (WebSocket only).
+    pub idle_after: Option<Duration>,
+}
+
+impl Settings {
+    pub fn websocket() -> Self {
+        Settings { ping_every: Duration::from_secs(30), idle_after: Some(Duration::from_secs(60)) }
+    }
+    pub fn sse() -> Self {
+        Settings { ping_every: Duration::from_secs(30), idle_after: None }
+    }
+}
+
+/// Events replayed inline per channel; beyond that, one `gap` frame.
+pub const REPLAY_INLINE: i64 = 1_000;
+/// Sends of one session awaiting their commit; past this the session stops reading.
+const MAX_IN_FLIGHT: usize = 64;
+/// Deliveries written per flush.
+const WRITE_BATCH: usize = 256;
+/// How long a close frame may take to get out.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+pub const CLOSE_TOO_LARGE: u16 = 1009;
+
+/// A client-sent `resume`: channel → the last `seq` it has.
+pub type Resume = HashMap<ChannelId, Seq>;
+
+/// Parses a resume map; an entry with a malformed id or seq is an error.
+pub fn parse_resume(raw: &BTreeMap<String, i64>) -> Result<Resume, Error> {
+    raw.iter().map(|(id, seq)| Ok((id.parse::<ChannelId>()?, parse_seq(*seq, "resume seq")?))).collect()
+}
+
+struct Session<W> {
+    state: AppState,
+    user: User,
+    link: Arc<SessionLink>,
+    output: W,
+    delivered: HashMap<ChannelId, Seq>,
+}
+
+/// Runs a session to its end. `user` is already authenticated.
+pub async fn serve<R, W>(
+    state: AppState,
+    user: User,
+    token_hash: String,
+    resume: Resume,
+    mut input: R,
+    output: W,
+    settings: Settings,
+) where
+    R: Stream<Item = Inbound> + Unpin,
+    W: Sink<Outbound> + Unpin,
+{
+    let first = match state.chat.my_channels(user.id).await {
+        Ok(channels) => channels,
+        Err(error) => return refuse(output, &error).await,
+    };
+    let following: Vec<ChannelId> = first.iter().map(|c| c.channel.id).collect();
+    let (link, mut queue, online) = state.hub.register(user.id, token_hash, &following);
+    let mut session = Session { state: state.clone(), user, link: link.clone(), output, delivered: HashMap::new() };
+    if let Err(error) = session.start(&following, &online, &resume).await {
+        session.fail(&error).await;
+        state.hub.unregister(link.id);
+        return;
+    }
+
+    let mut in_flight = FuturesUnordered::new();
+    let mut ping = tokio::time::interval(settings.ping_every);
+    ping.tick().await;
+    let mut heard = Instant::now();
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    loop {
+        tokio::select! {
+            biased;
+            () = link.closed.cancelled() => {
+                session.close(link.close_code(), "closed by the server").await;
+                break;
+            }
+            Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
+                if !session.write(vec![Outbound::Frame(Frame::new(&answer))]).await { break; }
+            }
+            received = queue.recv_many(&mut batch, WRITE_BATCH) => {
+                if received == 0 { break; }
+                let mut out = Vec::with_capacity(batch.len());
+                for delivery in batch.drain(..) {
+                    if let Err(error) = session.on_delivery(delivery, &mut out).await {
+                        session.fail(&error).await;
+                        state.hub.unregister(link.id);
+                        return;
+                    }
+                }
+                if !session.write(out).await { break; }
+            }
+            frame = input.next(), if in_flight.len() < MAX_IN_FLIGHT => {
+                heard = Instant::now();
+                match frame {
+                    None | Some(Inbound::Closed) => break,
+                    Some(Inbound::TooLarge) => {
+                        session.close(CLOSE_TOO_LARGE, "frame too large").await;
+                        break;
+                    }
+                    Some(Inbound::Alive) => {}
+                    Some(Inbound::Binary) => {
+                        let error = Error::bad_request("binary frames are not supported; send JSON text");
+                        if !session.write(vec![error_frame(None, &error)]).await { break; }
+                    }
+                    Some(Inbound::Text(text)) => {
+                        if let Some(answer) = session.on_text(&text, &mut in_flight).await {
+                            if !session.write(vec![answer]).await { break; }
+                        }
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                if settings.idle_after.is_some_and(|idle| heard.elapsed() > idle) {
+                    session.close(1001, "no answer to pings").await;
+                    break;
+                }
+                if !session.write(vec![Outbound::Ping]).await { break; }
+            }
+        }
+    }
+    state.hub.unregister(link.id);
+}
+
+type Answer = futures::future::BoxFuture<'static, ServerFrame>;
+
+impl<W: Sink<Outbound> + Unpin> Session<W> {
+    /// `ready`, who is online, then the replay of each resumed channel.
+    async fn start(&mut self, following: &[ChannelId], online: &[UserId], resume: &Resume) -> Result<(), Error> {
+        // Read again now that the hub delivers to us: any event after these
+        // `last_seq`s reaches us live.
+        let channels = self.state.chat.my_channels(self.user.id).await?;
+        let before: HashSet<&ChannelId> = following.iter().collect();
+        let late: Vec<ChannelId> = channels.iter().map(|c| c.channel.id).filter(|id| !before.contains(id)).collect();
+        for id in &late {
+            self.state.hub.subscribe(self.link.id, *id);
+        }
+        let ready =
+            ServerFrame::Ready { user: (&self.user).into(), channels: channel_bodies(&self.state, &channels).await? };
+        let mut out = vec![Outbound::Frame(Frame::new(&ready))];
+        for user in online {
+            let frame = ServerFrame::Presence { user_id: user.to_string(), status: "online".into() };
+            out.push(Outbound::Frame(Frame::new(&frame)));
+        }
+        for entry in &channels {
+            let (id, last) = (entry.channel.id, entry.channel.last_seq);
+            match resume.get(&id) {
+                Some(from) if *from < last => self.replay(id, *from, last, &mut out).await?,
+                _ => {
+                    self.delivered.insert(id, last);
+                }
+            }
+        }
+        // A channel joined between the two reads may have moved on meanwhile.
+        for id in late {
+            let last = self.delivered.get(&id).copied().unwrap_or(0);
+            let head = self.state.chat.store().channel(id).await?.map_or(last, |c| c.last_seq);
+            if head > last {
+                self.replay(id, last, head, &mut out).await?;
+            }
+        }
+        if self.write(out).await {
+            Ok(())
+        } else {
+            Err(Error::unavailable("the client went away"))
+        }
+    }
+
+    /// Events `after+1 ..= through` of `channel`: up to [`REPLAY_INLINE`]
+    /// inline, then one `gap` for the rest.
+    async fn replay(
+        &mut self,
+        channel: ChannelId,
+        after: Seq,
+        through: Seq,
+        out: &mut Vec<Outbound>,
+    ) -> Result<(), Error> {
+        let inline_end = through.min(after + REPLAY_INLINE);
+        let mut sent = after;
+        while sent < inline_end {
+            let want = u32::try_from((inline_end - sent).min(500)).unwrap_or(500);
+            let page = self.state.chat.store().events_after(channel, sent, want).await?;
+            if page.is_empty() {
+                break;
+            }
+            for event in page.iter().filter(|e| e.seq <= inline_end) {
+                out.push(Outbound::Frame(Frame::new(&ServerFrame::Event { event: event.into() })));
+                sent = event.seq;
+            }
+        }
+        if through > sent {
+            let gap = ServerFrame::Gap { channel_id: channel.to_string(), after_seq: sent, through_seq: through };
+            out.push(Outbound::Frame(Frame::new(&gap)));
+            sent = through;
+        }
+        self.delivered.insert(channel, sent);
+        Ok(())
+    }
+
+    async fn on_delivery(&mut self, delivery: Delivery, out: &mut Vec<Outbound>) -> Result<(), Error> {
+        match delivery {
+            Delivery::Frame(frame) => out.push(Outbound::Frame(frame)),
+            Delivery::Event(event) => self.on_event(&event, out).await?,
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, event: &EventFrame, out: &mut Vec<Outbound>) -> Result<(), Error> {
+        let me = self.user.id;
+        let last = match (self.delivered.get(&event.channel), event.membership) {
+            (Some(last), _) => *last,
+            (None, Some((user, true))) if user == me => {
+                // Joined elsewhere: by invite on another device, a new DM, a new channel.
+                if let Some(channel) = self.state.chat.store().channel(event.channel).await? {
+                    let people = self.state.chat.dm_people(&channel).await?;
+                    let body = wire::Channel::from(&channel).with_members(people);
+                    out.push(Outbound::Frame(Frame::new(&ServerFrame::ChannelAdded { channel: body })));
+                }
+                event.seq - 1
+            }
+            // Not a channel this session follows (a leave raced this event).
+            (None, _) => return Ok(()),
+        };
+        if event.seq <= last {
+            return Ok(());
+        }
+        if event.seq > last + 1 {
+            self.replay(event.channel, last, event.seq - 1, out).await?;
+        }
+        out.push(Outbound::Frame(event.frame.clone()));
+        self.delivered.insert(event.channel, event.seq);
+        self.state.metrics.delivered_after(Timestamp::now().millis() - event.created_at_ms);
+        if event.membership == Some((me, false)) {
+            self.delivered.remove(&event.channel);
+            let removed = ServerFrame::ChannelRemoved { channel_id: event.channel.to_string() };
+            out.push(Outbound::Frame(Frame::new(&removed)));
+        }
+        Ok(())
+    }
+
+    /// Handles one client frame; returns an immediate answer if it has one.
+    async fn on_text(&mut self, text: &str, in_flight: &mut FuturesUnordered<Answer>) -> Option<Outbound> {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(error) => return Some(error_frame(None, &Error::bad_request(format!("malformed frame: {error}")))),
+        };
+        match frame {
+            ClientFrame::Hello { .. } => Some(error_frame(None, &Error::bad_request("hello was already said"))),
+            ClientFrame::Ping { reference } => Some(Outbound::Frame(Frame::new(&ServerFrame::Pong { reference }))),
+            ClientFrame::Typing { channel_id } => {
+                if let Ok(channel) = channel_id.parse() {
+                    self.state.hub.typing(self.link.id, self.user.id, channel);
+                }
+                None
+            }
+            ClientFrame::Read { channel_id, seq } => {
+                let result = async {
+                    let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
+                    self.state.chat.mark_read(self.user.id, channel, parse_seq(seq, "seq")?).await
+                };
+                result.await.err().map(|error| error_frame(None, &error))
+            }
+            ClientFrame::Send { reference, channel_id, client_msg_id, body, reply_to_seq } => {
+                let parsed = (|| {
+                    let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
+                    let body = Body::parse(&body)?;
+                    let client_msg_id = ClientMsgId::parse(&client_msg_id)?;
+                    let reply_to_seq = reply_to_seq.map(|s| parse_seq(s, "reply_to_seq")).transpose()?;
+                    self.state.sends.check(self.user.id)?;
+                    Ok::<_, Error>((channel, body, client_msg_id, reply_to_seq))
+                })();
+                match parsed {
+                    Err(error) => Some(error_frame(Some(reference), &error)),
+                    Ok((channel, body, client_msg_id, reply_to_seq)) => {
+                        in_flight.push(Box::pin(post(
+                            self.state.chat.clone(),
+                            self.user.id,
+                            reference,
+                            channel,
+                            client_msg_id,
+                            body,
+                            reply_to_seq,
+                        )));
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `frames` and flushes once; gives up (false) if the client is
+    /// gone or the session is asked to close while the write is stuck.
+    async fn write(&mut self, frames: Vec<Outbound>) -> bool {
+        if frames.is_empty() {
+            return true;
+        }
+        let closed = self.link.closed.clone();
+        let output = &mut self.output;
+        let write = async move {
+            for frame in frames {
+                output.feed(frame).await.map_err(|_| ())?;
+            }
+            output.flush().await.map_err(|_| ())
+        };
+        tokio::select! {
+            result = write => result.is_ok(),
+            () = closed.cancelled() => {
+                let code = self.link.close_code();
+                self.close(code, "closed by the server").await;
+                false
+            }
+        }
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let _ = tokio::time::timeout(CLOSE_GRACE, self.output.send(Outbound::Close(code, reason))).await;
+    }
+
+    /// A store failure while serving: say so, then close so the client resumes.
+    async fn fail(&mut self, error: &Error) {
+        let frame = error_frame(None, error);
+        let _ = tokio::time::timeout(CLOSE_GRACE, self.output.send(frame)).await;
+        self.close(1011, "server error, resume").await;
+    }
+}
+
+async fn post(
+    chat: Chat,
+    user: UserId,
+    reference: serde_json::Value,
+    channel: ChannelId,
+    client_msg_id: ClientMsgId,
+    body: Body,
+    reply_to_seq: Option<Seq>,
+) -> ServerFrame {
+    let id = client_msg_id.as_str().to_owned();
+    match chat.post(user, channel, client_msg_id, body, reply_to_seq).await {
+        Ok(posted) => {
+            ServerFrame::Ack { reference, client_msg_id: id, status: "stored".into(), seq: Some(posted.event.seq) }
+        }
+        Err(error) => ServerFrame::Error {
+            reference: Some(reference),
+            code: error.code.as_str().into(),
+            message: public_message(&error),
+        },
+    }
+}
+
+pub fn error_frame(reference: Option<serde_json::Value>, error: &Error) -> Outbound {
+    let frame = ServerFrame::Error { reference, code: error.code.as_str().into(), message: public_message(error) };
+    Outbound::Frame(Frame::new(&frame))
+}
+
+/// Tells a client we could not start its session, and closes.
+async fn refuse<W: Sink<Outbound> + Unpin>(mut output: W, error: &Error) {
+    let _ = tokio::time::timeout(CLOSE_GRACE, output.send(error_frame(None, error))).await;
+    let code = if error.code == ErrorCode::Unauthenticated { 4001 } else { 1011 };
+    let _ = tokio::time::timeout(CLOSE_GRACE, output.send(Outbound::Close(code, "cannot start the session"))).await;
+}
+
+/// My channels as `ready` and `GET /api/v1/channels` show them.
+pub async fn channel_bodies(state: &AppState, channels: &[MyChannel]) -> Result<Vec<wire::Channel>, Error> {
+    let mut bodies = Vec::with_capacity(channels.len());
+    for entry in channels {
+        let people = state.chat.dm_people(&entry.channel).await?;
+        bodies.push(wire::Channel::from(entry).with_members(people));
+    }
+    Ok(bodies)
+}

@@ -1,0 +1,122 @@
+//! `GET /api/v1/ws`: the WebSocket transport. Authenticated by the cookie
+//! (when the Origin is allowed) or by the `token` of the first frame, `hello`.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use parley_core::model::User;
+use parley_core::Error;
+use parley_protocol::ClientFrame;
+
+use super::session::{self, error_frame, Inbound, Outbound, Settings};
+use crate::http::extract::cookie_token;
+use crate::state::AppState;
+
+/// Frames (and messages) above this close the socket with 1009.
+pub const MAX_FRAME: usize = 64 * 1024;
+/// tungstenite reads into a buffer of this size, allocated per connection
+/// (its default, 128 KiB, would dominate the cost of an idle socket).
+const READ_BUFFER: usize = 4 * 1024;
+/// Bytes a session may have written but not yet flushed before writes fail.
+const MAX_WRITE_BUFFER: usize = 8 * 1024 * 1024;
+/// How long a new socket may take to say `hello`.
+const HELLO_WITHIN: Duration = Duration::from_secs(10);
+
+pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
+
+pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    // A cookie counts only from an allowed Origin: a page elsewhere must not
+    // ride on it. A token in `hello` needs no such check.
+    let cookie_session = match cookie_token(&headers) {
+        Some(token) if state.origin_allowed(&headers) => state.auth.authenticate(&token).await.ok(),
+        _ => None,
+    };
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| run(state, socket, cookie_session))
+}
+
+async fn run(state: AppState, socket: WebSocket, cookie_session: Option<(User, String)>) {
+    state.metrics.connection_opened();
+    let (sink, stream) = socket.split();
+    let mut input = stream.map(inbound);
+    let mut output = sink.with(|out: Outbound| futures::future::ready(Ok::<_, axum::Error>(message(out))));
+
+    let hello = tokio::time::timeout(HELLO_WITHIN, input.next()).await;
+    let (token, resume) = match hello {
+        Ok(Some(Inbound::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
+            Ok(ClientFrame::Hello { token, resume }) => (token, resume.unwrap_or_default()),
+            _ => {
+                refuse(&mut output, "the first frame must be hello").await;
+                state.metrics.connection_closed();
+                return;
+            }
+        },
+        Ok(Some(Inbound::TooLarge)) => {
+            let _ = output.send(Outbound::Close(session::CLOSE_TOO_LARGE, "frame too large")).await;
+            state.metrics.connection_closed();
+            return;
+        }
+        _ => {
+            refuse(&mut output, "say hello first").await;
+            state.metrics.connection_closed();
+            return;
+        }
+    };
+    let authenticated = match token {
+        Some(token) => state.auth.authenticate(&token).await.ok(),
+        None => cookie_session,
+    };
+    let Some((user, token_hash)) = authenticated else {
+        refuse(&mut output, "sign in first: no valid session").await;
+        state.metrics.connection_closed();
+        return;
+    };
+    match session::parse_resume(&resume) {
+        Ok(resume) => {
+            session::serve(state.clone(), user, token_hash, resume, input, output, Settings::websocket()).await
+        }
+        Err(error) => {
+            let _ = output.send(error_frame(None, &error)).await;
+            let _ = output.send(Outbound::Close(1008, "malformed resume")).await;
+        }
+    }
+    state.metrics.connection_closed();
+}
+
+async fn refuse<W: futures::Sink<Outbound> + Unpin>(output: &mut W, why: &str) {
+    let _ = output.send(error_frame(None, &Error::unauthenticated(why))).await;
+    let _ = output.send(Outbound::Close(CLOSE_UNAUTHENTICATED, "not authenticated")).await;
+}
+
+fn inbound(message: Result<Message, axum::Error>) -> Inbound {
+    match message {
+        Ok(Message::Text(text)) => Inbound::Text(text.as_str().to_owned()),
+        Ok(Message::Binary(_)) => Inbound::Binary,
+        Ok(Message::Ping(_) | Message::Pong(_)) => Inbound::Alive,
+        Ok(Message::Close(_)) => Inbound::Closed,
+        // tungstenite reports a message over `max_message_size` as a capacity error.
+        Err(error) if is_too_large(&error) => Inbound::TooLarge,
+        Err(_) => Inbound::Closed,
+    }
+}
+
+fn is_too_large(error: &axum::Error) -> bool {
+    let text = error.to_string();
+    text.contains("too long") || text.contains("Space limit exceeded") || text.contains("too big")
+}
+
+fn message(out: Outbound) -> Message {
+    match out {
+        Outbound::Frame(frame) => Message::Text(frame.text),
+        Outbound::Ping => Message::Ping(Default::default()),
+        Outbound::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
+    }
+}

@@ -1,0 +1,116 @@
+//! Register, login, logout, me, users.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use parley_core::id::UserId;
+use parley_core::model::User;
+use parley_core::parse::{DisplayName, Password, Username};
+use parley_core::Error;
+use parley_protocol as wire;
+
+use super::error::ApiResult;
+use super::extract::{ApiJson, ApiQuery, Authed, SESSION_COOKIE};
+use crate::auth::SESSION_SECONDS;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/me", get(me).patch(update_me))
+        .route("/users", get(search_users))
+        .route("/users/{id}", get(user))
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax, and Secure when the request
+/// came over TLS (as a proxy in front says with `X-Forwarded-Proto`).
+fn session_cookie(headers: &HeaderMap, token: &str, max_age: i64) -> HeaderValue {
+    let secure = headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("parley_session=; Path=/; Max-Age=0"))
+}
+
+fn signed_in(headers: &HeaderMap, status: StatusCode, user: &User, token: String) -> Response {
+    let cookie = session_cookie(headers, &token, SESSION_SECONDS);
+    (status, [(header::SET_COOKIE, cookie)], Json(wire::AuthResponse { user: user.into(), token })).into_response()
+}
+
+async fn register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<wire::RegisterRequest>,
+) -> ApiResult<Response> {
+    let username = Username::parse(&body.username)?;
+    let password = Password::parse(&body.password)?;
+    let display_name = body.display_name.as_deref().map(DisplayName::parse).transpose()?;
+    let (user, token) = state.auth.register(username, password, display_name).await?;
+    tracing::info!(user = %user.id, username = %user.username, "registered");
+    Ok(signed_in(&headers, StatusCode::CREATED, &user, token))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<wire::LoginRequest>,
+) -> ApiResult<Response> {
+    let (user, token) = state.auth.login(&body.username, &body.password).await?;
+    Ok(signed_in(&headers, StatusCode::OK, &user, token))
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap, authed: Authed) -> ApiResult<Response> {
+    state.auth.logout(&authed.token_hash).await?;
+    state.hub.revoke(&authed.token_hash);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie(&headers, "", 0))]).into_response())
+}
+
+async fn me(authed: Authed) -> Json<wire::UserResponse> {
+    Json(wire::UserResponse { user: (&authed.user).into() })
+}
+
+async fn update_me(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiJson(body): ApiJson<wire::UpdateMeRequest>,
+) -> ApiResult<Json<wire::UserResponse>> {
+    let mut user = authed.user;
+    if let Some(raw) = body.display_name {
+        let name = DisplayName::parse(&raw)?;
+        state.chat.store().set_display_name(user.id, name.as_str()).await?;
+        user.display_name = name.into_string();
+    }
+    Ok(Json(wire::UserResponse { user: (&user).into() }))
+}
+
+/// How many users one search returns.
+const SEARCH_LIMIT: u32 = 20;
+
+async fn search_users(
+    State(state): State<AppState>,
+    _authed: Authed,
+    ApiQuery(query): ApiQuery<wire::UsersQuery>,
+) -> ApiResult<Json<wire::UsersResponse>> {
+    let prefix = query.q.unwrap_or_default().trim().to_ascii_lowercase();
+    if prefix.chars().count() > Username::MAX {
+        return Err(Error::bad_request("q must be at most 32 characters").into());
+    }
+    let users = state.chat.store().search_users(&prefix, SEARCH_LIMIT).await?;
+    Ok(Json(wire::UsersResponse { users: users.iter().map(wire::User::from).collect() }))
+}
+
+async fn user(
+    State(state): State<AppState>,
+    _authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<wire::UserResponse>> {
+    let not_found = || Error::not_found("user not found");
+    let id: UserId = id.parse().map_err(|_| not_found())?;
+    let user = state.chat.store().user(id).await?.ok_or_else(not_found)?;
+    Ok(Json(wire::UserResponse { user: (&user).into() }))
+}

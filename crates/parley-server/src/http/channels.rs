@@ -1,0 +1,100 @@
+//! Channels: create, list, get, join, leave, members; and DMs.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use parley_core::id::UserId;
+use parley_core::model::ChannelKind;
+use parley_core::parse::{ChannelName, Topic};
+use parley_core::Error;
+use parley_protocol as wire;
+
+use super::error::ApiResult;
+use super::extract::{ApiJson, Authed};
+use super::{channel_body, channel_id};
+use crate::gateway::session::channel_bodies;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/channels", post(create).get(mine))
+        .route("/channels/public", get(public))
+        .route("/channels/{id}", get(one))
+        .route("/channels/{id}/join", post(join))
+        .route("/channels/{id}/leave", post(leave))
+        .route("/channels/{id}/members", get(members))
+        .route("/dms", post(open_dm))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiJson(body): ApiJson<wire::CreateChannelRequest>,
+) -> ApiResult<(StatusCode, Json<wire::ChannelResponse>)> {
+    let name = ChannelName::parse(&body.name)?;
+    let kind = match body.kind.as_str() {
+        "public" => ChannelKind::Public,
+        "private" => ChannelKind::Private,
+        _ => return Err(Error::bad_request("kind must be \"public\" or \"private\"").into()),
+    };
+    let topic = body.topic.as_deref().map(Topic::parse).transpose()?;
+    let channel = state.chat.create_channel(authed.user.id, name, kind, topic).await?;
+    tracing::info!(channel = %channel.id, kind = kind.as_str(), user = %authed.user.id, "channel created");
+    Ok((StatusCode::CREATED, Json(wire::ChannelResponse { channel: wire::Channel::from(&channel) })))
+}
+
+async fn mine(State(state): State<AppState>, authed: Authed) -> ApiResult<Json<wire::ChannelsResponse>> {
+    let mine = state.chat.my_channels(authed.user.id).await?;
+    Ok(Json(wire::ChannelsResponse { channels: channel_bodies(&state, &mine).await? }))
+}
+
+async fn public(State(state): State<AppState>, _authed: Authed) -> ApiResult<Json<wire::ChannelsResponse>> {
+    let channels = state.chat.public_channels().await?;
+    Ok(Json(wire::ChannelsResponse { channels: channels.iter().map(wire::Channel::from).collect() }))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<wire::ChannelResponse>> {
+    let (channel, _) = state.chat.visible(authed.user.id, channel_id(&id)?).await?;
+    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
+}
+
+async fn join(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<wire::ChannelResponse>> {
+    let channel = state.chat.join(authed.user.id, channel_id(&id)?).await?;
+    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
+}
+
+async fn leave(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.chat.leave(authed.user.id, channel_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn members(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<wire::MembersResponse>> {
+    let members = state.chat.members(authed.user.id, channel_id(&id)?).await?;
+    Ok(Json(wire::MembersResponse { members: members.iter().map(wire::Member::from).collect() }))
+}
+
+async fn open_dm(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiJson(body): ApiJson<wire::OpenDmRequest>,
+) -> ApiResult<Json<wire::ChannelResponse>> {
+    if body.user_ids.len() > 64 {
+        return Err(Error::bad_request("a DM needs 1 to 8 other people").into());
+    }
+    let others = body.user_ids.iter().map(|id| id.parse::<UserId>()).collect::<Result<Vec<_>, _>>()?;
+    let channel = state.chat.open_dm(authed.user.id, &others).await?;
+    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
+}

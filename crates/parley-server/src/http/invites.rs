@@ -1,0 +1,64 @@
+//! Invite links: create, preview, accept.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use parley_core::parse::{parse_expires_in, parse_max_uses};
+use parley_core::Error;
+use parley_protocol as wire;
+
+use super::error::ApiResult;
+use super::extract::{Authed, JsonOrEmpty};
+use super::{channel_body, channel_id};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/channels/{id}/invites", post(create))
+        .route("/invites/{code}", get(preview))
+        .route("/invites/{code}/accept", post(accept))
+}
+
+/// Codes are 22 characters; anything much longer is not one of ours.
+const MAX_CODE: usize = 64;
+
+fn check_code(code: &str) -> Result<(), Error> {
+    if code.len() > MAX_CODE {
+        return Err(Error::not_found("invite not found, expired or used up"));
+    }
+    Ok(())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    JsonOrEmpty(body): JsonOrEmpty<wire::CreateInviteRequest>,
+) -> ApiResult<(StatusCode, Json<wire::InviteResponse>)> {
+    let max_uses = parse_max_uses(body.max_uses)?;
+    let expires_in = parse_expires_in(body.expires_in_seconds)?;
+    let invite = state.chat.create_invite(authed.user.id, channel_id(&id)?, max_uses, expires_in).await?;
+    Ok((StatusCode::CREATED, Json(wire::InviteResponse { invite: (&invite).into() })))
+}
+
+/// Shown to anyone holding the link, signed in or not, so a sign-in page can
+/// say where it leads.
+async fn preview(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> ApiResult<Json<wire::InvitePreviewResponse>> {
+    check_code(&code)?;
+    let (invite, channel) = state.chat.invite(&code).await?;
+    Ok(Json(wire::InvitePreviewResponse { invite: (&invite).into(), channel: (&channel).into() }))
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(code): Path<String>,
+) -> ApiResult<Json<wire::ChannelResponse>> {
+    check_code(&code)?;
+    let channel = state.chat.accept_invite(authed.user.id, &code).await?;
+    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
+}

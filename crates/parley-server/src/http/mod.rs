@@ -1,0 +1,66 @@
+//! The HTTP API: one router per area, the layers every request passes.
+
+mod auth;
+mod channels;
+pub mod error;
+pub mod extract;
+mod invites;
+mod messages;
+mod ops;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use parley_core::model::Channel;
+use parley_core::Error;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+use error::{ApiError, ApiResult};
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(channels::router())
+        .merge(invites::router())
+        .merge(messages::router())
+        .merge(crate::gateway::router())
+        .fallback(|| async { ApiError(Error::not_found("no such endpoint")) });
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::router())
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, ApiError(Error::bad_request("method not allowed for this endpoint")))
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), count_responses))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .with_state(state)
+}
+
+async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    state.metrics.response(response.status().as_u16());
+    if response.status().is_server_error() {
+        state.metrics.store_error();
+    }
+    response
+}
+
+/// A channel id from a path: a malformed one names no channel.
+fn channel_id(raw: &str) -> Result<parley_core::id::ChannelId, ApiError> {
+    raw.parse().map_err(|_| ApiError(Error::not_found("channel not found")))
+}
+
+/// A channel as the wire shows it: DMs list their people.
+async fn channel_body(state: &AppState, channel: &Channel) -> ApiResult<parley_protocol::Channel> {
+    let people = state.chat.dm_people(channel).await?;
+    Ok(parley_protocol::Channel::from(channel).with_members(people))
+}

@@ -1,0 +1,106 @@
+//! Counters rendered as Prometheus text at `/metrics`. Owned by the app (no
+//! global recorder), so tests can run many apps in one process.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+/// Upper bounds (ms) of the send-to-deliver histogram's buckets.
+const LATENCY_BUCKETS_MS: [i64; 12] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000];
+
+#[derive(Default)]
+pub struct Metrics {
+    /// HTTP responses by status class: 1xx … 5xx.
+    responses: [AtomicU64; 5],
+    events_stored: AtomicU64,
+    messages_stored: AtomicU64,
+    store_errors: AtomicU64,
+    connections: AtomicI64,
+    sessions: AtomicI64,
+    deliveries: AtomicU64,
+    /// Cumulative counts per bucket of LATENCY_BUCKETS_MS, then +Inf.
+    latency: [AtomicU64; LATENCY_BUCKETS_MS.len() + 1],
+    latency_sum_ms: AtomicU64,
+}
+
+impl Metrics {
+    pub fn response(&self, status: u16) {
+        if let Some(counter) = self.responses.get(usize::from(status / 100).wrapping_sub(1)) {
+            counter.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn stored(&self, events: u64, messages: u64) {
+        self.events_stored.fetch_add(events, Relaxed);
+        self.messages_stored.fetch_add(messages, Relaxed);
+    }
+
+    pub fn store_error(&self) {
+        self.store_errors.fetch_add(1, Relaxed);
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections.fetch_add(1, Relaxed);
+    }
+
+    pub fn connection_closed(&self) {
+        self.connections.fetch_sub(1, Relaxed);
+    }
+
+    pub fn sessions_opened(&self) {
+        self.sessions.fetch_add(1, Relaxed);
+    }
+
+    pub fn sessions_closed(&self) {
+        self.sessions.fetch_sub(1, Relaxed);
+    }
+
+    /// Events copied into session queues.
+    pub fn fanned_out(&self, deliveries: u64) {
+        self.deliveries.fetch_add(deliveries, Relaxed);
+    }
+
+    /// One live event handed to a client `ms` after it was stored.
+    pub fn delivered_after(&self, ms: i64) {
+        let ms = ms.max(0);
+        let bucket = LATENCY_BUCKETS_MS.iter().position(|b| ms <= *b).unwrap_or(LATENCY_BUCKETS_MS.len());
+        self.latency[bucket].fetch_add(1, Relaxed);
+        self.latency_sum_ms.fetch_add(ms as u64, Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP parley_http_responses_total HTTP responses by status class.");
+        let _ = writeln!(out, "# TYPE parley_http_responses_total counter");
+        for (i, counter) in self.responses.iter().enumerate() {
+            let _ = writeln!(out, "parley_http_responses_total{{class=\"{}xx\"}} {}", i + 1, counter.load(Relaxed));
+        }
+        counter(&mut out, "parley_events_stored_total", "Events appended to channel logs.", &self.events_stored);
+        counter(&mut out, "parley_messages_stored_total", "Messages appended to channel logs.", &self.messages_stored);
+        counter(&mut out, "parley_store_errors_total", "Requests that failed on the store.", &self.store_errors);
+        counter(&mut out, "parley_events_delivered_total", "Events queued to live sessions.", &self.deliveries);
+        let _ = writeln!(out, "# HELP parley_connections Open WebSocket connections.\n# TYPE parley_connections gauge");
+        let _ = writeln!(out, "parley_connections {}", self.connections.load(Relaxed));
+        let _ =
+            writeln!(out, "# HELP parley_sessions Live sessions (WebSocket and SSE).\n# TYPE parley_sessions gauge");
+        let _ = writeln!(out, "parley_sessions {}", self.sessions.load(Relaxed));
+        let name = "parley_send_to_deliver_seconds";
+        let _ = writeln!(out, "# HELP {name} From an event's commit to its write to a live session.");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (i, count) in self.latency.iter().enumerate() {
+            cumulative += count.load(Relaxed);
+            match LATENCY_BUCKETS_MS.get(i) {
+                Some(ms) => writeln!(out, "{name}_bucket{{le=\"{}\"}} {cumulative}", *ms as f64 / 1000.0),
+                None => writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}"),
+            }
+            .ok();
+        }
+        let _ = writeln!(out, "{name}_sum {}", self.latency_sum_ms.load(Relaxed) as f64 / 1000.0);
+        let _ = writeln!(out, "{name}_count {cumulative}");
+        out
+    }
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: &AtomicU64) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Relaxed));
+}

@@ -1,0 +1,192 @@
+//! Channels, membership, DMs and who may see what.
+
+use parley_testkit::app::{spawn_app, TestApp, TestUser};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn my_channel_ids(app: &TestApp, user: &TestUser) -> Vec<String> {
+    let (status, body) = app.get("/api/v1/channels", &user.token).await;
+    assert_eq!(status, StatusCode::OK);
+    body["channels"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn create_list_get_join_leave() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+
+    let (status, body) = app
+        .post("/api/v1/channels", &alice.token, json!({"name": " general ", "kind": "public", "topic": "all"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let channel = &body["channel"];
+    assert_eq!(
+        (&channel["name"], &channel["kind"], &channel["topic"]),
+        (&json!("general"), &json!("public"), &json!("all"))
+    );
+    assert_eq!((&channel["member_count"], &channel["last_seq"]), (&json!(1), &json!(1)));
+    let general = channel["id"].as_str().unwrap().to_owned();
+    let secret = app.create_channel(&alice, "secret", "private").await;
+
+    assert_eq!(my_channel_ids(&app, &alice).await.len(), 2);
+    assert!(my_channel_ids(&app, &bob).await.is_empty());
+    let (_, public) = app.get("/api/v1/channels/public", &bob.token).await;
+    let public: Vec<&str> = public["channels"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(public, [general.as_str()]);
+
+    // Bob sees the public channel but not the private one, even by id.
+    assert_eq!(app.get(&format!("/api/v1/channels/{general}"), &bob.token).await.0, StatusCode::OK);
+    let (status, body) = app.get(&format!("/api/v1/channels/{secret}"), &bob.token).await;
+    assert_eq!((status, &body["error"]["code"]), (StatusCode::NOT_FOUND, &json!("not_found")));
+    assert_eq!(app.get(&format!("/api/v1/channels/{secret}/members"), &bob.token).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.post(&format!("/api/v1/channels/{secret}/join"), &bob.token, json!({})).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.get("/api/v1/channels/not-a-uuid", &bob.token).await.0, StatusCode::NOT_FOUND);
+
+    let (status, body) = app.post(&format!("/api/v1/channels/{general}/join"), &bob.token, json!({})).await;
+    assert_eq!((status, &body["channel"]["member_count"]), (StatusCode::OK, &json!(2)));
+    assert_eq!(my_channel_ids(&app, &bob).await, vec![general.clone()]);
+    // Joining again changes nothing.
+    let (status, body) = app.post(&format!("/api/v1/channels/{general}/join"), &bob.token, json!({})).await;
+    assert_eq!((status, &body["channel"]["last_seq"]), (StatusCode::OK, &json!(2)));
+
+    let (status, body) = app.get(&format!("/api/v1/channels/{general}/members"), &bob.token).await;
+    assert_eq!(status, StatusCode::OK);
+    let members: Vec<(&str, &str)> = body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["user"]["username"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(members, [("alice", "owner"), ("bob", "member")]);
+
+    let (status, _) =
+        app.call(Method::POST, &format!("/api/v1/channels/{general}/leave"), Some(&bob.token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(my_channel_ids(&app, &bob).await.is_empty());
+    let (_, events) = app.get(&format!("/api/v1/channels/{general}/events"), &alice.token).await;
+    let types: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["member_joined", "member_joined", "member_left"]);
+    assert_eq!(events["events"][2]["user_id"], json!(bob.id));
+}
+
+#[tokio::test]
+async fn create_refuses_bad_input() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    for body in [
+        json!({"name": "", "kind": "public"}),
+        json!({"name": "   ", "kind": "public"}),
+        json!({"name": "x".repeat(81), "kind": "public"}),
+        json!({"name": "ok", "kind": "direct"}),
+        json!({"name": "ok", "kind": "secret"}),
+        json!({"name": "ok"}),
+        json!({"name": "ok", "kind": "public", "topic": "t".repeat(251)}),
+    ] {
+        let (status, answer) = app.post("/api/v1/channels", &alice.token, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {answer}");
+    }
+    let (status, _) =
+        app.post("/api/v1/channels", &alice.token, json!({"name": "x".repeat(80), "kind": "private"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn dms_are_one_channel_per_set_of_people() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let eve = app.register("eve").await;
+
+    let (status, first) = app.post("/api/v1/dms", &alice.token, json!({"user_ids": [bob.id]})).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let dm = first["channel"]["id"].as_str().unwrap().to_owned();
+    assert_eq!((&first["channel"]["kind"], &first["channel"]["name"]), (&json!("direct"), &json!("")));
+    let people: Vec<&str> =
+        first["channel"]["members"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(people.len(), 2);
+    assert!(people.contains(&"alice") && people.contains(&"bob"));
+
+    // The same set from the other side, with duplicates and myself listed: the same channel.
+    let (_, again) = app.post("/api/v1/dms", &bob.token, json!({"user_ids": [alice.id, bob.id, alice.id]})).await;
+    assert_eq!(again["channel"]["id"], json!(dm));
+    let (_, group) = app.post("/api/v1/dms", &alice.token, json!({"user_ids": [bob.id, carol.id]})).await;
+    assert_ne!(group["channel"]["id"], json!(dm));
+    assert_eq!(group["channel"]["member_count"], 3);
+    assert!(my_channel_ids(&app, &bob).await.contains(&dm));
+
+    // Outsiders see nothing of it.
+    let sent = app.send(&alice, &dm, "m1", "psst").await;
+    assert_eq!(sent["seq"], 3);
+    assert_eq!(app.get(&format!("/api/v1/channels/{dm}"), &eve.token).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/v1/channels/{dm}/events"), &eve.token).await.0, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .post(&format!("/api/v1/channels/{dm}/messages"), &eve.token, json!({"body": "hi", "client_msg_id": "x"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A DM cannot be left or invited to.
+    assert_eq!(app.post(&format!("/api/v1/channels/{dm}/leave"), &bob.token, json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.post(&format!("/api/v1/channels/{dm}/invites"), &bob.token, json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn dm_refuses_bad_sets() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let mut others = Vec::new();
+    for i in 0..9 {
+        others.push(app.register(&format!("user{i}")).await.id);
+    }
+    let cases: [(Value, StatusCode); 5] = [
+        (json!({"user_ids": []}), StatusCode::BAD_REQUEST),
+        (json!({"user_ids": [alice.id]}), StatusCode::BAD_REQUEST),
+        (json!({"user_ids": others}), StatusCode::BAD_REQUEST),
+        (json!({"user_ids": ["nope"]}), StatusCode::BAD_REQUEST),
+        (json!({"user_ids": ["01900000-0000-7000-8000-000000000000"]}), StatusCode::NOT_FOUND),
+    ];
+    for (body, expected) in cases {
+        let (status, answer) = app.post("/api/v1/dms", &alice.token, body.clone()).await;
+        assert_eq!(status, expected, "{body} → {answer}");
+    }
+    let (status, body) = app.post("/api/v1/dms", &alice.token, json!({"user_ids": &others[..8]})).await;
+    assert_eq!((status, &body["channel"]["member_count"]), (StatusCode::OK, &json!(9)));
+}
+
+#[tokio::test]
+async fn unread_counts_and_read_markers() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let general = app.create_channel(&alice, "general", "public").await;
+    app.post(&format!("/api/v1/channels/{general}/join"), &bob.token, json!({})).await;
+    for i in 0..3 {
+        app.send(&alice, &general, &format!("a{i}"), "from alice").await;
+    }
+    app.send(&bob, &general, "b0", "from bob").await;
+
+    let unread =
+        |body: Value| (body["channels"][0]["last_read_seq"].clone(), body["channels"][0]["unread_count"].clone());
+    assert_eq!(unread(app.get("/api/v1/channels", &bob.token).await.1), (json!(0), json!(3)));
+    assert_eq!(unread(app.get("/api/v1/channels", &alice.token).await.1), (json!(0), json!(1)));
+
+    let read_path = format!("/api/v1/channels/{general}/read");
+    let read = |seq: i64| app.post(&read_path, &bob.token, json!({"seq": seq}));
+    assert_eq!(read(4).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(unread(app.get("/api/v1/channels", &bob.token).await.1), (json!(4), json!(1)));
+    // Never lowered; capped at the last seq.
+    assert_eq!(read(1).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(read(1000).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(unread(app.get("/api/v1/channels", &bob.token).await.1), (json!(6), json!(0)));
+    assert_eq!(read(-1).await.0, StatusCode::BAD_REQUEST);
+
+    let carol = app.register("carol").await;
+    let (status, _) = app.post(&format!("/api/v1/channels/{general}/read"), &carol.token, json!({"seq": 1})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a visible channel carol has not joined");
+}

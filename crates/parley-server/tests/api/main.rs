@@ -1,0 +1,7 @@
+//! REST API tests against the real server on port 0, one binary for all.
+
+mod auth;
+mod channels;
+mod invites;
+mod messages;
+mod ops;

@@ -1,0 +1,50 @@
+//! Health, readiness, metrics, unknown endpoints, body limits.
+
+use parley_testkit::app::spawn_app;
+use reqwest::{header, Method, StatusCode};
+
+#[tokio::test]
+async fn health_ready_and_metrics() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let channel = app.create_channel(&alice, "general", "public").await;
+    app.send(&alice, &channel, "m1", "hello").await;
+
+    assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert!(metrics.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("parley_messages_stored_total 1"), "{text}");
+    assert!(text.contains("parley_events_stored_total 2"), "{text}");
+    assert!(text.contains("parley_http_responses_total{class=\"2xx\"}"), "{text}");
+}
+
+#[tokio::test]
+async fn unknown_endpoints_and_methods_use_the_error_body() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let (status, body) = app.get("/api/v1/nothing-here", &alice.token).await;
+    assert_eq!((status, &body["error"]["code"]), (StatusCode::NOT_FOUND, &serde_json::json!("not_found")));
+    let (status, body) = app.call(Method::DELETE, "/api/v1/me", Some(&alice.token), None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"]["code"], "bad_request");
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_refused() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let channel = app.create_channel(&alice, "general", "public").await;
+    let huge = serde_json::json!({"body": "x".repeat(1 << 20), "client_msg_id": "m"});
+    let (status, body) = app.post(&format!("/api/v1/channels/{channel}/messages"), &alice.token, huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"]["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn api_responses_say_nosniff() {
+    let app = spawn_app().await;
+    let response = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+}

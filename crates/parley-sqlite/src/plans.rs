@@ -1,0 +1,53 @@
+//! Checks that the queries that must scale use the indexes they were written
+//! for: the JSON batch as the outer loop, an index probe per key, no table scan.
+
+use sqlx::SqlitePool;
+
+use crate::{channels, events, users, SqliteStore};
+
+/// The `detail` lines of `EXPLAIN QUERY PLAN`, with `?1`… bound to `params`.
+async fn plan(pool: &SqlitePool, sql: &str, params: &[&str]) -> Vec<String> {
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+    for p in params {
+        query = query.bind(*p);
+    }
+    query.fetch_all(pool).await.unwrap().into_iter().map(|row| row.3).collect()
+}
+
+#[tokio::test]
+async fn hot_queries_probe_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    // Each case: the query, and the start of each line its plan must have.
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("heads", events::HEADS, &["SCAN j", "SEARCH c USING PRIMARY KEY (id=?)"]),
+        ("memberships", events::MEMBERSHIPS, &["SCAN j", "SEARCH m USING"]),
+        ("find_posts", events::FIND_POSTS, &["SCAN j", "SEARCH e USING INDEX events_dedupe"]),
+        ("set_heads", events::SET_HEADS, &["SCAN j", "SEARCH channels USING PRIMARY KEY (id=?)"]),
+        ("remove_members", events::REMOVE_MEMBERS, &["SEARCH members USING"]),
+        ("events_after", events::EVENTS_AFTER, &["SEARCH e USING PRIMARY KEY (channel_id=? AND seq>?)"]),
+        ("events_before", events::EVENTS_BEFORE, &["SEARCH e USING PRIMARY KEY (channel_id=? AND seq<?)"]),
+        ("my_channels", channels::MY_CHANNELS, &["SEARCH m USING INDEX members_by_user", "SEARCH c USING"]),
+        ("members", channels::MEMBERS, &["SEARCH m USING PRIMARY KEY (channel_id=?)", "SEARCH u USING"]),
+        ("public_channels", channels::PUBLIC_CHANNELS, &["SEARCH c USING INDEX channels_by_kind_name"]),
+        // LIKE with a literal prefix becomes a range on the NOCASE username index.
+        ("search_users", users::SEARCH_USERS, &["SEARCH u USING INDEX"]),
+    ];
+    for (name, sql, expected) in cases {
+        let detail = plan(&store.write, sql, &[r#"[["a","b","c"]]"#, "10", "10"]).await;
+        for want in *expected {
+            assert!(detail.iter().any(|d| d.starts_with(want)), "{name}: no `{want}…` in {detail:#?}");
+        }
+        let scans = detail.iter().filter(|d| d.starts_with("SCAN") && !d.starts_with("SCAN j ")).count();
+        assert_eq!(scans, 0, "{name}: a table scan in {detail:#?}");
+        // A key probe on both columns, whichever index the planner picks.
+        if ["memberships", "remove_members"].contains(name) {
+            assert!(
+                detail.iter().any(|d| d.contains("channel_id=?") && d.contains("user_id=?")),
+                "{name}: {detail:#?}"
+            );
+        }
+    }
+    store.close().await;
+}

@@ -1,0 +1,221 @@
+//! Rows decoded into domain types. A malformed row is an `internal` error naming what was wrong, never a panic.
+
+use std::str::FromStr;
+
+use parley_core::model::{Channel, ChannelKind, Event, EventKind, Invite, Member, MyChannel, Role, User};
+use parley_core::parse::Username;
+use parley_core::time::Timestamp;
+use parley_core::{Error, Result};
+
+fn malformed(what: &str, value: impl std::fmt::Display) -> Error {
+    Error::internal(format!("malformed row: {what} {value:?}", value = value.to_string()))
+}
+
+/// Parses one of the id newtypes stored as hyphenated UUID text.
+pub(crate) fn id<T: FromStr>(what: &str, text: &str) -> Result<T> {
+    text.parse().map_err(|_| malformed(what, text))
+}
+
+/// The columns of [`UserRow`], from `users u`. Macros rather than consts so
+/// that `concat!` makes each query one `&'static str`.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.username, u.display_name, u.created_at"
+    };
+}
+pub(crate) use user_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    username: String,
+    display_name: String,
+    created_at: i64,
+}
+
+impl UserRow {
+    pub(crate) fn decode(self) -> Result<User> {
+        Ok(User {
+            id: id("user id", &self.id)?,
+            username: Username::parse(&self.username).map_err(|_| malformed("username", &self.username))?,
+            display_name: self.display_name,
+            created_at: Timestamp::from_millis(self.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+impl CredentialsRow {
+    pub(crate) fn decode(self) -> Result<(User, String)> {
+        Ok((self.user.decode()?, self.password_hash))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    role: String,
+    joined_at: i64,
+}
+
+impl MemberRow {
+    pub(crate) fn decode(self) -> Result<Member> {
+        Ok(Member {
+            user: self.user.decode()?,
+            role: role(&self.role)?,
+            joined_at: Timestamp::from_millis(self.joined_at),
+        })
+    }
+}
+
+pub(crate) fn role(text: &str) -> Result<Role> {
+    Role::from_db(text).ok_or_else(|| malformed("role", text))
+}
+
+/// The columns of [`ChannelRow`], from `channels c`; `member_count` is counted, not stored.
+macro_rules! channel_columns {
+    () => {
+        "c.id, c.kind, c.name, c.topic, c.created_at, c.created_by, c.dm_key, c.last_seq, \
+         (SELECT COUNT(*) FROM members x WHERE x.channel_id = c.id) AS member_count"
+    };
+}
+pub(crate) use channel_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChannelRow {
+    id: String,
+    kind: String,
+    name: String,
+    topic: String,
+    created_at: i64,
+    created_by: String,
+    dm_key: Option<String>,
+    last_seq: i64,
+    member_count: i64,
+}
+
+impl ChannelRow {
+    pub(crate) fn decode(self) -> Result<Channel> {
+        Ok(Channel {
+            id: id("channel id", &self.id)?,
+            kind: ChannelKind::from_db(&self.kind).ok_or_else(|| malformed("channel kind", &self.kind))?,
+            name: self.name,
+            topic: self.topic,
+            created_at: Timestamp::from_millis(self.created_at),
+            created_by: id("channel creator", &self.created_by)?,
+            dm_key: self.dm_key,
+            last_seq: self.last_seq,
+            member_count: self.member_count,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MyChannelRow {
+    #[sqlx(flatten)]
+    channel: ChannelRow,
+    last_read_seq: i64,
+    unread_count: i64,
+}
+
+impl MyChannelRow {
+    pub(crate) fn decode(self) -> Result<MyChannel> {
+        Ok(MyChannel {
+            channel: self.channel.decode()?,
+            last_read_seq: self.last_read_seq,
+            unread_count: self.unread_count,
+        })
+    }
+}
+
+/// The columns of [`InviteRow`], unqualified (they also serve `RETURNING`).
+macro_rules! invite_columns {
+    () => {
+        "code, channel_id, created_by, created_at, expires_at, max_uses, uses"
+    };
+}
+pub(crate) use invite_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct InviteRow {
+    code: String,
+    channel_id: String,
+    created_by: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    max_uses: Option<i64>,
+    uses: i64,
+}
+
+impl InviteRow {
+    pub(crate) fn decode(self) -> Result<Invite> {
+        let count = |what: &str, n: i64| u32::try_from(n).map_err(|_| malformed(what, n));
+        Ok(Invite {
+            channel_id: id("invite channel", &self.channel_id)?,
+            created_by: id("invite creator", &self.created_by)?,
+            created_at: Timestamp::from_millis(self.created_at),
+            expires_at: self.expires_at.map(Timestamp::from_millis),
+            max_uses: self.max_uses.map(|n| count("invite max_uses", n)).transpose()?,
+            uses: count("invite uses", self.uses)?,
+            code: self.code,
+        })
+    }
+}
+
+/// The columns of [`EventRow`], from `events e`.
+macro_rules! event_columns {
+    () => {
+        "e.channel_id, e.seq, e.id, e.type, e.sender_id, e.created_at, e.client_msg_id, e.body, e.reply_to_seq, e.user_id"
+    };
+}
+pub(crate) use event_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    channel_id: String,
+    seq: i64,
+    id: String,
+    #[sqlx(rename = "type")]
+    kind: String,
+    sender_id: String,
+    created_at: i64,
+    client_msg_id: Option<String>,
+    body: Option<String>,
+    reply_to_seq: Option<i64>,
+    user_id: Option<String>,
+}
+
+impl EventRow {
+    pub(crate) fn decode(self) -> Result<Event> {
+        let missing = |column: &str| malformed(&format!("{} event without", self.kind), column);
+        let kind = match self.kind.as_str() {
+            "message" => EventKind::Message {
+                body: self.body.ok_or_else(|| missing("body"))?,
+                client_msg_id: self.client_msg_id.ok_or_else(|| missing("client_msg_id"))?,
+                reply_to_seq: self.reply_to_seq,
+            },
+            "member_joined" => EventKind::MemberJoined {
+                user_id: id("event user", self.user_id.as_deref().ok_or_else(|| missing("user_id"))?)?,
+            },
+            "member_left" => EventKind::MemberLeft {
+                user_id: id("event user", self.user_id.as_deref().ok_or_else(|| missing("user_id"))?)?,
+            },
+            other => return Err(malformed("event type", other)),
+        };
+        Ok(Event {
+            channel_id: id("event channel", &self.channel_id)?,
+            seq: self.seq,
+            id: id("event id", &self.id)?,
+            sender_id: id("event sender", &self.sender_id)?,
+            created_at: Timestamp::from_millis(self.created_at),
+            kind,
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! Accounts, sessions and invites (`UserStore`, `SessionStore`, `InviteStore`), and `Health`.
+
+use async_trait::async_trait;
+use parley_core::id::UserId;
+use parley_core::model::{Invite, Session, User};
+use parley_core::parse::Username;
+use parley_core::ports::{Health, InviteStore, SessionStore, UserStore};
+use parley_core::time::Timestamp;
+use parley_core::{Error, Result};
+
+use crate::error::{conflict_as, db_err};
+use crate::rows::{invite_columns, user_columns, CredentialsRow, InviteRow, UserRow};
+use crate::SqliteStore;
+
+/// Makes `prefix` match itself literally in `LIKE … ESCAPE '\'`, followed by anything.
+fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 2);
+    for c in prefix.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// LIKE is case-insensitive for ASCII, as usernames are; with the NOCASE
+/// index on username SQLite turns the literal prefix into a range scan.
+pub(crate) const SEARCH_USERS: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u WHERE u.username LIKE ?1 ESCAPE '\\' ORDER BY u.username LIMIT ?2"
+);
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: &User, password_hash: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.username.as_str())
+        .bind(&user.display_name)
+        .bind(password_hash)
+        .bind(user.created_at.millis())
+        .execute(&self.write)
+        .await
+        .map_err(conflict_as("username is taken"))?;
+        Ok(())
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        sqlx::query_as::<_, UserRow>(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = ?1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?
+            .map(UserRow::decode)
+            .transpose()
+    }
+
+    async fn credentials(&self, username: &Username) -> Result<Option<(User, String)>> {
+        sqlx::query_as::<_, CredentialsRow>(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", u.password_hash FROM users u WHERE u.username = ?1"
+        ))
+        .bind(username.as_str())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?
+        .map(CredentialsRow::decode)
+        .transpose()
+    }
+
+    async fn search_users(&self, prefix: &str, limit: u32) -> Result<Vec<User>> {
+        sqlx::query_as::<_, UserRow>(SEARCH_USERS)
+            .bind(like_prefix(prefix))
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(UserRow::decode)
+            .collect()
+    }
+
+    async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET display_name = ?2 WHERE id = ?1")
+            .bind(id.to_string())
+            .bind(display_name)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("user not found"));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, session: &Session) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
+            .bind(&session.token_hash)
+            .bind(session.user_id.to_string())
+            .bind(session.created_at.millis())
+            .bind(session.expires_at.millis())
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
+        sqlx::query_as::<_, UserRow>(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+        ))
+        .bind(token_hash)
+        .bind(now.millis())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?
+        .map(UserRow::decode)
+        .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
+            .bind(token_hash)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl InviteStore for SqliteStore {
+    async fn create_invite(&self, invite: &Invite) -> Result<()> {
+        sqlx::query(concat!("INSERT INTO invites (", invite_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))
+            .bind(&invite.code)
+            .bind(invite.channel_id.to_string())
+            .bind(invite.created_by.to_string())
+            .bind(invite.created_at.millis())
+            .bind(invite.expires_at.map(Timestamp::millis))
+            .bind(invite.max_uses)
+            .bind(invite.uses)
+            .execute(&self.write)
+            .await
+            .map_err(conflict_as("invite code exists"))?;
+        Ok(())
+    }
+
+    async fn invite(&self, code: &str) -> Result<Option<Invite>> {
+        sqlx::query_as::<_, InviteRow>(concat!("SELECT ", invite_columns!(), " FROM invites WHERE code = ?1"))
+            .bind(code)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?
+            .map(InviteRow::decode)
+            .transpose()
+    }
+
+    async fn use_invite(&self, code: &str, now: Timestamp) -> Result<Option<Invite>> {
+        // Check and count in one statement: two people taking the last use at
+        // once cannot both get it. Same test as `Invite::usable_at`.
+        sqlx::query_as::<_, InviteRow>(concat!(
+            "UPDATE invites SET uses = uses + 1 WHERE code = ?1",
+            " AND (expires_at IS NULL OR expires_at > ?2) AND (max_uses IS NULL OR uses < max_uses)",
+            " RETURNING ",
+            invite_columns!()
+        ))
+        .bind(code)
+        .bind(now.millis())
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db_err)?
+        .map(InviteRow::decode)
+        .transpose()
+    }
+}
+
+#[async_trait]
+impl Health for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await.map_err(db_err)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_prefix;
+
+    #[test]
+    fn like_prefix_escapes_wildcards() {
+        assert_eq!(like_prefix("al"), "al%");
+        assert_eq!(like_prefix("a_%\\"), "a\\_\\%\\\\%");
+        assert_eq!(like_prefix(""), "%");
+    }
+}

@@ -1,0 +1,95 @@
+//! A first end-to-end check: the real Sequencer over a real SQLite file.
+
+use std::sync::Arc;
+
+use parley_core::id::{ChannelId, UserId};
+use parley_core::model::{Channel, ChannelKind, EventKind, Role, User};
+use parley_core::parse::{Body, ClientMsgId, Username};
+use parley_core::ports::{ChannelStore, EventLog, UserStore};
+use parley_core::sequencer::{Command, Sequencer};
+use parley_core::time::Timestamp;
+use parley_sqlite::SqliteStore;
+
+fn user(name: &str) -> User {
+    User {
+        id: UserId::generate(),
+        username: Username::parse(name).unwrap(),
+        display_name: name.to_owned(),
+        created_at: Timestamp::now(),
+    }
+}
+
+fn post(channel: ChannelId, sender: UserId, client_msg_id: &str, body: &str) -> Command {
+    Command::Post {
+        channel,
+        sender,
+        client_msg_id: ClientMsgId::parse(client_msg_id).unwrap(),
+        body: Body::parse(body).unwrap(),
+        reply_to_seq: None,
+    }
+}
+
+#[tokio::test]
+async fn sequencer_appends_dedupes_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let (sequencer, task) = Sequencer::start(store.clone() as Arc<dyn EventLog>, Arc::new(|_| {}));
+
+    let (alice, bob) = (user("Alice"), user("bob"));
+    store.create_user(&alice, "hash-a").await.unwrap();
+    store.create_user(&bob, "hash-b").await.unwrap();
+    assert_eq!(store.create_user(&user("ALICE"), "x").await.unwrap_err().code, parley_core::ErrorCode::Conflict);
+
+    let channel = Channel {
+        id: ChannelId::generate(),
+        kind: ChannelKind::Public,
+        name: "general".to_owned(),
+        topic: String::new(),
+        created_at: Timestamp::now(),
+        created_by: alice.id,
+        dm_key: None,
+        last_seq: 0,
+        member_count: 0,
+    };
+    let created = sequencer
+        .submit(Command::Create {
+            channel: channel.clone(),
+            members: vec![(alice.id, Role::Owner), (bob.id, Role::Member)],
+        })
+        .await
+        .unwrap();
+    assert!(created.created);
+    assert_eq!(created.events.len(), 2);
+
+    let mut first = None;
+    for i in 1..=5 {
+        let sender = if i % 2 == 0 { bob.id } else { alice.id };
+        let appended =
+            sequencer.submit(post(channel.id, sender, &format!("m{i}"), &format!("hello {i}"))).await.unwrap();
+        assert!(appended.created);
+        assert_eq!(appended.events[0].seq, 2 + i);
+        first.get_or_insert(appended.events[0].clone());
+    }
+    let retry = sequencer.submit(post(channel.id, alice.id, "m1", "hello again")).await.unwrap();
+    assert!(!retry.created);
+    assert_eq!(retry.events, vec![first.clone().unwrap()]);
+
+    let all = store.events_after(channel.id, 0, 100).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=7).collect::<Vec<_>>());
+    assert_eq!(all[2], first.unwrap());
+    assert!(matches!(all[0].kind, EventKind::MemberJoined { user_id } if user_id == alice.id));
+    assert!(matches!(&all[6].kind, EventKind::Message { body, .. } if body == "hello 5"));
+    let tail = store.events_before(channel.id, None, 2).await.unwrap();
+    assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![6, 7]);
+    let middle = store.events_before(channel.id, Some(4), 10).await.unwrap();
+    assert_eq!(middle.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+
+    let stored = store.channel(channel.id).await.unwrap().unwrap();
+    assert_eq!((stored.last_seq, stored.member_count), (7, 2));
+    let mine = store.my_channels(bob.id).await.unwrap();
+    assert_eq!((mine.len(), mine[0].last_read_seq, mine[0].unread_count), (1, 0, 3));
+
+    drop(sequencer);
+    task.await.unwrap();
+    store.close().await;
+}

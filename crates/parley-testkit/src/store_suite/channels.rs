@@ -1,0 +1,201 @@
+//! Checks of channels: creation, roles, member counts and order, my channels with read markers, the public list.
+
+use std::sync::Arc;
+
+use parley_core::id::{ChannelId, UserId};
+use parley_core::model::{Channel, ChannelKind, EventKind, MyChannel, Role};
+use parley_core::parse::{ChannelName, Topic};
+use parley_core::ports::Store;
+use parley_core::sequencer::Command;
+
+use super::harness::{new_channel, seqs, Harness, Must};
+
+/// `Command::Create` stores the channel as given, its owner with role `owner`,
+/// and one `member_joined` event per first member.
+pub async fn channels_create_with_owner(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let bob = h.user("bob").await;
+
+    let channel = new_channel(alice.id, ChannelKind::Public, &h.name("general"));
+    let command = Command::Create { channel: channel.clone(), members: vec![(alice.id, Role::Owner)] };
+    let appended = h.sequencer.submit(command).await.must("create");
+    assert!(appended.created);
+    assert_eq!(appended.channel_id, channel.id);
+    assert_eq!(seqs(&appended.events), [1]);
+    assert_eq!(appended.events[0].kind, EventKind::MemberJoined { user_id: alice.id });
+    assert_eq!(appended.events[0].sender_id, alice.id, "the creator adds the first members");
+
+    let stored = h.load(channel.id).await;
+    assert_eq!(stored, Channel { last_seq: 1, member_count: 1, ..channel.clone() }, "stored as given");
+    assert_eq!(h.log(channel.id).await, appended.events, "the log holds the join");
+    assert_eq!(h.store.role(channel.id, alice.id).await.must("role"), Some(Role::Owner));
+    assert_eq!(h.store.role(channel.id, bob.id).await.must("role"), None, "not a member");
+    assert_eq!(h.store.channel(ChannelId::generate()).await.must("channel"), None, "unknown channel");
+    assert_eq!(h.store.role(ChannelId::generate(), alice.id).await.must("role"), None, "unknown channel");
+
+    // Several first members, through the Sequencer.
+    let team = new_channel(alice.id, ChannelKind::Private, &h.name("team"));
+    let members = vec![(alice.id, Role::Owner), (bob.id, Role::Member)];
+    let appended = h.sequencer.submit(Command::Create { channel: team.clone(), members }).await.must("create");
+    assert_eq!(seqs(&appended.events), [1, 2]);
+    assert_eq!(h.load(team.id).await, Channel { last_seq: 2, member_count: 2, ..team.clone() });
+    assert_eq!(h.store.role(team.id, bob.id).await.must("role"), Some(Role::Member));
+
+    // Through Chat, as the server does it.
+    let name = ChannelName::parse(&h.name("chat made")).expect("valid");
+    let topic = Topic::parse("a topic").expect("valid");
+    let made = h.chat.create_channel(bob.id, name, ChannelKind::Private, Some(topic)).await.must("create_channel");
+    assert_eq!((made.kind, made.topic.as_str(), made.created_by), (ChannelKind::Private, "a topic", bob.id));
+    assert_eq!((made.last_seq, made.member_count), (1, 1));
+    assert_eq!(h.store.role(made.id, bob.id).await.must("role"), Some(Role::Owner));
+}
+
+/// Joins and leaves change `member_count`, roles and the log; joining as a
+/// member or leaving as a non-member changes nothing.
+pub async fn channels_member_count_join_leave(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let bob = h.user("bob").await;
+    let carol = h.user("carol").await;
+    let channel = h.channel(&alice, ChannelKind::Public, "general").await;
+    let count = |id| async move { h.load(id).await.member_count };
+
+    let joined = h.join(channel.id, bob.id).await;
+    assert!(joined.created);
+    assert_eq!(joined.events.len(), 1);
+    assert_eq!((joined.events[0].seq, &joined.events[0].kind), (2, &EventKind::MemberJoined { user_id: bob.id }));
+    assert_eq!(count(channel.id).await, 2);
+    assert_eq!(h.store.role(channel.id, bob.id).await.must("role"), Some(Role::Member));
+
+    let again = h.join(channel.id, bob.id).await;
+    assert!(!again.created && again.events.is_empty(), "joining as a member appends nothing");
+    assert_eq!(count(channel.id).await, 2);
+
+    h.chat.join(carol.id, channel.id).await.must("chat join");
+    assert_eq!(count(channel.id).await, 3);
+
+    let left = h.leave(channel.id, bob.id).await;
+    assert!(left.created);
+    assert_eq!((left.events[0].seq, &left.events[0].kind), (4, &EventKind::MemberLeft { user_id: bob.id }));
+    assert_eq!(count(channel.id).await, 2);
+    assert_eq!(h.store.role(channel.id, bob.id).await.must("role"), None);
+
+    let again = h.leave(channel.id, bob.id).await;
+    assert!(!again.created && again.events.is_empty(), "leaving as a non-member appends nothing");
+    h.chat.leave(carol.id, channel.id).await.must("chat leave");
+    assert_eq!(count(channel.id).await, 1);
+
+    // A leave, then a join again, in the same channel.
+    h.join(channel.id, bob.id).await;
+    let stored = h.load(channel.id).await;
+    assert_eq!((stored.member_count, stored.last_seq), (2, 6));
+    let log = h.log(channel.id).await;
+    assert_eq!(seqs(&log), [1, 2, 3, 4, 5, 6]);
+    let kinds: Vec<_> = log.iter().map(|e| e.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::MemberJoined { user_id: alice.id },
+            EventKind::MemberJoined { user_id: bob.id },
+            EventKind::MemberJoined { user_id: carol.id },
+            EventKind::MemberLeft { user_id: bob.id },
+            EventKind::MemberLeft { user_id: carol.id },
+            EventKind::MemberJoined { user_id: bob.id },
+        ]
+    );
+}
+
+/// Members come in the order they joined; those who joined in the same
+/// instant (a batch, such as the first members of a DM) by username.
+pub async fn channels_members_ordered(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let zed = h.user("zed").await;
+    let amy = h.user("amy").await;
+    let mia = h.user("mia").await;
+    let bea = h.user("bea").await;
+    let channel = h.channel(&zed, ChannelKind::Private, "ordered").await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    h.join(channel.id, mia.id).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    h.join(channel.id, amy.id).await;
+
+    let members = h.store.members(channel.id).await.must("members");
+    let ids: Vec<UserId> = members.iter().map(|m| m.user.id).collect();
+    assert_eq!(ids, [zed.id, mia.id, amy.id], "in the order they joined");
+    assert_eq!(members[0].user, zed, "members carry the whole user");
+    assert_eq!(members.iter().map(|m| m.role).collect::<Vec<_>>(), [Role::Owner, Role::Member, Role::Member]);
+    assert!(members.windows(2).all(|w| w[0].joined_at < w[1].joined_at), "joined_at as stored");
+
+    let team = new_channel(bea.id, ChannelKind::Private, &h.name("team"));
+    let first = vec![(zed.id, Role::Member), (bea.id, Role::Owner), (mia.id, Role::Member), (amy.id, Role::Member)];
+    h.sequencer.submit(Command::Create { channel: team.clone(), members: first }).await.must("create");
+    let members = h.store.members(team.id).await.must("members");
+    let ids: Vec<UserId> = members.iter().map(|m| m.user.id).collect();
+    assert_eq!(ids, [amy.id, bea.id, mia.id, zed.id], "joined together: by username");
+    assert_eq!(h.store.members(ChannelId::generate()).await.must("members"), [], "unknown channel");
+}
+
+/// `my_channels` lists my channels (DMs included) with my read marker, and
+/// counts as unread only messages by others after it; `mark_read` only raises.
+pub async fn channels_my_channels_unread(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let bob = h.user("bob").await;
+    let carol = h.user("carol").await;
+    let channel = h.channel(&alice, ChannelKind::Public, "general").await;
+    h.join(channel.id, bob.id).await; // seq 2
+    for (sender, id) in [(alice.id, "a1"), (bob.id, "b1"), (alice.id, "a2"), (alice.id, "a3"), (bob.id, "b2")] {
+        h.posted(channel.id, sender, id, "hello").await; // seqs 3..=7
+    }
+    let dm = h.chat.open_dm(bob.id, &[carol.id]).await.must("open_dm");
+
+    let mine = |user: UserId, id: ChannelId| async move {
+        let all = h.store.my_channels(user).await.must("my_channels");
+        let found: Vec<MyChannel> = all.into_iter().filter(|c| c.channel.id == id).collect();
+        assert!(found.len() <= 1, "a channel is listed once");
+        found.into_iter().next()
+    };
+    let marker = |user: UserId| async move {
+        let c = mine(user, channel.id).await.expect("a member sees the channel");
+        (c.last_read_seq, c.unread_count)
+    };
+
+    let listed = mine(bob.id, channel.id).await.expect("listed");
+    assert_eq!(listed.channel, h.load(channel.id).await, "the channel as stored");
+    assert_eq!((listed.channel.last_seq, listed.channel.member_count), (7, 2));
+    assert_eq!(marker(bob.id).await, (0, 3), "alice's three messages, not joins, not bob's own");
+    assert_eq!(marker(alice.id).await, (0, 2), "bob's two messages");
+    assert!(mine(carol.id, channel.id).await.is_none(), "not a member: not listed");
+    assert!(mine(bob.id, dm.id).await.is_some(), "DMs are listed");
+    assert_eq!(mine(carol.id, dm.id).await.map(|c| (c.last_read_seq, c.unread_count)), Some((0, 0)));
+
+    h.store.mark_read(channel.id, bob.id, 5).await.must("mark_read");
+    assert_eq!(marker(bob.id).await, (5, 1), "only a3 is after seq 5");
+    h.store.mark_read(channel.id, bob.id, 3).await.must("mark_read");
+    assert_eq!(marker(bob.id).await, (5, 1), "mark_read never lowers");
+    assert_eq!(marker(alice.id).await, (0, 2), "markers are per member");
+    h.store.mark_read(channel.id, bob.id, 7).await.must("mark_read");
+    assert_eq!(marker(bob.id).await, (7, 0));
+    h.posted(channel.id, alice.id, "a4", "more").await;
+    assert_eq!(marker(bob.id).await, (7, 1), "a new message is unread");
+
+    h.leave(channel.id, bob.id).await;
+    assert!(mine(bob.id, channel.id).await.is_none(), "left: not listed");
+}
+
+/// `public_channels` lists public channels as stored, never private or direct ones.
+pub async fn channels_public_list(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let bob = h.user("bob").await;
+    let public = h.channel(&alice, ChannelKind::Public, "town square").await;
+    let private = h.channel(&alice, ChannelKind::Private, "secret").await;
+    let dm = h.chat.open_dm(alice.id, &[bob.id]).await.must("open_dm");
+    h.join(public.id, bob.id).await;
+
+    let listed = h.store.public_channels().await.must("public_channels");
+    assert!(listed.iter().all(|c| c.kind == ChannelKind::Public), "only public channels");
+    let ours: Vec<&Channel> = listed.iter().filter(|c| [public.id, private.id, dm.id].contains(&c.id)).collect();
+    assert_eq!(ours, [&h.load(public.id).await], "the public one, with its current counts");
+}
