@@ -62,12 +62,17 @@ impl Application {
             chat: Chat::new(dyn_store, sequencer),
             auth: Arc::new(auth),
             sends: Arc::new(SendLimiter::new(config.send_rate)),
-            hub: Arc::new(Hub::new(metrics.clone())),
+            hub: Arc::new(Hub::new(metrics.clone(), config.session_queue)),
             metrics,
             config: Arc::new(config),
             tasks: TaskTracker::new(),
         };
         Ok(Application { listener, state, store, sequencer: task, feed })
+    }
+
+    /// The shared state, for tests that drive a session without a socket.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {

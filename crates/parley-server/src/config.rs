@@ -67,6 +67,8 @@ pub struct Config {
     /// Origins allowed besides the server's own (compared with `Host`).
     pub allowed_origins: Vec<String>,
     pub send_rate: u32,
+    /// Frames a live session may have queued before it is closed with 1008.
+    pub session_queue: usize,
 }
 
 impl Default for Config {
@@ -76,6 +78,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             allowed_origins: Vec::new(),
             send_rate: 10,
+            session_queue: crate::gateway::hub::SESSION_QUEUE,
         }
     }
 }
@@ -97,6 +100,7 @@ impl Config {
             data_dir: args.store.data_dir.clone().or(file.data_dir).unwrap_or(defaults.data_dir),
             allowed_origins,
             send_rate: args.send_rate.or(file.send_rate).unwrap_or(defaults.send_rate),
+            session_queue: defaults.session_queue,
         })
     }
 }

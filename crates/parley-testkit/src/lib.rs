@@ -10,3 +10,4 @@
 pub mod app;
 pub mod process;
 pub mod store_suite;
+pub mod ws;

@@ -160,13 +160,20 @@ impl State {
 
 pub struct Hub {
     state: Mutex<State>,
+    queue_bound: usize,
     next_id: AtomicU64,
     metrics: Arc<Metrics>,
 }
 
 impl Hub {
-    pub fn new(metrics: Arc<Metrics>) -> Hub {
-        Hub { state: Mutex::new(State::default()), next_id: AtomicU64::new(1), metrics }
+    /// `queue_bound`: frames one session may have waiting ([`SESSION_QUEUE`] by default).
+    pub fn new(metrics: Arc<Metrics>, queue_bound: usize) -> Hub {
+        Hub {
+            state: Mutex::new(State::default()),
+            queue_bound: queue_bound.max(1),
+            next_id: AtomicU64::new(1),
+            metrics,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -183,7 +190,7 @@ impl Hub {
         channels: &[ChannelId],
     ) -> (Arc<SessionLink>, mpsc::Receiver<Delivery>, Vec<UserId>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (queue, receiver) = mpsc::channel(SESSION_QUEUE);
+        let (queue, receiver) = mpsc::channel(self.queue_bound);
         let link = Arc::new(SessionLink {
             id,
             user,
