@@ -97,3 +97,137 @@ async fn migrate_applies_the_schema_and_exits() {
     assert!(status.success());
     assert!(dir.path().join("parley.db").exists());
 }
+
+/// Reads JSON frames until the connection dies, handing each to `seen`.
+async fn read_until_dead(mut socket: parley_testkit::ws::WsClient, seen: std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    while let Some(Ok(message)) = socket.socket.next().await {
+        if let Message::Text(text) = message {
+            seen.lock().unwrap().push(serde_json::from_str(text.as_str()).unwrap());
+        }
+    }
+}
+
+#[tokio::test]
+async fn sigkill_while_clients_send_over_websocket_loses_nothing_acked_and_resume_fills_in() {
+    use parley_testkit::ws::WsClient;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let server = ParleyProcess::start(Path::new(BINARY), dir.path(), &[]);
+    let alice = register(&http, &server, "alice").await;
+    let bob = register(&http, &server, "bob").await;
+    let created: Value = http
+        .post(server.url("/api/v1/channels"))
+        .bearer_auth(&alice)
+        .json(&json!({"name": "general", "kind": "public"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let channel = created["channel"]["id"].as_str().unwrap().to_owned();
+    http.post(server.url(&format!("/api/v1/channels/{channel}/join"))).bearer_auth(&bob).send().await.unwrap();
+
+    let (b, _) = WsClient::connect(server.addr, &bob, json!({})).await;
+    let bob_seen = Arc::new(Mutex::new(Vec::new()));
+    let bob_task = tokio::spawn(read_until_dead(b, bob_seen.clone()));
+    let (mut a, _) = WsClient::connect(server.addr, &alice, json!({})).await;
+    for i in 0..800 {
+        a.post(i, &channel, &format!("m{i}"), &format!("message {i}")).await;
+    }
+    let alice_seen = Arc::new(Mutex::new(Vec::new()));
+    let alice_task = tokio::spawn(read_until_dead(a, alice_seen.clone()));
+    let acked = |seen: &Mutex<Vec<Value>>| seen.lock().unwrap().iter().filter(|f| f["type"] == "ack").count();
+    while acked(&alice_seen) < 100 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill();
+    alice_task.await.unwrap();
+    bob_task.await.unwrap();
+
+    let acks: Vec<(String, i64)> = alice_seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|f| f["type"] == "ack")
+        .map(|f| (f["client_msg_id"].as_str().unwrap().to_owned(), f["seq"].as_i64().unwrap()))
+        .collect();
+    let bob_before: Vec<i64> = bob_seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|f| f["type"] == "event")
+        .map(|f| f["event"]["seq"].as_i64().unwrap())
+        .collect();
+    assert!(acks.len() >= 100);
+    assert_eq!(bob_before, (3..3 + bob_before.len() as i64).collect::<Vec<_>>(), "live events in order");
+
+    let server = ParleyProcess::start(Path::new(BINARY), dir.path(), &[]);
+    let log: Value = http
+        .get(server.url(&format!("/api/v1/channels/{channel}/events?after=0&limit=500")))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut stored: Vec<Value> = log["events"].as_array().unwrap().clone();
+    let mut after = stored.last().unwrap()["seq"].as_i64().unwrap();
+    loop {
+        let page: Value = http
+            .get(server.url(&format!("/api/v1/channels/{channel}/events?after={after}&limit=500")))
+            .bearer_auth(&bob)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let events = page["events"].as_array().unwrap();
+        if events.is_empty() {
+            break;
+        }
+        after = events.last().unwrap()["seq"].as_i64().unwrap();
+        stored.extend(events.iter().cloned());
+    }
+    let head = after;
+    for (client_msg_id, seq) in &acks {
+        let event = &stored[(*seq - 1) as usize];
+        assert_eq!(
+            (&event["client_msg_id"], event["seq"].as_i64().unwrap()),
+            (&json!(client_msg_id), *seq),
+            "acked message kept"
+        );
+    }
+
+    // Bob resumes from the last seq he saw and gets exactly the rest.
+    let last_seen = bob_before.last().copied().unwrap_or(2);
+    let (mut b, _) = WsClient::connect(server.addr, &bob, json!({ &channel: last_seen })).await;
+    if head > last_seen {
+        let resumed = b.events_through(&channel, head).await;
+        let seqs: Vec<i64> = resumed.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, (last_seen + 1..=head).collect::<Vec<_>>());
+    }
+    // Alice retries everything with the same ids: nothing is stored twice.
+    let (mut a, _) = WsClient::connect(server.addr, &alice, json!({})).await;
+    for i in 0..800 {
+        a.post(i, &channel, &format!("m{i}"), &format!("message {i}")).await;
+    }
+    let mut retried = Vec::new();
+    while retried.len() < 800 {
+        let frame = a.next_of("ack").await;
+        retried.push((frame["client_msg_id"].as_str().unwrap().to_owned(), frame["seq"].as_i64().unwrap()));
+    }
+    for ack in &acks {
+        assert!(retried.contains(ack), "a retry of an acked message answers its first seq: {ack:?}");
+    }
+    let mut seqs: Vec<i64> = retried.iter().map(|(_, seq)| *seq).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 800, "800 distinct messages, one seq each");
+}
