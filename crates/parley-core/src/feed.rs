@@ -82,3 +82,20 @@ impl FeedSubscription for LocalSubscription {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_is_told() {
+        let feed = LocalFeed::default();
+        let mut subscription = feed.subscribe().await.unwrap();
+        for _ in 0..LOCAL_FEED_BOUND + 1 {
+            feed.publish_now(EventBatch::from(Vec::new()));
+        }
+        assert_eq!(subscription.next().await.unwrap_err().code, ErrorCode::Unavailable);
+        assert!(subscription.next().await.is_ok(), "and then goes on reading");
+    }
+}

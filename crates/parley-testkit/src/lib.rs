@@ -5,9 +5,12 @@
 //!   [`store_conformance!`] macro that makes one `#[tokio::test]` per check.
 //! - [`app`]: the real server on port 0 over a fresh data directory, and a
 //!   small REST client for it (`spawn_app`).
+//! - [`feed_suite`]: the `EventFeed` conformance suite.
 //! - [`process`]: the real `parley` binary as a child process, for tests that kill it.
+//! - [`ws`]: a WebSocket client that speaks the live protocol.
 
 pub mod app;
+pub mod feed_suite;
 pub mod process;
 pub mod store_suite;
 pub mod ws;

@@ -2,7 +2,7 @@
 //!
 //! A backend runs it in one of two ways:
 //!
-//! ```ignore
+//! ```text
 //! // one #[tokio::test] per check, so a failure names its check
 //! parley_testkit::store_conformance!(async {
 //!     let dir = tempfile::tempdir().unwrap();
