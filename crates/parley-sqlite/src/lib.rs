@@ -111,9 +111,7 @@ async fn write_pool(path: &Path) -> Result<SqlitePool> {
         // survives a crash of the process or the machine.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .pragma("cache_size", "-65536")
-        .pragma("wal_autocheckpoint", std::env::var("TMP_WAC").unwrap_or("1000".into()))
-        .pragma("page_size", std::env::var("TMP_PS").unwrap_or("4096".into()));
+        .pragma("cache_size", "-65536");
     SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
