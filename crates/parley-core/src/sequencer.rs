@@ -115,6 +115,10 @@ async fn run(log: Arc<dyn EventLog>, mut rx: mpsc::Receiver<Pending>, on_stored:
                 for (pending, result) in batch.drain(..).zip(results) {
                     let _ = pending.reply.send(result);
                 }
+                // Let the callers just answered run and send their next
+                // command before the next batch is taken: otherwise the
+                // writers split into two halves that take turns.
+                tokio::task::yield_now().await;
             }
             Err(error) => {
                 tracing::warn!(error = %error, commands = batch.len(), "append batch failed");
