@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// Sends per second per user (burst twice that); 0 = no limit.
     #[arg(long, env = "PARLEY_SEND_RATE")]
     pub send_rate: Option<u32>,
+    /// Conformance testing only: `/api/v1/ws` echoes every message instead
+    /// of speaking Parley's protocol (for the Autobahn fuzzing client).
+    #[arg(long, env = "PARLEY_WS_ECHO", hide = true)]
+    pub ws_echo: bool,
 }
 
 /// `parley.toml`: every key optional, the same names as the flags.
@@ -69,6 +73,8 @@ pub struct Config {
     pub send_rate: u32,
     /// Frames a live session may have queued before it is closed with 1008.
     pub session_queue: usize,
+    /// `/api/v1/ws` echoes instead of serving sessions (Autobahn runs only).
+    pub ws_echo: bool,
 }
 
 impl Default for Config {
@@ -79,6 +85,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             send_rate: 10,
             session_queue: crate::gateway::hub::SESSION_QUEUE,
+            ws_echo: false,
         }
     }
 }
@@ -101,6 +108,7 @@ impl Config {
             allowed_origins,
             send_rate: args.send_rate.or(file.send_rate).unwrap_or(defaults.send_rate),
             session_queue: defaults.session_queue,
+            ws_echo: args.ws_echo,
         })
     }
 }

@@ -34,6 +34,10 @@ pub enum Inbound {
     Binary,
     /// A frame over the size limit: the session closes with 1009.
     TooLarge,
+    /// The client broke the WebSocket protocol: the session closes with 1002.
+    Broken,
+    /// A text frame that is not UTF-8: the session closes with 1007.
+    BadData,
     /// A ping, pong or anything else that shows the client is there.
     Alive,
     Closed,
@@ -151,6 +155,14 @@ pub async fn serve<R, W>(
                         session.close(CLOSE_TOO_LARGE, "frame too large").await;
                         break;
                     }
+                    Some(Inbound::Broken) => {
+                        session.close(1002, "protocol error").await;
+                        break;
+                    }
+                    Some(Inbound::BadData) => {
+                        session.close(1007, "invalid UTF-8").await;
+                        break;
+                    }
                     Some(Inbound::Alive) => {}
                     Some(Inbound::Binary) => {
                         let error = Error::bad_request("binary frames are not supported; send JSON text");
@@ -173,6 +185,9 @@ pub async fn serve<R, W>(
         }
     }
     state.hub.unregister(link.id);
+    // Flushes what is still queued, such as the transport's answer to a
+    // client's close frame, so the closing handshake completes.
+    let _ = tokio::time::timeout(Duration::from_secs(1), session.output.close()).await;
 }
 
 type Answer = futures::future::BoxFuture<'static, ServerFrame>;
@@ -440,10 +455,18 @@ mod tests {
 
     async fn rig() -> Rig {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config { listen: ([127, 0, 0, 1], 0).into(), data_dir: dir.path().into(), send_rate: 0, ..Config::default() };
+        let config = Config {
+            listen: ([127, 0, 0, 1], 0).into(),
+            data_dir: dir.path().into(),
+            send_rate: 0,
+            ..Config::default()
+        };
         let state = Application::build(config).await.unwrap().state();
-        let (user, token) =
-            state.auth.register(Username::parse("alice").unwrap(), Password::parse("long enough").unwrap(), None).await.unwrap();
+        let (user, token) = state
+            .auth
+            .register(Username::parse("alice").unwrap(), Password::parse("long enough").unwrap(), None)
+            .await
+            .unwrap();
         let (_, token_hash) = state.auth.authenticate(&token).await.unwrap();
         Rig { state, user, token_hash, _dir: dir }
     }
@@ -453,7 +476,15 @@ mod tests {
         let (input, inbound) = mpsc::channel(16);
         let (outbound, output) = mpsc::channel(4096);
         let settings = Settings { ping_every: Duration::from_secs(3600), idle_after: None };
-        tokio::spawn(serve(rig.state.clone(), rig.user.clone(), rig.token_hash.clone(), resume, inbound, outbound, settings));
+        tokio::spawn(serve(
+            rig.state.clone(),
+            rig.user.clone(),
+            rig.token_hash.clone(),
+            resume,
+            inbound,
+            outbound,
+            settings,
+        ));
         (input, output)
     }
 

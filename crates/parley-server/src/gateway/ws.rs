@@ -23,10 +23,14 @@ pub const MAX_FRAME: usize = 64 * 1024;
 const READ_BUFFER: usize = 4 * 1024;
 /// Bytes a session may have written but not yet flushed before writes fail.
 const MAX_WRITE_BUFFER: usize = 8 * 1024 * 1024;
+/// Echo mode's message limit: the largest message of Autobahn's case 9.
+const ECHO_MAX: usize = 16 * 1024 * 1024;
 /// How long a new socket may take to say `hello`.
 const HELLO_WITHIN: Duration = Duration::from_secs(10);
 
 pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
+pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+pub const CLOSE_BAD_DATA: u16 = 1007;
 
 pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
     // A cookie counts only from an allowed Origin: a page elsewhere must not
@@ -35,12 +39,54 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebS
         Some(token) if state.origin_allowed(&headers) => state.auth.authenticate(&token).await.ok(),
         _ => None,
     };
+    if state.config.ws_echo {
+        // The fuzzing client's case 9 sends messages up to 16 MiB to an echo
+        // server; Parley's own limit (64 KiB, 1009) is tested by its own tests.
+        return configure(ws)
+            .max_message_size(ECHO_MAX)
+            .max_frame_size(ECHO_MAX)
+            .max_write_buffer_size(2 * ECHO_MAX)
+            .on_upgrade(echo);
+    }
+    configure(ws).on_upgrade(move |socket| run(state, socket, cookie_session))
+}
+
+/// The transport settings of every Parley socket, echo mode included, so the
+/// Autobahn run fuzzes exactly what serves clients.
+fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
-        .on_upgrade(move |socket| run(state, socket, cookie_session))
+}
+
+/// Echo mode (`--ws-echo`, conformance testing only): every text and binary
+/// message goes back as it came; an oversized one closes with 1009 as in a
+/// real session.
+async fn echo(mut socket: WebSocket) {
+    while let Some(message) = socket.recv().await {
+        let reply = match message {
+            Ok(Message::Text(text)) => Message::Text(text),
+            Ok(Message::Binary(bytes)) => Message::Binary(bytes),
+            // tungstenite answers a close by itself; reading on completes the handshake.
+            Ok(_) => continue,
+            Err(error) => {
+                let (code, reason) = if is_too_large(&error) {
+                    (session::CLOSE_TOO_LARGE, "frame too large")
+                } else if is_bad_utf8(&error) {
+                    (CLOSE_BAD_DATA, "invalid UTF-8")
+                } else {
+                    (CLOSE_PROTOCOL_ERROR, "protocol error")
+                };
+                let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                break;
+            }
+        };
+        if socket.send(reply).await.is_err() {
+            break;
+        }
+    }
 }
 
 async fn run(state: AppState, socket: WebSocket, cookie_session: Option<(User, String)>) {
@@ -104,13 +150,28 @@ fn inbound(message: Result<Message, axum::Error>) -> Inbound {
         Ok(Message::Close(_)) => Inbound::Closed,
         // tungstenite reports a message over `max_message_size` as a capacity error.
         Err(error) if is_too_large(&error) => Inbound::TooLarge,
+        Err(error) if is_bad_utf8(&error) => Inbound::BadData,
+        Err(error) if is_protocol_error(&error) => Inbound::Broken,
         Err(_) => Inbound::Closed,
     }
 }
 
+/// tungstenite's `CapacityError` ("Space limit exceeded: Message too long …");
+/// axum does not expose the error type itself.
 fn is_too_large(error: &axum::Error) -> bool {
+    error.to_string().contains("Space limit exceeded")
+}
+
+/// tungstenite's `ProtocolError` (a reserved bit, a bad opcode, invalid
+/// UTF-8, an oversized control frame …): the peer broke RFC 6455.
+fn is_protocol_error(error: &axum::Error) -> bool {
+    error.to_string().contains("WebSocket protocol error")
+}
+
+/// A text message that is not UTF-8 (RFC 6455 asks for 1007).
+fn is_bad_utf8(error: &axum::Error) -> bool {
     let text = error.to_string();
-    text.contains("too long") || text.contains("Space limit exceeded") || text.contains("too big")
+    text.contains("UTF-8") || text.contains("utf-8") || text.contains("Utf8")
 }
 
 fn message(out: Outbound) -> Message {
