@@ -554,6 +554,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn pings_then_closes_a_silent_client() {
+        let rig = rig().await;
+        let (input, inbound) = mpsc::channel(16);
+        let (outbound, mut output) = mpsc::channel(64);
+        let settings = Settings { ping_every: Duration::from_millis(50), idle_after: Some(Duration::from_millis(200)) };
+        tokio::spawn(serve(
+            rig.state.clone(),
+            rig.user.clone(),
+            rig.token_hash.clone(),
+            Resume::new(),
+            inbound,
+            outbound,
+            settings,
+        ));
+        let (mut pings, mut close) = (0, None);
+        while let Ok(Some(out)) = tokio::time::timeout(Duration::from_secs(5), output.next()).await {
+            match out {
+                Outbound::Ping => pings += 1,
+                Outbound::Close(code, _) => {
+                    close = Some(code);
+                    break;
+                }
+                Outbound::Frame(_) => {}
+            }
+        }
+        assert!(pings >= 2, "{pings} pings");
+        assert_eq!(close, Some(1001));
+        drop(input);
+    }
+
+    #[tokio::test]
     async fn a_full_queue_closes_the_session_with_1008() {
         let rig = rig().await;
         let channel = channel_with_messages(&rig, 0).await;
