@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(invites::router())
         .merge(messages::router())
         .merge(crate::gateway::router())
+        .route("/openapi.json", axum::routing::get(openapi))
         .fallback(|| async { ApiError(Error::not_found("no such endpoint")) });
     Router::new()
         .nest("/api/v1", api)
@@ -43,6 +44,12 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .with_state(state)
+}
+
+/// The OpenAPI 3.1 document of this API, written by hand next to the routes
+/// (`openapi.json`) and checked against them by the API tests.
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json"))
 }
 
 async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {
