@@ -20,6 +20,26 @@ async fn register(http: &reqwest::Client, server: &ParleyProcess, name: &str) ->
     response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
 
+/// GET `path` with `token`, as JSON.
+async fn get_json(http: &reqwest::Client, server: &ParleyProcess, path: &str, token: &str) -> Value {
+    http.get(server.url(path)).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
+/// Every event of `channel`, paging `?after=` until the end.
+async fn whole_log(http: &reqwest::Client, server: &ParleyProcess, channel: &str, token: &str) -> Vec<Value> {
+    let (mut events, mut after) = (Vec::new(), 0);
+    loop {
+        let page =
+            get_json(http, server, &format!("/api/v1/channels/{channel}/events?after={after}&limit=500"), token).await;
+        let page = page["events"].as_array().unwrap().clone();
+        match page.last() {
+            Some(last) => after = last["seq"].as_i64().unwrap(),
+            None => return events,
+        }
+        events.extend(page);
+    }
+}
+
 #[tokio::test]
 async fn sigkill_after_acknowledged_sends_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,19 +73,10 @@ async fn sigkill_after_acknowledged_sends_loses_nothing() {
 
     let server = ParleyProcess::start(Path::new(BINARY), dir.path(), &[]);
     let token = register(&http, &server, "bob").await;
-    let log: Value = http
-        .get(server.url(&format!("/api/v1/channels/{channel}/events?after=1&limit=500")))
-        .bearer_auth(&token)
-        .send()
+    let mut stored: Vec<(String, i64)> = whole_log(&http, &server, &channel, &token)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut stored: Vec<(String, i64)> = log["events"]
-        .as_array()
-        .unwrap()
         .iter()
+        .skip(1)
         .map(|e| (e["client_msg_id"].as_str().unwrap().to_owned(), e["seq"].as_i64().unwrap()))
         .collect();
     acked.sort_by_key(|(_, seq)| *seq);
@@ -167,35 +178,8 @@ async fn sigkill_while_clients_send_over_websocket_loses_nothing_acked_and_resum
     assert_eq!(bob_before, (3..3 + bob_before.len() as i64).collect::<Vec<_>>(), "live events in order");
 
     let server = ParleyProcess::start(Path::new(BINARY), dir.path(), &[]);
-    let log: Value = http
-        .get(server.url(&format!("/api/v1/channels/{channel}/events?after=0&limit=500")))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut stored: Vec<Value> = log["events"].as_array().unwrap().clone();
-    let mut after = stored.last().unwrap()["seq"].as_i64().unwrap();
-    loop {
-        let page: Value = http
-            .get(server.url(&format!("/api/v1/channels/{channel}/events?after={after}&limit=500")))
-            .bearer_auth(&bob)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let events = page["events"].as_array().unwrap();
-        if events.is_empty() {
-            break;
-        }
-        after = events.last().unwrap()["seq"].as_i64().unwrap();
-        stored.extend(events.iter().cloned());
-    }
-    let head = after;
+    let stored = whole_log(&http, &server, &channel, &bob).await;
+    let head = stored.last().unwrap()["seq"].as_i64().unwrap();
     for (client_msg_id, seq) in &acks {
         let event = &stored[(*seq - 1) as usize];
         assert_eq!(

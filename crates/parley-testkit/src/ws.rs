@@ -6,7 +6,6 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -98,9 +97,4 @@ impl WsClient {
             }
         }
     }
-}
-
-/// A close code as tungstenite names it, for messages.
-pub fn code_name(code: u16) -> String {
-    format!("{:?}", CloseCode::from(code))
 }

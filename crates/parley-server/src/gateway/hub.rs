@@ -250,10 +250,6 @@ impl Hub {
         self.lock().subscribe(id, channel);
     }
 
-    pub fn is_online(&self, user: UserId) -> bool {
-        self.lock().by_user.contains_key(&user)
-    }
-
     /// Tells the other members' sessions in `channel` that `user` is typing.
     pub fn typing(&self, from: u64, user: UserId, channel: ChannelId) {
         let state = self.lock();
