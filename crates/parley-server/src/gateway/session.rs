@@ -92,7 +92,13 @@ struct Session<W> {
     link: Arc<SessionLink>,
     output: W,
     delivered: HashMap<ChannelId, Seq>,
+    /// When this session last relayed `typing` per channel: at most one per
+    /// [`TYPING_EVERY`], so a chatty client cannot flood its channel-mates' queues.
+    typing: HashMap<ChannelId, Instant>,
 }
+
+/// The least time between two relayed `typing` frames of one session in one channel.
+const TYPING_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs a session to its end. `user` is already authenticated.
 pub async fn serve<R, W>(
@@ -113,7 +119,14 @@ pub async fn serve<R, W>(
     };
     let following: Vec<ChannelId> = first.iter().map(|c| c.channel.id).collect();
     let (link, mut queue, online) = state.hub.register(user.id, token_hash, &following);
-    let mut session = Session { state: state.clone(), user, link: link.clone(), output, delivered: HashMap::new() };
+    let mut session = Session {
+        state: state.clone(),
+        user,
+        link: link.clone(),
+        output,
+        delivered: HashMap::new(),
+        typing: HashMap::new(),
+    };
     if let Err(error) = session.start(&following, &online, &resume).await {
         session.fail(&error).await;
         state.hub.unregister(link.id);
@@ -316,7 +329,12 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             ClientFrame::Hello { .. } => Some(error_frame(None, &Error::bad_request("hello was already said"))),
             ClientFrame::Ping { reference } => Some(Outbound::Frame(Frame::new(&ServerFrame::Pong { reference }))),
             ClientFrame::Typing { channel_id } => {
-                if let Ok(channel) = channel_id.parse() {
+                let Ok(channel) = channel_id.parse::<ChannelId>() else { return None };
+                // Only channels this session follows, so the map stays bounded.
+                if self.delivered.contains_key(&channel)
+                    && self.typing.get(&channel).is_none_or(|at| at.elapsed() >= TYPING_EVERY)
+                {
+                    self.typing.insert(channel, Instant::now());
                     self.state.hub.typing(self.link.id, self.user.id, channel);
                 }
                 None

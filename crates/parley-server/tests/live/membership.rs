@@ -72,6 +72,18 @@ async fn presence_and_typing_reach_channel_mates() {
     assert_eq!(b.next_of("presence").await["user_id"], json!(alice.id));
     a.send(json!({"type": "typing", "channel_id": channel})).await;
     assert_eq!(b.next_of("typing").await, json!({"type": "typing", "channel_id": channel, "user_id": alice.id}));
+    // More typing within a second is not relayed: the next thing bob gets is the message.
+    for _ in 0..50 {
+        a.send(json!({"type": "typing", "channel_id": channel})).await;
+    }
+    a.post(1, &channel, "m1", "done typing").await;
+    let next = loop {
+        let frame = b.next().await;
+        if frame["type"] == "typing" || frame["type"] == "event" {
+            break frame;
+        }
+    };
+    assert_eq!(next["type"], "event");
     drop(b);
     assert_eq!(a.next_of("presence").await, json!({"type": "presence", "user_id": bob.id, "status": "offline"}));
 }
