@@ -137,7 +137,9 @@ pub async fn serve<R, W>(
     let mut ping = tokio::time::interval(settings.ping_every);
     ping.tick().await;
     let mut heard = Instant::now();
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    // Empty until something comes, and emptied again after each write: an
+    // idle session holds no batch buffer.
+    let mut batch = Vec::new();
     loop {
         tokio::select! {
             biased;
@@ -158,6 +160,7 @@ pub async fn serve<R, W>(
                         return;
                     }
                 }
+                batch.shrink_to(0);
                 if !session.write(out).await { break; }
             }
             frame = input.next(), if in_flight.len() < MAX_IN_FLIGHT => {
