@@ -7,6 +7,7 @@
 //! - [`auth`]: argon2id passwords and session tokens.
 //! - [`rate`], [`metrics`], [`state`]: send limits, Prometheus counters, shared state.
 //! - [`telemetry`]: structured logs.
+//! - [`web`]: the embedded browser client served at `/`.
 
 pub mod app;
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod rate;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 pub use app::Application;
 pub use config::Config;

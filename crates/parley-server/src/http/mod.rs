@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(ops::router())
+        .merge(crate::web::router())
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, ApiError(Error::bad_request("method not allowed for this endpoint")))
         })
@@ -43,6 +44,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), count_responses))
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(crate::web::CONTENT_SECURITY_POLICY),
+        ))
         .with_state(state)
 }
 

@@ -105,3 +105,24 @@ async fn openapi_document_matches_the_routes() {
         }
     }
 }
+
+/// `/` serves the web client with a CSP that allows no inline script and no framing.
+#[tokio::test]
+async fn the_web_client_is_served_with_strict_headers() {
+    let app = spawn_app().await;
+    for (path, kind) in
+        [("/", "text/html"), ("/invite/abc", "text/html"), ("/app.css", "text/css"), ("/js/main.js", "text/javascript")]
+    {
+        let response = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let headers = response.headers();
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with(kind), "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+    let index = app.http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(index.contains(r#"<script type="module" src="/js/main.js"></script>"#));
+    assert!(!index.contains("<script>"), "no inline script");
+    assert_eq!(app.http.get(app.url("/js/nope.js")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
