@@ -102,7 +102,7 @@ export class Connection {
   }
 
   /** Queues a message; it goes out now if connected, else on reconnect. */
-  send(channelId, body, clientMsgId = crypto.randomUUID()) {
+  send(channelId, body, clientMsgId = newClientMsgId()) {
     this.store.pending.set(clientMsgId, { channel_id: channelId, body, state: "sending", ref: null });
     this.transmit(clientMsgId);
     this.store.changed();
@@ -121,4 +121,10 @@ export class Connection {
   flushPending() {
     for (const id of this.store.pending.keys()) this.transmit(id);
   }
+}
+
+/** 128 random bits as hex: crypto.randomUUID exists only in secure contexts. */
+function newClientMsgId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -53,9 +53,10 @@ async function start(me) {
     open: async (id) => {
       current = id;
       render();
-      if (id && store.lastSeq(id) === null) {
+      if (id && !store.loaded.has(id)) {
         const page = await api("GET", `/channels/${id}/events?limit=100`);
         for (const event of page.events) store.addEvent(event);
+        store.loaded.add(id);
       }
       const last = id ? store.channels.get(id)?.last_seq : null;
       if (last) {

@@ -7,6 +7,7 @@ export class Store {
     this.channels = new Map(); // id → channel (with last_seq, last_read_seq, unread_count)
     this.events = new Map(); // channel id → Map(seq → event)
     this.pending = new Map(); // client_msg_id → {channel_id, body, state}
+    this.loaded = new Set(); // channels whose recent history has been fetched
     this.listeners = new Set();
   }
 
