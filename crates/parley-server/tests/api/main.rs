@@ -4,4 +4,5 @@ mod auth;
 mod channels;
 mod invites;
 mod messages;
+mod openapi;
 mod ops;

@@ -49,63 +49,6 @@ async fn api_responses_say_nosniff() {
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
 }
 
-/// The OpenAPI document lists exactly what is routed.
-#[tokio::test]
-async fn openapi_document_matches_the_routes() {
-    let app = spawn_app().await;
-    let doc: serde_json::Value =
-        app.http.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    let paths = doc["paths"].as_object().unwrap();
-    let routed = [
-        ("post", "/api/v1/auth/register"),
-        ("post", "/api/v1/auth/login"),
-        ("post", "/api/v1/auth/logout"),
-        ("get", "/api/v1/me"),
-        ("patch", "/api/v1/me"),
-        ("get", "/api/v1/users"),
-        ("get", "/api/v1/users/{id}"),
-        ("get", "/api/v1/channels"),
-        ("post", "/api/v1/channels"),
-        ("get", "/api/v1/channels/public"),
-        ("get", "/api/v1/channels/{id}"),
-        ("post", "/api/v1/channels/{id}/join"),
-        ("post", "/api/v1/channels/{id}/leave"),
-        ("get", "/api/v1/channels/{id}/members"),
-        ("post", "/api/v1/channels/{id}/invites"),
-        ("get", "/api/v1/invites/{code}"),
-        ("post", "/api/v1/invites/{code}/accept"),
-        ("post", "/api/v1/dms"),
-        ("post", "/api/v1/channels/{id}/messages"),
-        ("get", "/api/v1/channels/{id}/events"),
-        ("post", "/api/v1/channels/{id}/read"),
-        ("get", "/api/v1/ws"),
-        ("get", "/api/v1/stream"),
-        ("get", "/api/v1/openapi.json"),
-        ("get", "/healthz"),
-        ("get", "/readyz"),
-        ("get", "/metrics"),
-    ];
-    for (method, path) in routed {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
-    }
-    let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-    assert_eq!(documented, routed.len(), "the document lists something not routed");
-    // And each documented operation is really there: not the unknown-endpoint
-    // fallback, not 405.
-    for (path, operations) in paths {
-        for method in operations.as_object().unwrap().keys() {
-            let url = app.url(&path.replace("{id}", "01900000-0000-7000-8000-000000000000").replace("{code}", "x"));
-            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let response = app.http.request(method.clone(), url).send().await.unwrap();
-            let status = response.status();
-            let text = response.text().await.unwrap();
-            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-            assert!(!text.contains("no such endpoint"), "{method} {path} is not routed");
-        }
-    }
-}
-
 /// `/` serves the web client with a CSP that allows no inline script and no framing.
 #[tokio::test]
 async fn the_web_client_is_served_with_strict_headers() {
