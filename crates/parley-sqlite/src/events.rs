@@ -104,6 +104,18 @@ struct SqliteLogTx {
     tx: Transaction<'static, Sqlite>,
 }
 
+impl SqliteLogTx {
+    /// Runs `sql` with the whole batch `rows` as its one JSON parameter.
+    async fn execute_batch<T: serde::Serialize>(&mut self, sql: &str, rows: &[T]) -> Result<()> {
+        sqlx::query(sql)
+            .bind(serde_json::to_string(rows).map_err(json_err)?)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
 /// An event as a JSON array in the column order of `insert_events`. A tuple
 /// serializes straight to an array, with no intermediate `Value`.
 type EventJsonRow<'a> =
@@ -218,33 +230,19 @@ impl LogTx for SqliteLogTx {
                     MemberChange::Remove { channel, user } => json!([channel.to_string(), user.to_string()]),
                 })
                 .collect();
-            sqlx::query(if adding { ADD_MEMBERS } else { REMOVE_MEMBERS })
-                .bind(serde_json::to_string(&rows).map_err(json_err)?)
-                .execute(&mut *self.tx)
-                .await
-                .map_err(db_err)?;
+            self.execute_batch(if adding { ADD_MEMBERS } else { REMOVE_MEMBERS }, &rows).await?;
         }
         Ok(())
     }
 
     async fn insert_events(&mut self, events: &[Event]) -> Result<()> {
         let rows: Vec<_> = events.iter().map(event_json_row).collect();
-        sqlx::query(INSERT_EVENTS)
-            .bind(serde_json::to_string(&rows).map_err(json_err)?)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        self.execute_batch(INSERT_EVENTS, &rows).await
     }
 
     async fn set_heads(&mut self, heads: &[ChannelHead]) -> Result<()> {
         let rows: Vec<(String, Seq)> = heads.iter().map(|h| (h.id.to_string(), h.last_seq)).collect();
-        sqlx::query(SET_HEADS)
-            .bind(serde_json::to_string(&rows).map_err(json_err)?)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        self.execute_batch(SET_HEADS, &rows).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
