@@ -138,6 +138,25 @@ impl State {
         }
     }
 
+    /// `user`, online in `sessions`, joined `channel`: they and the channel's
+    /// online members learn that the other is online. Telling someone who
+    /// knew already is harmless; presence frames only set a state.
+    fn introduce(&self, user: UserId, sessions: &[u64], channel: ChannelId) {
+        let Some(members) = self.by_channel.get(&channel) else { return };
+        let joined = presence_frame(user, true);
+        let mut others = HashSet::new();
+        for link in members.values().filter(|link| link.user != user) {
+            link.offer(Delivery::Frame(joined.clone()));
+            others.insert(link.user);
+        }
+        for other in others {
+            let frame = presence_frame(other, true);
+            for entry in sessions.iter().filter_map(|id| self.sessions.get(id)) {
+                entry.link.offer(Delivery::Frame(frame.clone()));
+            }
+        }
+    }
+
     fn user_sessions(&self, user: UserId) -> Vec<u64> {
         self.by_user.get(&user).map(|ids| ids.iter().copied().collect()).unwrap_or_default()
     }
@@ -288,7 +307,11 @@ impl Hub {
         let mut state = self.lock();
         for frame in frames {
             if let Some((user, true)) = frame.membership {
-                for id in state.user_sessions(user) {
+                let sessions = state.user_sessions(user);
+                if !sessions.is_empty() {
+                    state.introduce(user, &sessions, frame.channel);
+                }
+                for id in sessions {
                     state.subscribe(id, frame.channel);
                 }
             }

@@ -89,6 +89,20 @@ async fn presence_and_typing_reach_channel_mates() {
 }
 
 #[tokio::test]
+async fn joining_a_channel_introduces_its_online_members() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let lobby = app.create_channel(&alice, "lobby", "public").await;
+    let (mut a, _) = WsClient::connect(app.addr, &alice.token, json!({})).await;
+    // Bob shares no channel with alice yet: neither hears of the other.
+    let (mut b, _) = WsClient::connect(app.addr, &bob.token, json!({})).await;
+    app.post(&format!("/api/v1/channels/{lobby}/join"), &bob.token, json!({})).await;
+    assert_eq!(b.next_of("presence").await, json!({"type": "presence", "user_id": alice.id, "status": "online"}));
+    assert_eq!(a.next_of("presence").await, json!({"type": "presence", "user_id": bob.id, "status": "online"}));
+}
+
+#[tokio::test]
 async fn the_first_frame_must_be_hello_with_a_valid_session() {
     let app = spawn_app().await;
     let mut client = WsClient::open(app.addr).await;
