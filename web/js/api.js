@@ -1,4 +1,5 @@
-// REST calls. The session cookie authenticates; errors become thrown ApiErrors.
+// REST calls. The session cookie authenticates; a failure is thrown as an
+// ApiError carrying the protocol's error code and message.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -14,11 +15,21 @@ export async function api(method, path, body) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(`/api/v1${path}`, init);
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, init);
+  } catch {
+    throw new ApiError(0, "unavailable", "The server cannot be reached. Check your connection and try again.");
+  }
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    // A proxy's HTML error page, say: reported below by status.
+  }
   if (!response.ok) {
-    const error = data?.error ?? { code: "internal", message: response.statusText };
+    const error = data?.error ?? { code: response.status >= 500 ? "unavailable" : "internal", message: `The server answered ${response.status}.` };
     throw new ApiError(response.status, error.code, error.message);
   }
   return data;

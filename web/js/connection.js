@@ -1,81 +1,164 @@
-// The live connection: hello with resume, reconnect with jittered backoff,
-// sends that wait while disconnected and go out again with their original
-// client_msg_id, and gap frames paged over REST.
+// The live connection: `hello` with resume, reconnect with jittered backoff,
+// a heartbeat that notices a dead socket, `gap` frames and holes paged over
+// REST, and the outbox: every message goes out with its own client_msg_id,
+// again after each reconnect until it is stored, so it is sent at most once
+// as the server sees it and never lost as the user sees it.
 
 import { api } from "./api.js";
 
+const PING_EVERY = 25_000; // the server closes a socket silent for 60 s
+const PONG_WITHIN = 10_000;
+const TYPING_EVERY = 3_000; // how often we tell others we are still typing
+const TYPING_SHOWN = 6_000; // how long a typing frame from others is shown
+const RELAY_EVERY = 1_100; // the server relays one typing frame a second per session and channel
+
 export class Connection {
-  constructor(store) {
+  constructor(store, { onSignedOut }) {
     this.store = store;
+    this.onSignedOut = onSignedOut;
     this.socket = null;
     this.attempt = 0;
-    this.status = "connecting";
     this.nextRef = 1;
+    this.inFlight = new Map(); // ref → client_msg_id
+    this.busy = new Set(); // channels with a send awaiting its answer
+    this.lastTyping = new Map(); // channel id → when I last said I was typing, ms
+    this.typingAfterSend = new Set(); // channels where I sent since
+    this.typingTimers = new Map(); // channel id → a deferred typing frame
+    this.timers = new Set();
+    this.stopped = false;
+    this.online = () => this.reconnectNow();
   }
 
   start() {
+    this.stopped = false;
+    window.addEventListener("online", this.online);
+    this.open();
+  }
+
+  stop() {
+    this.stopped = true;
+    window.removeEventListener("online", this.online);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.socket?.close(1000);
+    this.socket = null;
+  }
+
+  later(ms, fn) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+    return timer;
+  }
+
+  open() {
+    if (this.stopped) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
     this.socket = socket;
-    socket.onopen = () => {
-      const resume = {};
-      for (const id of this.store.channels.keys()) {
-        const last = this.store.lastSeq(id);
-        if (last !== null) resume[id] = last;
+    socket.onopen = () => socket.send(JSON.stringify({ type: "hello", resume: this.resumePoints() }));
+    socket.onmessage = (message) => {
+      if (socket !== this.socket) return;
+      this.lastHeard = Date.now();
+      let frame;
+      try {
+        frame = JSON.parse(message.data);
+      } catch {
+        return; // not ours to interpret
       }
-      socket.send(JSON.stringify({ type: "hello", resume }));
+      this.receive(frame);
     };
-    socket.onmessage = (message) => this.receive(JSON.parse(message.data));
-    socket.onclose = (close) => this.closed(close.code);
+    socket.onclose = (close) => {
+      if (socket === this.socket) this.closed(close.code);
+    };
+  }
+
+  /** The last seq held without a hole, per channel held at all. */
+  resumePoints() {
+    const resume = {};
+    for (const [id, log] of this.store.logs) {
+      const last = log.contiguousLast();
+      if (last !== null) resume[id] = last;
+    }
+    return resume;
   }
 
   setStatus(status) {
-    this.status = status;
+    this.store.status = status;
     this.store.changed();
   }
 
   closed(code) {
     this.socket = null;
+    clearTimeout(this.heartbeat);
+    this.inFlight.clear();
+    this.busy.clear();
+    if (this.stopped) return;
     if (code === 4001 || code === 4003) {
+      this.stop();
       this.setStatus("signed-out");
-      location.reload();
+      this.onSignedOut();
       return;
     }
     this.setStatus("reconnecting");
-    const delay = Math.min(30000, 500 * 2 ** this.attempt) * (0.5 + Math.random());
+    // Exponential backoff with full jitter, so a restarted server is not met
+    // by every client at the same instant.
+    const delay = Math.min(15_000, 250 * 2 ** Math.min(this.attempt, 6)) * (0.5 + Math.random());
     this.attempt += 1;
-    setTimeout(() => this.start(), delay);
+    this.retryTimer = this.later(delay, () => this.open());
   }
 
-  async receive(frame) {
+  /** The browser says the network is back: do not wait out the backoff. */
+  reconnectNow() {
+    if (this.socket || this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.timers.delete(this.retryTimer);
+    this.attempt = 0;
+    this.open();
+  }
+
+  beat() {
+    clearTimeout(this.heartbeat);
+    this.heartbeat = this.later(PING_EVERY, () => {
+      const socket = this.socket;
+      if (!socket || socket.readyState !== WebSocket.OPEN) return;
+      const sent = Date.now();
+      socket.send(JSON.stringify({ type: "ping" }));
+      this.later(PONG_WITHIN, () => {
+        // Nothing heard since the ping: the socket is dead without knowing it.
+        if (socket === this.socket && this.lastHeard < sent) socket.close(4000);
+      });
+      this.beat();
+    });
+  }
+
+  receive(frame) {
     const store = this.store;
     switch (frame.type) {
       case "ready":
         this.attempt = 0;
+        store.users.set(frame.user.id, frame.user);
         store.user = frame.user;
+        store.online.clear(); // presence frames for who is online follow
         store.setChannels(frame.channels);
         this.setStatus("online");
-        this.flushPending();
+        this.beat();
+        this.flush();
+        for (const id of store.logs.keys()) this.fillHoles(id);
         break;
       case "event":
-        if (store.addEvent(frame.event)) store.changed();
+        if (store.addEvent(frame.event, { live: true })) store.changed();
         break;
       case "gap":
-        await this.fillGap(frame.channel_id, frame.after_seq, frame.through_seq);
+        this.page(frame.channel_id, frame.after_seq, frame.through_seq);
         break;
-      case "ack": {
-        const pending = store.pending.get(frame.client_msg_id);
-        if (pending) pending.state = frame.status;
-        store.changed();
+      case "ack":
+        this.acked(frame);
         break;
-      }
       case "error":
-        if (frame.ref !== undefined) {
-          for (const pending of store.pending.values()) {
-            if (pending.ref === frame.ref) pending.state = "failed";
-          }
-          store.changed();
-        }
+        this.failed(frame);
         break;
       case "channel_added":
         store.upsertChannel(frame.channel);
@@ -85,41 +168,176 @@ export class Connection {
         store.removeChannel(frame.channel_id);
         store.changed();
         break;
+      case "typing":
+        store.setTyping(frame.channel_id, frame.user_id, TYPING_SHOWN);
+        store.changed();
+        this.later(TYPING_SHOWN + 50, () => store.changed());
+        break;
+      case "presence":
+        if (frame.status === "online") store.online.add(frame.user_id);
+        else store.online.delete(frame.user_id);
+        store.changed();
+        break;
       default:
-        break; // typing, presence, pong and later types
+        break; // pong, and types of later versions
     }
   }
 
-  async fillGap(channelId, after, through) {
+  /** Pages events `after+1 ..= through` of a channel over REST. */
+  async page(channelId, after, through) {
     let cursor = after;
-    while (cursor < through) {
-      const page = await api("GET", `/channels/${channelId}/events?after=${cursor}&limit=500`);
-      for (const event of page.events) this.store.addEvent(event);
-      if (page.events.length === 0) break;
-      cursor = page.events[page.events.length - 1].seq;
+    try {
+      while (cursor < through && this.store.logs.has(channelId)) {
+        const limit = Math.min(500, through - cursor);
+        const { events } = await api("GET", `/channels/${channelId}/events?after=${cursor}&limit=${limit}`);
+        if (events.length === 0) break;
+        for (const event of events) this.store.addEvent(event);
+        cursor = events[events.length - 1].seq;
+        this.store.changed();
+      }
+    } catch {
+      // The connection is probably down too: the next `ready` looks for holes again.
+    }
+  }
+
+  fillHoles(channelId) {
+    for (const [after, through] of this.store.log(channelId)?.holes() ?? []) this.page(channelId, after, through);
+  }
+
+  acked(frame) {
+    const id = this.settle(frame.ref) ?? frame.client_msg_id;
+    const entry = this.store.outbox.get(id);
+    if (entry) {
+      if (frame.status === "stored" && this.store.log(entry.channel_id)?.seqs.has(frame.seq)) {
+        this.store.outbox.delete(id); // its event came first
+      } else {
+        entry.state = frame.status; // "stored" until its event arrives, or "accepted"
+      }
+      this.store.saveOutbox();
+      this.store.changed();
+    }
+    if (entry) this.pump(entry.channel_id);
+  }
+
+  failed(frame) {
+    const id = this.settle(frame.ref);
+    const entry = id === undefined ? null : this.store.outbox.get(id);
+    if (!entry) return;
+    const channelId = entry.channel_id;
+    if (frame.code === "rate_limited" || frame.code === "unavailable") {
+      // Not the message's fault: it goes out again by itself, still first in line.
+      this.busy.add(channelId);
+      this.later(1000 + Math.random() * 1000, () => {
+        this.busy.delete(channelId);
+        this.pump(channelId);
+      });
+    } else {
+      entry.state = "failed";
+      entry.error = frame.message;
+      this.store.saveOutbox();
+      this.pump(channelId);
     }
     this.store.changed();
+  }
+
+  /** The message a ref was sent for, its channel free for the next one. */
+  settle(ref) {
+    const id = this.inFlight.get(ref);
+    if (id === undefined) return undefined;
+    this.inFlight.delete(ref);
+    const entry = this.store.outbox.get(id);
+    if (entry) this.busy.delete(entry.channel_id);
+    return id;
   }
 
   /** Queues a message; it goes out now if connected, else on reconnect. */
-  send(channelId, body, clientMsgId = newClientMsgId()) {
-    this.store.pending.set(clientMsgId, { channel_id: channelId, body, state: "sending", ref: null });
-    this.transmit(clientMsgId);
+  send(channelId, body) {
+    const id = newClientMsgId();
+    this.store.outbox.set(id, { channel_id: channelId, body, state: "sending", created_at: new Date().toISOString() });
+    this.store.saveOutbox();
+    this.typingAfterSend.add(channelId);
+    clearTimeout(this.typingTimers.get(channelId));
+    this.typingTimers.delete(channelId);
+    this.pump(channelId);
     this.store.changed();
   }
 
-  transmit(clientMsgId) {
-    const pending = this.store.pending.get(clientMsgId);
-    if (!pending || !this.socket || this.socket.readyState !== WebSocket.OPEN || this.status !== "online") return;
-    pending.ref = this.nextRef++;
-    pending.state = "sending";
-    this.socket.send(
-      JSON.stringify({ type: "send", ref: pending.ref, channel_id: pending.channel_id, client_msg_id: clientMsgId, body: pending.body }),
-    );
+  /** Sends a failed message again with the same client_msg_id. */
+  retry(id) {
+    const entry = this.store.outbox.get(id);
+    if (!entry) return;
+    entry.state = "sending";
+    delete entry.error;
+    this.store.saveOutbox();
+    this.pump(entry.channel_id);
+    this.store.changed();
   }
 
-  flushPending() {
-    for (const id of this.store.pending.keys()) this.transmit(id);
+  discard(id) {
+    this.store.outbox.delete(id);
+    this.store.saveOutbox();
+    this.store.changed();
+  }
+
+  /**
+   * Sends the oldest waiting message of a channel, one at a time per channel:
+   * the server may run one socket's sends concurrently, and a person's
+   * messages must be stored in the order they were written.
+   */
+  pump(channelId) {
+    if (this.busy.has(channelId) || !this.ready()) return;
+    for (const [id, entry] of this.store.outbox) {
+      if (entry.channel_id !== channelId || entry.state !== "sending") continue;
+      const ref = this.nextRef++;
+      this.inFlight.set(ref, id);
+      this.busy.add(channelId);
+      this.socket.send(JSON.stringify({ type: "send", ref, channel_id: channelId, client_msg_id: id, body: entry.body }));
+      return;
+    }
+  }
+
+  /** After a reconnect everything not known stored goes out again, oldest first. */
+  flush() {
+    const channels = new Set();
+    for (const entry of this.store.outbox.values()) {
+      if (entry.state === "accepted") entry.state = "sending";
+      channels.add(entry.channel_id);
+    }
+    for (const id of channels) this.pump(id);
+  }
+
+  ready() {
+    return this.socket?.readyState === WebSocket.OPEN && this.store.status === "online";
+  }
+
+  /**
+   * Tells the others I am typing: at most every TYPING_EVERY while I keep
+   * typing, and soon after a send (once the server's one-a-second relay
+   * limit allows), else the first keys of my next message go unannounced.
+   */
+  typing(channelId) {
+    const now = Date.now();
+    const last = this.lastTyping.get(channelId) ?? 0;
+    const wait = (this.typingAfterSend.has(channelId) ? RELAY_EVERY : TYPING_EVERY) - (now - last);
+    if (wait > 0) {
+      if (this.typingAfterSend.has(channelId) && !this.typingTimers.has(channelId)) {
+        this.typingTimers.set(channelId, this.later(wait, () => {
+          this.typingTimers.delete(channelId);
+          this.typing(channelId);
+        }));
+      }
+      return;
+    }
+    if (!this.ready()) return;
+    this.lastTyping.set(channelId, now);
+    this.typingAfterSend.delete(channelId);
+    this.socket.send(JSON.stringify({ type: "typing", channel_id: channelId }));
+  }
+
+  /** Tells the server how far I have read: over the socket when up, else REST. */
+  read(channelId, seq) {
+    if (this.ready()) this.socket.send(JSON.stringify({ type: "read", channel_id: channelId, seq }));
+    else api("POST", `/channels/${channelId}/read`, { seq }).catch(() => {});
   }
 }
 

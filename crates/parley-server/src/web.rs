@@ -16,12 +16,17 @@ pub const CONTENT_SECURITY_POLICY: &str =
 
 const INDEX: &str = include_str!("../../../web/index.html");
 const CSS: &str = include_str!("../../../web/app.css");
-const SCRIPTS: [(&str, &str); 5] = [
+const SCRIPTS: [(&str, &str); 10] = [
     ("api.js", include_str!("../../../web/js/api.js")),
+    ("auth.js", include_str!("../../../web/js/auth.js")),
+    ("channel.js", include_str!("../../../web/js/channel.js")),
     ("connection.js", include_str!("../../../web/js/connection.js")),
+    ("dialogs.js", include_str!("../../../web/js/dialogs.js")),
+    ("dom.js", include_str!("../../../web/js/dom.js")),
+    ("format.js", include_str!("../../../web/js/format.js")),
     ("main.js", include_str!("../../../web/js/main.js")),
+    ("sidebar.js", include_str!("../../../web/js/sidebar.js")),
     ("store.js", include_str!("../../../web/js/store.js")),
-    ("views.js", include_str!("../../../web/js/views.js")),
 ];
 
 pub fn router() -> Router<AppState> {

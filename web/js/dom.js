@@ -1,0 +1,86 @@
+// DOM helpers: elements built from data, user text always as text nodes,
+// never as HTML; dialogs on the native <dialog> (keyboard and Esc for free).
+
+/** `el("button", {class: "x", onclick: f}, "text", child)`: a new element. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/**
+ * Makes `parent`'s children exactly `nodes`, touching only what differs from
+ * the first difference on: a live message appends one node, not the log.
+ */
+export function reconcile(parent, nodes) {
+  const current = parent.children;
+  let same = 0;
+  while (same < nodes.length && same < current.length && current[same] === nodes[same]) same += 1;
+  while (current.length > same) current[current.length - 1].remove();
+  if (same < nodes.length) parent.append(...nodes.slice(same));
+}
+
+/** Opens a modal dialog; resolves with what `build(close)` passes to close, or null on Esc. */
+export function modal(title, build) {
+  return new Promise((resolve) => {
+    const dialog = el("dialog", { "aria-label": title });
+    let result = null;
+    const close = (value = null) => {
+      result = value;
+      dialog.close();
+    };
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(result);
+    });
+    dialog.append(
+      el("header", {}, el("h2", {}, title), el("button", { class: "icon", type: "button", "aria-label": "Close", onclick: () => close() }, icon("close"))),
+      build(close),
+    );
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** A round badge with the user's initial, its colour derived from the id. */
+export function avatar(user, id) {
+  const name = user?.display_name || user?.username || "?";
+  let hash = 0;
+  for (const ch of id ?? name) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  return el("span", { class: `avatar hue-${hash % 8}`, "aria-hidden": "true" }, [...name][0].toUpperCase());
+}
+
+/** A presence dot: online, or offline. */
+export function dot(online) {
+  return el("span", { class: `dot${online ? " online" : ""}`, title: online ? "online" : "offline", role: "img", "aria-label": online ? "online" : "offline" });
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const ICONS = {
+  hash: "M9 3 7 21M17 3l-2 18M4 8.5h17M3 15.5h17",
+  lock: "M6 10.5h12v10H6zM8.5 10.5V7a3.5 3.5 0 0 1 7 0v3.5",
+  at: "M16 12a4 4 0 1 1-1.2-2.85M16 8v5.5a2.5 2.5 0 0 0 5 0V12a9 9 0 1 0-3.5 7.1",
+  plus: "M12 5v14M5 12h14",
+  close: "M6 6l12 12M18 6 6 18",
+  back: "M15 5l-7 7 7 7",
+  people: "M9 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zM2.5 20a6.5 6.5 0 0 1 13 0M16 4.3a3.5 3.5 0 0 1 0 6.4M18 14a6.5 6.5 0 0 1 3.5 6",
+};
+
+/** A line icon drawn as SVG (no icon font, nothing fetched). */
+export function icon(name) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", `icon-${name} svg-icon`);
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", ICONS[name]);
+  svg.append(path);
+  return svg;
+}

@@ -1,0 +1,77 @@
+// The sidebar: who I am, my channels and direct messages with unread badges
+// and presence, and the ways to find or start a conversation.
+
+import { avatar, dot, el, icon } from "./dom.js";
+import { channelIcon, channelTitle, displayName } from "./format.js";
+
+export class Sidebar {
+  constructor({ store, actions }) {
+    this.store = store;
+    this.actions = actions;
+    this.channelList = el("ul", { class: "list", "aria-label": "Channels" });
+    this.directList = el("ul", { class: "list", "aria-label": "Direct messages" });
+    this.items = new Map(); // channel id → {li, button}
+    this.me = el("div", { class: "me" });
+    this.node = el("nav", { class: "sidebar", "aria-label": "Conversations" },
+      el("header", { class: "sidebar-head" },
+        el("div", { class: "brand" }, el("span", { class: "logo", "aria-hidden": "true" }, "P"), "Parley"),
+        el("button", { class: "icon", "aria-label": "New channel", title: "New channel", onclick: actions.createChannel }, icon("plus"))),
+      el("div", { class: "section" },
+        el("div", { class: "section-head" }, el("h2", {}, "Channels"),
+          el("button", { class: "link", onclick: actions.browse }, "Browse")),
+        this.channelList),
+      el("div", { class: "section" },
+        el("div", { class: "section-head" }, el("h2", {}, "Direct messages"),
+          el("button", { class: "link", "aria-label": "New message", onclick: actions.newDirect }, "New")),
+        this.directList),
+      el("footer", { class: "sidebar-foot" }, this.me));
+  }
+
+  render(current) {
+    const store = this.store;
+    const me = store.user;
+    const byTitle = (a, b) => channelTitle(a, me).localeCompare(channelTitle(b, me));
+    const all = [...store.channels.values()];
+    const rooms = all.filter((c) => c.kind !== "direct").sort(byTitle);
+    const directs = all.filter((c) => c.kind === "direct").sort((a, b) => (b.last_seq ?? 0) - (a.last_seq ?? 0) || byTitle(a, b));
+    this.fill(this.channelList, rooms, current, "No channels yet.");
+    this.fill(this.directList, directs, current, "No conversations yet.");
+    for (const id of [...this.items.keys()]) if (!store.channels.has(id)) this.items.delete(id);
+    this.me.replaceChildren(avatar(me, me.id), el("span", { class: "grow" }, displayName(me)),
+      el("button", { class: "link", onclick: this.actions.signOut }, "Sign out"));
+  }
+
+  fill(list, channels, current, empty) {
+    const nodes = channels.map((channel) => this.item(channel, current));
+    if (nodes.length === 0) nodes.push(el("li", { class: "empty" }, empty));
+    // Only move nodes when the order changed: a moved node loses keyboard focus.
+    const same = nodes.length === list.children.length && nodes.every((n, i) => list.children[i] === n);
+    if (!same) list.replaceChildren(...nodes);
+  }
+
+  item(channel, current) {
+    const store = this.store;
+    let item = this.items.get(channel.id);
+    if (!item) {
+      const button = el("button", { class: "channel-link", onclick: () => this.actions.open(channel.id) });
+      item = { li: el("li", {}, button), button, key: "" };
+      this.items.set(channel.id, item);
+    }
+    const unread = channel.id === current ? 0 : channel.unread_count ?? 0;
+    const others = (channel.members ?? []).filter((u) => u.id !== store.user.id);
+    const online = channel.kind === "direct" && others.some((u) => store.online.has(u.id));
+    const title = channelTitle(channel, store.user);
+    const key = JSON.stringify([title, unread, online, channel.id === current]);
+    if (key !== item.key) {
+      item.key = key;
+      item.button.setAttribute("aria-current", channel.id === current ? "page" : "false");
+      item.button.classList.toggle("unread", unread > 0);
+      item.button.replaceChildren(...[
+        channel.kind === "direct" ? dot(online) : el("span", { class: "prefix" }, icon(channelIcon(channel))),
+        el("span", { class: "name" }, title),
+        unread > 0 ? el("span", { class: "badge", "aria-label": `${unread} unread` }, unread > 99 ? "99+" : String(unread)) : null,
+      ].filter(Boolean));
+    }
+    return item.li;
+  }
+}
