@@ -13,7 +13,7 @@ use rand::Rng;
 use crate::id::{ChannelId, UserId};
 use crate::model::{Channel, ChannelKind, Event, Invite, Member, MyChannel, Role, User};
 use crate::parse::{Body, ChannelName, ClientMsgId, Page, Seq, Topic};
-use crate::ports::Store;
+use crate::ports::{CommandLog, Store};
 use crate::sequencer::{Command, Sequencer};
 use crate::time::Timestamp;
 use crate::{Error, Result};
@@ -25,6 +25,27 @@ pub const MAX_DM_OTHERS: usize = 8;
 pub struct Chat {
     store: Arc<dyn Store>,
     sequencer: Sequencer,
+    /// Cluster mode: messages go to the command log, a processor stores them.
+    commands: Option<Arc<dyn CommandLog>>,
+}
+
+/// What became of a message.
+#[derive(Debug, Clone)]
+pub enum Submitted {
+    /// Stored (embedded mode): the event, with its `seq`.
+    Stored(Posted),
+    /// In the command log (cluster mode): durable, its event follows on the feed.
+    Accepted,
+}
+
+impl Submitted {
+    /// The message as stored, when it already is (embedded mode).
+    pub fn stored(self) -> Option<Posted> {
+        match self {
+            Submitted::Stored(posted) => Some(posted),
+            Submitted::Accepted => None,
+        }
+    }
 }
 
 /// One stored message, and whether this call stored it (false for a retry).
@@ -43,7 +64,12 @@ pub struct EventPage {
 
 impl Chat {
     pub fn new(store: Arc<dyn Store>, sequencer: Sequencer) -> Self {
-        Chat { store, sequencer }
+        Chat { store, sequencer, commands: None }
+    }
+
+    /// Messages go through `log` instead of straight to the Sequencer.
+    pub fn with_command_log(self, log: Arc<dyn CommandLog>) -> Self {
+        Chat { commands: Some(log), ..self }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -229,14 +255,19 @@ impl Chat {
         client_msg_id: ClientMsgId,
         body: Body,
         reply_to_seq: Option<Seq>,
-    ) -> Result<Posted> {
+    ) -> Result<Submitted> {
+        let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq };
+        if let Some(log) = &self.commands {
+            // The processor checks membership again as of its place in the
+            // log; checking here too refuses the plain cases at once.
+            self.as_member(user, id).await?;
+            log.append(&command).await?;
+            return Ok(Submitted::Accepted);
+        }
         self.visible(user, id).await?;
-        let appended = self
-            .sequencer
-            .submit(Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq })
-            .await?;
+        let appended = self.sequencer.submit(command).await?;
         let event = appended.events.into_iter().next().ok_or_else(|| Error::internal("a post appended no event"))?;
-        Ok(Posted { event, created: appended.created })
+        Ok(Submitted::Stored(Posted { event, created: appended.created }))
     }
 
     pub async fn events(&self, user: UserId, id: ChannelId, page: Page) -> Result<EventPage> {

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::id::{ChannelId, UserId};
 use crate::model::{Channel, Event, Invite, Member, MyChannel, Role, Session, User};
 use crate::parse::{Seq, Username};
+use crate::sequencer::Command;
 use crate::time::Timestamp;
 use crate::Result;
 
@@ -107,6 +108,16 @@ pub trait LogTx: Send {
     async fn insert_events(&mut self, events: &[Event]) -> Result<()>;
     async fn set_heads(&mut self, heads: &[ChannelHead]) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// The command log of cluster mode: a gateway puts a message here, and it is
+/// durable from then on even while no processor runs; a processor takes it
+/// later and appends it with the Sequencer (see [`crate::processor`]).
+#[async_trait]
+pub trait CommandLog: Send + Sync {
+    /// Returns once the log holds `command` durably; `Unavailable` when it
+    /// cannot say so soon (the caller fails the send rather than wait).
+    async fn append(&self, command: &Command) -> Result<()>;
 }
 
 #[async_trait]

@@ -101,6 +101,26 @@ impl Sequencer {
             .map_err(|_| Error::unavailable("the sequencer has stopped"))?;
         answer.await.map_err(|_| Error::unavailable("the sequencer has stopped"))?
     }
+
+    /// Appends `commands` in this order — queued together, so they share as
+    /// few batches as the writer takes — and answers each in the same order.
+    pub async fn submit_all(&self, commands: Vec<Command>) -> Vec<Result<Appended>> {
+        let stopped = || Error::unavailable("the sequencer has stopped");
+        let mut answers = Vec::with_capacity(commands.len());
+        for command in commands {
+            let (reply, answer) = oneshot::channel();
+            let queued = self.queue.send(Pending { command, reply }).await.is_ok();
+            answers.push(queued.then_some(answer));
+        }
+        let mut results = Vec::with_capacity(answers.len());
+        for answer in answers {
+            results.push(match answer {
+                Some(answer) => answer.await.unwrap_or_else(|_| Err(stopped())),
+                None => Err(stopped()),
+            });
+        }
+        results
+    }
 }
 
 async fn run(log: Arc<dyn EventLog>, mut rx: mpsc::Receiver<Pending>, on_stored: OnStored) {

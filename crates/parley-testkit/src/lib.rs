@@ -7,10 +7,12 @@
 //!   small REST client for it (`spawn_app`).
 //! - [`feed_suite`]: the `EventFeed` conformance suite.
 //! - [`process`]: the real `parley` binary as a child process, for tests that kill it.
+//! - [`services`]: the real PostgreSQL, Redis and Kafka (`scripts/services`).
 //! - [`ws`]: a WebSocket client that speaks the live protocol.
 
 pub mod app;
 pub mod feed_suite;
 pub mod process;
+pub mod services;
 pub mod store_suite;
 pub mod ws;

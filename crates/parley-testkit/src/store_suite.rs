@@ -120,6 +120,7 @@ macro_rules! __store_suite_checks {
             reply_to_out_of_range,
             concurrent_writers_one_channel,
             on_stored_sees_every_event_once,
+            processor_stores_and_publishes,
         }
     };
 }

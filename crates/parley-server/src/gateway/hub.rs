@@ -19,6 +19,7 @@ use parley_protocol::ServerFrame;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::stored::StoredWaiters;
 use crate::metrics::Metrics;
 
 /// Frames a session may have waiting before it counts as too slow.
@@ -182,6 +183,8 @@ pub struct Hub {
     queue_bound: usize,
     next_id: AtomicU64,
     metrics: Arc<Metrics>,
+    /// REST sends waiting for their stored event (cluster mode).
+    pub stored: Arc<StoredWaiters>,
 }
 
 impl Hub {
@@ -192,6 +195,7 @@ impl Hub {
             queue_bound: queue_bound.max(1),
             next_id: AtomicU64::new(1),
             metrics,
+            stored: Arc::new(StoredWaiters::default()),
         }
     }
 
@@ -303,6 +307,7 @@ impl Hub {
     /// channel. A `member_joined` first makes the joining user's sessions
     /// follow the channel; a `member_left` stops them after this event.
     pub fn deliver(&self, events: &[Event]) {
+        self.stored.resolve(events);
         let frames: Vec<Arc<EventFrame>> = events.iter().map(|e| Arc::new(EventFrame::new(e))).collect();
         let mut state = self.lock();
         for frame in frames {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::FuturesUnordered;
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use parley_core::chat::Chat;
+use parley_core::chat::{Chat, Submitted};
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{MyChannel, User};
 use parley_core::parse::{parse_seq, Body, ClientMsgId, Seq};
@@ -424,8 +424,12 @@ async fn post(
 ) -> ServerFrame {
     let id = client_msg_id.as_str().to_owned();
     match chat.post(user, channel, client_msg_id, body, reply_to_seq).await {
-        Ok(posted) => {
+        Ok(Submitted::Stored(posted)) => {
             ServerFrame::Ack { reference, client_msg_id: id, status: "stored".into(), seq: Some(posted.event.seq) }
+        }
+        // Cluster mode: durable in the command log; the event follows live.
+        Ok(Submitted::Accepted) => {
+            ServerFrame::Ack { reference, client_msg_id: id, status: "accepted".into(), seq: None }
         }
         Err(error) => ServerFrame::Error {
             reference: Some(reference),
@@ -523,7 +527,13 @@ mod tests {
         let channel = rig.state.chat.create_channel(rig.user.id, name, ChannelKind::Public, None).await.unwrap();
         for i in 0..count {
             let id = ClientMsgId::parse(&format!("m{i}")).unwrap();
-            rig.state.chat.post(rig.user.id, channel.id, id, Body::parse("hi").unwrap(), None).await.unwrap();
+            rig.state
+                .chat
+                .post(rig.user.id, channel.id, id, Body::parse("hi").unwrap(), None)
+                .await
+                .unwrap()
+                .stored()
+                .unwrap();
         }
         channel.id
     }
@@ -558,7 +568,14 @@ mod tests {
         let mut stored = Vec::new();
         for i in 0..3 {
             let id = ClientMsgId::parse(&format!("n{i}")).unwrap();
-            let posted = rig.state.chat.post(rig.user.id, channel, id, Body::parse("x").unwrap(), None).await.unwrap();
+            let posted = rig
+                .state
+                .chat
+                .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None)
+                .await
+                .unwrap()
+                .stored()
+                .unwrap();
             stored.push(posted.event);
         }
         // The hub hands over seq 4 first (2 and 3 never came live), then 2 again.
@@ -569,7 +586,14 @@ mod tests {
             assert_eq!(next(&mut output).await["event"]["seq"], seq);
         }
         let id = ClientMsgId::parse("last").unwrap();
-        let last = rig.state.chat.post(rig.user.id, channel, id, Body::parse("x").unwrap(), None).await.unwrap();
+        let last = rig
+            .state
+            .chat
+            .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None)
+            .await
+            .unwrap()
+            .stored()
+            .unwrap();
         rig.state.hub.deliver(&[last.event]);
         assert_eq!(next(&mut output).await["event"]["seq"], 5, "nothing was sent twice");
     }
@@ -613,7 +637,15 @@ mod tests {
         assert_eq!(next(&mut output).await["type"], "ready");
         // Never read the output again: the session blocks writing, its hub queue fills.
         let id = ClientMsgId::parse("m").unwrap();
-        let event = rig.state.chat.post(rig.user.id, channel, id, Body::parse("x").unwrap(), None).await.unwrap().event;
+        let event = rig
+            .state
+            .chat
+            .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None)
+            .await
+            .unwrap()
+            .stored()
+            .unwrap()
+            .event;
         let flood: Vec<_> = (0..crate::gateway::hub::SESSION_QUEUE + 4200).map(|_| event.clone()).collect();
         rig.state.hub.deliver(&flood);
         let mut saw_close = false;

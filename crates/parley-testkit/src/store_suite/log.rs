@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use parley_core::feed::{EventFeed, LocalFeed};
 use parley_core::model::{ChannelKind, Event, EventKind, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::Store;
+use parley_core::processor::{process, Processed};
 use parley_core::sequencer::Command;
 use parley_core::ErrorCode;
 
@@ -93,7 +95,13 @@ pub async fn dedupe_retry_returns_first(store: Arc<dyn Store>) {
         assert!(!retry.created, "a retry creates nothing");
         assert_eq!(retry.events, std::slice::from_ref(&first), "a retry returns the first event");
     }
-    let via_chat = h.chat.post(alice.id, channel.id, cmid("same"), body("third"), None).await.must("chat retry");
+    let via_chat = h
+        .chat
+        .post(alice.id, channel.id, cmid("same"), body("third"), None)
+        .await
+        .must("chat retry")
+        .stored()
+        .expect("stored: no command log");
     assert!(!via_chat.created);
     assert_eq!(via_chat.event, first);
 
@@ -244,4 +252,39 @@ pub async fn reply_to_out_of_range(store: Arc<dyn Store>) {
     assert!(reply_to("ok1", 1).await.must("reply to the first").created);
     assert!(reply_to("ok3", 3).await.must("reply to the newest").created);
     assert_eq!(h.load(channel.id).await.last_seq, 4, "refused replies append nothing");
+}
+
+/// Cluster mode's processor step over this store: commands in, events stored
+/// and published on a feed in seq order; a retry publishes the event first
+/// stored; a command the rules refuse is dropped and counted; the same step
+/// run again (a crash before the offset commit) stores nothing twice.
+pub async fn processor_stores_and_publishes(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let eve = h.user("eve").await;
+    let channel = h.channel(&alice, ChannelKind::Public, "processed").await;
+    let first = h.posted(channel.id, alice.id, "p0", "stored before").await;
+    let feed = LocalFeed::default();
+    let mut subscription = feed.subscribe().await.must("subscribe");
+    let commands = || {
+        vec![
+            post(channel.id, alice.id, "p1", "one"),
+            post(channel.id, eve.id, "e1", "eve is no member"),
+            post(channel.id, alice.id, "p0", "a retry"),
+            post(channel.id, alice.id, "p2", "two"),
+        ]
+    };
+    let body = |e: &Event| match &e.kind {
+        EventKind::Message { body, .. } => body.clone(),
+        other => panic!("not a message: {other:?}"),
+    };
+    for round in ["first", "again"] {
+        let done = process(&h.sequencer, &feed, commands()).await.must(round);
+        assert_eq!(done, Processed { published: 3, refused: 1 }, "{round}");
+        let batch = subscription.next().await.must("a published batch");
+        let published: Vec<(Seq, String)> = batch.iter().map(|e| (e.seq, body(e))).collect();
+        let expected = [(first.seq, "stored before"), (first.seq + 1, "one"), (first.seq + 2, "two")];
+        assert_eq!(published, expected.map(|(s, b)| (s, b.to_owned())), "{round}");
+    }
+    assert_eq!(h.log(channel.id).await.len() as Seq, first.seq + 2, "nothing stored twice");
 }
