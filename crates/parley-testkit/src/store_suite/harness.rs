@@ -58,15 +58,19 @@ struct GateState {
 }
 
 impl Gate {
-    /// Called by the writer: waits while the gate is closed.
+    /// Called by the writer: waits while the gate is closed. The wait blocks
+    /// its worker thread, so it is announced to Tokio (`block_in_place`): a
+    /// store whose answers come through the runtime's I/O driver (PostgreSQL)
+    /// would otherwise stall the other workers with it.
     fn pass(&self) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if !state.closed {
             return;
         }
         state.writer_waiting = true;
-        let (mut state, _) =
-            self.changed.wait_timeout_while(state, PATIENCE, |s| s.closed).unwrap_or_else(|e| e.into_inner());
+        let mut state = tokio::task::block_in_place(|| {
+            self.changed.wait_timeout_while(state, PATIENCE, |s| s.closed).unwrap_or_else(|e| e.into_inner()).0
+        });
         state.writer_waiting = false;
     }
 

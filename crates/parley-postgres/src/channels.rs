@@ -1,0 +1,110 @@
+//! Channels as their members and visitors see them (`ChannelStore`); the Sequencer writes them, in `events`.
+
+use async_trait::async_trait;
+use parley_core::id::{ChannelId, UserId};
+use parley_core::model::{Channel, Member, MyChannel, Role};
+use parley_core::parse::Seq;
+use parley_core::ports::ChannelStore;
+use parley_core::Result;
+
+use crate::error::db_err;
+use crate::rows::{channel_columns, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
+use crate::PostgresStore;
+
+pub(crate) const MY_CHANNELS: &str = concat!(
+    "SELECT ",
+    channel_columns!(),
+    ", m.last_read_seq,",
+    " (SELECT count(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
+    " AND e.type = 'message' AND e.sender_id <> m.user_id) AS unread_count",
+    " FROM members m JOIN channels c ON c.id = m.channel_id",
+    " WHERE m.user_id = $1",
+    " ORDER BY coalesce((SELECT e.created_at FROM events e WHERE e.channel_id = c.id AND e.seq = c.last_seq),",
+    " c.created_at) DESC, c.id"
+);
+pub(crate) const PUBLIC_CHANNELS: &str =
+    concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.kind = 'public' ORDER BY c.name, c.id");
+pub(crate) const MEMBERS: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", m.role, m.joined_at FROM members m JOIN users u ON u.id = m.user_id",
+    " WHERE m.channel_id = $1 ORDER BY m.joined_at, u.username"
+);
+
+#[async_trait]
+impl ChannelStore for PostgresStore {
+    async fn channel(&self, id: ChannelId) -> Result<Option<Channel>> {
+        sqlx::query_as::<_, ChannelRow>(concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.id = $1"))
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(ChannelRow::decode)
+            .transpose()
+    }
+
+    async fn role(&self, channel: ChannelId, user: UserId) -> Result<Option<Role>> {
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT role FROM members WHERE channel_id = $1 AND user_id = $2")
+                .bind(channel.as_uuid())
+                .bind(user.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        found.map(|(text,)| role(&text)).transpose()
+    }
+
+    /// Most recent activity first: the time of the channel's newest event (a
+    /// point lookup on the events key), or its creation while it has none;
+    /// ties by id so the order is stable.
+    ///
+    /// `unread_count` walks the events key from the read marker to the head,
+    /// so it costs what is unread, not what the channel holds.
+    async fn my_channels(&self, user: UserId) -> Result<Vec<MyChannel>> {
+        sqlx::query_as::<_, MyChannelRow>(MY_CHANNELS)
+            .bind(user.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(MyChannelRow::decode)
+            .collect()
+    }
+
+    async fn public_channels(&self) -> Result<Vec<Channel>> {
+        sqlx::query_as::<_, ChannelRow>(PUBLIC_CHANNELS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(ChannelRow::decode)
+            .collect()
+    }
+
+    /// In the order they joined; people who joined in the same instant (the
+    /// members of a new DM) by username.
+    async fn members(&self, channel: ChannelId) -> Result<Vec<Member>> {
+        sqlx::query_as::<_, MemberRow>(MEMBERS)
+            .bind(channel.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(MemberRow::decode)
+            .collect()
+    }
+
+    async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<()> {
+        // Only raises; a marker already there writes nothing. Not a member: nothing to mark.
+        sqlx::query(
+            "UPDATE members SET last_read_seq = $3 WHERE channel_id = $1 AND user_id = $2 AND last_read_seq < $3",
+        )
+        .bind(channel.as_uuid())
+        .bind(user.as_uuid())
+        .bind(seq)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,328 @@
+//! Channel logs: history reads (`EventLog`) and the Sequencer's write transaction (`LogTx`).
+//!
+//! The Sequencer asks for a whole batch at once — up to thousands of keys — so
+//! each `LogTx` method is ONE statement, one round trip, whatever the batch
+//! size: the keys go in as one typed array per column (sent in binary), zipped
+//! back into rows by `UNNEST`, and each row costs one index probe.
+//!
+//! Two Sequencers may write at once (a zombie partition owner after a Kafka
+//! rebalance). `heads` locks the head rows of the batch's channels, in id
+//! order so two batches cannot deadlock, and everything after it reads with a
+//! fresh snapshot (READ COMMITTED), so a second writer waits for the first to
+//! commit and then sees its heads, members and messages: it dedupes against
+//! them and numbers after them. The `(channel_id, seq)` key is the last guard.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parley_core::id::{ChannelId, UserId};
+use parley_core::model::{Channel, Event, EventKind};
+use parley_core::parse::Seq;
+use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, PostKey};
+use parley_core::{Error, Result};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::error::db_err;
+use crate::rows::{event_columns, to_db, EventRow};
+use crate::PostgresStore;
+
+pub(crate) const EVENTS_AFTER: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM events e WHERE e.channel_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3"
+);
+pub(crate) const EVENTS_BEFORE: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM events e WHERE e.channel_id = $1 AND e.seq < $2 ORDER BY e.seq DESC LIMIT $3"
+);
+/// `$1`: channel ids. `FOR NO KEY UPDATE` is the lock the head's own UPDATE
+/// takes: it excludes other writers of the channel, yet does not block inserts
+/// that only reference the channel (an invite, a member of another batch).
+pub(crate) const HEADS: &str =
+    "SELECT c.id, c.last_seq FROM channels c WHERE c.id = ANY($1) ORDER BY c.id FOR NO KEY UPDATE";
+/// `$1`, `$2`: channel and user ids, pairwise.
+pub(crate) const MEMBERSHIPS: &str = "SELECT m.channel_id, m.user_id \
+     FROM UNNEST($1::uuid[], $2::uuid[]) AS k (channel_id, user_id) \
+     JOIN members m ON m.channel_id = k.channel_id AND m.user_id = k.user_id";
+/// `$1`, `$2`, `$3`: channel, sender and client_msg_id, row-wise. The IS NOT
+/// NULL lets the partial dedupe index serve.
+pub(crate) const FIND_POSTS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS k (channel_id, sender_id, client_msg_id)",
+    " JOIN events e ON e.channel_id = k.channel_id AND e.sender_id = k.sender_id",
+    " AND e.client_msg_id = k.client_msg_id",
+    " WHERE e.client_msg_id IS NOT NULL"
+);
+/// A transaction-scoped advisory lock per DM key, in a key space of its own
+/// (the two-int form, first int `DM_LOCK_SPACE`).
+pub(crate) const LOCK_DM: &str = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
+const DM_LOCK_SPACE: i32 = 0x504d_444d; // "PMDM"
+pub(crate) const FIND_DM: &str = "SELECT id FROM channels WHERE dm_key = $1";
+pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels \
+     (id, kind, name, topic, created_at, created_by, dm_key, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// `$1`, `$2`: the pairs to remove; `$3`…`$6`: the members to add (channel,
+/// user, role, joined_at). The two sets are disjoint (see `change_members`), so
+/// the order in which the DELETE and the INSERT run does not matter. An add
+/// over an existing row is a leave and a join in one batch: a new membership.
+pub(crate) const CHANGE_MEMBERS: &str = "WITH removed AS ( \
+       DELETE FROM members m USING UNNEST($1::uuid[], $2::uuid[]) AS r (channel_id, user_id) \
+       WHERE m.channel_id = r.channel_id AND m.user_id = r.user_id) \
+     INSERT INTO members (channel_id, user_id, role, joined_at) \
+     SELECT * FROM UNNEST($3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[]) \
+     ON CONFLICT (channel_id, user_id) DO UPDATE \
+       SET role = excluded.role, joined_at = excluded.joined_at, last_read_seq = 0";
+/// `$1`…`$10`: the columns, in this order.
+pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (channel_id, seq, id, type, sender_id, created_at, \
+     client_msg_id, body, reply_to_seq, user_id) \
+     SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::uuid[], $4::text[], $5::uuid[], $6::timestamptz[], \
+     $7::text[], $8::text[], $9::int8[], $10::uuid[])";
+/// `$1`, `$2`: channel ids and their new heads. Heads only move forward: a
+/// head that would not is left alone, and `set_heads` fails the batch.
+pub(crate) const SET_HEADS: &str = "UPDATE channels c SET last_seq = h.last_seq \
+     FROM UNNEST($1::uuid[], $2::int8[]) AS h (id, last_seq) \
+     WHERE c.id = h.id AND c.last_seq < h.last_seq";
+
+#[async_trait]
+impl EventLog for PostgresStore {
+    async fn events_after(&self, channel: ChannelId, after: Seq, limit: u32) -> Result<Vec<Event>> {
+        sqlx::query_as::<_, EventRow>(EVENTS_AFTER)
+            .bind(channel.as_uuid())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(EventRow::decode)
+            .collect()
+    }
+
+    async fn events_before(&self, channel: ChannelId, before: Option<Seq>, limit: u32) -> Result<Vec<Event>> {
+        // Newest first to take the last `limit` with one backward range scan,
+        // then turned around to oldest first.
+        let mut events = sqlx::query_as::<_, EventRow>(EVENTS_BEFORE)
+            .bind(channel.as_uuid())
+            .bind(before.unwrap_or(Seq::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(EventRow::decode)
+            .collect::<Result<Vec<_>>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
+    async fn begin(&self) -> Result<Box<dyn LogTx>> {
+        // READ COMMITTED (the default) on purpose: each statement after the
+        // head locks sees what the previous holder of those locks committed.
+        // REPEATABLE READ would instead fail the second writer.
+        let tx = self.pool.begin().await.map_err(db_err)?;
+        Ok(Box::new(PgLogTx { tx }))
+    }
+}
+
+/// The Sequencer's transaction. It holds a pooled connection until commit;
+/// dropped without commit, sqlx rolls it back.
+struct PgLogTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+#[async_trait]
+impl LogTx for PgLogTx {
+    async fn heads(&mut self, channels: &[ChannelId]) -> Result<Vec<ChannelHead>> {
+        let ids: Vec<Uuid> = channels.iter().map(ChannelId::as_uuid).collect();
+        let rows: Vec<(Uuid, Seq)> = sqlx::query_as(HEADS).bind(ids).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        Ok(rows.into_iter().map(|(id, last_seq)| ChannelHead { id: ChannelId::from_uuid(id), last_seq }).collect())
+    }
+
+    async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>> {
+        let (channels, users): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().map(|(c, u)| (c.as_uuid(), u.as_uuid())).unzip();
+        let rows: Vec<(Uuid, Uuid)> =
+            sqlx::query_as(MEMBERSHIPS).bind(channels).bind(users).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        Ok(rows.into_iter().map(|(c, u)| (ChannelId::from_uuid(c), UserId::from_uuid(u))).collect())
+    }
+
+    async fn find_posts(&mut self, keys: &[PostKey]) -> Result<Vec<Event>> {
+        let channels: Vec<Uuid> = keys.iter().map(|k| k.channel_id.as_uuid()).collect();
+        let senders: Vec<Uuid> = keys.iter().map(|k| k.sender_id.as_uuid()).collect();
+        let client_msg_ids: Vec<&str> = keys.iter().map(|k| k.client_msg_id.as_str()).collect();
+        sqlx::query_as::<_, EventRow>(FIND_POSTS)
+            .bind(channels)
+            .bind(senders)
+            .bind(client_msg_ids)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(EventRow::decode)
+            .collect()
+    }
+
+    /// Two Sequencers creating the same DM at once (its Create commands carry
+    /// different new channel ids, so they may reach different partitions) are
+    /// serialised on the key: the second waits for the first to commit, then
+    /// finds its channel, instead of failing its whole batch on `dm_key`'s
+    /// unique index. The lookup is a statement of its own so that its
+    /// snapshot is taken after the lock is held.
+    async fn find_dm(&mut self, dm_key: &str) -> Result<Option<ChannelId>> {
+        sqlx::query(LOCK_DM).bind(DM_LOCK_SPACE).bind(dm_key).execute(&mut *self.tx).await.map_err(db_err)?;
+        let found: Option<(Uuid,)> =
+            sqlx::query_as(FIND_DM).bind(dm_key).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+        Ok(found.map(|(id,)| ChannelId::from_uuid(id)))
+    }
+
+    async fn insert_channel(&mut self, channel: &Channel) -> Result<()> {
+        sqlx::query(INSERT_CHANNEL)
+            .bind(channel.id.as_uuid())
+            .bind(channel.kind.as_str())
+            .bind(&channel.name)
+            .bind(&channel.topic)
+            .bind(to_db(channel.created_at)?)
+            .bind(channel.created_by.as_uuid())
+            .bind(channel.dm_key.as_deref())
+            .bind(channel.last_seq)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Changes apply in order, so a pair's state after the batch is what its
+    /// last change says: a member with that add's role and time, or none.
+    /// Only each pair's last change is sent, which makes one statement of the
+    /// whole list whatever its mix of adds and removes.
+    async fn change_members(&mut self, changes: &[MemberChange]) -> Result<()> {
+        let pair = |change: &MemberChange| match change {
+            MemberChange::Add { channel, user, .. } | MemberChange::Remove { channel, user } => (*channel, *user),
+        };
+        let last: HashMap<(ChannelId, UserId), usize> = changes.iter().enumerate().map(|(i, c)| (pair(c), i)).collect();
+        let mut removed: (Vec<Uuid>, Vec<Uuid>) = Default::default();
+        let mut added: (Vec<Uuid>, Vec<Uuid>, Vec<&str>, Vec<DateTime<Utc>>) = Default::default();
+        for (i, change) in changes.iter().enumerate() {
+            if last[&pair(change)] != i {
+                continue;
+            }
+            match change {
+                MemberChange::Add { channel, user, role, at } => {
+                    added.0.push(channel.as_uuid());
+                    added.1.push(user.as_uuid());
+                    added.2.push(role.as_str());
+                    added.3.push(to_db(*at)?);
+                }
+                MemberChange::Remove { channel, user } => {
+                    removed.0.push(channel.as_uuid());
+                    removed.1.push(user.as_uuid());
+                }
+            }
+        }
+        sqlx::query(CHANGE_MEMBERS)
+            .bind(removed.0)
+            .bind(removed.1)
+            .bind(added.0)
+            .bind(added.1)
+            .bind(added.2)
+            .bind(added.3)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn insert_events(&mut self, events: &[Event]) -> Result<()> {
+        let mut columns = EventColumns::with_capacity(events.len());
+        for event in events {
+            columns.push(event)?;
+        }
+        sqlx::query(INSERT_EVENTS)
+            .bind(columns.channel_id)
+            .bind(columns.seq)
+            .bind(columns.id)
+            .bind(columns.kind)
+            .bind(columns.sender_id)
+            .bind(columns.created_at)
+            .bind(columns.client_msg_id)
+            .bind(columns.body)
+            .bind(columns.reply_to_seq)
+            .bind(columns.user_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn set_heads(&mut self, heads: &[ChannelHead]) -> Result<()> {
+        let (ids, seqs): (Vec<Uuid>, Vec<Seq>) = heads.iter().map(|h| (h.id.as_uuid(), h.last_seq)).unzip();
+        let done = sqlx::query(SET_HEADS).bind(ids).bind(seqs).execute(&mut *self.tx).await.map_err(db_err)?;
+        if done.rows_affected() != heads.len() as u64 {
+            return Err(Error::internal(format!(
+                "set_heads moved {} of {} channel heads: a head is missing or would go back",
+                done.rows_affected(),
+                heads.len()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await.map_err(db_err)
+    }
+}
+
+/// A batch of events as one array per column of `events`, for `INSERT_EVENTS`.
+struct EventColumns<'a> {
+    channel_id: Vec<Uuid>,
+    seq: Vec<Seq>,
+    id: Vec<Uuid>,
+    kind: Vec<&'static str>,
+    sender_id: Vec<Uuid>,
+    created_at: Vec<DateTime<Utc>>,
+    client_msg_id: Vec<Option<&'a str>>,
+    body: Vec<Option<&'a str>>,
+    reply_to_seq: Vec<Option<Seq>>,
+    user_id: Vec<Option<Uuid>>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn with_capacity(n: usize) -> Self {
+        EventColumns {
+            channel_id: Vec::with_capacity(n),
+            seq: Vec::with_capacity(n),
+            id: Vec::with_capacity(n),
+            kind: Vec::with_capacity(n),
+            sender_id: Vec::with_capacity(n),
+            created_at: Vec::with_capacity(n),
+            client_msg_id: Vec::with_capacity(n),
+            body: Vec::with_capacity(n),
+            reply_to_seq: Vec::with_capacity(n),
+            user_id: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, event: &'a Event) -> Result<()> {
+        let (client_msg_id, body, reply_to_seq, user_id) = match &event.kind {
+            EventKind::Message { body, client_msg_id, reply_to_seq } => {
+                (Some(client_msg_id.as_str()), Some(body.as_str()), *reply_to_seq, None)
+            }
+            EventKind::MemberJoined { user_id } | EventKind::MemberLeft { user_id } => {
+                (None, None, None, Some(user_id.as_uuid()))
+            }
+        };
+        self.channel_id.push(event.channel_id.as_uuid());
+        self.seq.push(event.seq);
+        self.id.push(event.id.as_uuid());
+        self.kind.push(event.kind.type_name());
+        self.sender_id.push(event.sender_id.as_uuid());
+        self.created_at.push(to_db(event.created_at)?);
+        self.client_msg_id.push(client_msg_id);
+        self.body.push(body);
+        self.reply_to_seq.push(reply_to_seq);
+        self.user_id.push(user_id);
+        Ok(())
+    }
+}

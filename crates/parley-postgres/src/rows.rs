@@ -1,0 +1,222 @@
+//! Rows decoded into domain types, and timestamps converted both ways. A
+//! malformed row is an `internal` error naming what was wrong, never a panic.
+
+use chrono::{DateTime, Utc};
+use parley_core::id::{ChannelId, EventId, UserId};
+use parley_core::model::{Channel, ChannelKind, Event, EventKind, Invite, Member, MyChannel, Role, User};
+use parley_core::parse::{Seq, Username};
+use parley_core::time::Timestamp;
+use parley_core::{Error, Result};
+use uuid::Uuid;
+
+fn malformed(what: &str, value: impl std::fmt::Display) -> Error {
+    Error::internal(format!("malformed row: {what} {value:?}", value = value.to_string()))
+}
+
+/// A core timestamp as a `timestamptz` parameter. Milliseconds fit exactly in
+/// PostgreSQL's microseconds, so [`from_db`] gives back the same value.
+pub(crate) fn to_db(at: Timestamp) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(at.millis())
+        .ok_or_else(|| Error::internal(format!("timestamp {} ms is out of range", at.millis())))
+}
+
+pub(crate) fn from_db(at: DateTime<Utc>) -> Timestamp {
+    Timestamp::from_millis(at.timestamp_millis())
+}
+
+/// The columns of [`UserRow`], from `users u`. Macros rather than consts so
+/// that `concat!` makes each query one `&'static str`.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.username, u.display_name, u.created_at"
+    };
+}
+pub(crate) use user_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: Uuid,
+    username: String,
+    display_name: String,
+    created_at: DateTime<Utc>,
+}
+
+impl UserRow {
+    pub(crate) fn decode(self) -> Result<User> {
+        Ok(User {
+            id: UserId::from_uuid(self.id),
+            username: Username::parse(&self.username).map_err(|_| malformed("username", &self.username))?,
+            display_name: self.display_name,
+            created_at: from_db(self.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+impl CredentialsRow {
+    pub(crate) fn decode(self) -> Result<(User, String)> {
+        Ok((self.user.decode()?, self.password_hash))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    role: String,
+    joined_at: DateTime<Utc>,
+}
+
+impl MemberRow {
+    pub(crate) fn decode(self) -> Result<Member> {
+        Ok(Member { user: self.user.decode()?, role: role(&self.role)?, joined_at: from_db(self.joined_at) })
+    }
+}
+
+pub(crate) fn role(text: &str) -> Result<Role> {
+    Role::from_db(text).ok_or_else(|| malformed("role", text))
+}
+
+/// The columns of [`ChannelRow`], from `channels c`; `member_count` is counted, not stored.
+macro_rules! channel_columns {
+    () => {
+        "c.id, c.kind, c.name, c.topic, c.created_at, c.created_by, c.dm_key, c.last_seq, \
+         (SELECT count(*) FROM members x WHERE x.channel_id = c.id) AS member_count"
+    };
+}
+pub(crate) use channel_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChannelRow {
+    id: Uuid,
+    kind: String,
+    name: String,
+    topic: String,
+    created_at: DateTime<Utc>,
+    created_by: Uuid,
+    dm_key: Option<String>,
+    last_seq: i64,
+    member_count: i64,
+}
+
+impl ChannelRow {
+    pub(crate) fn decode(self) -> Result<Channel> {
+        Ok(Channel {
+            id: ChannelId::from_uuid(self.id),
+            kind: ChannelKind::from_db(&self.kind).ok_or_else(|| malformed("channel kind", &self.kind))?,
+            name: self.name,
+            topic: self.topic,
+            created_at: from_db(self.created_at),
+            created_by: UserId::from_uuid(self.created_by),
+            dm_key: self.dm_key,
+            last_seq: self.last_seq,
+            member_count: self.member_count,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MyChannelRow {
+    #[sqlx(flatten)]
+    channel: ChannelRow,
+    last_read_seq: i64,
+    unread_count: i64,
+}
+
+impl MyChannelRow {
+    pub(crate) fn decode(self) -> Result<MyChannel> {
+        Ok(MyChannel {
+            channel: self.channel.decode()?,
+            last_read_seq: self.last_read_seq,
+            unread_count: self.unread_count,
+        })
+    }
+}
+
+/// The columns of [`InviteRow`], unqualified (they also serve `RETURNING`).
+macro_rules! invite_columns {
+    () => {
+        "code, channel_id, created_by, created_at, expires_at, max_uses, uses"
+    };
+}
+pub(crate) use invite_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct InviteRow {
+    code: String,
+    channel_id: Uuid,
+    created_by: Uuid,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    max_uses: Option<i64>,
+    uses: i64,
+}
+
+impl InviteRow {
+    pub(crate) fn decode(self) -> Result<Invite> {
+        let count = |what: &str, n: i64| u32::try_from(n).map_err(|_| malformed(what, n));
+        Ok(Invite {
+            channel_id: ChannelId::from_uuid(self.channel_id),
+            created_by: UserId::from_uuid(self.created_by),
+            created_at: from_db(self.created_at),
+            expires_at: self.expires_at.map(from_db),
+            max_uses: self.max_uses.map(|n| count("invite max_uses", n)).transpose()?,
+            uses: count("invite uses", self.uses)?,
+            code: self.code,
+        })
+    }
+}
+
+/// The columns of [`EventRow`], from `events e`.
+macro_rules! event_columns {
+    () => {
+        "e.channel_id, e.seq, e.id, e.type, e.sender_id, e.created_at, e.client_msg_id, e.body, e.reply_to_seq, e.user_id"
+    };
+}
+pub(crate) use event_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    channel_id: Uuid,
+    seq: Seq,
+    id: Uuid,
+    #[sqlx(rename = "type")]
+    kind: String,
+    sender_id: Uuid,
+    created_at: DateTime<Utc>,
+    client_msg_id: Option<String>,
+    body: Option<String>,
+    reply_to_seq: Option<Seq>,
+    user_id: Option<Uuid>,
+}
+
+impl EventRow {
+    pub(crate) fn decode(self) -> Result<Event> {
+        let missing = |column: &str| malformed(&format!("{} event without", self.kind), column);
+        let user = |user_id: Option<Uuid>| user_id.map(UserId::from_uuid).ok_or_else(|| missing("user_id"));
+        let kind = match self.kind.as_str() {
+            "message" => EventKind::Message {
+                body: self.body.ok_or_else(|| missing("body"))?,
+                client_msg_id: self.client_msg_id.ok_or_else(|| missing("client_msg_id"))?,
+                reply_to_seq: self.reply_to_seq,
+            },
+            "member_joined" => EventKind::MemberJoined { user_id: user(self.user_id)? },
+            "member_left" => EventKind::MemberLeft { user_id: user(self.user_id)? },
+            other => return Err(malformed("event type", other)),
+        };
+        Ok(Event {
+            channel_id: ChannelId::from_uuid(self.channel_id),
+            seq: self.seq,
+            id: EventId::from_uuid(self.id),
+            sender_id: UserId::from_uuid(self.sender_id),
+            created_at: from_db(self.created_at),
+            kind,
+        })
+    }
+}

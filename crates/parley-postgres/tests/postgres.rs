@@ -1,0 +1,233 @@
+//! What PostgreSQL adds to the suite: several writers at once (a zombie
+//! partition owner), the last guards of the log, error mapping, migrations and
+//! timestamps at the edges.
+
+mod support;
+
+use std::time::Duration;
+
+use parley_core::id::{ChannelId, EventId, UserId};
+use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role, User};
+use parley_core::parse::Username;
+use parley_core::ports::{ChannelHead, EventLog, MemberChange, PostKey, UserStore};
+use parley_core::time::Timestamp;
+use parley_core::ErrorCode;
+use parley_postgres::PostgresStore;
+use support::ScratchDb;
+
+/// How long a writer that should be blocked is given to (wrongly) get through.
+const BLOCKED_FOR: Duration = Duration::from_millis(300);
+
+async fn store() -> (PostgresStore, ScratchDb) {
+    let db = ScratchDb::create().await;
+    let store = PostgresStore::connect(&db.url).await.expect("connect");
+    (store, db)
+}
+
+async fn user(store: &PostgresStore, name: &str, created_at: Timestamp) -> User {
+    let user = User {
+        id: UserId::generate(),
+        username: Username::parse(name).expect("valid"),
+        display_name: name.to_owned(),
+        created_at,
+    };
+    store.create_user(&user, "hash").await.expect("create_user");
+    user
+}
+
+fn channel(owner: &User, dm_key: Option<String>) -> Channel {
+    Channel {
+        id: ChannelId::generate(),
+        kind: if dm_key.is_some() { ChannelKind::Direct } else { ChannelKind::Public },
+        name: "general".to_owned(),
+        topic: String::new(),
+        created_at: Timestamp::now(),
+        created_by: owner.id,
+        dm_key,
+        last_seq: 0,
+        member_count: 0,
+    }
+}
+
+fn message(channel: ChannelId, sender: UserId, seq: i64, client_msg_id: &str) -> Event {
+    Event {
+        channel_id: channel,
+        seq,
+        id: EventId::generate(),
+        sender_id: sender,
+        created_at: Timestamp::now(),
+        kind: EventKind::Message { body: "hi".to_owned(), client_msg_id: client_msg_id.to_owned(), reply_to_seq: None },
+    }
+}
+
+/// A channel owned by `owner` with its join at seq 1, written as the Sequencer would.
+async fn seeded_channel(store: &PostgresStore, owner: &User) -> ChannelId {
+    let channel = channel(owner, None);
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_channel(&channel).await.expect("insert_channel");
+    let add = MemberChange::Add { channel: channel.id, user: owner.id, role: Role::Owner, at: Timestamp::now() };
+    tx.change_members(&[add]).await.expect("change_members");
+    let joined = Event { kind: EventKind::MemberJoined { user_id: owner.id }, ..message(channel.id, owner.id, 1, "") };
+    tx.insert_events(&[joined]).await.expect("insert_events");
+    tx.set_heads(&[ChannelHead { id: channel.id, last_seq: 1 }]).await.expect("set_heads");
+    tx.commit().await.expect("commit");
+    channel.id
+}
+
+/// A second writer of a channel (a zombie after a rebalance) waits at `heads`
+/// until the first commits, then sees its head and its messages: it numbers
+/// after them and dedupes against them instead of colliding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_writer_waits_for_the_head_and_sees_the_first() {
+    let (store, _db) = store().await;
+    let alice = user(&store, "alice", Timestamp::now()).await;
+    let id = seeded_channel(&store, &alice).await;
+
+    let mut first = store.begin().await.expect("begin");
+    assert_eq!(first.heads(&[id]).await.expect("heads"), [ChannelHead { id, last_seq: 1 }]);
+
+    let second = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin().await.expect("begin");
+            let heads = tx.heads(&[id]).await.expect("heads");
+            (tx, heads)
+        })
+    };
+    tokio::time::sleep(BLOCKED_FOR).await;
+    assert!(!second.is_finished(), "the second writer waits for the first's head lock");
+
+    let posted = message(id, alice.id, 2, "k1");
+    first.insert_events(std::slice::from_ref(&posted)).await.expect("insert_events");
+    first.set_heads(&[ChannelHead { id, last_seq: 2 }]).await.expect("set_heads");
+    first.commit().await.expect("commit");
+
+    let (mut second, heads) = second.await.expect("second writer");
+    assert_eq!(heads, [ChannelHead { id, last_seq: 2 }], "the head as the first writer left it");
+    let key = PostKey { channel_id: id, sender_id: alice.id, client_msg_id: "k1".to_owned() };
+    assert_eq!(second.find_posts(&[key]).await.expect("find_posts"), [posted], "the first writer's message");
+    let members = second.memberships(&[(id, alice.id)]).await.expect("memberships");
+    assert_eq!(members, [(id, alice.id)]);
+}
+
+/// Writers of different channels do not wait for each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_of_other_channels_do_not_wait() {
+    let (store, _db) = store().await;
+    let alice = user(&store, "alice", Timestamp::now()).await;
+    let (one, two) = (seeded_channel(&store, &alice).await, seeded_channel(&store, &alice).await);
+    let mut first = store.begin().await.expect("begin");
+    first.heads(&[one]).await.expect("heads");
+    let mut second = store.begin().await.expect("begin");
+    let heads = tokio::time::timeout(BLOCKED_FOR, second.heads(&[two])).await.expect("not blocked");
+    assert_eq!(heads.expect("heads"), [ChannelHead { id: two, last_seq: 1 }]);
+}
+
+/// Should two writers ever append without the head lock, the log's keys stop
+/// the second: the same seq, or the same message key, is `conflict`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_keys_are_the_last_guard() {
+    let (store, _db) = store().await;
+    let alice = user(&store, "alice", Timestamp::now()).await;
+    let id = seeded_channel(&store, &alice).await;
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_events(&[message(id, alice.id, 2, "k1")]).await.expect("insert_events");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    let same_seq = tx.insert_events(&[message(id, alice.id, 2, "k2")]).await;
+    assert_eq!(same_seq.map_err(|e| e.code), Err(ErrorCode::Conflict), "seq 2 is taken");
+
+    let mut tx = store.begin().await.expect("begin");
+    let same_key = tx.insert_events(&[message(id, alice.id, 3, "k1")]).await;
+    assert_eq!(same_key.map_err(|e| e.code), Err(ErrorCode::Conflict), "k1 is stored");
+
+    let mut tx = store.begin().await.expect("begin");
+    let back = tx.set_heads(&[ChannelHead { id, last_seq: 1 }]).await;
+    assert_eq!(back.map_err(|e| e.code), Err(ErrorCode::Internal), "a head never goes back");
+}
+
+/// Two writers creating the same DM: the second waits for the first's
+/// commit and finds its channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dm_creators_are_serialised_on_the_key() {
+    let (store, _db) = store().await;
+    let alice = user(&store, "alice", Timestamp::now()).await;
+    let dm = channel(&alice, Some("a,b".to_owned()));
+
+    let mut first = store.begin().await.expect("begin");
+    assert_eq!(first.find_dm("a,b").await.expect("find_dm"), None);
+    let second = {
+        let store = store.clone();
+        tokio::spawn(async move { store.begin().await.expect("begin").find_dm("a,b").await.expect("find_dm") })
+    };
+    tokio::time::sleep(BLOCKED_FOR).await;
+    assert!(!second.is_finished(), "the second creator waits for the key");
+    first.insert_channel(&dm).await.expect("insert_channel");
+    first.commit().await.expect("commit");
+    assert_eq!(second.await.expect("second"), Some(dm.id), "and then finds the first's channel");
+}
+
+/// Membership changes of one batch apply in order, in one statement: the
+/// last change of each pair wins, and a leave then a join is a new membership.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_changes_apply_in_order() {
+    let (store, _db) = store().await;
+    let alice = user(&store, "alice", Timestamp::now()).await;
+    let bob = user(&store, "bob", Timestamp::now()).await;
+    let id = seeded_channel(&store, &alice).await;
+    parley_core::ports::ChannelStore::mark_read(&store, id, alice.id, 1).await.expect("mark_read");
+
+    let at = Timestamp::from_millis(Timestamp::now().millis() + 1000);
+    let mut tx = store.begin().await.expect("begin");
+    let changes = [
+        MemberChange::Remove { channel: id, user: alice.id },
+        MemberChange::Add { channel: id, user: bob.id, role: Role::Member, at },
+        MemberChange::Add { channel: id, user: alice.id, role: Role::Member, at },
+        MemberChange::Remove { channel: id, user: bob.id },
+    ];
+    tx.change_members(&changes).await.expect("change_members");
+    tx.commit().await.expect("commit");
+
+    let members = parley_core::ports::ChannelStore::members(&store, id).await.expect("members");
+    assert_eq!(members.len(), 1);
+    assert_eq!((members[0].user.id, members[0].role, members[0].joined_at), (alice.id, Role::Member, at));
+    let mine = parley_core::ports::ChannelStore::my_channels(&store, alice.id).await.expect("my_channels");
+    assert_eq!(mine[0].last_read_seq, 0, "a new membership starts unread");
+}
+
+/// Milliseconds round-trip exactly, before the epoch and far from now too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_round_trip_in_milliseconds() {
+    let (store, _db) = store().await;
+    for (name, ms) in [("early", -1), ("epoch", 0), ("odd", 1_700_000_000_123), ("later", 253_402_300_799_999)] {
+        let created = user(&store, name, Timestamp::from_millis(ms)).await;
+        let found = store.user(created.id).await.expect("user").expect("stored");
+        assert_eq!(found.created_at.millis(), ms, "{name}");
+    }
+}
+
+/// A server that does not answer is `unavailable`; a malformed URL is
+/// refused without repeating it (it may hold a password).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_errors_are_mapped() {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let refused = PostgresStore::connect("postgres://parley:secret@127.0.0.1:1/parley").await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Unavailable, "{refused}");
+    assert!(!refused.message.contains("secret"), "{refused}");
+    let malformed = PostgresStore::connect("postgres://parley:secret@127.0.0.1:notaport/x").await.unwrap_err();
+    assert_eq!(malformed.code, ErrorCode::Internal, "{malformed}");
+    assert!(!malformed.message.contains("secret"), "{malformed}");
+}
+
+/// Migrating is idempotent, and a migrated database opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_twice_then_connect() {
+    let db = ScratchDb::create().await;
+    PostgresStore::migrate(&db.url).await.expect("migrate");
+    PostgresStore::migrate(&db.url).await.expect("migrate again");
+    let store = PostgresStore::connect(&db.url).await.expect("connect");
+    parley_core::ports::Health::ping(&store).await.expect("ping");
+    store.close().await;
+}
