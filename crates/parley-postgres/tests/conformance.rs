@@ -2,13 +2,11 @@
 //! PostgreSQL of `scripts/services`, a test per check, each on a scratch
 //! database of its own.
 
-mod support;
-
 use std::sync::Arc;
 
 use parley_core::ports::Store;
 use parley_postgres::PostgresStore;
-use support::ScratchDb;
+use parley_testkit::services::ScratchDb;
 
 /// A fresh store on a fresh scratch database; the guard drops the database.
 async fn postgres_store() -> (Arc<dyn Store>, ScratchDb) {

@@ -2,8 +2,6 @@
 //! partition owner), the last guards of the log, error mapping, migrations and
 //! timestamps at the edges.
 
-mod support;
-
 use std::time::Duration;
 
 use parley_core::id::{ChannelId, EventId, UserId};
@@ -13,7 +11,7 @@ use parley_core::ports::{ChannelHead, EventLog, MemberChange, PostKey, UserStore
 use parley_core::time::Timestamp;
 use parley_core::ErrorCode;
 use parley_postgres::PostgresStore;
-use support::ScratchDb;
+use parley_testkit::services::ScratchDb;
 
 /// How long a writer that should be blocked is given to (wrongly) get through.
 const BLOCKED_FOR: Duration = Duration::from_millis(300);
