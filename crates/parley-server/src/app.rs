@@ -10,15 +10,15 @@ use anyhow::Context;
 use parley_core::chat::Chat;
 use parley_core::feed::{EventBatch, EventFeed, FeedSubscription, LocalFeed};
 use parley_core::model::EventKind;
-use parley_core::ports::{EventLog, Store};
-use parley_core::sequencer::Sequencer;
-use parley_sqlite::SqliteStore;
+use parley_core::ports::{EventLog, Health};
+use parley_core::sequencer::{OnStored, Sequencer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
+use crate::backends::{spawn_publisher, Backend, Kafka};
 use crate::config::Config;
 use crate::gateway::hub::{Hub, CLOSE_GOING_AWAY};
 use crate::metrics::Metrics;
@@ -31,43 +31,85 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    store: Arc<SqliteStore>,
+    backend: Backend,
     sequencer: JoinHandle<()>,
-    feed: Box<dyn FeedSubscription>,
+    /// What the hub reads: the feed of every stored event. `None` on a
+    /// processor-only node, which serves no sessions.
+    feed: Option<Box<dyn FeedSubscription>>,
+    /// Cluster mode's processor and publisher; they end once `stop` is
+    /// cancelled and the Sequencer handles they hold are gone.
+    background: Vec<JoinHandle<()>>,
+    stop: CancellationToken,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let store = Arc::new(
-            SqliteStore::open(&config.data_dir)
-                .await
-                .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
-        );
+        let backend = Backend::open(&config).await?;
+        let store = backend.store();
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let metrics = Arc::new(Metrics::default());
-        let counted = metrics.clone();
-        let feed = LocalFeed::default();
-        let publish = feed.clone();
-        let on_stored = Arc::new(move |events: EventBatch| {
-            let messages = events.iter().filter(|e| matches!(e.kind, EventKind::Message { .. })).count();
-            counted.stored(events.len() as u64, messages as u64);
-            publish.publish_now(events);
-        });
-        let (sequencer, task) = Sequencer::start(store.clone() as Arc<dyn EventLog>, on_stored);
-        let dyn_store: Arc<dyn Store> = store.clone();
-        let auth = Auth::new(dyn_store.clone()).await?;
-        // Subscribed before anything can be stored, so the hub misses nothing.
-        let feed = feed.subscribe().await?;
+        let stop = CancellationToken::new();
+
+        let counting = |publish: Box<dyn Fn(EventBatch) + Send + Sync>| -> OnStored {
+            let counted = metrics.clone();
+            Arc::new(move |events: EventBatch| {
+                let messages = events.iter().filter(|e| matches!(e.kind, EventKind::Message { .. })).count();
+                counted.stored(events.len() as u64, messages as u64);
+                publish(events);
+            })
+        };
+        let log = store.clone() as Arc<dyn EventLog>;
+        let mut background = Vec::new();
+        let (chat, writer, feed, kafka_health) = match &config.cluster {
+            None => {
+                let local = LocalFeed::default();
+                let publish = local.clone();
+                let (sequencer, writer) = Sequencer::start(log, counting(Box::new(move |e| publish.publish_now(e))));
+                // Subscribed before anything can be stored, so the hub misses nothing.
+                (Chat::new(store.clone(), sequencer), writer, local.subscribe().await?, None)
+            }
+            Some(cluster) => {
+                let kafka = Kafka::connect(cluster).await?;
+                let feed: Arc<dyn EventFeed> = kafka.feed.clone();
+                // This node's own writes (channels, joins, leaves) go straight
+                // to the store; its messages go through the command log.
+                let (publish, publisher) = spawn_publisher(feed.clone());
+                let on_stored = counting(Box::new(move |events| {
+                    let _ = publish.send(events);
+                }));
+                let (sequencer, writer) = Sequencer::start(log.clone(), on_stored);
+                background.push(publisher);
+                if cluster.role.processor() {
+                    let (writer, task) = Sequencer::start(log, counting(Box::new(|_| {})));
+                    let (config, group, feed, stop) =
+                        (kafka.config.clone(), Kafka::processor_group(cluster), feed.clone(), stop.clone());
+                    background.extend([
+                        task,
+                        tokio::spawn(async move {
+                            if let Err(error) = parley_kafka::run_processor(config, &group, writer, feed, stop).await {
+                                tracing::error!(error = %error, "the processor stopped");
+                            }
+                        }),
+                    ]);
+                }
+                let chat = Chat::new(store.clone(), sequencer).with_command_log(kafka.commands.clone());
+                let health: Arc<dyn Health> = kafka.commands.clone();
+                (chat, writer, feed.subscribe().await?, Some(health))
+            }
+        };
+        let gateway = config.cluster.as_ref().is_none_or(|c| c.role.gateway());
+        let auth = Auth::new(store).await?;
         let state = AppState {
-            chat: Chat::new(dyn_store, sequencer),
+            chat,
             auth: Arc::new(auth),
             sends: Arc::new(SendLimiter::new(config.send_rate)),
             hub: Arc::new(Hub::new(metrics.clone(), config.session_queue)),
             metrics,
+            kafka: kafka_health,
             config: Arc::new(config),
             tasks: TaskTracker::new(),
         };
-        Ok(Application { listener, state, store, sequencer: task, feed })
+        Ok(Application { listener, state, backend, sequencer: writer, feed: gateway.then_some(feed), background, stop })
     }
 
     /// The shared state, for tests that drive a session without a socket.
@@ -84,15 +126,22 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then drains: open requests get
-    /// [`DRAIN`] to finish, the Sequencer commits what it was given, and the
-    /// store closes.
+    /// [`DRAIN`] to finish, the Sequencers commit what they were given, the
+    /// processor finishes its step, and the store closes.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, state, store, sequencer, feed } = self;
-        tracing::info!(addr = %listener.local_addr()?, data_dir = %state.config.data_dir.display(), "parley listening");
+        let Application { listener, state, backend, sequencer, feed, background, stop } = self;
+        let mode = match &state.config.cluster {
+            None if state.config.database.is_some() => "postgres".to_owned(),
+            None => format!("embedded in {}", state.config.data_dir.display()),
+            Some(cluster) => format!("cluster, role {:?}", cluster.role).to_lowercase(),
+        };
+        tracing::info!(addr = %listener.local_addr()?, mode = %mode, "parley listening");
         let (hub, tasks) = (state.hub.clone(), state.tasks.clone());
-        let stop = CancellationToken::new();
-        let dispatcher = tokio::spawn(hub.clone().run_dispatcher(feed, stop.clone()));
-        let router = crate::http::router(state);
+        let dispatcher = feed.map(|feed| tokio::spawn(hub.clone().run_dispatcher(feed, stop.clone())));
+        let router = match dispatcher {
+            Some(_) => crate::http::router(state),
+            None => crate::http::ops_router(state),
+        };
         let server = axum::serve(listener, router).with_graceful_shutdown(stop.clone().cancelled_owned());
         let drained = async {
             shutdown.await;
@@ -110,13 +159,22 @@ impl Application {
         if tokio::time::timeout(DRAIN, tasks.wait()).await.is_err() {
             tracing::warn!("sessions did not finish in time");
         }
-        let _ = dispatcher.await;
-        // The router, and with it the last Sequencer handle, is gone: the
-        // writer finishes its queue and stops.
-        if tokio::time::timeout(DRAIN, sequencer).await.is_err() {
-            tracing::warn!("the sequencer did not finish in time");
+        if let Some(dispatcher) = dispatcher {
+            let _ = dispatcher.await;
         }
-        store.close().await;
+        // The router, and with it the last handle of the gateway's Sequencer,
+        // is gone: the writer finishes its queue and stops; so do the
+        // processor's and the publisher once the processor has returned.
+        let finishing = async {
+            let _ = sequencer.await;
+            for task in background {
+                let _ = task.await;
+            }
+        };
+        if tokio::time::timeout(DRAIN, finishing).await.is_err() {
+            tracing::warn!("the writers did not finish in time");
+        }
+        backend.close().await;
         tracing::info!("stopped");
         Ok(())
     }

@@ -4,8 +4,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::fmt;
+
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 #[derive(Debug, Parser)]
@@ -31,6 +33,10 @@ pub struct StoreArgs {
     /// Directory of the embedded SQLite database.
     #[arg(long, env = "PARLEY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL (`postgres://user:password@host/db`) instead of SQLite: the
+    /// store every node of a cluster shares.
+    #[arg(long, env = "PARLEY_DATABASE", hide_env_values = true)]
+    pub database: Option<Secret>,
 }
 
 #[derive(Debug, Default, Args)]
@@ -47,6 +53,24 @@ pub struct ServeArgs {
     /// Sends per second per user (burst twice that); 0 = no limit.
     #[arg(long, env = "PARLEY_SEND_RATE")]
     pub send_rate: Option<u32>,
+    /// Kafka bootstrap servers (`host:port,…`): cluster mode. Needs `--database`.
+    #[arg(long, env = "PARLEY_KAFKA")]
+    pub kafka: Option<String>,
+    /// What this node runs in cluster mode: the gateway, the processor, or both.
+    #[arg(long, env = "PARLEY_ROLE", value_enum)]
+    pub role: Option<Role>,
+    /// Partitions of the Kafka topics Parley creates (existing ones are kept).
+    #[arg(long, env = "PARLEY_KAFKA_PARTITIONS")]
+    pub kafka_partitions: Option<i32>,
+    /// Replication factor of the Kafka topics Parley creates; from 3 up they
+    /// also get `min.insync.replicas=2`.
+    #[arg(long, env = "PARLEY_KAFKA_REPLICATION")]
+    pub kafka_replication: Option<i32>,
+    /// Names Parley's topics (`<prefix>.events`, `<prefix>.commands`) and its
+    /// processors' consumer group (`<prefix>.processors`): installations
+    /// sharing one Kafka each take their own.
+    #[arg(long, env = "PARLEY_KAFKA_PREFIX")]
+    pub kafka_prefix: Option<String>,
     /// Conformance testing only: `/api/v1/ws` echoes every message instead
     /// of speaking Parley's protocol (for the Autobahn fuzzing client).
     #[arg(long, env = "PARLEY_WS_ECHO", hide = true)]
@@ -62,6 +86,71 @@ struct FileConfig {
     #[serde(default)]
     allowed_origins: Vec<String>,
     send_rate: Option<u32>,
+    database: Option<Secret>,
+    kafka: Option<String>,
+    role: Option<Role>,
+    kafka_partitions: Option<i32>,
+    kafka_replication: Option<i32>,
+    kafka_prefix: Option<String>,
+}
+
+/// What a node runs in cluster mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Gateway and processor.
+    #[default]
+    All,
+    /// HTTP, WebSocket, SSE and the web client; no processor.
+    Gateway,
+    /// Only the processor (and `/healthz`, `/readyz`, `/metrics`).
+    Processor,
+}
+
+impl Role {
+    pub fn gateway(self) -> bool {
+        self != Role::Processor
+    }
+
+    pub fn processor(self) -> bool {
+        self != Role::Gateway
+    }
+}
+
+/// A value kept out of logs and `Debug` output (a database URL with its password).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// Cluster mode: where Kafka is, and how topics Parley creates are made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    pub kafka: String,
+    pub role: Role,
+    pub partitions: i32,
+    pub replication: i32,
+    /// Of the topics and the processors' group.
+    pub prefix: String,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +164,10 @@ pub struct Config {
     pub session_queue: usize,
     /// `/api/v1/ws` echoes instead of serving sessions (Autobahn runs only).
     pub ws_echo: bool,
+    /// PostgreSQL instead of the SQLite file under `data_dir`.
+    pub database: Option<Secret>,
+    /// Cluster mode (Kafka); `None` is embedded.
+    pub cluster: Option<Cluster>,
 }
 
 impl Default for Config {
@@ -86,6 +179,8 @@ impl Default for Config {
             send_rate: 10,
             session_queue: crate::gateway::hub::SESSION_QUEUE,
             ws_echo: false,
+            database: None,
+            cluster: None,
         }
     }
 }
@@ -102,7 +197,30 @@ impl Config {
             .map(|o| o.trim().trim_end_matches('/').to_owned())
             .filter(|o| !o.is_empty())
             .collect();
+        let database = args.store.database.clone().or(file.database);
+        let role = args.role.or(file.role);
+        let cluster = match args.kafka.clone().or(file.kafka) {
+            Some(kafka) => {
+                anyhow::ensure!(
+                    database.is_some(),
+                    "cluster mode (--kafka) needs --database: every node shares the store"
+                );
+                Some(Cluster {
+                    kafka,
+                    role: role.unwrap_or_default(),
+                    partitions: args.kafka_partitions.or(file.kafka_partitions).unwrap_or(12),
+                    replication: args.kafka_replication.or(file.kafka_replication).unwrap_or(1),
+                    prefix: args.kafka_prefix.clone().or(file.kafka_prefix).unwrap_or_else(|| "parley".into()),
+                })
+            }
+            None => {
+                anyhow::ensure!(role.is_none_or(|r| r == Role::All), "--role needs cluster mode (--kafka)");
+                None
+            }
+        };
         Ok(Config {
+            database,
+            cluster,
             listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
             data_dir: args.store.data_dir.clone().or(file.data_dir).unwrap_or(defaults.data_dir),
             allowed_origins,
@@ -142,6 +260,26 @@ mod tests {
         assert_eq!(config.send_rate, 7);
         assert_eq!(config.data_dir, PathBuf::from("./data"));
         assert_eq!(config.allowed_origins, vec!["https://a.example".to_owned()]);
+    }
+
+    #[test]
+    fn cluster_mode_needs_kafka_and_a_database_and_keeps_the_password_out_of_debug() {
+        let args = |extra: &[&str]| {
+            let cli = Cli::try_parse_from([&["parley", "serve"], extra].concat()).unwrap();
+            match cli.command {
+                Some(Command::Serve(args)) => args,
+                _ => unreachable!(),
+            }
+        };
+        let db = ["--database", "postgres://parley:hunter2@db/parley"];
+        let config =
+            Config::load(None, &args(&[&db[..], &["--kafka", "k:9092", "--role", "gateway"]].concat())).unwrap();
+        let cluster = config.cluster.clone().unwrap();
+        assert_eq!((cluster.kafka.as_str(), cluster.role, cluster.partitions), ("k:9092", Role::Gateway, 12));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(Config::load(None, &args(&["--kafka", "k:9092"])).is_err(), "kafka without a database");
+        assert!(Config::load(None, &args(&["--role", "processor"])).is_err(), "a role without kafka");
+        assert!(Config::load(None, &args(&db)).unwrap().cluster.is_none(), "PostgreSQL alone is one node");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: flags, `PARLEY_*` environment and `parley.toml`, layered.
 //! - [`app`]: `Application::build(config)` → `port()` → `run_until_stopped(shutdown)`.
+//! - [`backends`]: the store (SQLite or PostgreSQL) and cluster mode's Kafka parts.
 //! - [`http`]: the REST routes, the error body, extractors.
 //! - [`gateway`]: live sessions over WebSocket and SSE, and the hub that feeds them.
 //! - [`auth`]: argon2id passwords and session tokens.
@@ -11,6 +12,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backends;
 pub mod config;
 pub mod gateway;
 pub mod http;

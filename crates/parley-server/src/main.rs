@@ -16,8 +16,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate(store) => {
             let args = ServeArgs { store, ..ServeArgs::default() };
             let config = Config::load(cli.config.as_deref(), &args)?;
-            parley_sqlite::SqliteStore::open(&config.data_dir).await?.close().await;
-            tracing::info!(data_dir = %config.data_dir.display(), "migrations applied");
+            match &config.database {
+                Some(url) => {
+                    parley_postgres::PostgresStore::migrate(url.expose()).await?;
+                    tracing::info!("postgres migrations applied");
+                }
+                None => {
+                    parley_sqlite::SqliteStore::open(&config.data_dir).await?.close().await;
+                    tracing::info!(data_dir = %config.data_dir.display(), "migrations applied");
+                }
+            }
             Ok(())
         }
     }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
 use parley_core::chat::Chat;
+use parley_core::ports::Health;
 
 use tokio_util::task::TaskTracker;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
     pub hub: Arc<Hub>,
+    /// Cluster mode: whether Kafka answers, for `/readyz`.
+    pub kafka: Option<Arc<dyn Health>>,
     /// Session tasks the app spawns itself (SSE); waited for at shutdown.
     pub tasks: TaskTracker,
 }

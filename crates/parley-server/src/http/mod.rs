@@ -51,6 +51,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A processor-only node serves the operations endpoints alone.
+pub fn ops_router(state: AppState) -> Router {
+    Router::new()
+        .merge(ops::router())
+        .fallback(|| async { ApiError(Error::not_found("this node runs the processor only")) })
+        .with_state(state)
+}
+
 /// The OpenAPI 3.1 document of this API, written by hand next to the routes
 /// (`openapi.json`) and checked against them by the API tests.
 async fn openapi() -> impl axum::response::IntoResponse {

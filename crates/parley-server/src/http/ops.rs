@@ -16,14 +16,19 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// 200 when the store answers, and in cluster mode Kafka too.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.chat.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n"),
-        Err(error) => {
-            tracing::warn!(error = %error, "store not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+    if let Err(error) = state.chat.store().ping().await {
+        tracing::warn!(error = %error, "store not ready");
+        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n");
+    }
+    if let Some(kafka) = &state.kafka {
+        if let Err(error) = kafka.ping().await {
+            tracing::warn!(error = %error, "kafka not ready");
+            return (StatusCode::SERVICE_UNAVAILABLE, "kafka unavailable\n");
         }
     }
+    (StatusCode::OK, "ready\n")
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -1,0 +1,101 @@
+//! What each mode is built from: the store (SQLite, or PostgreSQL shared by
+//! every node), and in cluster mode Kafka's event feed and command log, and
+//! the publisher that puts a gateway's own stored events on the feed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use parley_core::feed::{EventBatch, EventFeed};
+use parley_core::ports::Store;
+use parley_kafka::{KafkaCommandLog, KafkaConfig, KafkaFeed};
+use parley_postgres::PostgresStore;
+use parley_sqlite::SqliteStore;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::config::{Cluster, Config};
+
+pub enum Backend {
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PostgresStore>),
+}
+
+impl Backend {
+    /// PostgreSQL when a database URL is configured, else the SQLite file in `data_dir`.
+    pub async fn open(config: &Config) -> anyhow::Result<Backend> {
+        Ok(match &config.database {
+            Some(url) => Backend::Postgres(Arc::new(
+                PostgresStore::connect(url.expose()).await.context("connecting to PostgreSQL")?,
+            )),
+            None => Backend::Sqlite(Arc::new(
+                SqliteStore::open(&config.data_dir)
+                    .await
+                    .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
+            )),
+        })
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Backend::Sqlite(store) => store.clone(),
+            Backend::Postgres(store) => store.clone(),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Backend::Sqlite(store) => store.close().await,
+            Backend::Postgres(store) => store.close().await,
+        }
+    }
+}
+
+/// Cluster mode's Kafka side: topics made if missing, the feed every gateway
+/// reads, and the command log messages are accepted into.
+pub struct Kafka {
+    pub config: KafkaConfig,
+    pub feed: Arc<KafkaFeed>,
+    pub commands: Arc<KafkaCommandLog>,
+}
+
+impl Kafka {
+    pub async fn connect(cluster: &Cluster) -> anyhow::Result<Kafka> {
+        let config = KafkaConfig {
+            partitions: cluster.partitions,
+            replication: cluster.replication,
+            events_topic: format!("{}.events", cluster.prefix),
+            commands_topic: format!("{}.commands", cluster.prefix),
+            client_id: format!("parley-{}", std::process::id()),
+            ..KafkaConfig::new(cluster.kafka.clone())
+        };
+        let feed = KafkaFeed::connect(config.clone()).await.context("connecting to Kafka")?;
+        let commands = KafkaCommandLog::connect(config.clone()).await.context("connecting to Kafka")?;
+        Ok(Kafka { config, feed: Arc::new(feed), commands: Arc::new(commands) })
+    }
+
+    /// The consumer group every processor of this installation joins.
+    pub fn processor_group(cluster: &Cluster) -> String {
+        format!("{}.processors", cluster.prefix)
+    }
+}
+
+/// Publishes, in commit order, the events a gateway's own Sequencer stored
+/// (new channels, joins, leaves: messages go through the command log), and
+/// retries each batch until the feed takes it. The queue is unbounded: these
+/// are the few membership changes people make by hand, and the Sequencer's
+/// callback must not wait.
+pub fn spawn_publisher(feed: Arc<dyn EventFeed>) -> (mpsc::UnboundedSender<EventBatch>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<EventBatch>();
+    let task = tokio::spawn(async move {
+        while let Some(batch) = rx.recv().await {
+            let mut backoff = Duration::from_millis(100);
+            while let Err(error) = feed.publish(batch.clone()).await {
+                tracing::warn!(error = %error, events = batch.len(), "publishing stored events failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    });
+    (tx, task)
+}

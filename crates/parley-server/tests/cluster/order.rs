@@ -1,0 +1,75 @@
+//! Three nodes, one order: people connected to different nodes see the same
+//! events in the same order, and a DM crosses nodes.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::{check_all, Client, Cluster};
+
+const EACH: usize = 30;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_see_one_order_and_a_dm_crosses_nodes() {
+    let cluster = Cluster::new().await;
+    let nodes = [cluster.node("all"), cluster.node("all"), cluster.node("all")];
+    let mut people = Vec::new();
+    for (node, name) in nodes.iter().zip(["alice", "bob", "carol"]) {
+        people.push(cluster.register(node, name).await);
+    }
+    let (status, created) =
+        cluster.post(&nodes[0], &people[0], "/api/v1/channels", json!({"name": "room", "kind": "public"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let room = created["channel"]["id"].as_str().unwrap().to_owned();
+    for i in 1..3 {
+        let (status, _) =
+            cluster.post(&nodes[i], &people[i], &format!("/api/v1/channels/{room}/join"), json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    // Everyone sends at once, each through their own node; seq 1–3 are the joins.
+    let mut clients = Vec::new();
+    for (node, person) in nodes.iter().zip(&people) {
+        let mut client = Client::connect(node, person).await;
+        client.follow(&room, 4);
+        clients.push(client);
+    }
+    for i in 0..EACH {
+        for client in &mut clients {
+            let id = format!("{}-{i}", client.who.name);
+            client.send(&room, &id, &format!("{} says {i}", client.who.name)).await;
+        }
+    }
+    let last = 3 + (EACH * 3) as i64;
+    for client in &mut clients {
+        client.read_until(|c| c.unanswered() == 0 && c.received(&room).iter().any(|(seq, _)| *seq >= last)).await;
+        assert_eq!(client.accepted, EACH, "{}: every send acked `accepted` (cluster mode)", client.who.name);
+    }
+    let orders: Vec<Vec<(i64, String)>> =
+        clients.iter().map(|c| c.received(&room).into_iter().filter(|(seq, _)| *seq >= 4).collect()).collect();
+    assert_eq!(orders[0].len(), EACH * 3);
+    assert!(orders.iter().all(|o| *o == orders[0]), "every node delivered the same events in the same order");
+    let report = check_all(&cluster, &nodes[0], &people[0], &clients.iter().collect::<Vec<_>>(), &[&room]).await;
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.acked, EACH * 3);
+
+    // A DM opened on one node, written to through a second, read live on a third.
+    let (status, dm) = cluster.post(&nodes[0], &people[0], "/api/v1/dms", json!({"user_ids": [people[1].id]})).await;
+    assert_eq!(status, StatusCode::OK);
+    let dm = dm["channel"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/channels/{dm}/messages");
+    let (status, posted) =
+        cluster.post(&nodes[2], &people[0], &path, json!({"body": "psst", "client_msg_id": "dm-1"})).await;
+    assert_eq!(status, StatusCode::CREATED, "REST waits for the stored event: {posted}");
+    assert_eq!(posted["event"]["body"], "psst");
+    let seq = posted["event"]["seq"].as_i64().unwrap();
+    let bob = &mut clients[1];
+    bob.read_until(|c| c.received(&dm).iter().any(|(s, _)| *s == seq)).await;
+    // The same client_msg_id again: the first event, 200, nothing new.
+    let (status, again) =
+        cluster.post(&nodes[1], &people[0], &path, json!({"body": "psst!", "client_msg_id": "dm-1"})).await;
+    assert_eq!((status, &again["event"]["seq"]), (StatusCode::OK, &posted["event"]["seq"]));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(cluster.log(&nodes[1], &people[1], &dm).await.len() as i64, seq, "stored once");
+}
