@@ -7,6 +7,7 @@
 //! - [`ports`]: the small async traits each backend implements (`Store` and its parts).
 //! - [`feed`]: the event feed from the Sequencer to every gateway, and its in-process form.
 //! - [`sequencer`]: appends commands to channel logs with group commit.
+//! - [`presence`]: presence and typing across a cluster's nodes (the port Redis implements).
 //! - [`processor`]: cluster mode's step from the command log to the store and the feed.
 //! - [`chat`]: the rules of the product (who may see, join, post, read) over the ports.
 
@@ -17,6 +18,7 @@ pub mod id;
 pub mod model;
 pub mod parse;
 pub mod ports;
+pub mod presence;
 pub mod processor;
 pub mod sequencer;
 pub mod time;

@@ -11,7 +11,9 @@ use parley_core::chat::Chat;
 use parley_core::feed::{EventBatch, EventFeed, FeedSubscription, LocalFeed};
 use parley_core::model::EventKind;
 use parley_core::ports::{EventLog, Health};
+use parley_core::presence::Presence;
 use parley_core::sequencer::{OnStored, Sequencer};
+use parley_redis::{RedisPresence, RedisPresenceConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +42,9 @@ pub struct Application {
     /// cancelled and the Sequencer handles they hold are gone.
     background: Vec<JoinHandle<()>>,
     stop: CancellationToken,
+    /// Cluster mode with Redis: withdrawn at shutdown, so this node's users
+    /// go offline at once rather than when its claim lapses.
+    presence: Option<(Arc<RedisPresence>, Vec<JoinHandle<()>>)>,
 }
 
 impl Application {
@@ -98,18 +103,41 @@ impl Application {
             }
         };
         let gateway = config.cluster.as_ref().is_none_or(|c| c.role.gateway());
+        let mut hub = Hub::new(metrics.clone(), config.session_queue);
+        let mut presence = None;
+        if let Some(cluster) = config.cluster.as_ref().filter(|c| c.role.gateway()) {
+            match &cluster.redis {
+                Some(url) => {
+                    let settings =
+                        RedisPresenceConfig { prefix: cluster.prefix.clone(), ..RedisPresenceConfig::default() };
+                    let redis = RedisPresence::connect(url.expose(), settings).await.context("connecting to Redis")?;
+                    let (relay, relays) = tokio::sync::mpsc::unbounded_channel();
+                    hub = hub.relaying(relay);
+                    presence = Some((Arc::new(redis), relays));
+                }
+                None => tracing::warn!("no --redis: presence and typing reach only the sessions of this node"),
+            }
+        }
+        let hub = Arc::new(hub);
+        let presence = presence.map(|(redis, relays)| {
+            let tasks =
+                crate::gateway::presence::spawn(redis.clone(), hub.clone(), store.clone(), relays, stop.clone());
+            (redis, tasks)
+        });
         let auth = Auth::new(store).await?;
         let state = AppState {
             chat,
             auth: Arc::new(auth),
             sends: Arc::new(SendLimiter::new(config.send_rate)),
-            hub: Arc::new(Hub::new(metrics.clone(), config.session_queue)),
+            hub,
             metrics,
             kafka: kafka_health,
+            presence: presence.as_ref().map(|(redis, _)| redis.clone() as Arc<dyn Presence>),
             config: Arc::new(config),
             tasks: TaskTracker::new(),
         };
-        Ok(Application { listener, state, backend, sequencer: writer, feed: gateway.then_some(feed), background, stop })
+        let feed = gateway.then_some(feed);
+        Ok(Application { listener, state, backend, sequencer: writer, feed, background, stop, presence })
     }
 
     /// The shared state, for tests that drive a session without a socket.
@@ -129,7 +157,7 @@ impl Application {
     /// [`DRAIN`] to finish, the Sequencers commit what they were given, the
     /// processor finishes its step, and the store closes.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, state, backend, sequencer, feed, background, stop } = self;
+        let Application { listener, state, backend, sequencer, feed, background, stop, presence } = self;
         let mode = match &state.config.cluster {
             None if state.config.database.is_some() => "postgres".to_owned(),
             None => format!("embedded in {}", state.config.data_dir.display()),
@@ -173,6 +201,14 @@ impl Application {
         };
         if tokio::time::timeout(DRAIN, finishing).await.is_err() {
             tracing::warn!("the writers did not finish in time");
+        }
+        if let Some((redis, tasks)) = presence {
+            if let Err(error) = redis.shutdown().await {
+                tracing::warn!(error = %error, "could not withdraw this node's presence");
+            }
+            for task in tasks {
+                task.abort();
+            }
         }
         backend.close().await;
         tracing::info!("stopped");

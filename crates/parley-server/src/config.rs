@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// sharing one Kafka each take their own.
     #[arg(long, env = "PARLEY_KAFKA_PREFIX")]
     pub kafka_prefix: Option<String>,
+    /// Redis (`redis://host:port`) for presence and typing across the nodes of
+    /// a cluster; without it each node knows only its own sessions.
+    #[arg(long, env = "PARLEY_REDIS", hide_env_values = true)]
+    pub redis: Option<Secret>,
     /// Conformance testing only: `/api/v1/ws` echoes every message instead
     /// of speaking Parley's protocol (for the Autobahn fuzzing client).
     #[arg(long, env = "PARLEY_WS_ECHO", hide = true)]
@@ -92,6 +96,7 @@ struct FileConfig {
     kafka_partitions: Option<i32>,
     kafka_replication: Option<i32>,
     kafka_prefix: Option<String>,
+    redis: Option<Secret>,
 }
 
 /// What a node runs in cluster mode.
@@ -149,8 +154,9 @@ pub struct Cluster {
     pub role: Role,
     pub partitions: i32,
     pub replication: i32,
-    /// Of the topics and the processors' group.
+    /// Of the topics, the processors' group and the Redis keys.
     pub prefix: String,
+    pub redis: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -211,10 +217,12 @@ impl Config {
                     partitions: args.kafka_partitions.or(file.kafka_partitions).unwrap_or(12),
                     replication: args.kafka_replication.or(file.kafka_replication).unwrap_or(1),
                     prefix: args.kafka_prefix.clone().or(file.kafka_prefix).unwrap_or_else(|| "parley".into()),
+                    redis: args.redis.clone().or(file.redis),
                 })
             }
             None => {
                 anyhow::ensure!(role.is_none_or(|r| r == Role::All), "--role needs cluster mode (--kafka)");
+                anyhow::ensure!(args.redis.is_none() && file.redis.is_none(), "--redis needs cluster mode (--kafka)");
                 None
             }
         };

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::http::{header, HeaderMap};
 use parley_core::chat::Chat;
 use parley_core::ports::Health;
+use parley_core::presence::Presence;
 
 use tokio_util::task::TaskTracker;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Cluster mode: whether Kafka answers, for `/readyz`.
     pub kafka: Option<Arc<dyn Health>>,
+    /// Cluster mode with Redis: who is online on any node.
+    pub presence: Option<Arc<dyn Presence>>,
     /// Session tasks the app spawns itself (SSE); waited for at shutdown.
     pub tasks: TaskTracker,
 }

@@ -185,6 +185,19 @@ pub struct Hub {
     metrics: Arc<Metrics>,
     /// REST sends waiting for their stored event (cluster mode).
     pub stored: Arc<StoredWaiters>,
+    /// Cluster mode with Redis: presence changes and typing go to every node
+    /// through here, and come back to each (this one included) as notices
+    /// ([`super::presence`]). Unbounded: changes are one per first or last
+    /// session, typing at most one a second per session and channel.
+    relay: Option<mpsc::UnboundedSender<Relay>>,
+}
+
+/// What this node tells the others (cluster mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relay {
+    /// The user's first session on this node opened (`true`) or the last closed.
+    Online(UserId, bool),
+    Typing(ChannelId, UserId),
 }
 
 impl Hub {
@@ -196,6 +209,28 @@ impl Hub {
             next_id: AtomicU64::new(1),
             metrics,
             stored: Arc::new(StoredWaiters::default()),
+            relay: None,
+        }
+    }
+
+    /// Presence and typing go through `relay` to every node instead of
+    /// straight to this node's sessions.
+    pub fn relaying(self, relay: mpsc::UnboundedSender<Relay>) -> Hub {
+        Hub { relay: Some(relay), ..self }
+    }
+
+    /// Tells the sessions here that share one of `channels` with `user` that
+    /// `user` came online or went offline (a notice from the cluster).
+    pub fn announce(&self, user: UserId, online: bool, channels: &[ChannelId]) {
+        let state = self.lock();
+        let frame = presence_frame(user, online);
+        let mut told = HashSet::new();
+        for channel in channels {
+            for (id, link) in state.by_channel.get(channel).into_iter().flatten() {
+                if link.user != user && told.insert(*id) {
+                    link.offer(Delivery::Frame(frame.clone()));
+                }
+            }
         }
     }
 
@@ -232,11 +267,17 @@ impl Hub {
         let first = sessions.len() == 1;
         let neighbours = state.neighbours(id, user);
         let online: HashSet<UserId> = neighbours.values().map(|l| l.user).collect();
-        if first {
-            let frame = presence_frame(user, true);
-            for link in neighbours.values() {
-                link.offer(Delivery::Frame(frame.clone()));
+        match (&self.relay, first) {
+            (Some(relay), true) => {
+                let _ = relay.send(Relay::Online(user, true));
             }
+            (None, true) => {
+                let frame = presence_frame(user, true);
+                for link in neighbours.values() {
+                    link.offer(Delivery::Frame(frame.clone()));
+                }
+            }
+            (_, false) => {}
         }
         self.metrics.sessions_opened();
         (link, receiver, online.into_iter().collect())
@@ -248,11 +289,17 @@ impl Hub {
         let Some(entry) = state.sessions.get(&id) else { return };
         let user = entry.link.user;
         let last = state.by_user.get(&user).is_some_and(|s| s.len() == 1);
-        if last {
-            let frame = presence_frame(user, false);
-            for link in state.neighbours(id, user).values() {
-                link.offer(Delivery::Frame(frame.clone()));
+        match (&self.relay, last) {
+            (Some(relay), true) => {
+                let _ = relay.send(Relay::Online(user, false));
             }
+            (None, true) => {
+                let frame = presence_frame(user, false);
+                for link in state.neighbours(id, user).values() {
+                    link.offer(Delivery::Frame(frame.clone()));
+                }
+            }
+            (_, false) => {}
         }
         let channels: Vec<ChannelId> = entry.channels.iter().copied().collect();
         for channel in channels {
@@ -273,12 +320,23 @@ impl Hub {
         self.lock().subscribe(id, channel);
     }
 
-    /// Tells the other members' sessions in `channel` that `user` is typing.
+    /// Tells the other members' sessions in `channel` that `user` is typing
+    /// (through every node, in cluster mode).
     pub fn typing(&self, from: u64, user: UserId, channel: ChannelId) {
-        let state = self.lock();
-        if !state.sessions.get(&from).is_some_and(|e| e.channels.contains(&channel)) {
+        if !self.lock().sessions.get(&from).is_some_and(|e| e.channels.contains(&channel)) {
             return;
         }
+        match &self.relay {
+            Some(relay) => {
+                let _ = relay.send(Relay::Typing(channel, user));
+            }
+            None => self.relay_typing(channel, user),
+        }
+    }
+
+    /// Tells this node's sessions in `channel`, except `user`'s, that `user` is typing.
+    pub fn relay_typing(&self, channel: ChannelId, user: UserId) {
+        let state = self.lock();
         let frame = Frame::new(&ServerFrame::Typing { channel_id: channel.to_string(), user_id: user.to_string() });
         for link in state.by_channel.get(&channel).into_iter().flat_map(|s| s.values()) {
             if link.user != user {

@@ -222,6 +222,23 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         let ready =
             ServerFrame::Ready { user: (&self.user).into(), channels: channel_bodies(&self.state, &channels).await? };
         let mut out = vec![Outbound::Frame(Frame::new(&ready))];
+        // In cluster mode the people online are those of every node.
+        let everywhere = match &self.state.presence {
+            Some(presence) => {
+                let ids: Vec<ChannelId> = channels.iter().map(|c| c.channel.id).collect();
+                let store = self.state.chat.store();
+                match super::presence::online_neighbours(presence.as_ref(), store.as_ref(), self.user.id, &ids).await {
+                    Ok(users) => users,
+                    Err(error) => {
+                        // Presence is a courtesy: the session goes on without it.
+                        tracing::warn!(error = %error, "presence unavailable at connect");
+                        Vec::new()
+                    }
+                }
+            }
+            None => Vec::new(),
+        };
+        let online: HashSet<&UserId> = online.iter().chain(&everywhere).collect();
         for user in online {
             let frame = ServerFrame::Presence { user_id: user.to_string(), status: "online".into() };
             out.push(Outbound::Frame(Frame::new(&frame)));

@@ -1,0 +1,45 @@
+//! Presence and typing across the nodes of a cluster (Redis). In embedded
+//! mode the gateway's hub sees every session and needs none of this.
+//!
+//! Each node says which users it has online (a first session opened, a last
+//! one closed); a user is online while any live node has them. A node that
+//! dies stops renewing its claim, and its users go offline within a bound
+//! (30 s in production). Notices reach every node, the sender's included.
+
+use async_trait::async_trait;
+
+use crate::id::{ChannelId, UserId};
+use crate::Result;
+
+/// What one node tells the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The user came online (their first session on any node).
+    Online(UserId),
+    /// The user went offline (their last session closed, or their node died).
+    Offline(UserId),
+    Typing {
+        channel: ChannelId,
+        user: UserId,
+    },
+}
+
+#[async_trait]
+pub trait Presence: Send + Sync {
+    /// This node now has `user` online (a first local session) or no longer
+    /// (the last one closed). A change for the cluster is announced.
+    async fn set_online(&self, user: UserId, online: bool) -> Result<()>;
+    /// Which of `users` are online on some live node.
+    async fn online_among(&self, users: &[UserId]) -> Result<Vec<UserId>>;
+    /// Tells every node that `user` is typing in `channel`.
+    async fn typing(&self, channel: ChannelId, user: UserId) -> Result<()>;
+    /// Notices from every node, from this call on. Survives a restart of the
+    /// backend: notices sent while it is down are lost, and the state is
+    /// restored by the nodes' renewals.
+    async fn subscribe(&self) -> Result<Box<dyn NoticeStream>>;
+}
+
+#[async_trait]
+pub trait NoticeStream: Send {
+    async fn next(&mut self) -> Result<Notice>;
+}

@@ -1,0 +1,105 @@
+//! Cluster mode's presence and typing: the hub's relays go out to every node
+//! through the `Presence` port (Redis), and its notices come back to every
+//! node, this one included, where the hub hands them to the sessions that
+//! share a channel with the user.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parley_core::id::UserId;
+use parley_core::ports::Store;
+use parley_core::presence::{Notice, Presence};
+use parley_core::Result;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::hub::{Hub, Relay};
+
+/// Starts the two tasks: one sends this node's relays, one reads every
+/// node's notices. Both end on `stop` (the sender once the hub is dropped).
+pub fn spawn(
+    presence: Arc<dyn Presence>,
+    hub: Arc<Hub>,
+    store: Arc<dyn Store>,
+    mut relays: mpsc::UnboundedReceiver<Relay>,
+    stop: CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    let sender = {
+        let presence = presence.clone();
+        tokio::spawn(async move {
+            // One at a time, in order: a user's online and offline must not swap.
+            while let Some(relay) = relays.recv().await {
+                let result = match relay {
+                    Relay::Online(user, online) => presence.set_online(user, online).await,
+                    Relay::Typing(channel, user) => presence.typing(channel, user).await,
+                };
+                if let Err(error) = result {
+                    // The presence backend keeps its own state and renews it once back.
+                    tracing::warn!(error = %error, "presence relay failed");
+                }
+            }
+        })
+    };
+    let reader = tokio::spawn(async move {
+        let mut notices = loop {
+            match presence.subscribe().await {
+                Ok(notices) => break notices,
+                Err(error) => tracing::warn!(error = %error, "presence: cannot subscribe yet"),
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        };
+        loop {
+            let notice = tokio::select! {
+                () = stop.cancelled() => return,
+                notice = notices.next() => notice,
+            };
+            match notice {
+                Ok(Notice::Online(user)) => tell(&hub, store.as_ref(), user, true).await,
+                Ok(Notice::Offline(user)) => tell(&hub, store.as_ref(), user, false).await,
+                Ok(Notice::Typing { channel, user }) => hub.relay_typing(channel, user),
+                Err(error) => {
+                    tracing::warn!(error = %error, "presence notices interrupted");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+    vec![sender, reader]
+}
+
+/// The hub knows which of its sessions follow which channel, not which
+/// channels a user of another node is in: the store does.
+async fn tell(hub: &Hub, store: &dyn Store, user: UserId, online: bool) {
+    match store.my_channels(user).await {
+        Ok(channels) => {
+            let ids: Vec<_> = channels.iter().map(|c| c.channel.id).collect();
+            hub.announce(user, online, &ids);
+        }
+        Err(error) => tracing::warn!(error = %error, user = %user, "presence notice dropped: store unavailable"),
+    }
+}
+
+/// Who among the people sharing `channels` with `me` is online on any node:
+/// what a new session is told after `ready`.
+pub async fn online_neighbours(
+    presence: &dyn Presence,
+    store: &dyn Store,
+    me: UserId,
+    channels: &[parley_core::id::ChannelId],
+) -> Result<Vec<UserId>> {
+    let mut people = HashSet::new();
+    for channel in channels {
+        for member in store.members(*channel).await? {
+            if member.user.id != me {
+                people.insert(member.user.id);
+            }
+        }
+    }
+    let people: Vec<UserId> = people.into_iter().collect();
+    presence.online_among(&people).await
+}
