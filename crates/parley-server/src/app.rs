@@ -91,8 +91,25 @@ impl Application {
                     background.extend([
                         task,
                         tokio::spawn(async move {
-                            if let Err(error) = parley_kafka::run_processor(config, &group, writer, feed, stop).await {
-                                tracing::error!(error = %error, "the processor stopped");
+                            // A processor that cannot start or fails for good
+                            // (Kafka gone at start) starts again: a node never
+                            // stays without the processor it was asked to run.
+                            loop {
+                                let run = parley_kafka::run_processor(
+                                    config.clone(),
+                                    &group,
+                                    writer.clone(),
+                                    feed.clone(),
+                                    stop.clone(),
+                                );
+                                match run.await {
+                                    Ok(()) => return,
+                                    Err(error) => tracing::error!(error = %error, "the processor stopped; restarting"),
+                                }
+                                tokio::select! {
+                                    () = stop.cancelled() => return,
+                                    () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                                }
                             }
                         }),
                     ]);
