@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use parley_core::model::User;
-use parley_core::Error;
+use parley_core::{Error, ErrorCode};
 use parley_protocol::ClientFrame;
 
 use super::session::{self, error_frame, Inbound, Outbound, Settings};
@@ -32,13 +32,15 @@ const HELLO_WITHIN: Duration = Duration::from_secs(10);
 pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
 pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 pub const CLOSE_BAD_DATA: u16 = 1007;
+pub const CLOSE_SERVER_ERROR: u16 = 1011;
 
 pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
     // A cookie counts only from an allowed Origin: a page elsewhere must not
-    // ride on it. A token in `hello` needs no such check.
+    // ride on it. A token in `hello` needs no such check. A store that fails
+    // here is kept as the error it is: it must not read as "signed out".
     let cookie_session = match cookie_token(&headers) {
-        Some(token) if state.origin_allowed(&headers) => state.auth.authenticate(&token).await.ok(),
-        _ => None,
+        Some(token) if state.origin_allowed(&headers) => state.auth.authenticate(&token).await.map(Some),
+        _ => Ok(None),
     };
     if state.config.ws_echo {
         // The fuzzing client's case 9 sends messages up to 16 MiB to an echo
@@ -90,7 +92,7 @@ async fn echo(mut socket: WebSocket) {
     }
 }
 
-async fn run(state: AppState, socket: WebSocket, cookie_session: Option<(User, String)>) {
+async fn run(state: AppState, socket: WebSocket, cookie_session: Result<Option<(User, String)>, Error>) {
     state.metrics.connection_opened();
     let (sink, stream) = socket.split();
     let mut input = stream.map(inbound);
@@ -118,13 +120,25 @@ async fn run(state: AppState, socket: WebSocket, cookie_session: Option<(User, S
         }
     };
     let authenticated = match token {
-        Some(token) => state.auth.authenticate(&token).await.ok(),
+        Some(token) => state.auth.authenticate(&token).await.map(Some),
         None => cookie_session,
     };
-    let Some((user, token_hash)) = authenticated else {
-        refuse(&mut output, "sign in first: no valid session").await;
-        state.metrics.connection_closed();
-        return;
+    let (user, token_hash) = match authenticated {
+        Ok(Some(found)) => found,
+        Ok(None) | Err(Error { code: ErrorCode::Unauthenticated, .. }) => {
+            refuse(&mut output, "sign in first: no valid session").await;
+            state.metrics.connection_closed();
+            return;
+        }
+        // The store could not say (PostgreSQL restarting): not a sign-out
+        // (4001), but a server error the client resumes after (1011).
+        Err(error) => {
+            tracing::warn!(error = %error, "websocket session not started");
+            let _ = output.send(error_frame(None, &error)).await;
+            let _ = output.send(Outbound::Close(CLOSE_SERVER_ERROR, "server error, resume")).await;
+            state.metrics.connection_closed();
+            return;
+        }
     };
     match session::parse_resume(&resume) {
         Ok(resume) => {

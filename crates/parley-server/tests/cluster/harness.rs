@@ -1,17 +1,30 @@
-//! Nodes as processes, people as WebSocket clients that record every send and
-//! every event for the delivery checker.
+//! Nodes as processes over one installation (a scratch database, Kafka topics
+//! of its own), the people who use it, and the delivery checker over what
+//! their clients ([`Client`], in `client.rs`) recorded.
 
 use std::path::Path;
+use std::sync::{Arc, LazyLock};
 
-use parley_bench::checker::{check, History, Outcome, Record, Report, Via};
+use parley_bench::checker::{check, History, Record, Report};
 use parley_testkit::process::ParleyProcess;
-use parley_testkit::services::{kafka_brokers, ScratchDb};
-use parley_testkit::ws::WsClient;
+use parley_testkit::services::{kafka_brokers, redis_url, ScratchDb};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tempfile::TempDir;
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
+
+pub use crate::client::Client;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_parley");
+
+/// The services of every test in this binary: a test that restarts one
+/// (PostgreSQL) holds them alone; every other test shares them.
+static SERVICES: LazyLock<Arc<RwLock<()>>> = LazyLock::new(Arc::default);
+
+enum Services {
+    Shared { _guard: OwnedRwLockReadGuard<()> },
+    Alone { _guard: OwnedRwLockWriteGuard<()> },
+}
 
 /// A scratch database and a Kafka topic prefix: one installation.
 pub struct Cluster {
@@ -19,19 +32,43 @@ pub struct Cluster {
     pub prefix: String,
     dir: TempDir,
     pub http: reqwest::Client,
+    /// Dropped last, after the scratch database.
+    _services: Services,
 }
 
 impl Cluster {
     pub async fn new() -> Cluster {
+        let services = Services::Shared { _guard: SERVICES.clone().read_owned().await };
+        Cluster::with(services).await
+    }
+
+    /// A cluster that may restart the services: no other test of this binary runs meanwhile.
+    pub async fn alone() -> Cluster {
+        let services = Services::Alone { _guard: SERVICES.clone().write_owned().await };
+        Cluster::with(services).await
+    }
+
+    async fn with(services: Services) -> Cluster {
         let db = ScratchDb::create().await;
         let prefix = format!("parley-t{}", uuid::Uuid::now_v7().simple());
-        Cluster { db, prefix, dir: tempfile::tempdir().unwrap(), http: reqwest::Client::new() }
+        Cluster { db, prefix, dir: tempfile::tempdir().unwrap(), http: reqwest::Client::new(), _services: services }
     }
 
     /// Starts a node with `role` (`all`, `gateway` or `processor`).
     pub fn node(&self, role: &str) -> ParleyProcess {
-        let brokers = kafka_brokers();
-        let args = ["--database", &self.db.url, "--kafka", &brokers, "--kafka-prefix", &self.prefix, "--role", role];
+        let (brokers, redis) = (kafka_brokers(), redis_url());
+        let args = [
+            "--database",
+            &self.db.url,
+            "--kafka",
+            &brokers,
+            "--kafka-prefix",
+            &self.prefix,
+            "--redis",
+            &redis,
+            "--role",
+            role,
+        ];
         ParleyProcess::start(Path::new(BINARY), self.dir.path(), &args)
     }
 
@@ -76,99 +113,6 @@ pub struct Person {
     pub token: String,
 }
 
-/// One person's live connection, recording what it sends and receives.
-pub struct Client {
-    pub who: Person,
-    pub ws: WsClient,
-    pub history: History,
-    conn: u32,
-    next_ref: u64,
-    /// Acks that said `accepted` (cluster mode: in the command log, not yet stored).
-    pub accepted: usize,
-    /// ref → (channel, client_msg_id) of sends not answered yet.
-    waiting: std::collections::HashMap<u64, (String, String)>,
-}
-
-impl Client {
-    pub async fn connect(node: &ParleyProcess, who: &Person) -> Client {
-        let (ws, _) = WsClient::connect(node.addr, &who.token, json!({})).await;
-        Client {
-            who: who.clone(),
-            ws,
-            history: History::default(),
-            conn: 1,
-            next_ref: 1,
-            accepted: 0,
-            waiting: Default::default(),
-        }
-    }
-
-    pub fn follow(&mut self, channel: &str, from_seq: i64) {
-        self.history.push(Record::Follow { client: self.who.name.clone(), channel: channel.into(), from_seq });
-    }
-
-    pub async fn send(&mut self, channel: &str, client_msg_id: &str, body: &str) {
-        let reference = self.next_ref;
-        self.next_ref += 1;
-        self.waiting.insert(reference, (channel.into(), client_msg_id.into()));
-        self.ws.post(reference, channel, client_msg_id, body).await;
-    }
-
-    /// Reads frames until `done` says the history is complete, recording acks and events.
-    pub async fn read_until(&mut self, mut done: impl FnMut(&Client) -> bool) {
-        while !done(self) {
-            let frame = self.ws.next().await;
-            self.record(&frame);
-        }
-    }
-
-    fn record(&mut self, frame: &Value) {
-        match frame["type"].as_str() {
-            Some("ack") | Some("error") => {
-                let Some(reference) = frame["ref"].as_u64() else { return };
-                let Some((channel, client_msg_id)) = self.waiting.remove(&reference) else { return };
-                let outcome = if frame["type"] == "ack" { Outcome::Ok } else { Outcome::Failed };
-                self.accepted += usize::from(frame["status"] == "accepted");
-                self.history.push(Record::Send {
-                    client: self.who.name.clone(),
-                    user: self.who.id.clone(),
-                    channel,
-                    client_msg_id,
-                    outcome,
-                });
-            }
-            Some("event") => {
-                let event = &frame["event"];
-                self.history.push(Record::Recv {
-                    client: self.who.name.clone(),
-                    conn: self.conn,
-                    channel: event["channel_id"].as_str().unwrap().into(),
-                    seq: event["seq"].as_i64().unwrap(),
-                    id: event["id"].as_str().unwrap().into(),
-                    via: Via::Live,
-                });
-            }
-            _ => {}
-        }
-    }
-
-    /// The `(seq, id)` of every event received for `channel`, in arrival order.
-    pub fn received(&self, channel: &str) -> Vec<(i64, String)> {
-        self.history
-            .records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Recv { channel: c, seq, id, .. } if c == channel => Some((*seq, id.clone())),
-                _ => None,
-            })
-            .collect()
-    }
-
-    pub fn unanswered(&self) -> usize {
-        self.waiting.len()
-    }
-}
-
 /// Every client's history and the server's final log of `channels`, checked.
 pub async fn check_all(
     cluster: &Cluster,
@@ -193,4 +137,31 @@ pub async fn check_all(
         }
     }
     check(&history)
+}
+
+impl Cluster {
+    /// `count` public channels made by `people[0]` and joined by the others,
+    /// through `node`: in each, `seq` 1 ..= `people.len()` are the joins.
+    pub async fn rooms(&self, node: &ParleyProcess, people: &[Person], count: usize) -> Vec<String> {
+        let mut rooms = Vec::new();
+        for i in 0..count {
+            let body = json!({"name": format!("room-{i}"), "kind": "public"});
+            let (status, created) = self.post(node, &people[0], "/api/v1/channels", body).await;
+            assert_eq!(status, StatusCode::CREATED, "{created}");
+            let room = created["channel"]["id"].as_str().unwrap().to_owned();
+            for person in &people[1..] {
+                let (status, _) = self.post(node, person, &format!("/api/v1/channels/{room}/join"), json!({})).await;
+                assert_eq!(status, StatusCode::OK);
+            }
+            rooms.push(room);
+        }
+        rooms
+    }
+
+    /// The messages `node`'s Sequencers stored so far (its processor's, on a processor node).
+    pub async fn stored_messages(&self, node: &ParleyProcess) -> u64 {
+        let text = self.http.get(node.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let line = text.lines().find_map(|l| l.strip_prefix("parley_messages_stored_total "));
+        line.and_then(|n| n.trim().parse().ok()).expect("parley_messages_stored_total in /metrics")
+    }
 }

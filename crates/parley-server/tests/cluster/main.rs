@@ -2,6 +2,10 @@
 //! `scripts/services`, each test on a scratch database and Kafka topics of its
 //! own, checked with parley-bench's delivery checker.
 
+mod client;
+mod faults;
 mod harness;
+mod load;
 mod order;
 mod outages;
+mod presence;
