@@ -41,6 +41,50 @@ pub fn control(args: &[&str]) {
     assert!(status.success(), "scripts/services {args:?} failed");
 }
 
+/// A second Kafka of three brokers (replication 3, `min.insync.replicas=2`),
+/// in a state directory of its own so that killing one of its brokers
+/// disturbs no other test. Started on first use by `scripts/services`.
+pub struct ThreeBrokers {
+    pub brokers: String,
+    dir: String,
+}
+
+impl ThreeBrokers {
+    pub fn get() -> &'static ThreeBrokers {
+        static THREE: OnceLock<ThreeBrokers> = OnceLock::new();
+        THREE.get_or_init(|| {
+            let dir = std::env::var("PARLEY_TEST_KAFKA3_DIR").unwrap_or_else(|_| "/tmp/parley-services-3".into());
+            let output = Command::new(script())
+                .args(["--kafka-brokers", "3"])
+                .env("PARLEY_SERVICES_DIR", &dir)
+                .output()
+                .expect("scripts/services runs");
+            assert!(
+                output.status.success(),
+                "scripts/services --kafka-brokers 3 failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let brokers = exports(&output.stdout).remove("PARLEY_TEST_KAFKA").expect("three brokers");
+            ThreeBrokers { brokers, dir }
+        })
+    }
+
+    /// SIGKILLs broker `n` (1–3).
+    pub fn kill(&self, n: u32) {
+        self.run(&["kill-broker", &n.to_string()]);
+    }
+
+    /// Starts broker `n` again and waits until it answers.
+    pub fn start(&self, n: u32) {
+        self.run(&["start-broker", &n.to_string()]);
+    }
+
+    fn run(&self, args: &[&str]) {
+        let status = Command::new(script()).args(args).env("PARLEY_SERVICES_DIR", &self.dir).status().expect("runs");
+        assert!(status.success(), "scripts/services {args:?} failed");
+    }
+}
+
 fn url(name: &str) -> String {
     if let Ok(value) = std::env::var(name) {
         return value;
@@ -59,12 +103,17 @@ fn started() -> &'static HashMap<String, String> {
         // One broker: the three-broker tests start their own cluster in a state directory of their own.
         let output = Command::new(script()).args(["--kafka-brokers", "1"]).output().expect("scripts/services runs");
         assert!(output.status.success(), "scripts/services failed:\n{}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| line.strip_prefix("export ")?.split_once('='))
-            .map(|(name, value)| (name.to_owned(), value.trim_matches(['"', '\'']).to_owned()))
-            .collect()
+        exports(&output.stdout)
     })
+}
+
+/// The `NAME=value` of `export` lines.
+fn exports(stdout: &[u8]) -> HashMap<String, String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|line| line.strip_prefix("export ")?.split_once('='))
+        .map(|(name, value)| (name.to_owned(), value.trim_matches(['"', '\'']).to_owned()))
+        .collect()
 }
 
 /// A database of its own on the test server, named `parley_t_<uuid>` so that

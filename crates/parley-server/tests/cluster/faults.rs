@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use parley_testkit::process::ParleyProcess;
-use parley_testkit::services::control;
+use parley_testkit::services::{control, ThreeBrokers};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
@@ -222,6 +222,45 @@ async fn hellos_while<T>(addr: SocketAddr, who: &Person, restart: &JoinHandle<T>
         }
     }
     said
+}
+
+/// Three brokers, topics replicated three times with `min.insync.replicas=2`:
+/// a broker killed with SIGKILL under load loses nothing acknowledged. Sends
+/// wait, or are refused `unavailable`, while the dead broker is still in
+/// sync replica sets; none acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broker_killed_under_load_loses_nothing_acknowledged() {
+    let kafka = ThreeBrokers::get();
+    let cluster = Cluster::new().await.on_kafka(&kafka.brokers, 3);
+    let nodes = [cluster.node("all"), cluster.node("all")];
+    let people = register(&cluster, &nodes[0], &["alice", "bob", "carol"]).await;
+    let rooms = cluster.rooms(&nodes[0], &people, 4).await;
+    let after_joins = people.len() as i64 + 1;
+    let load = Load::new(&rooms, PER_SECOND, LASTING);
+    let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, person) in people.iter().enumerate() {
+        let node = &nodes[i % nodes.len()];
+        let client = Client::connect_following(node, person, &rooms, after_joins).await;
+        tasks.push(load.spawn(client, addrs.clone()));
+    }
+    tokio::time::sleep_until((started + FAULT_AT).into()).await;
+    kafka.kill(2);
+    let mut clients = joined(tasks).await;
+    settle(&cluster, &nodes[0], &people[0], &mut clients, &rooms, &addrs, SETTLE_WITHIN).await;
+    let settled_at = started.elapsed();
+    let report = check_all(&cluster, &nodes[0], &people[0], &clients.iter().collect::<Vec<_>>(), &strs(&rooms)).await;
+    kafka.start(2);
+    let refused: Vec<_> = clients.iter().map(|c| (&c.who.name, &c.refused)).collect();
+    eprintln!("broker kill: settled at {settled_at:?}; refused {refused:?}\n{report}");
+    assert!(report.is_clean(), "{report}");
+    assert!(report.acked > 0);
+    for client in &clients {
+        // Until the controller fences the dead broker, `acks=all` waits for
+        // it: sends time out and are refused, honestly, never lost.
+        assert!(client.refused.keys().all(|code| code == "unavailable"), "{}: {:?}", client.who.name, client.refused);
+    }
 }
 
 async fn register(cluster: &Cluster, node: &ParleyProcess, names: &[&str]) -> Vec<Person> {

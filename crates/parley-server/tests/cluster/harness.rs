@@ -32,6 +32,8 @@ pub struct Cluster {
     pub prefix: String,
     dir: TempDir,
     pub http: reqwest::Client,
+    /// Kafka, and the replication of the topics the nodes make.
+    kafka: (String, u32),
     /// Dropped last, after the scratch database.
     _services: Services,
 }
@@ -51,17 +53,25 @@ impl Cluster {
     async fn with(services: Services) -> Cluster {
         let db = ScratchDb::create().await;
         let prefix = format!("parley-t{}", uuid::Uuid::now_v7().simple());
-        Cluster { db, prefix, dir: tempfile::tempdir().unwrap(), http: reqwest::Client::new(), _services: services }
+        let (dir, http, kafka) = (tempfile::tempdir().unwrap(), reqwest::Client::new(), (kafka_brokers(), 1));
+        Cluster { db, prefix, dir, http, kafka, _services: services }
+    }
+
+    /// The nodes use these brokers, with topics replicated `replication` times.
+    pub fn on_kafka(self, brokers: &str, replication: u32) -> Cluster {
+        Cluster { kafka: (brokers.to_owned(), replication), ..self }
     }
 
     /// Starts a node with `role` (`all`, `gateway` or `processor`).
     pub fn node(&self, role: &str) -> ParleyProcess {
-        let (brokers, redis) = (kafka_brokers(), redis_url());
+        let (brokers, replication, redis) = (&self.kafka.0, self.kafka.1.to_string(), redis_url());
         let args = [
             "--database",
             &self.db.url,
             "--kafka",
-            &brokers,
+            brokers,
+            "--kafka-replication",
+            &replication,
             "--kafka-prefix",
             &self.prefix,
             "--redis",
