@@ -1,5 +1,7 @@
 //! Presence and typing cross nodes (Redis).
 
+use std::time::{Duration, Instant};
+
 use parley_testkit::ws::WsClient;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -33,4 +35,50 @@ async fn presence_and_typing_cross_nodes() {
     drop(c);
     drop(b);
     assert_eq!(a.next_of("presence").await, json!({"type": "presence", "user_id": bob.id, "status": "offline"}));
+}
+
+/// Redis restarted: messages flow on as before (they never touch Redis), and
+/// presence is right again within 30 s (each node renews its claim).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_restart_leaves_messaging_alone_and_presence_recovers() {
+    let cluster = Cluster::alone().await;
+    let nodes = [cluster.node("all"), cluster.node("all")];
+    let alice = cluster.register(&nodes[0], "alice").await;
+    let bob = cluster.register(&nodes[1], "bob").await;
+    let (_, created) =
+        cluster.post(&nodes[0], &alice, "/api/v1/channels", json!({"name": "room", "kind": "public"})).await;
+    let room = created["channel"]["id"].as_str().unwrap().to_owned();
+    cluster.post(&nodes[1], &bob, &format!("/api/v1/channels/{room}/join"), json!({})).await;
+    let (mut a, _) = WsClient::connect(nodes[0].addr, &alice.token, json!({})).await;
+
+    parley_testkit::services::control(&["restart-redis"]);
+    let path = format!("/api/v1/channels/{room}/messages");
+    let (status, posted) =
+        cluster.post(&nodes[1], &bob, &path, json!({"body": "still here", "client_msg_id": "r1"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{posted}");
+    let event = a.next_of("event").await;
+    assert_eq!(event["event"]["body"], "still here");
+
+    // Alice's claim comes back with her node's next renewal: a new session of
+    // bob's is told she is online.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (mut b, _) = WsClient::connect(nodes[1].addr, &bob.token, json!({})).await;
+        b.send(json!({"type": "ping", "ref": "end"})).await;
+        let mut told = false;
+        loop {
+            let frame = b.next().await;
+            if frame["type"] == "presence" && frame["user_id"] == alice.id.as_str() {
+                told = frame["status"] == "online";
+            }
+            if frame["type"] == "pong" {
+                break;
+            }
+        }
+        if told {
+            break;
+        }
+        assert!(Instant::now() < deadline, "alice shown online again within 30 s of the restart");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
