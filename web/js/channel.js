@@ -227,8 +227,9 @@ export class ChannelView {
       box.scrollTop = box.scrollHeight;
     }
     this.stickToBottom = false;
-    // Too few to scroll: page in more until the log can scroll or begins at seq 1.
-    if (log.loaded && box.scrollHeight <= box.clientHeight + 300) queueMicrotask(() => this.loadOlder());
+    // Too few to scroll: page in more until the log can scroll or begins at
+    // seq 1 — but not again after a failure, which would retry every frame.
+    if (log.loaded && !this.loadError && box.scrollHeight <= box.clientHeight + 300) queueMicrotask(() => this.loadOlder());
   }
 
   day(at) {

@@ -225,9 +225,12 @@ export class Connection {
     if (!entry) return;
     const channelId = entry.channel_id;
     if (frame.code === "rate_limited" || frame.code === "unavailable") {
-      // Not the message's fault: it goes out again by itself, still first in line.
+      // Not the message's fault: it goes out again by itself, still first in
+      // line — on this socket only: after a reconnect, flush() sends it.
       this.busy.add(channelId);
+      const socket = this.socket;
       this.later(1000 + Math.random() * 1000, () => {
+        if (socket !== this.socket) return;
         this.busy.delete(channelId);
         this.pump(channelId);
       });

@@ -258,9 +258,13 @@ impl Chat {
     ) -> Result<Submitted> {
         let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq };
         if let Some(log) = &self.commands {
-            // The processor checks membership again as of its place in the
-            // log; checking here too refuses the plain cases at once.
-            self.as_member(user, id).await?;
+            // The processor checks again as of the message's place in the
+            // log; checking here refuses at once what it would refuse later,
+            // after the sender was told `accepted`.
+            let (channel, _) = self.as_member(user, id).await?;
+            if reply_to_seq.is_some_and(|r| r < 1 || r > channel.last_seq) {
+                return Err(Error::bad_request("reply_to_seq is not an event of this channel"));
+            }
             log.append(&command).await?;
             return Ok(Submitted::Accepted);
         }

@@ -72,4 +72,7 @@ async fn three_nodes_see_one_order_and_a_dm_crosses_nodes() {
     assert_eq!((status, &again["event"]["seq"]), (StatusCode::OK, &posted["event"]["seq"]));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(cluster.log(&nodes[1], &people[1], &dm).await.len() as i64, seq, "stored once");
+    // Refused at once, not accepted and then dropped by the processor.
+    let bad = json!({"body": "re", "client_msg_id": "dm-2", "reply_to_seq": seq + 50});
+    assert_eq!(cluster.post(&nodes[1], &people[0], &path, bad).await.0, StatusCode::BAD_REQUEST);
 }
