@@ -7,6 +7,7 @@
 //! not joined, leaving a DM).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rand::Rng;
 
@@ -15,18 +16,34 @@ use crate::model::{Channel, ChannelKind, Event, Invite, Member, MyChannel, Role,
 use crate::parse::{Body, ChannelName, ClientMsgId, Page, Seq, Topic};
 use crate::ports::{CommandLog, Store};
 use crate::sequencer::{Command, Sequencer};
+use crate::stored::{Awaited, StoredWaiters};
 use crate::time::Timestamp;
 use crate::{Error, Result};
 
 /// The most other people a DM can have.
 pub const MAX_DM_OTHERS: usize = 8;
 
+/// Cluster mode: how long a change waits for its stored event before the
+/// caller is told (a REST send: 202; a join, leave or new channel:
+/// `unavailable`, try again). The command is durable in the log either way.
+pub const STORED_WITHIN: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Chat {
     store: Arc<dyn Store>,
-    sequencer: Sequencer,
-    /// Cluster mode: messages go to the command log, a processor stores them.
-    commands: Option<Arc<dyn CommandLog>>,
+    writer: Writer,
+}
+
+/// Who appends to channel logs.
+#[derive(Clone)]
+enum Writer {
+    /// Embedded mode: the Sequencer in this process, answering once stored.
+    Sequencer(Sequencer),
+    /// Cluster mode: every change goes to the command log, so that each
+    /// channel has one writer (the processor of its partition) and its events
+    /// reach the feed in `seq` order; `stored` learns from the feed when a
+    /// change is stored.
+    Log { log: Arc<dyn CommandLog>, stored: Arc<StoredWaiters> },
 }
 
 /// What became of a message.
@@ -63,13 +80,15 @@ pub struct EventPage {
 }
 
 impl Chat {
+    /// Embedded mode: `sequencer` appends every change.
     pub fn new(store: Arc<dyn Store>, sequencer: Sequencer) -> Self {
-        Chat { store, sequencer, commands: None }
+        Chat { store, writer: Writer::Sequencer(sequencer) }
     }
 
-    /// Messages go through `log` instead of straight to the Sequencer.
-    pub fn with_command_log(self, log: Arc<dyn CommandLog>) -> Self {
-        Chat { commands: Some(log), ..self }
+    /// Cluster mode: every change goes to `log`; `stored` must be resolved
+    /// with every event of the feed this node reads.
+    pub fn clustered(store: Arc<dyn Store>, log: Arc<dyn CommandLog>, stored: Arc<StoredWaiters>) -> Self {
+        Chat { store, writer: Writer::Log { log, stored } }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -99,6 +118,22 @@ impl Chat {
         self.store.channel(id).await?.ok_or_else(|| Error::internal(format!("channel {id} vanished after its append")))
     }
 
+    /// Appends a change that is not a message and waits until it is stored.
+    /// Embedded mode: the Sequencer's answer. Cluster mode: the command goes
+    /// to the log, and the wait is for `awaited` on the feed, at most
+    /// [`STORED_WITHIN`]; `Ok(None)` then means it may not be stored yet, and
+    /// the caller looks in the store.
+    async fn change(&self, command: Command, awaited: Awaited) -> Result<Option<ChannelId>> {
+        match &self.writer {
+            Writer::Sequencer(sequencer) => Ok(Some(sequencer.submit(command).await?.channel_id)),
+            Writer::Log { log, stored } => {
+                let waiter = stored.wait(awaited);
+                log.append(&command).await?;
+                Ok(waiter.within(STORED_WITHIN).await.map(|event| event.channel_id))
+            }
+        }
+    }
+
     pub async fn create_channel(
         &self,
         user: UserId,
@@ -120,8 +155,14 @@ impl Chat {
             last_seq: 0,
             member_count: 0,
         };
-        let appended = self.sequencer.submit(Command::Create { channel, members: vec![(user, Role::Owner)] }).await?;
-        self.load(appended.channel_id).await
+        let id = channel.id;
+        let command = Command::Create { channel, members: vec![(user, Role::Owner)] };
+        match self.change(command, Awaited::Joined(id, user)).await? {
+            Some(id) => self.load(id).await,
+            None => self.store.channel(id).await?.ok_or_else(|| {
+                Error::unavailable("the new channel is queued and appears in your channels once stored")
+            }),
+        }
     }
 
     /// Opens the direct channel of exactly `others` plus `user`: created on
@@ -141,6 +182,9 @@ impl Chat {
         people.push(user);
         people.sort_unstable();
         let dm_key = people.iter().map(UserId::to_string).collect::<Vec<_>>().join(",");
+        if let Some(existing) = self.store.dm(&dm_key).await? {
+            return Ok(existing);
+        }
         let channel = Channel {
             id: ChannelId::generate(),
             kind: ChannelKind::Direct,
@@ -148,13 +192,20 @@ impl Chat {
             topic: String::new(),
             created_at: Timestamp::now(),
             created_by: user,
-            dm_key: Some(dm_key),
+            dm_key: Some(dm_key.clone()),
             last_seq: 0,
             member_count: 0,
         };
         let members = people.iter().map(|id| (*id, Role::Member)).collect();
-        let appended = self.sequencer.submit(Command::Create { channel, members }).await?;
-        self.load(appended.channel_id).await
+        let id = channel.id;
+        match self.change(Command::Create { channel, members }, Awaited::Joined(id, user)).await? {
+            Some(id) => self.load(id).await,
+            // Opened by someone else meanwhile (their channel is the one), or
+            // not stored yet: opening it again is harmless.
+            None => {
+                self.store.dm(&dm_key).await?.ok_or_else(|| Error::unavailable("the DM is not open yet: try again"))
+            }
+        }
     }
 
     /// Joins a public channel; joining one I am in already is not an error.
@@ -163,7 +214,18 @@ impl Chat {
         if role.is_some() {
             return Ok(channel);
         }
-        self.sequencer.submit(Command::Join { channel: id, user, actor: user }).await?;
+        self.add_member(id, user, user).await
+    }
+
+    /// Appends `user`'s join, made by `actor`, and answers with the channel
+    /// once they are in it.
+    async fn add_member(&self, id: ChannelId, user: UserId, actor: UserId) -> Result<Channel> {
+        let command = Command::Join { channel: id, user, actor };
+        if self.change(command, Awaited::Joined(id, user)).await?.is_none()
+            && self.store.role(id, user).await?.is_none()
+        {
+            return Err(Error::unavailable("the join is queued: try again"));
+        }
         self.load(id).await
     }
 
@@ -174,7 +236,12 @@ impl Chat {
             return Err(Error::forbidden("a direct channel cannot be left"));
         }
         if role.is_some() {
-            self.sequencer.submit(Command::Leave { channel: id, user, actor: user }).await?;
+            let command = Command::Leave { channel: id, user, actor: user };
+            if self.change(command, Awaited::Left(id, user)).await?.is_none()
+                && self.store.role(id, user).await?.is_some()
+            {
+                return Err(Error::unavailable("the leave is queued: try again"));
+            }
         }
         Ok(())
     }
@@ -244,10 +311,11 @@ impl Chat {
             .use_invite(code, Timestamp::now())
             .await?
             .ok_or_else(|| Error::not_found("invite not found, expired or used up"))?;
-        self.sequencer.submit(Command::Join { channel: channel.id, user, actor: invite.created_by }).await?;
-        self.load(channel.id).await
+        self.add_member(channel.id, user, invite.created_by).await
     }
 
+    /// Posts a message. Cluster mode answers `Accepted` once the command log
+    /// has it (a WebSocket `ack`); see [`post_stored`](Self::post_stored).
     pub async fn post(
         &self,
         user: UserId,
@@ -256,22 +324,65 @@ impl Chat {
         body: Body,
         reply_to_seq: Option<Seq>,
     ) -> Result<Submitted> {
+        self.post_waiting(user, id, client_msg_id, body, reply_to_seq, false).await
+    }
+
+    /// Posts a message and, in cluster mode, waits up to [`STORED_WITHIN`]
+    /// for it to be stored (a REST send) before answering `Accepted`.
+    pub async fn post_stored(
+        &self,
+        user: UserId,
+        id: ChannelId,
+        client_msg_id: ClientMsgId,
+        body: Body,
+        reply_to_seq: Option<Seq>,
+    ) -> Result<Submitted> {
+        self.post_waiting(user, id, client_msg_id, body, reply_to_seq, true).await
+    }
+
+    async fn post_waiting(
+        &self,
+        user: UserId,
+        id: ChannelId,
+        client_msg_id: ClientMsgId,
+        body: Body,
+        reply_to_seq: Option<Seq>,
+        wait: bool,
+    ) -> Result<Submitted> {
+        let awaited = Awaited::Message(id, user, client_msg_id.as_str().to_owned());
         let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq };
-        if let Some(log) = &self.commands {
-            // The processor checks again as of the message's place in the
-            // log; checking here refuses at once what it would refuse later,
-            // after the sender was told `accepted`.
-            let (channel, _) = self.as_member(user, id).await?;
-            if reply_to_seq.is_some_and(|r| r < 1 || r > channel.last_seq) {
-                return Err(Error::bad_request("reply_to_seq is not an event of this channel"));
+        match &self.writer {
+            Writer::Sequencer(sequencer) => {
+                self.visible(user, id).await?;
+                let appended = sequencer.submit(command).await?;
+                let event =
+                    appended.events.into_iter().next().ok_or_else(|| Error::internal("a post appended no event"))?;
+                Ok(Submitted::Stored(Posted { event, created: appended.created }))
             }
-            log.append(&command).await?;
-            return Ok(Submitted::Accepted);
+            Writer::Log { log, stored } => {
+                // The processor checks again as of the message's place in the
+                // log; checking here refuses at once what it would refuse
+                // later, after the sender was told `accepted`.
+                let (channel, _) = self.as_member(user, id).await?;
+                if reply_to_seq.is_some_and(|r| r < 1 || r > channel.last_seq) {
+                    return Err(Error::bad_request("reply_to_seq is not an event of this channel"));
+                }
+                let asked = Timestamp::now();
+                let waiter = wait.then(|| stored.wait(awaited));
+                log.append(&command).await?;
+                match waiter {
+                    Some(waiter) => Ok(match waiter.within(STORED_WITHIN).await {
+                        // A retry's event was stored before this call.
+                        Some(event) => {
+                            let created = event.created_at >= asked;
+                            Submitted::Stored(Posted { event, created })
+                        }
+                        None => Submitted::Accepted,
+                    }),
+                    None => Ok(Submitted::Accepted),
+                }
+            }
         }
-        self.visible(user, id).await?;
-        let appended = self.sequencer.submit(command).await?;
-        let event = appended.events.into_iter().next().ok_or_else(|| Error::internal("a post appended no event"))?;
-        Ok(Submitted::Stored(Posted { event, created: appended.created }))
     }
 
     pub async fn events(&self, user: UserId, id: ChannelId, page: Page) -> Result<EventPage> {

@@ -9,6 +9,7 @@
 //! - [`sequencer`]: appends commands to channel logs with group commit.
 //! - [`presence`]: presence and typing across a cluster's nodes (the port Redis implements).
 //! - [`processor`]: cluster mode's step from the command log to the store and the feed.
+//! - [`stored`]: cluster mode's waiters for the stored event of a command put in the log.
 //! - [`chat`]: the rules of the product (who may see, join, post, read) over the ports.
 
 pub mod chat;
@@ -21,6 +22,7 @@ pub mod ports;
 pub mod presence;
 pub mod processor;
 pub mod sequencer;
+pub mod stored;
 pub mod time;
 
 pub use error::{Error, ErrorCode, Result};

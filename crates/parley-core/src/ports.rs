@@ -37,6 +37,8 @@ pub trait SessionStore: Send + Sync {
 #[async_trait]
 pub trait ChannelStore: Send + Sync {
     async fn channel(&self, id: ChannelId) -> Result<Option<Channel>>;
+    /// The direct channel with this `dm_key` (its people's sorted ids), if opened.
+    async fn dm(&self, dm_key: &str) -> Result<Option<Channel>>;
     async fn role(&self, channel: ChannelId, user: UserId) -> Result<Option<Role>>;
     /// The channels `user` is a member of, DMs included, with read markers.
     async fn my_channels(&self, user: UserId) -> Result<Vec<MyChannel>>;

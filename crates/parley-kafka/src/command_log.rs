@@ -1,4 +1,4 @@
-//! The command log on Kafka: `append` produces a post to the commands topic,
+//! The command log on Kafka: `append` produces a command to the commands topic,
 //! keyed by its channel, and returns once every in-sync replica has it — or
 //! fails within `command_timeout`, and at once while the brokers are known down.
 
@@ -117,8 +117,7 @@ impl CommandLog for KafkaCommandLog {
     /// sender's retry harmless.
     async fn append(&self, command: &Command) -> Result<()> {
         let accepted_at = Timestamp::now();
-        let (key, value) = wire::encode_command(command, accepted_at)
-            .ok_or_else(|| Error::internal("only posts go through the command log; submit other commands directly"))?;
+        let (key, value) = wire::encode_command(command, accepted_at);
         self.gate.admit(Instant::now()).map_err(|reason| Error::unavailable(format!("kafka: {reason}")))?;
         let producer = self.producer();
         let record =

@@ -10,7 +10,8 @@
 //!   consumer group, from the ends as of `subscribe`; a loss is told as
 //!   `unavailable`.
 //! - [`KafkaCommandLog`] (`command_log`): the `CommandLog` port. `append`
-//!   produces a post to `parley.commands` keyed by channel id and returns once
+//!   produces a command (a post, join, leave or new channel) to
+//!   `parley.commands` keyed by channel id and returns once
 //!   Kafka has acknowledged it; `unavailable` within `command_timeout`, and at
 //!   once while the brokers are known down. `ping` is for `/readyz`.
 //! - [`Processor`] (`processor`): a member of the processors' consumer group;

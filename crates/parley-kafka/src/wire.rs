@@ -11,7 +11,7 @@
 //! upgraded before the gateways that send it.
 
 use parley_core::id::{ChannelId, EventId, UserId};
-use parley_core::model::{Event, EventKind};
+use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role};
 use parley_core::parse::{Body, ClientMsgId};
 use parley_core::sequencer::Command;
 use parley_core::time::Timestamp;
@@ -102,23 +102,61 @@ pub(crate) struct Accepted {
     pub accepted_at: Timestamp,
 }
 
-/// Key and value of `command`, accepted at `accepted_at`; `None` for a
-/// command that does not go through the log (only posts do: the rest are
-/// rare and answered by the Sequencer directly).
-pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> Option<(String, Vec<u8>)> {
-    let Command::Post { channel, sender, client_msg_id, body, reply_to_seq } = command else {
-        return None;
-    };
-    let wire = WireCommand::Post {
-        channel_id: channel.as_uuid(),
-        sender_id: sender.as_uuid(),
-        client_msg_id: client_msg_id.as_str().to_owned(),
-        body: body.as_str().to_owned(),
-        reply_to_seq: *reply_to_seq,
-        accepted_at_ms: accepted_at.millis(),
+/// Key and value of `command`, accepted at `accepted_at`. Every command goes
+/// through the log in cluster mode, so that each channel has one writer (its
+/// partition's processor) and its events reach the feed in `seq` order.
+pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> (String, Vec<u8>) {
+    let accepted_at_ms = accepted_at.millis();
+    let (channel, wire) = match command {
+        Command::Post { channel, sender, client_msg_id, body, reply_to_seq } => (
+            *channel,
+            WireCommand::Post {
+                channel_id: channel.as_uuid(),
+                sender_id: sender.as_uuid(),
+                client_msg_id: client_msg_id.as_str().to_owned(),
+                body: body.as_str().to_owned(),
+                reply_to_seq: *reply_to_seq,
+                accepted_at_ms,
+            },
+        ),
+        Command::Join { channel, user, actor } => (
+            *channel,
+            WireCommand::Join {
+                channel_id: channel.as_uuid(),
+                user_id: user.as_uuid(),
+                actor_id: actor.as_uuid(),
+                accepted_at_ms,
+            },
+        ),
+        Command::Leave { channel, user, actor } => (
+            *channel,
+            WireCommand::Leave {
+                channel_id: channel.as_uuid(),
+                user_id: user.as_uuid(),
+                actor_id: actor.as_uuid(),
+                accepted_at_ms,
+            },
+        ),
+        Command::Create { channel, members } => (
+            channel.id,
+            WireCommand::Create {
+                channel_id: channel.id.as_uuid(),
+                kind: channel.kind.as_str().to_owned(),
+                name: channel.name.clone(),
+                topic: channel.topic.clone(),
+                created_at_ms: channel.created_at.millis(),
+                created_by: channel.created_by.as_uuid(),
+                dm_key: channel.dm_key.clone(),
+                members: members
+                    .iter()
+                    .map(|(user, role)| WireMember { user_id: user.as_uuid(), role: role.as_str().to_owned() })
+                    .collect(),
+                accepted_at_ms,
+            },
+        ),
     };
     // Serializing plain strings and numbers to a Vec cannot fail.
-    Some((channel.to_string(), serde_json::to_vec(&wire).expect("a command serializes")))
+    (channel.to_string(), serde_json::to_vec(&wire).expect("a command serializes"))
 }
 
 /// Decodes one command message. The text fields are parsed again, as at the
@@ -127,13 +165,65 @@ pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> Optio
 pub(crate) fn decode_command(value: &[u8]) -> Result<Accepted, Error> {
     let undecodable = |reason: String| Error::internal(format!("undecodable command message: {reason}"));
     let wire: WireCommand = serde_json::from_slice(value).map_err(|err| undecodable(err.to_string()))?;
-    let WireCommand::Post { channel_id, sender_id, client_msg_id, body, reply_to_seq, accepted_at_ms } = wire;
-    let command = Command::Post {
-        channel: ChannelId::from_uuid(channel_id),
-        sender: UserId::from_uuid(sender_id),
-        client_msg_id: ClientMsgId::parse(&client_msg_id).map_err(|err| undecodable(err.message))?,
-        body: Body::parse(&body).map_err(|err| undecodable(err.message))?,
-        reply_to_seq,
+    let (command, accepted_at_ms) = match wire {
+        WireCommand::Post { channel_id, sender_id, client_msg_id, body, reply_to_seq, accepted_at_ms } => (
+            Command::Post {
+                channel: ChannelId::from_uuid(channel_id),
+                sender: UserId::from_uuid(sender_id),
+                client_msg_id: ClientMsgId::parse(&client_msg_id).map_err(|err| undecodable(err.message))?,
+                body: Body::parse(&body).map_err(|err| undecodable(err.message))?,
+                reply_to_seq,
+            },
+            accepted_at_ms,
+        ),
+        WireCommand::Join { channel_id, user_id, actor_id, accepted_at_ms } => (
+            Command::Join {
+                channel: ChannelId::from_uuid(channel_id),
+                user: UserId::from_uuid(user_id),
+                actor: UserId::from_uuid(actor_id),
+            },
+            accepted_at_ms,
+        ),
+        WireCommand::Leave { channel_id, user_id, actor_id, accepted_at_ms } => (
+            Command::Leave {
+                channel: ChannelId::from_uuid(channel_id),
+                user: UserId::from_uuid(user_id),
+                actor: UserId::from_uuid(actor_id),
+            },
+            accepted_at_ms,
+        ),
+        WireCommand::Create {
+            channel_id,
+            kind,
+            name,
+            topic,
+            created_at_ms,
+            created_by,
+            dm_key,
+            members,
+            accepted_at_ms,
+        } => {
+            let kind = ChannelKind::from_db(&kind).ok_or_else(|| undecodable(format!("channel kind {kind:?}")))?;
+            let members = members
+                .into_iter()
+                .map(|m| match Role::from_db(&m.role) {
+                    Some(role) => Ok((UserId::from_uuid(m.user_id), role)),
+                    None => Err(undecodable(format!("member role {:?}", m.role))),
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            let channel = Channel {
+                id: ChannelId::from_uuid(channel_id),
+                kind,
+                name,
+                topic,
+                created_at: Timestamp::from_millis(created_at_ms),
+                created_by: UserId::from_uuid(created_by),
+                dm_key,
+                last_seq: 0,
+                member_count: 0,
+            };
+            (Command::Create { channel, members }, accepted_at_ms)
+        }
     };
     Ok(Accepted { command, accepted_at: Timestamp::from_millis(accepted_at_ms) })
 }
@@ -150,6 +240,37 @@ enum WireCommand {
         reply_to_seq: Option<i64>,
         accepted_at_ms: i64,
     },
+    Join {
+        channel_id: Uuid,
+        user_id: Uuid,
+        actor_id: Uuid,
+        accepted_at_ms: i64,
+    },
+    Leave {
+        channel_id: Uuid,
+        user_id: Uuid,
+        actor_id: Uuid,
+        accepted_at_ms: i64,
+    },
+    /// A new channel (or DM) with its first members.
+    Create {
+        channel_id: Uuid,
+        kind: String,
+        name: String,
+        topic: String,
+        created_at_ms: i64,
+        created_by: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dm_key: Option<String>,
+        members: Vec<WireMember>,
+        accepted_at_ms: i64,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireMember {
+    user_id: Uuid,
+    role: String,
 }
 
 #[cfg(test)]
@@ -224,13 +345,13 @@ mod tests {
 
     #[test]
     fn a_post_command_has_this_form() {
-        let (key, value) = encode_command(&post(Some(5)), Timestamp::from_millis(1_700_000_000_123)).unwrap();
+        let (key, value) = encode_command(&post(Some(5)), Timestamp::from_millis(1_700_000_000_123));
         assert_eq!(key, "00000000-0000-0000-0000-000000000001");
         assert_eq!(
             String::from_utf8(value).unwrap(),
             r#"{"type":"post","channel_id":"00000000-0000-0000-0000-000000000001","sender_id":"00000000-0000-0000-0000-000000000003","client_msg_id":"c1","body":"hé\n😀","reply_to_seq":5,"accepted_at_ms":1700000000123}"#
         );
-        let (_, value) = encode_command(&post(None), Timestamp::from_millis(0)).unwrap();
+        let (_, value) = encode_command(&post(None), Timestamp::from_millis(0));
         assert_eq!(
             String::from_utf8(value).unwrap(),
             r#"{"type":"post","channel_id":"00000000-0000-0000-0000-000000000001","sender_id":"00000000-0000-0000-0000-000000000003","client_msg_id":"c1","body":"hé\n😀","accepted_at_ms":0}"#
@@ -241,7 +362,7 @@ mod tests {
     fn a_post_command_round_trips() {
         for reply_to_seq in [None, Some(1)] {
             let at = Timestamp::now();
-            let (_, value) = encode_command(&post(reply_to_seq), at).unwrap();
+            let (_, value) = encode_command(&post(reply_to_seq), at);
             let accepted = decode_command(&value).unwrap();
             assert_eq!(accepted.accepted_at, at);
             assert_eq!(format!("{:?}", accepted.command), format!("{:?}", post(reply_to_seq)));
@@ -249,10 +370,47 @@ mod tests {
     }
 
     #[test]
-    fn only_posts_go_through_the_log() {
-        let (channel, user) = (ChannelId::generate(), UserId::generate());
-        assert!(encode_command(&Command::Join { channel, user, actor: user }, Timestamp::now()).is_none());
-        assert!(encode_command(&Command::Leave { channel, user, actor: user }, Timestamp::now()).is_none());
+    fn every_command_round_trips() {
+        let (channel, user, actor) = (ChannelId::generate(), UserId::generate(), UserId::generate());
+        let created = Channel {
+            id: channel,
+            kind: ChannelKind::Direct,
+            name: String::new(),
+            topic: "t".into(),
+            created_at: Timestamp::from_millis(1_700_000_000_000),
+            created_by: user,
+            dm_key: Some(format!("{actor},{user}")),
+            last_seq: 0,
+            member_count: 0,
+        };
+        for command in [
+            Command::Join { channel, user, actor },
+            Command::Leave { channel, user, actor },
+            Command::Create { channel: created.clone(), members: vec![(user, Role::Owner), (actor, Role::Member)] },
+            Command::Create {
+                channel: Channel { kind: ChannelKind::Public, dm_key: None, ..created },
+                members: vec![],
+            },
+        ] {
+            let (key, value) = encode_command(&command, Timestamp::now());
+            assert_eq!(key, channel.to_string(), "keyed by channel: one partition, one writer");
+            let accepted = decode_command(&value).unwrap();
+            assert_eq!(format!("{:?}", accepted.command), format!("{command:?}"));
+        }
+    }
+
+    #[test]
+    fn a_join_command_has_this_form() {
+        let command = Command::Join {
+            channel: ChannelId::from_uuid(id(1)),
+            user: UserId::from_uuid(id(3)),
+            actor: UserId::from_uuid(id(4)),
+        };
+        let (_, value) = encode_command(&command, Timestamp::from_millis(5));
+        assert_eq!(
+            String::from_utf8(value).unwrap(),
+            r#"{"type":"join","channel_id":"00000000-0000-0000-0000-000000000001","user_id":"00000000-0000-0000-0000-000000000003","actor_id":"00000000-0000-0000-0000-000000000004","accepted_at_ms":5}"#
+        );
     }
 
     #[test]

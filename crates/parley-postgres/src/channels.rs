@@ -24,6 +24,7 @@ pub(crate) const MY_CHANNELS: &str = concat!(
 );
 pub(crate) const PUBLIC_CHANNELS: &str =
     concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.kind = 'public' ORDER BY c.name, c.id");
+pub(crate) const DM: &str = concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.dm_key = $1");
 pub(crate) const MEMBERS: &str = concat!(
     "SELECT ",
     user_columns!(),
@@ -36,6 +37,16 @@ impl ChannelStore for PostgresStore {
     async fn channel(&self, id: ChannelId) -> Result<Option<Channel>> {
         sqlx::query_as::<_, ChannelRow>(concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.id = $1"))
             .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(ChannelRow::decode)
+            .transpose()
+    }
+
+    async fn dm(&self, dm_key: &str) -> Result<Option<Channel>> {
+        sqlx::query_as::<_, ChannelRow>(DM)
+            .bind(dm_key)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?

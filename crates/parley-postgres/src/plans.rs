@@ -69,6 +69,7 @@ async fn hot_queries_use_their_indexes() {
         ("events_after", events::EVENTS_AFTER, &[Id, Int, Int], "events_pkey"),
         ("events_before", events::EVENTS_BEFORE, &[Id, Int, Int], "events_pkey"),
         ("my_channels", channels::MY_CHANNELS, &[Id], "members_by_user"),
+        ("dm", channels::DM, &[TextOne], "channels_dm_key_key"),
         ("members", channels::MEMBERS, &[Id], "members_pkey"),
         ("public_channels", channels::PUBLIC_CHANNELS, &[], "channels_public_by_name"),
         ("search_users", users::SEARCH_USERS, &[TextOne, TextOne, Int], "users_username_key"),

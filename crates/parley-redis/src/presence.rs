@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use parley_core::id::{ChannelId, UserId};
+use parley_core::ports::Health;
 use parley_core::presence::{Notice, NoticeStream, Presence};
 use parley_core::{Error, Result};
 use redis::aio::ConnectionManagerConfig;
@@ -131,5 +132,17 @@ impl Presence for RedisPresence {
             Some(sender) if !self.stop.is_cancelled() => Ok(Box::new(Notices::new(sender.subscribe()))),
             _ => Err(Error::unavailable("redis presence: shut down")),
         }
+    }
+}
+
+#[async_trait]
+impl Health for RedisPresence {
+    /// Succeeds while Redis answers a `PING` within the configured timeout:
+    /// what `/readyz` asks.
+    async fn ping(&self) -> Result<()> {
+        let node = &self.node;
+        let mut conn = node.conn.clone();
+        node.call("ping", redis::cmd("PING").query_async::<String>(&mut conn)).await?;
+        Ok(())
     }
 }

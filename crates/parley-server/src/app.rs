@@ -13,6 +13,7 @@ use parley_core::model::EventKind;
 use parley_core::ports::{EventLog, Health};
 use parley_core::presence::Presence;
 use parley_core::sequencer::{OnStored, Sequencer};
+use parley_core::stored::StoredWaiters;
 use parley_redis::{RedisPresence, RedisPresenceConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
-use crate::backends::{spawn_publisher, Backend, Kafka};
+use crate::backends::{Backend, Kafka};
 use crate::config::Config;
 use crate::gateway::hub::{Hub, CLOSE_GOING_AWAY};
 use crate::metrics::Metrics;
@@ -34,12 +35,12 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     backend: Backend,
-    sequencer: JoinHandle<()>,
     /// What the hub reads: the feed of every stored event. `None` on a
     /// processor-only node, which serves no sessions.
     feed: Option<Box<dyn FeedSubscription>>,
-    /// Cluster mode's processor and publisher; they end once `stop` is
-    /// cancelled and the Sequencer handles they hold are gone.
+    /// The Sequencer's writer task (embedded mode) or the processor's and
+    /// its writer (cluster mode): they end once the Sequencer handles are
+    /// gone (the router's with it) and, for the processor, `stop` is cancelled.
     background: Vec<JoinHandle<()>>,
     stop: CancellationToken,
     /// Cluster mode with Redis: withdrawn at shutdown, so this node's users
@@ -64,26 +65,23 @@ impl Application {
             })
         };
         let log = store.clone() as Arc<dyn EventLog>;
+        let stored = Arc::new(StoredWaiters::default());
         let mut background = Vec::new();
-        let (chat, writer, feed, kafka_health) = match &config.cluster {
+        let mut ready_checks: Vec<(&'static str, Arc<dyn Health>)> = Vec::new();
+        let (chat, feed) = match &config.cluster {
             None => {
                 let local = LocalFeed::default();
                 let publish = local.clone();
                 let (sequencer, writer) = Sequencer::start(log, counting(Box::new(move |e| publish.publish_now(e))));
+                background.push(writer);
                 // Subscribed before anything can be stored, so the hub misses nothing.
-                (Chat::new(store.clone(), sequencer), writer, local.subscribe().await?, None)
+                (Chat::new(store.clone(), sequencer), local.subscribe().await?)
             }
             Some(cluster) => {
                 let kafka = Kafka::connect(cluster).await?;
                 let feed: Arc<dyn EventFeed> = kafka.feed.clone();
-                // This node's own writes (channels, joins, leaves) go straight
-                // to the store; its messages go through the command log.
-                let (publish, publisher) = spawn_publisher(feed.clone());
-                let on_stored = counting(Box::new(move |events| {
-                    let _ = publish.send(events);
-                }));
-                let (sequencer, writer) = Sequencer::start(log.clone(), on_stored);
-                background.push(publisher);
+                // Every change goes through the command log: a channel's one
+                // writer is the processor that owns its partition.
                 if cluster.role.processor() {
                     let (writer, task) = Sequencer::start(log, counting(Box::new(|_| {})));
                     let (config, group, feed, stop) =
@@ -114,13 +112,13 @@ impl Application {
                         }),
                     ]);
                 }
-                let chat = Chat::new(store.clone(), sequencer).with_command_log(kafka.commands.clone());
-                let health: Arc<dyn Health> = kafka.commands.clone();
-                (chat, writer, feed.subscribe().await?, Some(health))
+                let chat = Chat::clustered(store.clone(), kafka.commands.clone(), stored.clone());
+                ready_checks.push(("kafka", kafka.commands.clone()));
+                (chat, feed.subscribe().await?)
             }
         };
         let gateway = config.cluster.as_ref().is_none_or(|c| c.role.gateway());
-        let mut hub = Hub::new(metrics.clone(), config.session_queue);
+        let mut hub = Hub::new(metrics.clone(), config.session_queue, stored);
         let mut presence = None;
         if let Some(cluster) = config.cluster.as_ref().filter(|c| c.role.gateway()) {
             match &cluster.redis {
@@ -130,7 +128,9 @@ impl Application {
                     let redis = RedisPresence::connect(url.expose(), settings).await.context("connecting to Redis")?;
                     let (relay, relays) = tokio::sync::mpsc::unbounded_channel();
                     hub = hub.relaying(relay);
-                    presence = Some((Arc::new(redis), relays));
+                    let redis = Arc::new(redis);
+                    ready_checks.push(("redis", redis.clone()));
+                    presence = Some((redis, relays));
                 }
                 None => tracing::warn!("no --redis: presence and typing reach only the sessions of this node"),
             }
@@ -148,13 +148,13 @@ impl Application {
             sends: Arc::new(SendLimiter::new(config.send_rate)),
             hub,
             metrics,
-            kafka: kafka_health,
+            ready_checks,
             presence: presence.as_ref().map(|(redis, _)| redis.clone() as Arc<dyn Presence>),
             config: Arc::new(config),
             tasks: TaskTracker::new(),
         };
         let feed = gateway.then_some(feed);
-        Ok(Application { listener, state, backend, sequencer: writer, feed, background, stop, presence })
+        Ok(Application { listener, state, backend, feed, background, stop, presence })
     }
 
     /// The shared state, for tests that drive a session without a socket.
@@ -174,7 +174,7 @@ impl Application {
     /// [`DRAIN`] to finish, the Sequencers commit what they were given, the
     /// processor finishes its step, and the store closes.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, state, backend, sequencer, feed, background, stop, presence } = self;
+        let Application { listener, state, backend, feed, background, stop, presence } = self;
         let mode = match &state.config.cluster {
             None if state.config.database.is_some() => "postgres".to_owned(),
             None => format!("embedded in {}", state.config.data_dir.display()),
@@ -207,11 +207,10 @@ impl Application {
         if let Some(dispatcher) = dispatcher {
             let _ = dispatcher.await;
         }
-        // The router, and with it the last handle of the gateway's Sequencer,
-        // is gone: the writer finishes its queue and stops; so do the
-        // processor's and the publisher once the processor has returned.
+        // The router, and with it the last handle of the Sequencer, is gone:
+        // the writer finishes its queue and stops; the processor's once the
+        // processor has returned.
         let finishing = async {
-            let _ = sequencer.await;
             for task in background {
                 let _ = task.await;
             }

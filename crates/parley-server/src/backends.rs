@@ -1,18 +1,13 @@
 //! What each mode is built from: the store (SQLite, or PostgreSQL shared by
-//! every node), and in cluster mode Kafka's event feed and command log, and
-//! the publisher that puts a gateway's own stored events on the feed.
+//! every node), and in cluster mode Kafka's event feed and command log.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use parley_core::feed::{EventBatch, EventFeed};
 use parley_core::ports::Store;
 use parley_kafka::{KafkaCommandLog, KafkaConfig, KafkaFeed};
 use parley_postgres::PostgresStore;
 use parley_sqlite::SqliteStore;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::config::{Cluster, Config};
 
@@ -78,24 +73,4 @@ impl Kafka {
     pub fn processor_group(cluster: &Cluster) -> String {
         format!("{}.processors", cluster.prefix)
     }
-}
-
-/// Publishes, in commit order, the events a gateway's own Sequencer stored
-/// (new channels, joins, leaves: messages go through the command log), and
-/// retries each batch until the feed takes it. The queue is unbounded: these
-/// are the few membership changes people make by hand, and the Sequencer's
-/// callback must not wait.
-pub fn spawn_publisher(feed: Arc<dyn EventFeed>) -> (mpsc::UnboundedSender<EventBatch>, JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<EventBatch>();
-    let task = tokio::spawn(async move {
-        while let Some(batch) = rx.recv().await {
-            let mut backoff = Duration::from_millis(100);
-            while let Err(error) = feed.publish(batch.clone()).await {
-                tracing::warn!(error = %error, events = batch.len(), "publishing stored events failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
-    });
-    (tx, task)
 }

@@ -23,8 +23,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
     pub hub: Arc<Hub>,
-    /// Cluster mode: whether Kafka answers, for `/readyz`.
-    pub kafka: Option<Arc<dyn Health>>,
+    /// What `/readyz` asks besides the store, by name: Kafka and Redis in
+    /// cluster mode.
+    pub ready_checks: Vec<(&'static str, Arc<dyn Health>)>,
     /// Cluster mode with Redis: who is online on any node.
     pub presence: Option<Arc<dyn Presence>>,
     /// Session tasks the app spawns itself (SSE); waited for at shutdown.

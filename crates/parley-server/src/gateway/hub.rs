@@ -15,11 +15,11 @@ use parley_core::feed::FeedSubscription;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Event, EventKind};
 use parley_core::parse::Seq;
+use parley_core::stored::StoredWaiters;
 use parley_protocol::ServerFrame;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::stored::StoredWaiters;
 use crate::metrics::Metrics;
 
 /// Frames a session may have waiting before it counts as too slow.
@@ -139,19 +139,22 @@ impl State {
         }
     }
 
-    /// `user`, online in `sessions`, joined `channel`: they and the channel's
-    /// online members learn that the other is online. Telling someone who
-    /// knew already is harmless; presence frames only set a state.
-    fn introduce(&self, user: UserId, sessions: &[u64], channel: ChannelId) {
-        let Some(members) = self.by_channel.get(&channel) else { return };
-        let joined = presence_frame(user, true);
-        let mut others = HashSet::new();
-        for link in members.values().filter(|link| link.user != user) {
-            link.offer(Delivery::Frame(joined.clone()));
-            others.insert(link.user);
+    /// `user` joined `channel`: if `online`, the channel's sessions here
+    /// learn so, and `user`'s sessions here learn which of `others` (members
+    /// online) are. Telling someone who knew already is harmless; presence
+    /// frames only set a state.
+    fn introduce(&self, user: UserId, online: bool, channel: ChannelId, others: &HashSet<UserId>) {
+        if online {
+            let joined = presence_frame(user, true);
+            for link in self.by_channel.get(&channel).into_iter().flat_map(|m| m.values()) {
+                if link.user != user {
+                    link.offer(Delivery::Frame(joined.clone()));
+                }
+            }
         }
-        for other in others {
-            let frame = presence_frame(other, true);
+        let sessions = self.user_sessions(user);
+        for other in others.iter().filter(|other| **other != user) {
+            let frame = presence_frame(*other, true);
             for entry in sessions.iter().filter_map(|id| self.sessions.get(id)) {
                 entry.link.offer(Delivery::Frame(frame.clone()));
             }
@@ -183,8 +186,9 @@ pub struct Hub {
     queue_bound: usize,
     next_id: AtomicU64,
     metrics: Arc<Metrics>,
-    /// REST sends waiting for their stored event (cluster mode).
-    pub stored: Arc<StoredWaiters>,
+    /// Changes waiting for their stored event (cluster mode): resolved with
+    /// every event delivered.
+    stored: Arc<StoredWaiters>,
     /// Cluster mode with Redis: presence changes and typing go to every node
     /// through here, and come back to each (this one included) as notices
     /// ([`super::presence`]). Unbounded: changes are one per first or last
@@ -198,17 +202,21 @@ pub enum Relay {
     /// The user's first session on this node opened (`true`) or the last closed.
     Online(UserId, bool),
     Typing(ChannelId, UserId),
+    /// A member joined a channel: introduce them and the channel's members
+    /// online on any node to each other, here ([`Hub::introduce`]).
+    Joined(ChannelId, UserId),
 }
 
 impl Hub {
-    /// `queue_bound`: frames one session may have waiting ([`SESSION_QUEUE`] by default).
-    pub fn new(metrics: Arc<Metrics>, queue_bound: usize) -> Hub {
+    /// `queue_bound`: frames one session may have waiting ([`SESSION_QUEUE`]
+    /// by default); `stored`: what changes wait for their events.
+    pub fn new(metrics: Arc<Metrics>, queue_bound: usize, stored: Arc<StoredWaiters>) -> Hub {
         Hub {
             state: Mutex::new(State::default()),
             queue_bound: queue_bound.max(1),
             next_id: AtomicU64::new(1),
             metrics,
-            stored: Arc::new(StoredWaiters::default()),
+            stored,
             relay: None,
         }
     }
@@ -232,6 +240,13 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// `user` joined `channel`; `online` are those of its members online on
+    /// any node (cluster mode): they and `user` learn of each other here.
+    pub fn introduce(&self, channel: ChannelId, user: UserId, online: &[UserId]) {
+        let others: HashSet<UserId> = online.iter().copied().collect();
+        self.lock().introduce(user, others.contains(&user), channel, &others);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -364,15 +379,25 @@ impl Hub {
     /// Copies each event into the queues of the sessions following its
     /// channel. A `member_joined` first makes the joining user's sessions
     /// follow the channel; a `member_left` stops them after this event.
+    /// Waiters are resolved last, so that a join is answered once its
+    /// user's sessions here follow the channel.
     pub fn deliver(&self, events: &[Event]) {
-        self.stored.resolve(events);
         let frames: Vec<Arc<EventFrame>> = events.iter().map(|e| Arc::new(EventFrame::new(e))).collect();
         let mut state = self.lock();
         for frame in frames {
             if let Some((user, true)) = frame.membership {
                 let sessions = state.user_sessions(user);
-                if !sessions.is_empty() {
-                    state.introduce(user, &sessions, frame.channel);
+                match &self.relay {
+                    // Who is online is known cluster-wide, not here.
+                    Some(relay) => {
+                        let _ = relay.send(Relay::Joined(frame.channel, user));
+                    }
+                    None if !sessions.is_empty() => {
+                        let here = state.by_channel.get(&frame.channel);
+                        let others = here.into_iter().flat_map(|m| m.values()).map(|link| link.user).collect();
+                        state.introduce(user, true, frame.channel, &others);
+                    }
+                    None => {}
                 }
                 for id in sessions {
                     state.subscribe(id, frame.channel);
@@ -390,6 +415,8 @@ impl Hub {
                 }
             }
         }
+        drop(state);
+        self.stored.resolve(events);
     }
 
     /// Reads the feed until `stop`. If the feed says events were lost to this

@@ -3,14 +3,12 @@
 //! - [`hub`]: which local session follows which channel; the dispatcher.
 //! - [`session`]: one session's logic, generic over its transport.
 //! - [`presence`]: presence and typing across nodes (cluster mode, Redis).
-//! - [`stored`]: REST sends of cluster mode waiting for their stored event.
 //! - [`ws`] and [`sse`]: the two transports.
 
 pub mod hub;
 pub mod presence;
 pub mod session;
 pub mod sse;
-pub mod stored;
 pub mod ws;
 
 use axum::routing::get;

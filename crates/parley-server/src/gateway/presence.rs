@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parley_core::id::UserId;
+use parley_core::id::{ChannelId, UserId};
 use parley_core::ports::Store;
 use parley_core::presence::{Notice, Presence};
 use parley_core::Result;
@@ -27,13 +27,16 @@ pub fn spawn(
     stop: CancellationToken,
 ) -> Vec<JoinHandle<()>> {
     let sender = {
-        let presence = presence.clone();
+        let (presence, hub, store) = (presence.clone(), hub.clone(), store.clone());
         tokio::spawn(async move {
             // One at a time, in order: a user's online and offline must not swap.
             while let Some(relay) = relays.recv().await {
                 let result = match relay {
                     Relay::Online(user, online) => presence.set_online(user, online).await,
                     Relay::Typing(channel, user) => presence.typing(channel, user).await,
+                    Relay::Joined(channel, user) => {
+                        introduce(&hub, presence.as_ref(), store.as_ref(), channel, user).await
+                    }
                 };
                 if let Err(error) = result {
                     // The presence backend keeps its own state and renews it once back.
@@ -84,13 +87,28 @@ async fn tell(hub: &Hub, store: &dyn Store, user: UserId, online: bool) {
     }
 }
 
+/// Every node sees each `member_joined`: each introduces the joiner and the
+/// channel's members online anywhere to each other among its own sessions.
+async fn introduce(
+    hub: &Hub,
+    presence: &dyn Presence,
+    store: &dyn Store,
+    channel: ChannelId,
+    user: UserId,
+) -> Result<()> {
+    let members: Vec<UserId> = store.members(channel).await?.into_iter().map(|m| m.user.id).collect();
+    let online = presence.online_among(&members).await?;
+    hub.introduce(channel, user, &online);
+    Ok(())
+}
+
 /// Who among the people sharing `channels` with `me` is online on any node:
 /// what a new session is told after `ready`.
 pub async fn online_neighbours(
     presence: &dyn Presence,
     store: &dyn Store,
     me: UserId,
-    channels: &[parley_core::id::ChannelId],
+    channels: &[ChannelId],
 ) -> Result<Vec<UserId>> {
     let mut people = HashSet::new();
     for channel in channels {

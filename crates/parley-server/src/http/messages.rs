@@ -1,15 +1,12 @@
 //! Posting messages, reading the event log, read markers.
 
-use std::time::Duration;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use parley_core::chat::Submitted;
+use parley_core::chat::{Posted, Submitted};
 use parley_core::parse::{parse_seq, Body, ClientMsgId, Page};
-use parley_core::time::Timestamp;
 use parley_protocol as wire;
 
 use super::channel_id;
@@ -24,13 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/channels/{id}/read", post(mark_read))
 }
 
-/// How long a REST send waits for its stored event in cluster mode before
-/// answering 202: the message is durable in the command log either way.
-const STORED_WITHIN: Duration = Duration::from_secs(5);
-
 /// 201 with the stored event; a retry with the same `client_msg_id` is 200
 /// with the event first stored. In cluster mode, 202 when the stored event
-/// did not come back within [`STORED_WITHIN`].
+/// did not come back within [`STORED_WITHIN`](parley_core::chat::STORED_WITHIN): the message is durable in the
+/// command log either way.
 async fn post_message(
     State(state): State<AppState>,
     authed: Authed,
@@ -42,25 +36,17 @@ async fn post_message(
     let client_msg_id = ClientMsgId::parse(&body.client_msg_id)?;
     let reply_to_seq = body.reply_to_seq.map(|s| parse_seq(s, "reply_to_seq")).transpose()?;
     state.sends.check(authed.user.id)?;
-    let asked = Timestamp::now();
-    let waiter = state.hub.stored.wait(channel, authed.user.id, client_msg_id.as_str());
     let id = client_msg_id.as_str().to_owned();
-    let (event, created) = match state.chat.post(authed.user.id, channel, client_msg_id, text, reply_to_seq).await? {
-        Submitted::Stored(posted) => (posted.event, posted.created),
-        Submitted::Accepted => match waiter.within(STORED_WITHIN).await {
-            // A retry's event was stored before this request came.
-            Some(event) => {
-                let created = event.created_at >= asked;
-                (event, created)
-            }
-            None => {
-                let accepted = wire::AcceptedResponse { status: "accepted".into(), client_msg_id: id };
-                return Ok((StatusCode::ACCEPTED, Json(accepted)).into_response());
-            }
-        },
-    };
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(wire::EventResponse { event: (&event).into() })).into_response())
+    match state.chat.post_stored(authed.user.id, channel, client_msg_id, text, reply_to_seq).await? {
+        Submitted::Stored(Posted { event, created }) => {
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            Ok((status, Json(wire::EventResponse { event: (&event).into() })).into_response())
+        }
+        Submitted::Accepted => {
+            let accepted = wire::AcceptedResponse { status: "accepted".into(), client_msg_id: id };
+            Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+        }
+    }
 }
 
 async fn events(

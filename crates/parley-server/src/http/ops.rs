@@ -16,19 +16,19 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// 200 when the store answers, and in cluster mode Kafka too.
+/// 200 when the store answers, and in cluster mode Kafka and Redis too.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     if let Err(error) = state.chat.store().ping().await {
         tracing::warn!(error = %error, "store not ready");
-        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n");
+        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n".to_owned());
     }
-    if let Some(kafka) = &state.kafka {
-        if let Err(error) = kafka.ping().await {
-            tracing::warn!(error = %error, "kafka not ready");
-            return (StatusCode::SERVICE_UNAVAILABLE, "kafka unavailable\n");
+    for (name, check) in &state.ready_checks {
+        if let Err(error) = check.ping().await {
+            tracing::warn!(error = %error, "{name} not ready");
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("{name} unavailable\n"));
         }
     }
-    (StatusCode::OK, "ready\n")
+    (StatusCode::OK, "ready\n".to_owned())
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -17,6 +17,7 @@ async fn sends_are_accepted_while_no_processor_runs() {
     let processor = cluster.node("processor");
     let alice = cluster.register(&gateway, "alice").await;
     let bob = cluster.register(&gateway, "bob").await;
+    let carol = cluster.register(&gateway, "carol").await;
     let (_, created) =
         cluster.post(&gateway, &alice, "/api/v1/channels", json!({"name": "room", "kind": "public"})).await;
     let room = created["channel"]["id"].as_str().unwrap().to_owned();
@@ -28,6 +29,12 @@ async fn sends_are_accepted_while_no_processor_runs() {
     }
 
     processor.kill();
+    // A join is durable in the command log too, but needs its answer: after
+    // 5 s without a processor it is `unavailable`, and takes effect later.
+    let asked = Instant::now();
+    let (status, refused) = cluster.post(&gateway, &carol, &format!("/api/v1/channels/{room}/join"), json!({})).await;
+    assert_eq!((status, &refused["error"]["code"]), (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable")));
+    assert!(asked.elapsed() >= Duration::from_secs(5), "answered after the 5 s wait, not before");
     let started = Instant::now();
     let mut sent = 0;
     while started.elapsed() < Duration::from_secs(30) {
@@ -46,11 +53,16 @@ async fn sends_are_accepted_while_no_processor_runs() {
     assert_eq!(cluster.log(&gateway, &alice, &room).await.len(), 2, "the log holds the two joins only");
 
     let _processor = cluster.node("processor");
-    let last = 2 + 2 * sent as i64;
+    // Carol's join came before every message: seq 3.
+    let last = 3 + 2 * sent as i64;
     for client in &mut clients {
         client.read_until(|c| c.received(&room).iter().any(|(seq, _)| *seq >= last)).await;
     }
     let report = check_all(&cluster, &gateway, &alice, &clients.iter().collect::<Vec<_>>(), &[&room]).await;
     assert!(report.is_clean(), "{report}");
-    assert_eq!((report.acked, report.log_events), (2 * sent, 2 + 2 * sent));
+    assert_eq!((report.acked, report.log_events), (2 * sent, 3 + 2 * sent));
+    let log = cluster.log(&gateway, &alice, &room).await;
+    assert_eq!((&log[2]["type"], &log[2]["user_id"]), (&json!("member_joined"), &json!(carol.id)));
+    let (status, again) = cluster.post(&gateway, &carol, &format!("/api/v1/channels/{room}/join"), json!({})).await;
+    assert_eq!((status, &again["channel"]["member_count"]), (StatusCode::OK, &json!(3)), "joining again is harmless");
 }

@@ -82,3 +82,37 @@ async fn a_redis_restart_leaves_messaging_alone_and_presence_recovers() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// A join introduces the joiner and the channel's members to each other
+/// across nodes: each node asks Redis who is online, for its own sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_join_introduces_people_online_on_other_nodes() {
+    let cluster = Cluster::new().await;
+    let nodes = [cluster.node("all"), cluster.node("all"), cluster.node("all")];
+    let alice = cluster.register(&nodes[0], "alice").await;
+    let bob = cluster.register(&nodes[1], "bob").await;
+    let (_, created) =
+        cluster.post(&nodes[0], &alice, "/api/v1/channels", json!({"name": "room", "kind": "private"})).await;
+    let room = created["channel"]["id"].as_str().unwrap().to_owned();
+    let (_, invite) = cluster.post(&nodes[0], &alice, &format!("/api/v1/channels/{room}/invites"), json!({})).await;
+    let code = invite["invite"]["code"].as_str().unwrap().to_owned();
+
+    // Online on different nodes, sharing no channel yet: nothing to tell.
+    let (mut a, _) = WsClient::connect(nodes[0].addr, &alice.token, json!({})).await;
+    let (mut b, _) = WsClient::connect(nodes[1].addr, &bob.token, json!({})).await;
+    // Bob joins through the third node, where neither is connected.
+    let (status, _) = cluster.post(&nodes[2], &bob, &format!("/api/v1/invites/{code}/accept"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(a.next_of("presence").await, json!({"type": "presence", "user_id": bob.id, "status": "online"}));
+    let (mut added, mut told) = (None, None);
+    while added.is_none() || told.is_none() {
+        let frame = b.next().await;
+        match frame["type"].as_str() {
+            Some("channel_added") => added = Some(frame["channel"]["id"].clone()),
+            Some("presence") => told = Some(frame),
+            _ => {}
+        }
+    }
+    assert_eq!(added, Some(json!(room)));
+    assert_eq!(told, Some(json!({"type": "presence", "user_id": alice.id, "status": "online"})));
+}

@@ -37,6 +37,8 @@ pub async fn dms_same_people_same_channel(store: Arc<dyn Store>) {
     let people: HashSet<UserId> = members.iter().map(|m| m.user.id).collect();
     assert_eq!(people, HashSet::from([a.id, b.id, c.id]));
     assert!(members.iter().all(|m| m.role == Role::Member), "nobody owns a DM");
+    assert_eq!(h.store.dm(&key).await.must("dm"), Some(abc.clone()), "found by its key");
+    assert_eq!(h.store.dm(&format!("{key},x")).await.must("dm"), None, "another key: none");
 
     let ab = h.chat.open_dm(a.id, &[b.id]).await.must("open_dm");
     assert_ne!(ab.id, abc.id, "another set: another channel");
