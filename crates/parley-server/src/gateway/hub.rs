@@ -69,9 +69,11 @@ impl EventFrame {
     }
 }
 
+/// What a session's queue holds: a pointer either way, so that the queue's
+/// first block (32 slots, allocated with the queue) stays small.
 pub enum Delivery {
     Event(Arc<EventFrame>),
-    Frame(Frame),
+    Frame(Arc<Frame>),
 }
 
 /// The hub's handle on one session: its queue and how to close it.
@@ -352,7 +354,8 @@ impl Hub {
     /// Tells this node's sessions in `channel`, except `user`'s, that `user` is typing.
     pub fn relay_typing(&self, channel: ChannelId, user: UserId) {
         let state = self.lock();
-        let frame = Frame::new(&ServerFrame::Typing { channel_id: channel.to_string(), user_id: user.to_string() });
+        let frame =
+            Arc::new(Frame::new(&ServerFrame::Typing { channel_id: channel.to_string(), user_id: user.to_string() }));
         for link in state.by_channel.get(&channel).into_iter().flat_map(|s| s.values()) {
             if link.user != user {
                 link.offer(Delivery::Frame(frame.clone()));
@@ -438,9 +441,9 @@ impl Hub {
     }
 }
 
-fn presence_frame(user: UserId, online: bool) -> Frame {
-    Frame::new(&ServerFrame::Presence {
+fn presence_frame(user: UserId, online: bool) -> Arc<Frame> {
+    Arc::new(Frame::new(&ServerFrame::Presence {
         user_id: user.to_string(),
         status: if online { "online" } else { "offline" }.to_owned(),
-    })
+    }))
 }

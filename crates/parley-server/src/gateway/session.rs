@@ -115,7 +115,7 @@ pub async fn serve<R, W>(
 {
     let first = match state.chat.my_channels(user.id).await {
         Ok(channels) => channels,
-        Err(error) => return refuse(output, &error).await,
+        Err(error) => return Box::pin(refuse(output, &error)).await,
     };
     let following: Vec<ChannelId> = first.iter().map(|c| c.channel.id).collect();
     let (link, mut queue, online) = state.hub.register(user.id, token_hash, &following);
@@ -127,7 +127,9 @@ pub async fn serve<R, W>(
         delivered: HashMap::new(),
         typing: HashMap::new(),
     };
-    if let Err(error) = session.start(&following, &online, &resume).await {
+    // Boxed, as every rare path below: the session's future lives as long
+    // as the socket, and its size is the largest of its states.
+    if let Err(error) = Box::pin(session.start(&following, &online, &resume)).await {
         session.fail(&error).await;
         state.hub.unregister(link.id);
         return;
@@ -141,69 +143,83 @@ pub async fn serve<R, W>(
     // idle session holds no batch buffer.
     let mut batch = Vec::new();
     loop {
-        tokio::select! {
+        // What woke the session; each is then handled at one await point.
+        let step = tokio::select! {
             biased;
-            () = link.closed.cancelled() => {
-                session.close(link.close_code(), "closed by the server").await;
-                break;
-            }
+            () = link.closed.cancelled() => Step::Close(link.close_code(), "closed by the server"),
             Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
-                if !session.write(vec![Outbound::Frame(Frame::new(&answer))]).await { break; }
+                Step::Write(vec![Outbound::Frame(Frame::new(&answer))])
             }
             received = queue.recv_many(&mut batch, WRITE_BATCH) => {
                 if received == 0 { break; }
-                let mut out = Vec::with_capacity(batch.len());
-                for delivery in batch.drain(..) {
-                    if let Err(error) = session.on_delivery(delivery, &mut out).await {
-                        session.fail(&error).await;
-                        state.hub.unregister(link.id);
-                        return;
-                    }
-                }
-                batch.shrink_to(0);
-                if !session.write(out).await { break; }
+                Step::Deliver
             }
             frame = input.next(), if in_flight.len() < MAX_IN_FLIGHT => {
                 heard = Instant::now();
                 match frame {
                     None | Some(Inbound::Closed) => break,
-                    Some(Inbound::TooLarge) => {
-                        session.close(CLOSE_TOO_LARGE, "frame too large").await;
-                        break;
-                    }
-                    Some(Inbound::Broken) => {
-                        session.close(1002, "protocol error").await;
-                        break;
-                    }
-                    Some(Inbound::BadData) => {
-                        session.close(1007, "invalid UTF-8").await;
-                        break;
-                    }
-                    Some(Inbound::Alive) => {}
+                    Some(Inbound::TooLarge) => Step::Close(CLOSE_TOO_LARGE, "frame too large"),
+                    Some(Inbound::Broken) => Step::Close(1002, "protocol error"),
+                    Some(Inbound::BadData) => Step::Close(1007, "invalid UTF-8"),
+                    Some(Inbound::Alive) => continue,
                     Some(Inbound::Binary) => {
                         let error = Error::bad_request("binary frames are not supported; send JSON text");
-                        if !session.write(vec![error_frame(None, &error)]).await { break; }
+                        Step::Write(vec![error_frame(None, &error)])
                     }
-                    Some(Inbound::Text(text)) => {
-                        if let Some(answer) = session.on_text(&text, &mut in_flight).await {
-                            if !session.write(vec![answer]).await { break; }
-                        }
-                    }
+                    Some(Inbound::Text(text)) => Step::Text(text),
                 }
             }
             _ = ping.tick() => {
                 if settings.idle_after.is_some_and(|idle| heard.elapsed() > idle) {
-                    session.close(1001, "no answer to pings").await;
-                    break;
+                    Step::Close(1001, "no answer to pings")
+                } else {
+                    Step::Write(vec![Outbound::Ping])
                 }
-                if !session.write(vec![Outbound::Ping]).await { break; }
             }
+        };
+        let out = match step {
+            Step::Write(frames) => frames,
+            Step::Deliver => {
+                let mut out = Vec::with_capacity(batch.len());
+                let mut failed = None;
+                for delivery in batch.drain(..) {
+                    if let Err(error) = session.on_delivery(delivery, &mut out).await {
+                        failed = Some(error);
+                        break;
+                    }
+                }
+                batch.clear();
+                batch.shrink_to(0);
+                if let Some(error) = failed {
+                    session.fail(&error).await;
+                    state.hub.unregister(link.id);
+                    return;
+                }
+                out
+            }
+            Step::Text(text) => session.on_text(&text, &mut in_flight).await.into_iter().collect(),
+            Step::Close(code, reason) => {
+                session.close(code, reason).await;
+                break;
+            }
+        };
+        if !session.write(out).await {
+            break;
         }
     }
     state.hub.unregister(link.id);
     // Flushes what is still queued, such as the transport's answer to a
     // client's close frame, so the closing handshake completes.
-    let _ = tokio::time::timeout(Duration::from_secs(1), session.output.close()).await;
+    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), session.output.close())).await;
+}
+
+/// What the session does next, after its `select!`.
+enum Step {
+    Write(Vec<Outbound>),
+    /// Deliveries are waiting in the batch buffer.
+    Deliver,
+    Text(String),
+    Close(u16, &'static str),
 }
 
 type Answer = futures::future::BoxFuture<'static, ServerFrame>;
@@ -300,7 +316,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
 
     async fn on_delivery(&mut self, delivery: Delivery, out: &mut Vec<Outbound>) -> Result<(), Error> {
         match delivery {
-            Delivery::Frame(frame) => out.push(Outbound::Frame(frame)),
+            Delivery::Frame(frame) => out.push(Outbound::Frame(Frame::clone(&frame))),
             Delivery::Event(event) => self.on_event(&event, out).await?,
         }
         Ok(())
@@ -312,11 +328,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             (Some(last), _) => *last,
             (None, Some((user, true))) if user == me => {
                 // Joined elsewhere: by invite on another device, a new DM, a new channel.
-                if let Some(channel) = self.state.chat.store().channel(event.channel).await? {
-                    let people = self.state.chat.dm_people(&channel).await?;
-                    let body = wire::Channel::from(&channel).with_members(people);
-                    out.push(Outbound::Frame(Frame::new(&ServerFrame::ChannelAdded { channel: body })));
-                }
+                Box::pin(self.channel_added(event.channel, out)).await?;
                 event.seq - 1
             }
             // Not a channel this session follows (a leave raced this event).
@@ -326,7 +338,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             return Ok(());
         }
         if event.seq > last + 1 {
-            self.replay(event.channel, last, event.seq - 1, out).await?;
+            Box::pin(self.replay(event.channel, last, event.seq - 1, out)).await?;
         }
         out.push(Outbound::Frame(event.frame.clone()));
         self.delivered.insert(event.channel, event.seq);
@@ -335,6 +347,15 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             self.delivered.remove(&event.channel);
             let removed = ServerFrame::ChannelRemoved { channel_id: event.channel.to_string() };
             out.push(Outbound::Frame(Frame::new(&removed)));
+        }
+        Ok(())
+    }
+
+    async fn channel_added(&self, id: ChannelId, out: &mut Vec<Outbound>) -> Result<(), Error> {
+        if let Some(channel) = self.state.chat.store().channel(id).await? {
+            let people = self.state.chat.dm_people(&channel).await?;
+            let body = wire::Channel::from(&channel).with_members(people);
+            out.push(Outbound::Frame(Frame::new(&ServerFrame::ChannelAdded { channel: body })));
         }
         Ok(())
     }
@@ -364,7 +385,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                     let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
                     self.state.chat.mark_read(self.user.id, channel, parse_seq(seq, "seq")?).await
                 };
-                result.await.err().map(|error| error_frame(None, &error))
+                Box::pin(result).await.err().map(|error| error_frame(None, &error))
             }
             ClientFrame::Send { reference, channel_id, client_msg_id, body, reply_to_seq } => {
                 let parsed = (|| {
@@ -419,13 +440,13 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
-        let _ = tokio::time::timeout(CLOSE_GRACE, self.output.send(Outbound::Close(code, reason))).await;
+        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, self.output.send(Outbound::Close(code, reason)))).await;
     }
 
     /// A store failure while serving: say so, then close so the client resumes.
     async fn fail(&mut self, error: &Error) {
         let frame = error_frame(None, error);
-        let _ = tokio::time::timeout(CLOSE_GRACE, self.output.send(frame)).await;
+        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, self.output.send(frame))).await;
         self.close(1011, "server error, resume").await;
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures::{SinkExt, StreamExt};
+use futures::{Sink, SinkExt, Stream, StreamExt};
 use parley_core::model::User;
 use parley_core::{Error, ErrorCode};
 use parley_protocol::ClientFrame;
@@ -92,31 +92,48 @@ async fn echo(mut socket: WebSocket) {
     }
 }
 
+/// One socket's life. Both halves are boxed: this future lives as long as
+/// the socket, and inline it would be the size of its largest state — the
+/// hello and sign-in as much as the session.
 async fn run(state: AppState, socket: WebSocket, cookie_session: Result<Option<(User, String)>, Error>) {
     state.metrics.connection_opened();
     let (sink, stream) = socket.split();
     let mut input = stream.map(inbound);
     let mut output = sink.with(|out: Outbound| futures::future::ready(Ok::<_, axum::Error>(message(out))));
+    if let Some((user, token_hash, resume)) = Box::pin(handshake(&state, &mut input, &mut output, cookie_session)).await
+    {
+        Box::pin(session::serve(state.clone(), user, token_hash, resume, input, output, Settings::websocket())).await;
+    }
+    state.metrics.connection_closed();
+}
 
+/// The `hello` and who sent it; `None` once the client has been told why not.
+async fn handshake<R, W>(
+    state: &AppState,
+    input: &mut R,
+    output: &mut W,
+    cookie_session: Result<Option<(User, String)>, Error>,
+) -> Option<(User, String, session::Resume)>
+where
+    R: Stream<Item = Inbound> + Unpin,
+    W: Sink<Outbound> + Unpin,
+{
     let hello = tokio::time::timeout(HELLO_WITHIN, input.next()).await;
     let (token, resume) = match hello {
         Ok(Some(Inbound::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
             Ok(ClientFrame::Hello { token, resume }) => (token, resume.unwrap_or_default()),
             _ => {
-                refuse(&mut output, "the first frame must be hello").await;
-                state.metrics.connection_closed();
-                return;
+                refuse(output, "the first frame must be hello").await;
+                return None;
             }
         },
         Ok(Some(Inbound::TooLarge)) => {
             let _ = output.send(Outbound::Close(session::CLOSE_TOO_LARGE, "frame too large")).await;
-            state.metrics.connection_closed();
-            return;
+            return None;
         }
         _ => {
-            refuse(&mut output, "say hello first").await;
-            state.metrics.connection_closed();
-            return;
+            refuse(output, "say hello first").await;
+            return None;
         }
     };
     let authenticated = match token {
@@ -126,9 +143,8 @@ async fn run(state: AppState, socket: WebSocket, cookie_session: Result<Option<(
     let (user, token_hash) = match authenticated {
         Ok(Some(found)) => found,
         Ok(None) | Err(Error { code: ErrorCode::Unauthenticated, .. }) => {
-            refuse(&mut output, "sign in first: no valid session").await;
-            state.metrics.connection_closed();
-            return;
+            refuse(output, "sign in first: no valid session").await;
+            return None;
         }
         // The store could not say (PostgreSQL restarting): not a sign-out
         // (4001), but a server error the client resumes after (1011).
@@ -136,20 +152,17 @@ async fn run(state: AppState, socket: WebSocket, cookie_session: Result<Option<(
             tracing::warn!(error = %error, "websocket session not started");
             let _ = output.send(error_frame(None, &error)).await;
             let _ = output.send(Outbound::Close(CLOSE_SERVER_ERROR, "server error, resume")).await;
-            state.metrics.connection_closed();
-            return;
+            return None;
         }
     };
     match session::parse_resume(&resume) {
-        Ok(resume) => {
-            session::serve(state.clone(), user, token_hash, resume, input, output, Settings::websocket()).await
-        }
+        Ok(resume) => Some((user, token_hash, resume)),
         Err(error) => {
             let _ = output.send(error_frame(None, &error)).await;
             let _ = output.send(Outbound::Close(1008, "malformed resume")).await;
+            None
         }
     }
-    state.metrics.connection_closed();
 }
 
 async fn refuse<W: futures::Sink<Outbound> + Unpin>(output: &mut W, why: &str) {
