@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use parley_core::chat::Chat;
 use parley_core::feed::{EventBatch, EventFeed, FeedSubscription, LocalFeed};
 use parley_core::model::EventKind;
@@ -187,6 +188,14 @@ impl Application {
             Some(_) => crate::http::router(state),
             None => crate::http::ops_router(state),
         };
+        // Small frames go out at once: with Nagle's algorithm on, a frame
+        // written while the last is unacknowledged waits for the client's
+        // delayed ACK, up to 40 ms (docs/benchmarks.md).
+        let listener = listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(error = %error, "TCP_NODELAY not set on a connection");
+            }
+        });
         let server = axum::serve(listener, router).with_graceful_shutdown(stop.clone().cancelled_owned());
         let drained = async {
             shutdown.await;

@@ -5,31 +5,44 @@ use parley_server::config::{Cli, Command, ServeArgs};
 use parley_server::{app, telemetry, Application, Config};
 
 fn main() -> anyhow::Result<()> {
-    with_few_malloc_arenas();
+    with_malloc_settings();
     serve()
 }
 
-/// glibc's malloc gives a thread that finds its arena busy an arena of its
-/// own, up to eight per core, and a server's sessions end up spread over
-/// many half-empty heaps: an idle WebSocket measured 11.9 KiB of memory with
-/// the default and 7.6 KiB with two arenas (docs/benchmarks.md; mimalloc and
-/// jemalloc measured 8.9 and 12.5). glibc reads the setting only when the
-/// process starts, so the binary starts itself once more with
-/// `MALLOC_ARENA_MAX=2` (same pid, same arguments) unless the environment
-/// sets it already, to any value.
-fn with_few_malloc_arenas() {
+/// glibc's malloc settings for a long-running server, measured in
+/// docs/benchmarks.md:
+///
+/// - `MALLOC_ARENA_MAX=2`: a thread that finds its arena busy gets one of
+///   its own, up to eight per core, and sessions end up spread over many
+///   half-empty heaps: an idle WebSocket measured 11.9 KiB with the default,
+///   7.6 KiB with two arenas (mimalloc 8.9, jemalloc 12.5).
+/// - `MALLOC_MMAP_THRESHOLD_=1048576`: argon2's 19 MiB of working memory per
+///   password hash would otherwise move glibc's threshold up and be kept in
+///   the heap once freed: 300 sign-ups left the server at 850 MiB, and at
+///   22 MiB with the threshold fixed.
+///
+/// glibc reads them only when the process starts, so the binary starts
+/// itself once more with those the environment does not set already (same
+/// pid, same arguments).
+fn with_malloc_settings() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+    {
         use std::os::unix::process::CommandExt;
+        const SETTINGS: [(&str, &str); 2] = [("MALLOC_ARENA_MAX", "2"), ("MALLOC_MMAP_THRESHOLD_", "1048576")];
+        let missing: Vec<_> = SETTINGS.iter().filter(|(name, _)| std::env::var_os(name).is_none()).collect();
+        if missing.is_empty() {
+            return;
+        }
         let Ok(exe) = std::env::current_exe() else { return };
         let mut args = std::env::args_os();
         let mut command = std::process::Command::new(exe);
         if let Some(name) = args.next() {
             command.arg0(name);
         }
-        // Returns only if the exec failed; run on with glibc's default then.
-        let error = command.args(args).env("MALLOC_ARENA_MAX", "2").exec();
-        eprintln!("parley: could not restart with MALLOC_ARENA_MAX=2 ({error}); going on without");
+        command.args(args).envs(missing.iter().map(|(name, value)| (name, value)));
+        // Returns only if the exec failed; run on with glibc's defaults then.
+        let error = command.exec();
+        eprintln!("parley: could not restart with its malloc settings ({error}); going on without");
     }
 }
 
