@@ -1,0 +1,123 @@
+//! The few REST calls a benchmark makes, typed with `parley-protocol`.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use parley_protocol::rest::{
+    AuthResponse, ChannelResponse, CreateChannelRequest, EventsResponse, LoginRequest, RegisterRequest,
+};
+use serde::de::DeserializeOwned;
+
+/// A registered user and its session token.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub username: String,
+    pub token: String,
+}
+
+/// Every account the benchmark makes has this password.
+pub const PASSWORD: &str = "parley-bench-password";
+
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// Server-side counters from `GET /metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerCounters {
+    pub messages_stored: u64,
+    pub events_delivered: u64,
+    pub store_errors: u64,
+}
+
+impl Api {
+    /// `base` is `http://host:port`.
+    pub fn new(base: String) -> anyhow::Result<Api> {
+        // Registration waits on argon2 behind the server's hashing queue: be patient.
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
+        Ok(Api { http, base })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn register(&self, username: &str) -> anyhow::Result<Account> {
+        let request =
+            RegisterRequest { username: username.to_owned(), password: PASSWORD.to_owned(), display_name: None };
+        let response = self.http.post(self.url("/api/v1/auth/register")).json(&request).send().await?;
+        let auth: AuthResponse = answer(response).await.with_context(|| format!("registering {username}"))?;
+        Ok(Account { id: auth.user.id, username: auth.user.username, token: auth.token })
+    }
+
+    pub async fn login(&self, username: &str) -> anyhow::Result<Account> {
+        let request = LoginRequest { username: username.to_owned(), password: PASSWORD.to_owned() };
+        let response = self.http.post(self.url("/api/v1/auth/login")).json(&request).send().await?;
+        let auth: AuthResponse = answer(response).await.with_context(|| format!("logging in {username}"))?;
+        Ok(Account { id: auth.user.id, username: auth.user.username, token: auth.token })
+    }
+
+    /// Creates a public channel; returns its id.
+    pub async fn create_channel(&self, token: &str, name: &str) -> anyhow::Result<String> {
+        let request = CreateChannelRequest { name: name.to_owned(), kind: "public".to_owned(), topic: None };
+        let response = self.http.post(self.url("/api/v1/channels")).bearer_auth(token).json(&request).send().await?;
+        let created: ChannelResponse = answer(response).await.with_context(|| format!("creating channel {name}"))?;
+        Ok(created.channel.id)
+    }
+
+    pub async fn join(&self, token: &str, channel: &str) -> anyhow::Result<()> {
+        let url = self.url(&format!("/api/v1/channels/{channel}/join"));
+        let response = self.http.post(url).bearer_auth(token).send().await?;
+        let _: ChannelResponse = answer(response).await.with_context(|| format!("joining {channel}"))?;
+        Ok(())
+    }
+
+    /// One page of events after `after`.
+    pub async fn events_after(
+        &self,
+        token: &str,
+        channel: &str,
+        after: i64,
+        limit: u32,
+    ) -> anyhow::Result<EventsResponse> {
+        let url = self.url(&format!("/api/v1/channels/{channel}/events?after={after}&limit={limit}"));
+        let response = self.http.get(url).bearer_auth(token).send().await?;
+        answer(response).await.context("paging events")
+    }
+
+    /// The counters of `/metrics`, or `None` when the server has none (the baseline).
+    pub async fn counters(&self) -> Option<ServerCounters> {
+        let response = self.http.get(self.url("/metrics")).send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let text = response.text().await.ok()?;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+                .map(|v| v as u64)
+        };
+        Some(ServerCounters {
+            messages_stored: value("parley_messages_stored_total")?,
+            events_delivered: value("parley_events_delivered_total").unwrap_or(0),
+            store_errors: value("parley_store_errors_total").unwrap_or(0),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+/// The body of a 2xx answer, or an error naming the status and the server's error body.
+async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> anyhow::Result<T> {
+    let status = response.status();
+    let text = response.text().await?;
+    if !status.is_success() {
+        bail!("HTTP {status}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("unexpected body: {text}"))
+}
