@@ -18,7 +18,7 @@ use crate::ports::{CommandLog, Store};
 use crate::sequencer::{Command, Sequencer};
 use crate::stored::{Awaited, StoredWaiters};
 use crate::time::Timestamp;
-use crate::{Error, Result};
+use crate::{Error, ErrorCode, Result};
 
 /// The most other people a DM can have.
 pub const MAX_DM_OTHERS: usize = 8;
@@ -353,8 +353,17 @@ impl Chat {
         let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq };
         match &self.writer {
             Writer::Sequencer(sequencer) => {
-                self.visible(user, id).await?;
-                let appended = sequencer.submit(command).await?;
+                // The Sequencer checks membership where the message lands,
+                // so a send reads nothing first; only a refusal asks the
+                // store whether the caller may even know the channel is there.
+                let appended = match sequencer.submit(command).await {
+                    Ok(appended) => appended,
+                    Err(error) if error.code == ErrorCode::Forbidden => {
+                        self.visible(user, id).await?;
+                        return Err(error);
+                    }
+                    Err(error) => return Err(error),
+                };
                 let event =
                     appended.events.into_iter().next().ok_or_else(|| Error::internal("a post appended no event"))?;
                 Ok(Submitted::Stored(Posted { event, created: appended.created }))
