@@ -25,6 +25,13 @@ use crate::metrics::Metrics;
 /// Frames a session may have waiting before it counts as too slow.
 pub const SESSION_QUEUE: usize = 4_096;
 
+/// Presence is pushed within a channel while at most this many of its
+/// sessions are here: beyond that, each arrival would tell every other
+/// member (a frame each) and be told of every one, so connecting a channel's
+/// members would cost the square of their number. DMs and ordinary channels
+/// are far below it; a channel that large shows no presence.
+pub const PRESENCE_MAX_SESSIONS: usize = 1_000;
+
 pub const CLOSE_OVERFLOW: u16 = 1008;
 pub const CLOSE_REVOKED: u16 = 4003;
 pub const CLOSE_GOING_AWAY: u16 = 1001;
@@ -146,9 +153,10 @@ impl State {
     /// online) are. Telling someone who knew already is harmless; presence
     /// frames only set a state.
     fn introduce(&self, user: UserId, online: bool, channel: ChannelId, others: &HashSet<UserId>) {
+        let Some(members) = self.presence_sessions(channel) else { return };
         if online {
             let joined = presence_frame(user, true);
-            for link in self.by_channel.get(&channel).into_iter().flat_map(|m| m.values()) {
+            for link in members.values() {
                 if link.user != user {
                     link.offer(Delivery::Frame(joined.clone()));
                 }
@@ -167,12 +175,19 @@ impl State {
         self.by_user.get(&user).map(|ids| ids.iter().copied().collect()).unwrap_or_default()
     }
 
-    /// Sessions of other users that share a channel with `user`'s session `id`.
+    /// The sessions here following `channel`, if it carries presence
+    /// ([`PRESENCE_MAX_SESSIONS`]).
+    fn presence_sessions(&self, channel: ChannelId) -> Option<&HashMap<u64, Arc<SessionLink>>> {
+        self.by_channel.get(&channel).filter(|sessions| sessions.len() <= PRESENCE_MAX_SESSIONS)
+    }
+
+    /// Sessions of other users that share a channel carrying presence with
+    /// `user`'s session `id`.
     fn neighbours(&self, id: u64, user: UserId) -> HashMap<u64, Arc<SessionLink>> {
         let mut found = HashMap::new();
         if let Some(entry) = self.sessions.get(&id) {
             for channel in &entry.channels {
-                for (other, link) in self.by_channel.get(channel).into_iter().flatten() {
+                for (other, link) in self.presence_sessions(*channel).into_iter().flatten() {
                     if link.user != user {
                         found.entry(*other).or_insert_with(|| link.clone());
                     }
@@ -236,7 +251,7 @@ impl Hub {
         let frame = presence_frame(user, online);
         let mut told = HashSet::new();
         for channel in channels {
-            for (id, link) in state.by_channel.get(channel).into_iter().flatten() {
+            for (id, link) in state.presence_sessions(*channel).into_iter().flatten() {
                 if link.user != user && told.insert(*id) {
                     link.offer(Delivery::Frame(frame.clone()));
                 }
@@ -396,7 +411,7 @@ impl Hub {
                         let _ = relay.send(Relay::Joined(frame.channel, user));
                     }
                     None if !sessions.is_empty() => {
-                        let here = state.by_channel.get(&frame.channel);
+                        let here = state.presence_sessions(frame.channel);
                         let others = here.into_iter().flat_map(|m| m.values()).map(|link| link.user).collect();
                         state.introduce(user, true, frame.channel, &others);
                     }
@@ -446,4 +461,42 @@ fn presence_frame(user: UserId, online: bool) -> Arc<Frame> {
         user_id: user.to_string(),
         status: if online { "online" } else { "offline" }.to_owned(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub() -> Hub {
+        Hub::new(Arc::new(Metrics::default()), SESSION_QUEUE, Arc::default())
+    }
+
+    fn presence_frames(queue: &mut mpsc::Receiver<Delivery>) -> usize {
+        let mut count = 0;
+        while let Ok(delivery) = queue.try_recv() {
+            count += usize::from(matches!(&delivery, Delivery::Frame(frame) if frame.kind == "presence"));
+        }
+        count
+    }
+
+    #[test]
+    fn presence_is_pushed_in_small_channels_only() {
+        let hub = hub();
+        let (small, large) = (ChannelId::generate(), ChannelId::generate());
+        let (_, mut first, _) = hub.register(UserId::generate(), "t".into(), &[small]);
+        let (_, _, online) = hub.register(UserId::generate(), "t".into(), &[small]);
+        assert_eq!(online.len(), 1, "a newcomer is told who is there");
+        assert_eq!(presence_frames(&mut first), 1, "and they are told of the newcomer");
+
+        let mut queues = Vec::new();
+        for _ in 0..PRESENCE_MAX_SESSIONS {
+            queues.push(hub.register(UserId::generate(), "t".into(), &[large]).1);
+        }
+        for queue in &mut queues {
+            presence_frames(queue);
+        }
+        let (_, _, online) = hub.register(UserId::generate(), "t".into(), &[large]);
+        assert!(online.is_empty(), "past {PRESENCE_MAX_SESSIONS} sessions a channel carries no presence");
+        assert!(queues.iter_mut().all(|queue| presence_frames(queue) == 0), "nobody is told of the newcomer");
+    }
 }

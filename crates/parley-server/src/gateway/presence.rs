@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parley_core::id::{ChannelId, UserId};
+use parley_core::model::MyChannel;
 use parley_core::ports::Store;
 use parley_core::presence::{Notice, Presence};
 use parley_core::Result;
@@ -15,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::hub::{Hub, Relay};
+use super::hub::{Hub, Relay, PRESENCE_MAX_SESSIONS};
 
 /// Starts the two tasks: one sends this node's relays, one reads every
 /// node's notices. Both end on `stop` (the sender once the hub is dropped).
@@ -96,6 +97,9 @@ async fn introduce(
     channel: ChannelId,
     user: UserId,
 ) -> Result<()> {
+    if store.channel(channel).await?.is_none_or(|c| c.member_count > PRESENCE_MAX_SESSIONS as i64) {
+        return Ok(());
+    }
     let members: Vec<UserId> = store.members(channel).await?.into_iter().map(|m| m.user.id).collect();
     let online = presence.online_among(&members).await?;
     hub.introduce(channel, user, &online);
@@ -103,16 +107,17 @@ async fn introduce(
 }
 
 /// Who among the people sharing `channels` with `me` is online on any node:
-/// what a new session is told after `ready`.
+/// what a new session is told after `ready`. Channels too large to carry
+/// presence ([`PRESENCE_MAX_SESSIONS`] members) are left out.
 pub async fn online_neighbours(
     presence: &dyn Presence,
     store: &dyn Store,
     me: UserId,
-    channels: &[ChannelId],
+    channels: &[MyChannel],
 ) -> Result<Vec<UserId>> {
     let mut people = HashSet::new();
-    for channel in channels {
-        for member in store.members(*channel).await? {
+    for channel in channels.iter().filter(|c| c.channel.member_count <= PRESENCE_MAX_SESSIONS as i64) {
+        for member in store.members(channel.channel.id).await? {
             if member.user.id != me {
                 people.insert(member.user.id);
             }

@@ -241,9 +241,10 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         // In cluster mode the people online are those of every node.
         let everywhere = match &self.state.presence {
             Some(presence) => {
-                let ids: Vec<ChannelId> = channels.iter().map(|c| c.channel.id).collect();
                 let store = self.state.chat.store();
-                match super::presence::online_neighbours(presence.as_ref(), store.as_ref(), self.user.id, &ids).await {
+                match super::presence::online_neighbours(presence.as_ref(), store.as_ref(), self.user.id, &channels)
+                    .await
+                {
                     Ok(users) => users,
                     Err(error) => {
                         // Presence is a courtesy: the session goes on without it.
