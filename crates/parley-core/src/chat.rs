@@ -72,6 +72,15 @@ pub struct Posted {
     pub created: bool,
 }
 
+/// How a message is sent, beyond what it says.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sending {
+    /// Cluster mode: wait for the stored event (a REST send).
+    wait_stored: bool,
+    /// The sender's session follows the channel through this `seq`.
+    following_through: Option<Seq>,
+}
+
 /// A page of a channel's log.
 #[derive(Debug, Clone)]
 pub struct EventPage {
@@ -324,7 +333,25 @@ impl Chat {
         body: Body,
         reply_to_seq: Option<Seq>,
     ) -> Result<Submitted> {
-        self.post_waiting(user, id, client_msg_id, body, reply_to_seq, false).await
+        self.post_waiting(user, id, client_msg_id, body, reply_to_seq, Sending::default()).await
+    }
+
+    /// Posts a message from a live session that follows the channel and has
+    /// its events through `through`: a member, as far as this node knows, so
+    /// cluster mode accepts it without asking the store first (the processor
+    /// checks again where the message lands, and refuses it there if the
+    /// sender left meanwhile). A `reply_to_seq` past `through` is still
+    /// checked against the store.
+    pub async fn post_following(
+        &self,
+        user: UserId,
+        id: ChannelId,
+        message: (ClientMsgId, Body, Option<Seq>),
+        through: Seq,
+    ) -> Result<Submitted> {
+        let (client_msg_id, body, reply_to_seq) = message;
+        let sending = Sending { wait_stored: false, following_through: Some(through) };
+        self.post_waiting(user, id, client_msg_id, body, reply_to_seq, sending).await
     }
 
     /// Posts a message and, in cluster mode, waits up to [`STORED_WITHIN`]
@@ -337,7 +364,8 @@ impl Chat {
         body: Body,
         reply_to_seq: Option<Seq>,
     ) -> Result<Submitted> {
-        self.post_waiting(user, id, client_msg_id, body, reply_to_seq, true).await
+        let sending = Sending { wait_stored: true, following_through: None };
+        self.post_waiting(user, id, client_msg_id, body, reply_to_seq, sending).await
     }
 
     async fn post_waiting(
@@ -347,7 +375,7 @@ impl Chat {
         client_msg_id: ClientMsgId,
         body: Body,
         reply_to_seq: Option<Seq>,
-        wait: bool,
+        sending: Sending,
     ) -> Result<Submitted> {
         let awaited = Awaited::Message(id, user, client_msg_id.as_str().to_owned());
         let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq };
@@ -372,12 +400,18 @@ impl Chat {
                 // The processor checks again as of the message's place in the
                 // log; checking here refuses at once what it would refuse
                 // later, after the sender was told `accepted`.
-                let (channel, _) = self.as_member(user, id).await?;
-                if reply_to_seq.is_some_and(|r| r < 1 || r > channel.last_seq) {
+                let known = sending.following_through.filter(|through| reply_to_seq.is_none_or(|r| r <= *through));
+                if known.is_none() {
+                    let (channel, _) = self.as_member(user, id).await?;
+                    if reply_to_seq.is_some_and(|r| r > channel.last_seq) {
+                        return Err(Error::bad_request("reply_to_seq is not an event of this channel"));
+                    }
+                }
+                if reply_to_seq.is_some_and(|r| r < 1) {
                     return Err(Error::bad_request("reply_to_seq is not an event of this channel"));
                 }
                 let asked = Timestamp::now();
-                let waiter = wait.then(|| stored.wait(awaited));
+                let waiter = sending.wait_stored.then(|| stored.wait(awaited));
                 log.append(&command).await?;
                 match waiter {
                     Some(waiter) => Ok(match waiter.within(STORED_WITHIN).await {

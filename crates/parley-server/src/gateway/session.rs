@@ -400,14 +400,14 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                 match parsed {
                     Err(error) => Some(error_frame(Some(reference), &error)),
                     Ok((channel, body, client_msg_id, reply_to_seq)) => {
+                        let through = self.delivered.get(&channel).copied();
                         in_flight.push(Box::pin(post(
                             self.state.chat.clone(),
                             self.user.id,
                             reference,
                             channel,
-                            client_msg_id,
-                            body,
-                            reply_to_seq,
+                            (client_msg_id, body, reply_to_seq),
+                            through,
                         )));
                         None
                     }
@@ -452,17 +452,22 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
     }
 }
 
+/// One `send`. `through`: how far this session follows the channel, if it
+/// does (see [`Chat::post_following`]).
 async fn post(
     chat: Chat,
     user: UserId,
     reference: serde_json::Value,
     channel: ChannelId,
-    client_msg_id: ClientMsgId,
-    body: Body,
-    reply_to_seq: Option<Seq>,
+    message: (ClientMsgId, Body, Option<Seq>),
+    through: Option<Seq>,
 ) -> ServerFrame {
-    let id = client_msg_id.as_str().to_owned();
-    match chat.post(user, channel, client_msg_id, body, reply_to_seq).await {
+    let id = message.0.as_str().to_owned();
+    let posted = match through {
+        Some(through) => chat.post_following(user, channel, message, through).await,
+        None => chat.post(user, channel, message.0, message.1, message.2).await,
+    };
+    match posted {
         Ok(Submitted::Stored(posted)) => {
             ServerFrame::Ack { reference, client_msg_id: id, status: "stored".into(), seq: Some(posted.event.seq) }
         }
