@@ -72,13 +72,17 @@ pub struct Posted {
     pub created: bool,
 }
 
-/// How a message is sent, beyond what it says.
-#[derive(Debug, Clone, Copy, Default)]
-struct Sending {
-    /// Cluster mode: wait for the stored event (a REST send).
-    wait_stored: bool,
-    /// The sender's session follows the channel through this `seq`.
-    following_through: Option<Seq>,
+/// Where a message comes from, which decides what cluster mode checks and
+/// waits for before it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A REST send: answered once stored, or `Accepted` after [`STORED_WITHIN`].
+    Rest,
+    /// A live session, answered `Accepted` at once. `follows_through`: the
+    /// session follows the channel and has its events through this `seq`,
+    /// so the sender is a member as far as this node knows and the store is
+    /// not asked (unless `reply_to_seq` points past it).
+    Session { follows_through: Option<Seq> },
 }
 
 /// A page of a channel's log.
@@ -323,8 +327,10 @@ impl Chat {
         self.add_member(channel.id, user, invite.created_by).await
     }
 
-    /// Posts a message. Cluster mode answers `Accepted` once the command log
-    /// has it (a WebSocket `ack`); see [`post_stored`](Self::post_stored).
+    /// Posts a message. Embedded mode answers once it is stored. Cluster mode
+    /// puts it in the command log and, as `via` says, answers `Accepted` at
+    /// once (a WebSocket `ack`) or waits up to [`STORED_WITHIN`] for it to
+    /// be stored (a REST send).
     pub async fn post(
         &self,
         user: UserId,
@@ -332,55 +338,11 @@ impl Chat {
         client_msg_id: ClientMsgId,
         body: Body,
         reply_to_seq: Option<Seq>,
+        via: Via,
     ) -> Result<Submitted> {
-        self.post_waiting(user, id, client_msg_id, body, reply_to_seq, Sending::default()).await
-    }
-
-    /// Posts a message from a live session that follows the channel and has
-    /// its events through `through`: a member, as far as this node knows, so
-    /// cluster mode accepts it without asking the store first (the processor
-    /// checks again where the message lands, and refuses it there if the
-    /// sender left meanwhile). A `reply_to_seq` past `through` is still
-    /// checked against the store.
-    pub async fn post_following(
-        &self,
-        user: UserId,
-        id: ChannelId,
-        message: (ClientMsgId, Body, Option<Seq>),
-        through: Seq,
-    ) -> Result<Submitted> {
-        let (client_msg_id, body, reply_to_seq) = message;
-        let sending = Sending { wait_stored: false, following_through: Some(through) };
-        self.post_waiting(user, id, client_msg_id, body, reply_to_seq, sending).await
-    }
-
-    /// Posts a message and, in cluster mode, waits up to [`STORED_WITHIN`]
-    /// for it to be stored (a REST send) before answering `Accepted`.
-    pub async fn post_stored(
-        &self,
-        user: UserId,
-        id: ChannelId,
-        client_msg_id: ClientMsgId,
-        body: Body,
-        reply_to_seq: Option<Seq>,
-    ) -> Result<Submitted> {
-        let sending = Sending { wait_stored: true, following_through: None };
-        self.post_waiting(user, id, client_msg_id, body, reply_to_seq, sending).await
-    }
-
-    async fn post_waiting(
-        &self,
-        user: UserId,
-        id: ChannelId,
-        client_msg_id: ClientMsgId,
-        body: Body,
-        reply_to_seq: Option<Seq>,
-        sending: Sending,
-    ) -> Result<Submitted> {
-        let awaited = Awaited::Message(id, user, client_msg_id.as_str().to_owned());
-        let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq };
         match &self.writer {
             Writer::Sequencer(sequencer) => {
+                let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq };
                 // The Sequencer checks membership where the message lands,
                 // so a send reads nothing first; only a refusal asks the
                 // store whether the caller may even know the channel is there.
@@ -399,31 +361,34 @@ impl Chat {
             Writer::Log { log, stored } => {
                 // The processor checks again as of the message's place in the
                 // log; checking here refuses at once what it would refuse
-                // later, after the sender was told `accepted`.
-                let known = sending.following_through.filter(|through| reply_to_seq.is_none_or(|r| r <= *through));
-                if known.is_none() {
-                    let (channel, _) = self.as_member(user, id).await?;
-                    if reply_to_seq.is_some_and(|r| r > channel.last_seq) {
-                        return Err(Error::bad_request("reply_to_seq is not an event of this channel"));
+                // later, after the sender was told `accepted`. A session that
+                // follows the channel is a member as far as this node knows.
+                let followed = match via {
+                    Via::Session { follows_through: Some(through) } if reply_to_seq.is_none_or(|r| r <= through) => {
+                        Some(through)
                     }
-                }
-                if reply_to_seq.is_some_and(|r| r < 1) {
+                    _ => None,
+                };
+                let last_seq = match followed {
+                    Some(through) => through,
+                    None => self.as_member(user, id).await?.0.last_seq,
+                };
+                if reply_to_seq.is_some_and(|r| r < 1 || r > last_seq) {
                     return Err(Error::bad_request("reply_to_seq is not an event of this channel"));
                 }
                 let asked = Timestamp::now();
-                let waiter = sending.wait_stored.then(|| stored.wait(awaited));
-                log.append(&command).await?;
-                match waiter {
-                    Some(waiter) => Ok(match waiter.within(STORED_WITHIN).await {
-                        // A retry's event was stored before this call.
-                        Some(event) => {
-                            let created = event.created_at >= asked;
-                            Submitted::Stored(Posted { event, created })
-                        }
-                        None => Submitted::Accepted,
-                    }),
-                    None => Ok(Submitted::Accepted),
-                }
+                let waiter = matches!(via, Via::Rest)
+                    .then(|| stored.wait(Awaited::Message(id, user, client_msg_id.as_str().to_owned())));
+                log.append(&Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq }).await?;
+                let Some(waiter) = waiter else { return Ok(Submitted::Accepted) };
+                Ok(match waiter.within(STORED_WITHIN).await {
+                    // A retry's event was stored before this call.
+                    Some(event) => {
+                        let created = event.created_at >= asked;
+                        Submitted::Stored(Posted { event, created })
+                    }
+                    None => Submitted::Accepted,
+                })
             }
         }
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::FuturesUnordered;
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use parley_core::chat::{Chat, Submitted};
+use parley_core::chat::{Submitted, Via};
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{MyChannel, User};
 use parley_core::parse::{parse_seq, Body, ClientMsgId, Seq};
@@ -188,7 +188,6 @@ pub async fn serve<R, W>(
                         break;
                     }
                 }
-                batch.clear();
                 batch.shrink_to(0);
                 if let Some(error) = failed {
                     session.fail(&error).await;
@@ -400,15 +399,13 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                 match parsed {
                     Err(error) => Some(error_frame(Some(reference), &error)),
                     Ok((channel, body, client_msg_id, reply_to_seq)) => {
-                        let through = self.delivered.get(&channel).copied();
-                        in_flight.push(Box::pin(post(
-                            self.state.chat.clone(),
-                            self.user.id,
-                            reference,
-                            channel,
-                            (client_msg_id, body, reply_to_seq),
-                            through,
-                        )));
+                        let via = Via::Session { follows_through: self.delivered.get(&channel).copied() };
+                        let (chat, user) = (self.state.chat.clone(), self.user.id);
+                        in_flight.push(Box::pin(async move {
+                            let id = client_msg_id.as_str().to_owned();
+                            let posted = chat.post(user, channel, client_msg_id, body, reply_to_seq, via).await;
+                            answer(reference, id, posted)
+                        }));
                         None
                     }
                 }
@@ -452,21 +449,8 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
     }
 }
 
-/// One `send`. `through`: how far this session follows the channel, if it
-/// does (see [`Chat::post_following`]).
-async fn post(
-    chat: Chat,
-    user: UserId,
-    reference: serde_json::Value,
-    channel: ChannelId,
-    message: (ClientMsgId, Body, Option<Seq>),
-    through: Option<Seq>,
-) -> ServerFrame {
-    let id = message.0.as_str().to_owned();
-    let posted = match through {
-        Some(through) => chat.post_following(user, channel, message, through).await,
-        None => chat.post(user, channel, message.0, message.1, message.2).await,
-    };
+/// The answer to one `send`.
+fn answer(reference: serde_json::Value, id: String, posted: Result<Submitted, Error>) -> ServerFrame {
     match posted {
         Ok(Submitted::Stored(posted)) => {
             ServerFrame::Ack { reference, client_msg_id: id, status: "stored".into(), seq: Some(posted.event.seq) }
@@ -573,7 +557,14 @@ mod tests {
             let id = ClientMsgId::parse(&format!("m{i}")).unwrap();
             rig.state
                 .chat
-                .post(rig.user.id, channel.id, id, Body::parse("hi").unwrap(), None)
+                .post(
+                    rig.user.id,
+                    channel.id,
+                    id,
+                    Body::parse("hi").unwrap(),
+                    None,
+                    Via::Session { follows_through: None },
+                )
                 .await
                 .unwrap()
                 .stored()
@@ -615,7 +606,7 @@ mod tests {
             let posted = rig
                 .state
                 .chat
-                .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None)
+                .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Via::Session { follows_through: None })
                 .await
                 .unwrap()
                 .stored()
@@ -633,7 +624,7 @@ mod tests {
         let last = rig
             .state
             .chat
-            .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None)
+            .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Via::Session { follows_through: None })
             .await
             .unwrap()
             .stored()
@@ -684,7 +675,7 @@ mod tests {
         let event = rig
             .state
             .chat
-            .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None)
+            .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Via::Session { follows_through: None })
             .await
             .unwrap()
             .stored()

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use parley_core::chat::{Posted, Submitted};
+use parley_core::chat::{Posted, Submitted, Via};
 use parley_core::parse::{parse_seq, Body, ClientMsgId, Page};
 use parley_protocol as wire;
 
@@ -37,7 +37,7 @@ async fn post_message(
     let reply_to_seq = body.reply_to_seq.map(|s| parse_seq(s, "reply_to_seq")).transpose()?;
     state.sends.check(authed.user.id)?;
     let id = client_msg_id.as_str().to_owned();
-    match state.chat.post_stored(authed.user.id, channel, client_msg_id, text, reply_to_seq).await? {
+    match state.chat.post(authed.user.id, channel, client_msg_id, text, reply_to_seq, Via::Rest).await? {
         Submitted::Stored(Posted { event, created }) => {
             let status = if created { StatusCode::CREATED } else { StatusCode::OK };
             Ok((status, Json(wire::EventResponse { event: (&event).into() })).into_response())

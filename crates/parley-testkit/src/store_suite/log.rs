@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use parley_core::chat::Via;
 use parley_core::feed::{EventFeed, LocalFeed};
 use parley_core::model::{ChannelKind, Event, EventKind, Role};
 use parley_core::parse::Seq;
@@ -97,7 +98,7 @@ pub async fn dedupe_retry_returns_first(store: Arc<dyn Store>) {
     }
     let via_chat = h
         .chat
-        .post(alice.id, channel.id, cmid("same"), body("third"), None)
+        .post(alice.id, channel.id, cmid("same"), body("third"), None, Via::Rest)
         .await
         .must("chat retry")
         .stored()
@@ -176,7 +177,7 @@ pub async fn membership_rechecked_at_append(store: Arc<dyn Store>) {
 
     let code = |r| code_of(r, "post");
     assert_eq!(code(h.post(channel.id, bob.id, "b0", "hi").await), ErrorCode::Forbidden, "not a member");
-    let via_chat = h.chat.post(bob.id, channel.id, cmid("b0"), body("hi"), None).await;
+    let via_chat = h.chat.post(bob.id, channel.id, cmid("b0"), body("hi"), None, Via::Rest).await;
     assert_eq!(code_of(via_chat, "chat post"), ErrorCode::Forbidden, "public but not joined");
     assert_eq!(code(h.post(unknown, alice.id, "a0", "hi").await), ErrorCode::NotFound, "unknown channel");
 
