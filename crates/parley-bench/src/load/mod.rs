@@ -8,12 +8,13 @@
 //!   connecting to the drain, with its [`progress`] line;
 //! - [`stats`], [`check`], [`procstat`]: counters and latencies, the
 //!   consistency verdict, the processes' CPU and memory;
-//! - [`report`]: the table and the JSON.
+//! - [`report`]: the table and the JSON; [`plot`]: SVG charts.
 
 pub mod api;
 pub mod check;
 pub mod client;
 pub mod plan;
+pub mod plot;
 pub mod procstat;
 pub mod progress;
 pub mod report;
