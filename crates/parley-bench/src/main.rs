@@ -16,6 +16,7 @@ use parley_bench::checker::{check, History};
 use parley_bench::scenarios::fanout::{self, FanoutArgs};
 use parley_bench::scenarios::history::{self, HistoryArgs};
 use parley_bench::scenarios::idle::{self, IdleArgs};
+use parley_bench::scenarios::idle_worker::{self, IdleWorkerArgs};
 use parley_bench::scenarios::login::{self, LoginArgs};
 use parley_bench::scenarios::resume::{self, ResumeArgs};
 use parley_bench::scenarios::throughput::{self, ThroughputArgs};
@@ -43,6 +44,9 @@ enum Command {
     Fanout(Box<FanoutArgs>),
     /// N idle sessions: the server's memory per session.
     Idle(Box<IdleArgs>),
+    /// Holds a share of a parent `idle` run's sessions, driven over stdin.
+    #[command(hide = true)]
+    IdleWorker(IdleWorkerArgs),
     /// A reconnect after K missed events: time to the last one.
     Resume(Box<ResumeArgs>),
     /// REST paging of a channel's log: pages/s and page latency.
@@ -68,6 +72,7 @@ fn main() -> anyhow::Result<ExitCode> {
             Command::Throughput(args) => throughput::run(*args).await,
             Command::Fanout(args) => fanout::run(*args).await,
             Command::Idle(args) => idle::run(*args).await,
+            Command::IdleWorker(args) => idle_worker::run(args).await.map(|()| true),
             Command::Resume(args) => resume::run(*args).await,
             Command::History(args) => history::run(*args).await,
             Command::Login(args) => login::run(*args).await,

@@ -72,6 +72,38 @@ fn throughput_delivers_every_acked_message_to_every_member() {
 }
 
 #[test]
+fn a_throughput_sweep_runs_each_rate_on_the_same_channels_and_draws_them() {
+    let plot = tempfile::tempdir().expect("a temp dir");
+    let svg = plot.path().join("latency.svg");
+    let (ok, output, report) = bench(&[
+        "throughput",
+        "--senders",
+        "4",
+        "--channels",
+        "2",
+        "--members",
+        "3",
+        "--rates",
+        "100,0",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+        "--plot",
+        svg.to_str().expect("a UTF-8 path"),
+    ]);
+    assert!(ok, "{output}");
+    let sweep = report["sweep"].as_array().expect("one report per rate");
+    assert_eq!(sweep.len(), 2, "{output}");
+    for run in sweep {
+        assert_consistent(run, &output);
+    }
+    assert_eq!(sweep[0]["parameters"]["load"]["rate"], 100.0);
+    let svg = std::fs::read_to_string(&svg).expect("the latency chart");
+    assert_eq!(svg.matches("<polyline").count(), 5, "{svg}");
+}
+
+#[test]
 fn fanout_runs_against_parley_and_the_baseline() {
     let (ok, output, report) =
         bench(&["fanout", "--members", "20", "--baseline", "--duration", "2", "--warmup", "0.5", "--window", "4"]);
@@ -87,6 +119,36 @@ fn idle_opens_every_session_and_reads_the_server_memory() {
     assert!(ok, "{output}");
     assert_eq!(report["sessions"], 100, "{output}");
     assert!(report["rss_after_mib"].as_f64() >= report["rss_before_mib"].as_f64(), "{output}");
+}
+
+#[test]
+fn idle_opens_its_sessions_from_child_processes_in_steps() {
+    let plot = tempfile::tempdir().expect("a temp dir");
+    let svg = plot.path().join("memory.svg");
+    let (ok, output, report) = bench(&[
+        "idle",
+        "--sessions",
+        "200",
+        "--processes",
+        "2",
+        "--steps",
+        "2",
+        "--settle",
+        "0.3",
+        "--plot",
+        svg.to_str().expect("a UTF-8 path"),
+    ]);
+    assert!(ok, "{output}");
+    let svg = std::fs::read_to_string(&svg).expect("the memory chart");
+    assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+    assert_eq!(report["sessions"], 200, "{output}");
+    assert_eq!(report["processes"], 2, "{output}");
+    let points = report["points"].as_array().expect("points");
+    let sessions: Vec<&Value> = points.iter().map(|p| &p["sessions"]).collect();
+    assert_eq!(sessions, [100, 200], "{output}");
+    assert!(points.iter().all(|p| p["server_rss_mib"].as_f64().unwrap_or(0.0) > 0.0), "{output}");
+    // Read from the children, which hold the sessions.
+    assert!(report["client_rss_mib"].as_f64().unwrap_or(0.0) > 0.0, "{output}");
 }
 
 #[test]

@@ -10,6 +10,7 @@
 pub mod fanout;
 pub mod history;
 pub mod idle;
+pub mod idle_worker;
 pub mod login;
 pub mod resume;
 pub mod throughput;
