@@ -1,11 +1,11 @@
 //! `idle`: N sessions that say `hello`, get `ready` and then stay silent,
 //! opened in K steps with the server's RSS read after each settles: its
 //! memory against connections, and per idle session. One user (by default)
-//! owns them all, with no channels, as `scripts/idle-sockets.py` does, so no
-//! presence traffic flows. Past one process's open-file limit the sessions
-//! are held by P child processes ([`idle_worker`](super::idle_worker)), and
-//! past one source address's ephemeral ports they need `--source-addresses`:
-//! both are checked before anything opens.
+//! owns them all, with no channels, so no presence traffic flows. Past one
+//! process's open-file limit the sessions are held by P child processes
+//! ([`idle_worker`](super::idle_worker)), and past one source address's
+//! ephemeral ports they need `--source-addresses`: both are checked before
+//! anything opens.
 
 use std::path::PathBuf;
 use std::time::Duration;
