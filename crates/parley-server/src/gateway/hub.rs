@@ -399,42 +399,73 @@ impl Hub {
     /// follow the channel; a `member_left` stops them after this event.
     /// Waiters are resolved last, so that a join is answered once its
     /// user's sessions here follow the channel.
+    ///
+    /// A batch's events are taken channel by channel (each channel's in
+    /// order; order across channels is not part of the contract), and each
+    /// run of messages between membership events is offered to a session
+    /// back to back: the session then finds the whole run queued when it
+    /// wakes and writes it with one flush — one `send` for many deliveries
+    /// instead of one each.
     pub fn deliver(&self, events: &[Event]) {
-        let frames: Vec<Arc<EventFrame>> = events.iter().map(|e| Arc::new(EventFrame::new(e))).collect();
+        let mut by_channel: Vec<(ChannelId, Vec<Arc<EventFrame>>)> = Vec::new();
+        let mut index: HashMap<ChannelId, usize> = HashMap::new();
+        for event in events {
+            let frame = Arc::new(EventFrame::new(event));
+            let at = *index.entry(frame.channel).or_insert_with(|| {
+                by_channel.push((frame.channel, Vec::new()));
+                by_channel.len() - 1
+            });
+            by_channel[at].1.push(frame);
+        }
         let mut state = self.lock();
-        for frame in frames {
-            if let Some((user, true)) = frame.membership {
-                let sessions = state.user_sessions(user);
-                match &self.relay {
-                    // Who is online is known cluster-wide, not here.
-                    Some(relay) => {
-                        let _ = relay.send(Relay::Joined(frame.channel, user));
-                    }
-                    None if !sessions.is_empty() => {
-                        let here = state.presence_sessions(frame.channel);
-                        let others = here.into_iter().flat_map(|m| m.values()).map(|link| link.user).collect();
-                        state.introduce(user, true, frame.channel, &others);
-                    }
-                    None => {}
+        for (channel, frames) in &by_channel {
+            let mut rest = frames.as_slice();
+            while !rest.is_empty() {
+                let plain = rest.iter().take_while(|f| f.membership.is_none()).count();
+                let (run, tail) = rest.split_at(plain.max(1));
+                rest = tail;
+                let membership = run[0].membership;
+                if let Some((user, true)) = membership {
+                    self.joining(&mut state, *channel, user);
                 }
-                for id in sessions {
-                    state.subscribe(id, frame.channel);
+                let mut delivered = 0u64;
+                for link in state.by_channel.get(channel).into_iter().flat_map(|s| s.values()) {
+                    for frame in run {
+                        link.offer(Delivery::Event(frame.clone()));
+                    }
+                    delivered += run.len() as u64;
                 }
-            }
-            let mut delivered = 0u64;
-            for link in state.by_channel.get(&frame.channel).into_iter().flat_map(|s| s.values()) {
-                link.offer(Delivery::Event(frame.clone()));
-                delivered += 1;
-            }
-            self.metrics.fanned_out(delivered);
-            if let Some((user, false)) = frame.membership {
-                for id in state.user_sessions(user) {
-                    state.unsubscribe(id, frame.channel);
+                self.metrics.fanned_out(delivered);
+                if let Some((user, false)) = membership {
+                    for id in state.user_sessions(user) {
+                        state.unsubscribe(id, *channel);
+                    }
                 }
             }
         }
         drop(state);
         self.stored.resolve(events);
+    }
+
+    /// Before a `member_joined` of `user` is offered: its sessions here
+    /// follow `channel`, and presence is exchanged with who is online in it.
+    fn joining(&self, state: &mut State, channel: ChannelId, user: UserId) {
+        let sessions = state.user_sessions(user);
+        match &self.relay {
+            // Who is online is known cluster-wide, not here.
+            Some(relay) => {
+                let _ = relay.send(Relay::Joined(channel, user));
+            }
+            None if !sessions.is_empty() => {
+                let here = state.presence_sessions(channel);
+                let others = here.into_iter().flat_map(|m| m.values()).map(|link| link.user).collect();
+                state.introduce(user, true, channel, &others);
+            }
+            None => {}
+        }
+        for id in sessions {
+            state.subscribe(id, channel);
+        }
     }
 
     /// Reads the feed until `stop`. If the feed says events were lost to this
@@ -466,6 +497,8 @@ fn presence_frame(user: UserId, online: bool) -> Arc<Frame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parley_core::id::EventId;
+    use parley_core::time::Timestamp;
 
     fn hub() -> Hub {
         Hub::new(Arc::new(Metrics::default()), SESSION_QUEUE, Arc::default())
@@ -498,5 +531,62 @@ mod tests {
         let (_, _, online) = hub.register(UserId::generate(), "t".into(), &[large]);
         assert!(online.is_empty(), "past {PRESENCE_MAX_SESSIONS} sessions a channel carries no presence");
         assert!(queues.iter_mut().all(|queue| presence_frames(queue) == 0), "nobody is told of the newcomer");
+    }
+
+    fn event(channel: ChannelId, seq: Seq, kind: EventKind) -> Event {
+        Event {
+            channel_id: channel,
+            seq,
+            id: EventId::generate(),
+            sender_id: UserId::generate(),
+            created_at: Timestamp::now(),
+            kind,
+        }
+    }
+
+    fn message(channel: ChannelId, seq: Seq) -> Event {
+        let kind = EventKind::Message { body: "hi".into(), client_msg_id: seq.to_string(), reply_to_seq: None };
+        event(channel, seq, kind)
+    }
+
+    /// (channel, seq) of every event queued, in queue order.
+    fn events(queue: &mut mpsc::Receiver<Delivery>) -> Vec<(ChannelId, Seq)> {
+        let mut events = Vec::new();
+        while let Ok(delivery) = queue.try_recv() {
+            if let Delivery::Event(frame) = delivery {
+                events.push((frame.channel, frame.seq));
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn a_batch_reaches_each_session_channel_by_channel_and_a_join_starts_where_it_stands() {
+        let hub = hub();
+        let (a, b) = (ChannelId::generate(), ChannelId::generate());
+        let joiner = UserId::generate();
+        let (_, mut both, _) = hub.register(UserId::generate(), "t".into(), &[a, b]);
+        let (_, mut joining, _) = hub.register(joiner, "t".into(), &[b]);
+        events(&mut both);
+        let batch = [
+            message(a, 1),
+            message(b, 1),
+            event(a, 2, EventKind::MemberJoined { user_id: joiner }),
+            message(b, 2),
+            message(a, 3),
+            event(b, 3, EventKind::MemberLeft { user_id: joiner }),
+            message(b, 4),
+        ];
+        hub.deliver(&batch);
+        assert_eq!(
+            events(&mut both),
+            [(a, 1), (a, 2), (a, 3), (b, 1), (b, 2), (b, 3), (b, 4)],
+            "each channel's events in order, one channel's run after another's"
+        );
+        assert_eq!(
+            events(&mut joining),
+            [(a, 2), (a, 3), (b, 1), (b, 2), (b, 3)],
+            "the joiner gets its join and what follows; the leaver its leave and nothing after"
+        );
     }
 }

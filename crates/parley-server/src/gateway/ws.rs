@@ -24,6 +24,9 @@ pub const MAX_FRAME: usize = 64 * 1024;
 /// and 512 bytes 0.5 KiB less: most frames fit, and a larger one is read in
 /// a few more calls).
 const READ_BUFFER: usize = 512;
+/// Frames are gathered up to this many bytes (or the session's flush)
+/// before tungstenite writes them: 0 made one `send` per delivery.
+const WRITE_BUFFER: usize = 8 * 1024;
 /// Bytes a session may have written but not yet flushed before writes fail.
 const MAX_WRITE_BUFFER: usize = 8 * 1024 * 1024;
 /// Echo mode's message limit: the largest message of Autobahn's case 9.
@@ -60,7 +63,7 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebS
 /// Autobahn run fuzzes exactly what serves clients.
 fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
