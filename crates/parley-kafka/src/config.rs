@@ -66,7 +66,12 @@ impl KafkaConfig {
     /// What every client of this crate shares: where the brokers are, who we are.
     pub(crate) fn client(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", &self.brokers).set("client.id", &self.client_id);
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.client_id)
+            // Small requests (a command, an event) must not wait for the
+            // broker's delayed ACK.
+            .set("socket.nagle.disable", "true");
         config
     }
 
@@ -80,7 +85,11 @@ impl KafkaConfig {
             .set("message.timeout.ms", millis(self.delivery_timeout))
             // The partitioner of the Java client, so any Kafka tool that
             // produces by channel id lands on the same partition as we do.
-            .set("partitioner", "murmur2_random");
+            .set("partitioner", "murmur2_random")
+            // librdkafka waits 5 ms by default to fill a batch; a message
+            // crosses two producers on its way (command, event). Under load
+            // batches still fill while a request is in flight.
+            .set("linger.ms", "1");
         config
     }
 
