@@ -172,8 +172,10 @@ impl Axis {
         Axis { lo, hi, log: false, ticks }
     }
 
-    /// Whole decades around `lo..hi`, ticked at 1, 2 and 5 of each.
+    /// Whole decades around `lo..hi`, ticked at 1, 2 and 5 of each; one
+    /// decade, 1 to 10, when there is nothing positive to show.
     fn log(lo: f64, hi: f64) -> Axis {
+        let (lo, hi) = if lo.is_finite() && lo > 0.0 && hi >= lo { (lo, hi) } else { (1.0, 10.0) };
         let (lo, hi) = (10f64.powf(lo.log10().floor()), 10f64.powf(hi.log10().ceil().max(lo.log10().floor() + 1.0)));
         let decades = (hi / lo).log10().round() as i32;
         let ticks = (0..decades)
@@ -206,7 +208,7 @@ fn label(v: f64) -> String {
     } else if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
-        let text = format!("{v:.3}");
+        let text = format!("{v:.6}");
         text.trim_end_matches('0').trim_end_matches('.').to_owned()
     }
 }
@@ -283,5 +285,13 @@ mod tests {
     fn an_empty_chart_is_still_a_picture() {
         let svg = Chart::default().svg();
         assert!(svg.contains("<rect") && !svg.contains("NaN"));
+        let nothing_positive = Chart {
+            log_x: true,
+            log_y: true,
+            series: vec![Series { name: "p99".into(), points: vec![(0.0, 0.0), (100.0, 0.0)] }],
+            ..Chart::default()
+        };
+        let svg = nothing_positive.svg();
+        assert!(svg.contains("<rect") && !svg.contains("NaN") && !svg.contains("inf"));
     }
 }

@@ -28,6 +28,9 @@ pub struct RunPlan {
     pub sessions: Vec<Plan>,
     /// One per sender for the completion flow, else empty.
     pub completions: Vec<Completion>,
+    /// The lowest sender id of this run: a message from below it is an
+    /// earlier run's, late (a sweep's rounds share their channels).
+    pub first_sender: u32,
     pub warmup: Duration,
     pub duration: Duration,
     /// The most the drain may take after the senders stop.
@@ -80,6 +83,7 @@ pub async fn run(plan: RunPlan, watch: &Watch) -> anyhow::Result<RunResult> {
         ws_url,
         sessions,
         completions,
+        first_sender,
         warmup,
         duration,
         drain,
@@ -88,7 +92,7 @@ pub async fn run(plan: RunPlan, watch: &Watch) -> anyhow::Result<RunResult> {
     } = plan;
     let total = sessions.len();
     let senders = sessions.iter().filter(|p| p.send.is_some()).count();
-    let shared = Arc::new(Shared::new(protocol, completions, connect_concurrency));
+    let shared = Arc::new(Shared::new(protocol, completions, connect_concurrency).from_sender(first_sender));
     let url: Arc<str> = ws_url.into();
     let connecting = Instant::now();
     let (phases, queues) = Phases::new(total);

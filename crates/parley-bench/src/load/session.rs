@@ -271,6 +271,10 @@ impl Session {
         let parsed = event.client_msg_id.as_deref().and_then(wire::parse_msg_id);
         let sent_ns = event.body.as_deref().and_then(wire::parse_body_ns);
         let (Some((sender, n)), Some(sent_ns)) = (parsed, sent_ns) else { return self.note("foreign message") };
+        if sender < self.shared.first_sender {
+            // Its send time counts from an earlier run's epoch: no latency.
+            return self.note("an earlier run's message");
+        }
         let now = Instant::now();
         let latency_us = u32::try_from(self.shared.ns_at(now).saturating_sub(sent_ns) / 1000).unwrap_or(u32::MAX);
         let Ok(n32) = u32::try_from(n) else { return self.note("foreign message") };

@@ -13,6 +13,8 @@ use super::stats::{Counters, Latency};
 /// What every session of a run shares with the others and the coordinator.
 pub struct Shared {
     pub protocol: Protocol,
+    /// Messages from senders below this one are an earlier run's.
+    pub first_sender: u32,
     pub counters: Counters,
     pub deliver: Latency,
     pub ack: Latency,
@@ -27,9 +29,15 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Counts as this run's only the messages of senders `first..`.
+    pub fn from_sender(self, first: u32) -> Shared {
+        Shared { first_sender: first, ..self }
+    }
+
     pub fn new(protocol: Protocol, completions: Vec<Completion>, connect_concurrency: usize) -> Shared {
         Shared {
             protocol,
+            first_sender: 0,
             counters: Counters::default(),
             deliver: Latency::default(),
             ack: Latency::default(),

@@ -128,6 +128,7 @@ fn sessions(args: &FanoutArgs, channel: &str, tokens: Option<&[String]>) -> Vec<
 fn plan(args: &FanoutArgs, protocol: Protocol, target: &Target, sessions: Vec<Plan>) -> RunPlan {
     let completions = (0..args.senders).map(|_| Completion::new(args.members as u32)).collect();
     RunPlan {
+        first_sender: 0,
         protocol,
         addr: target.addr,
         ws_url: target.ws_url(if protocol == Protocol::Parley { "/api/v1/ws" } else { "/ws" }),

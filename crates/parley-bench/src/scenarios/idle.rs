@@ -170,6 +170,16 @@ fn memory_chart(report: &IdleReport) -> Chart {
 async fn measure(args: &IdleArgs, processes: usize, target: &Target) -> anyhow::Result<IdleReport> {
     let pid = target.pid.context("idle measures the server's memory: use --spawn or --server-pid")?;
     let server = Proc::Pid(pid);
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok();
+    if let Some(limit) = limits.as_deref().and_then(open_file_limit) {
+        let needed = args.sessions as u64 + SPARE_FILES;
+        anyhow::ensure!(
+            needed <= limit,
+            "the server (pid {pid}) may open {limit} files (its ulimit -n), and {} sessions need {needed}: \
+             raise its limit, or spread the sessions over a cluster's nodes",
+            args.sessions
+        );
+    }
     let api = Api::new(target.http_url(""))?;
     let users = args.users.clamp(1, args.sessions.max(1));
     let accounts = setup::register(&api, &setup::run_prefix(), users, setup::REGISTER_CONCURRENCY).await?;
@@ -197,6 +207,8 @@ async fn measure(args: &IdleArgs, processes: usize, target: &Target) -> anyhow::
         open = total;
         progress::status(&format!("idle: {open}/{} sessions open", args.sessions));
         tokio::time::sleep(settle).await;
+        // Opening none checks that every session held is still open.
+        holder.open(0).await.context("idle sessions ended while settling")?;
         let after = sample()?;
         points.push(IdlePoint {
             sessions: open,
@@ -304,6 +316,12 @@ fn feasible(
     Ok(())
 }
 
+/// The soft limit on open files in a `/proc/<pid>/limits`.
+fn open_file_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..].split_whitespace().next()?.parse().ok()
+}
+
 /// `32768\t60999` → 28,232 ports.
 fn port_range_size(text: &str) -> Option<u64> {
     let mut bounds = text.split_whitespace().map(|n| n.parse::<u64>());
@@ -345,6 +363,16 @@ mod tests {
         assert!(error.contains("--source-addresses 3"), "{error}");
         assert!(feasible(60_000, 4, Some(20_000), 3, ports).is_ok());
         assert!(feasible(1_000_000, 1, None, 1, None).is_ok());
+    }
+
+    #[test]
+    fn reads_the_open_file_limit() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max processes             95360                95360                processes\n\
+                      Max open files            20000                20000                files\n";
+        assert_eq!(open_file_limit(limits), Some(20_000));
+        assert_eq!(open_file_limit("Max open files            unlimited            unlimited            files"), None);
+        assert_eq!(open_file_limit(""), None);
     }
 
     #[test]

@@ -6,9 +6,16 @@
 //! then `open K`; the child opens K more sessions and answers `opened TOTAL`
 //! or `error MESSAGE`. At EOF on stdin the child drops its sockets and exits 0,
 //! so a parent that dies (even by SIGKILL) takes its children's sessions with it.
+//!
+//! Every held session is read by a task of its own, which answers the
+//! server's pings: the server closes a socket silent for 60 s, and a step
+//! whose sessions were closed under it would measure nothing. A session
+//! that ends fails the next step.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -17,6 +24,7 @@ use futures::{future, stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::task::JoinHandle;
 
 use crate::load::client::{self, Ws};
 use crate::load::procstat::Proc;
@@ -53,18 +61,21 @@ struct Setup {
 pub struct Sessions {
     dial: IdleWorkerArgs,
     tokens: Vec<String>,
-    open: Vec<Ws>,
+    /// The task reading each session, in the order they opened.
+    open: Vec<JoinHandle<()>>,
+    /// Sessions that ended (closed by the server, or broken).
+    ended: Arc<AtomicUsize>,
 }
 
 impl Sessions {
     pub fn new(dial: IdleWorkerArgs, tokens: Vec<String>) -> Sessions {
-        Sessions { dial, tokens, open: Vec::new() }
+        Sessions { dial, tokens, open: Vec::new(), ended: Arc::default() }
     }
 
     /// Opens `k` more (connect, `hello`, `ready`), `connect_concurrency` at a
-    /// time; returns how many are open.
+    /// time; returns how many are open. Fails if any session has ended.
     pub async fn open(&mut self, k: usize) -> anyhow::Result<usize> {
-        let Sessions { dial, tokens, open } = self;
+        let Sessions { dial, tokens, open, ended } = self;
         anyhow::ensure!(k == 0 || !tokens.is_empty(), "no token to say hello with");
         let first = open.len();
         let opened: Vec<anyhow::Result<Ws>> = stream::iter(first..first + k)
@@ -84,18 +95,36 @@ impl Sessions {
         let (mut failed, mut first_error) = (0usize, None);
         for result in opened {
             match result {
-                Ok(ws) => open.push(ws),
+                Ok(ws) => open.push(tokio::spawn(keep(ws, ended.clone()))),
                 Err(error) => {
                     failed += 1;
                     first_error.get_or_insert(error);
                 }
             }
         }
-        match first_error {
-            Some(error) => Err(error.context(format!("{failed} of {k} idle sessions did not open"))),
-            None => Ok(open.len()),
+        if let Some(error) = first_error {
+            return Err(error.context(format!("{failed} of {k} idle sessions did not open")));
+        }
+        match ended.load(Relaxed) {
+            0 => Ok(open.len()),
+            gone => bail!("{gone} of {} idle sessions ended while held", open.len()),
         }
     }
+}
+
+impl Drop for Sessions {
+    fn drop(&mut self) {
+        for task in &self.open {
+            task.abort();
+        }
+    }
+}
+
+/// Reads `ws` until it ends — reading is what answers the server's pings —
+/// and counts the end.
+async fn keep(mut ws: Ws, ended: Arc<AtomicUsize>) {
+    while let Some(Ok(_)) = ws.next().await {}
+    ended.fetch_add(1, Relaxed);
 }
 
 /// The `idle-worker` command: holds sessions for the parent on the other end of stdin.

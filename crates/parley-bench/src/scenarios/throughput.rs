@@ -39,7 +39,7 @@ pub struct ThroughputArgs {
     /// acks allow), in this order, on the same users and channels.
     #[arg(long, value_delimiter = ',', conflicts_with = "rate", value_name = "RATE,…")]
     pub rates: Vec<f64>,
-    /// Draw send→deliver and ack percentiles against stored messages/s, one
+    /// Draw send→deliver and ack percentiles against acked messages/s, one
     /// point per run, as an SVG to this file.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
@@ -129,6 +129,7 @@ fn plan(
         })
         .collect();
     RunPlan {
+        first_sender: (round * s) as u32,
         protocol: Protocol::Parley,
         addr: target.addr,
         ws_url: target.ws_url("/api/v1/ws"),
@@ -147,7 +148,7 @@ fn sweep_table(reports: &[Report]) -> String {
     let mut table = format!(
         "{:>10} {:>10} {:>10} | {:>8} {:>8} | {:>8} {:>8} {:>8} {:>8} {:>8} | {}\n",
         "rate",
-        "stored/s",
+        "acked/s",
         "deliv/s",
         "ack p50",
         "ack p99",
@@ -179,7 +180,7 @@ fn sweep_table(reports: &[Report]) -> String {
     table
 }
 
-/// Send→deliver p50, p90, p99, p99.9 and ack p99 against stored messages/s.
+/// Send→deliver p50, p90, p99, p99.9 and ack p99 against acked messages/s.
 fn latency_chart(args: &ThroughputArgs, reports: &[Report]) -> Chart {
     let series = |name: &str, pick: fn(&Report) -> f64| Series {
         name: name.to_owned(),
@@ -194,7 +195,10 @@ fn latency_chart(args: &ThroughputArgs, reports: &[Report]) -> Chart {
             args.senders, args.channels, args.members
         ),
         subtitle: format!("parley-bench throughput --rates …, server and client on one {cores}-core machine"),
-        x_label: format!("stored messages per second{}", if spread > 20.0 { " (log scale)" } else { "" }),
+        x_label: format!(
+            "acked messages per second: stored (accepted, in cluster mode){}",
+            if spread > 20.0 { ", log scale" } else { "" }
+        ),
         y_label: "latency (ms, log scale)".to_owned(),
         log_x: spread > 20.0,
         log_y: true,
