@@ -66,12 +66,7 @@ impl KafkaConfig {
     /// What every client of this crate shares: where the brokers are, who we are.
     pub(crate) fn client(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
-        config
-            .set("bootstrap.servers", &self.brokers)
-            .set("client.id", &self.client_id)
-            // Small requests (a command, an event) must not wait for the
-            // broker's delayed ACK.
-            .set("socket.nagle.disable", "true");
+        config.set("bootstrap.servers", &self.brokers).set("client.id", &self.client_id);
         config
     }
 

@@ -567,6 +567,7 @@ mod tests {
         let joiner = UserId::generate();
         let (_, mut both, _) = hub.register(UserId::generate(), "t".into(), &[a, b]);
         let (_, mut joining, _) = hub.register(joiner, "t".into(), &[b]);
+        let (_, mut joining_too, _) = hub.register(joiner, "t".into(), &[b]);
         events(&mut both);
         let batch = [
             message(a, 1),
@@ -576,17 +577,24 @@ mod tests {
             message(a, 3),
             event(b, 3, EventKind::MemberLeft { user_id: joiner }),
             message(b, 4),
+            event(a, 4, EventKind::MemberLeft { user_id: joiner }),
+            message(a, 5),
+            event(a, 6, EventKind::MemberJoined { user_id: joiner }),
+            event(a, 7, EventKind::MemberJoined { user_id: joiner }),
+            message(a, 8),
         ];
         hub.deliver(&batch);
         assert_eq!(
             events(&mut both),
-            [(a, 1), (a, 2), (a, 3), (b, 1), (b, 2), (b, 3), (b, 4)],
+            [(a, 1), (a, 2), (a, 3), (a, 4), (a, 5), (a, 6), (a, 7), (a, 8), (b, 1), (b, 2), (b, 3), (b, 4)],
             "each channel's events in order, one channel's run after another's"
         );
+        let expected = [(a, 2), (a, 3), (a, 4), (a, 6), (a, 7), (a, 8), (b, 1), (b, 2), (b, 3)];
         assert_eq!(
             events(&mut joining),
-            [(a, 2), (a, 3), (b, 1), (b, 2), (b, 3)],
-            "the joiner gets its join and what follows; the leaver its leave and nothing after"
+            expected,
+            "a joiner gets each join and what follows it, a leaver its leave and nothing after"
         );
+        assert_eq!(events(&mut joining_too), expected, "every session of the joiner alike");
     }
 }

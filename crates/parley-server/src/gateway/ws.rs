@@ -25,7 +25,11 @@ pub const MAX_FRAME: usize = 64 * 1024;
 /// a few more calls).
 const READ_BUFFER: usize = 512;
 /// Frames are gathered up to this many bytes (or the session's flush)
-/// before tungstenite writes them: 0 made one `send` per delivery.
+/// before tungstenite writes them: 0 made one `send` per delivery. The
+/// buffer's capacity is kept once grown, so a session that has written a
+/// burst (a replay, a busy channel) holds up to about twice this; one that
+/// only got `ready` holds what that took. 4 KiB measured 85–93 % of the
+/// bare baseline's fan-out against 100–112 % for 8 KiB.
 const WRITE_BUFFER: usize = 8 * 1024;
 /// Bytes a session may have written but not yet flushed before writes fail.
 const MAX_WRITE_BUFFER: usize = 8 * 1024 * 1024;
