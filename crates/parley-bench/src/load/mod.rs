@@ -7,12 +7,14 @@
 //! - [`shared`]: what a run's sessions share; [`run`]: one run, from
 //!   connecting to the drain, with its [`progress`] line;
 //! - [`stats`], [`check`], [`procstat`]: counters and latencies, the
-//!   consistency verdict, the processes' CPU and memory;
+//!   consistency verdict, the processes' CPU and memory; [`limits`]: what
+//!   the machine lets a run open;
 //! - [`report`]: the table and the JSON; [`plot`]: SVG charts.
 
 pub mod api;
 pub mod check;
 pub mod client;
+pub mod limits;
 pub mod plan;
 pub mod plot;
 pub mod procstat;

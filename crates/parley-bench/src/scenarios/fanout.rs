@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::load::api::Api;
+use crate::load::limits;
 use crate::load::plan::{Plan, Protocol, SendPlan};
 use crate::load::report::{write_json, Report, Setup};
 use crate::load::run::{self, RunPlan, Watch};
@@ -57,11 +58,15 @@ struct Both<'a> {
 pub async fn run(args: FanoutArgs) -> anyhow::Result<bool> {
     anyhow::ensure!(args.members >= 2, "--members must be at least 2");
     anyhow::ensure!(args.senders >= 1 && args.senders <= args.members, "--senders must be between 1 and --members");
+    limits::client(args.members, 1, args.load.source_addresses, false)?;
     let parley = match args.baseline_only {
         true => None,
         false => {
             let target = Target::open(&args.target)?;
-            let report = measure_parley(&args, &target).await;
+            let report = match limits::target(&target, args.members) {
+                Ok(()) => measure_parley(&args, &target).await,
+                Err(error) => Err(error),
+            };
             target.stop();
             let report = report?;
             println!("{report}");
@@ -71,7 +76,10 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<bool> {
     let baseline = match args.baseline || args.baseline_only {
         true => {
             let target = Target::baseline(args.baseline_nodelay)?;
-            let report = measure_baseline(&args, &target).await;
+            let report = match limits::target(&target, args.members) {
+                Ok(()) => measure_baseline(&args, &target).await,
+                Err(error) => Err(error),
+            };
             target.stop();
             let report = report?;
             println!("{report}");

@@ -10,12 +10,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
 use super::idle_worker::{Holder, IdleWorkerArgs};
 use crate::load::api::Api;
+use crate::load::limits;
 use crate::load::plot::{Chart, Series};
 use crate::load::procstat::{Proc, ProcFigures, ProcSample};
 use crate::load::progress;
@@ -26,9 +27,6 @@ use crate::load::target::{Target, TargetArgs};
 /// Sessions per client process when `--processes` is automatic: well under
 /// the 20,000 open files these machines allow one process.
 const SESSIONS_PER_PROCESS: usize = 15_000;
-/// Files a process holds besides its sessions: stdio, the runtime, REST.
-const SPARE_FILES: u64 = 64;
-const PORT_RANGE: &str = "/proc/sys/net/ipv4/ip_local_port_range";
 
 #[derive(Debug, Clone, Args)]
 pub struct IdleArgs {
@@ -103,9 +101,7 @@ pub struct IdlePoint {
 
 pub async fn run(args: IdleArgs) -> anyhow::Result<bool> {
     let processes = processes(args.sessions, args.processes);
-    let open_files = rlimit::Resource::NOFILE.get_soft().ok();
-    let ports = std::fs::read_to_string(PORT_RANGE).ok().and_then(|text| port_range_size(&text));
-    feasible(args.sessions, processes, open_files, args.source_addresses, ports)?;
+    limits::client(args.sessions, processes, args.source_addresses, true)?;
     let target = Target::open(&args.target)?;
     let report = measure(&args, processes, &target).await;
     target.stop();
@@ -170,16 +166,7 @@ fn memory_chart(report: &IdleReport) -> Chart {
 async fn measure(args: &IdleArgs, processes: usize, target: &Target) -> anyhow::Result<IdleReport> {
     let pid = target.pid.context("idle measures the server's memory: use --spawn or --server-pid")?;
     let server = Proc::Pid(pid);
-    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok();
-    if let Some(limit) = limits.as_deref().and_then(open_file_limit) {
-        let needed = args.sessions as u64 + SPARE_FILES;
-        anyhow::ensure!(
-            needed <= limit,
-            "the server (pid {pid}) may open {limit} files (its ulimit -n), and {} sessions need {needed}: \
-             raise its limit, or spread the sessions over a cluster's nodes",
-            args.sessions
-        );
-    }
+    limits::server(pid, args.sessions)?;
     let api = Api::new(target.http_url(""))?;
     let users = args.users.clamp(1, args.sessions.max(1));
     let accounts = setup::register(&api, &setup::run_prefix(), users, setup::REGISTER_CONCURRENCY).await?;
@@ -281,54 +268,6 @@ fn step_totals(sessions: usize, steps: usize) -> Vec<usize> {
     (1..steps).map(|s| s * each).chain([sessions]).collect()
 }
 
-/// Fails, saying what to change, when a process would need more sockets than
-/// its open-file limit (`None`: unknown), or the source addresses more
-/// ephemeral ports than they have (`ports` each; `None`: unknown).
-fn feasible(
-    sessions: usize,
-    processes: usize,
-    open_files: Option<u64>,
-    source_addresses: u8,
-    ports: Option<u64>,
-) -> anyhow::Result<()> {
-    let sessions = sessions as u64;
-    if let Some(limit) = open_files {
-        let each = sessions.div_ceil(processes.max(1) as u64) + SPARE_FILES;
-        if each > limit {
-            let needed = sessions.div_ceil(limit.saturating_sub(SPARE_FILES).max(1));
-            bail!(
-                "{sessions} sessions in {processes} client process(es) need {each} open files each, \
-                 above the open-file limit of {limit} (ulimit -n): use --processes {needed} or more"
-            );
-        }
-    }
-    if let Some(ports) = ports {
-        let addresses = u64::from(source_addresses.max(1));
-        if sessions > addresses * ports {
-            let needed = sessions.div_ceil(ports.max(1));
-            bail!(
-                "{sessions} sessions need more than the {} ephemeral ports of {addresses} source address(es) \
-                 ({ports} each, {PORT_RANGE}): use --source-addresses {needed} or more",
-                addresses * ports
-            );
-        }
-    }
-    Ok(())
-}
-
-/// The soft limit on open files in a `/proc/<pid>/limits`.
-fn open_file_limit(limits: &str) -> Option<u64> {
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line["Max open files".len()..].split_whitespace().next()?.parse().ok()
-}
-
-/// `32768\t60999` → 28,232 ports.
-fn port_range_size(text: &str) -> Option<u64> {
-    let mut bounds = text.split_whitespace().map(|n| n.parse::<u64>());
-    let (low, high) = (bounds.next()?.ok()?, bounds.next()?.ok()?);
-    (high >= low).then(|| high - low + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,36 +289,5 @@ mod tests {
         assert_eq!(step_totals(5000, 1), [5000]);
         assert_eq!(step_totals(3, 10), [1, 2, 3]);
         assert_eq!(step_totals(0, 4), [0]);
-    }
-
-    #[test]
-    fn feasibility_names_the_flag_to_raise() {
-        let ports = Some(28_232);
-        assert!(feasible(19_000, 2, Some(20_000), 1, ports).is_ok());
-        assert!(feasible(19_950, 1, Some(20_000), 1, None).is_err());
-        let error = feasible(50_000, 1, Some(20_000), 2, ports).unwrap_err().to_string();
-        assert!(error.contains("--processes 3"), "{error}");
-        let error = feasible(60_000, 4, Some(20_000), 2, ports).unwrap_err().to_string();
-        assert!(error.contains("--source-addresses 3"), "{error}");
-        assert!(feasible(60_000, 4, Some(20_000), 3, ports).is_ok());
-        assert!(feasible(1_000_000, 1, None, 1, None).is_ok());
-    }
-
-    #[test]
-    fn reads_the_open_file_limit() {
-        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
-                      Max processes             95360                95360                processes\n\
-                      Max open files            20000                20000                files\n";
-        assert_eq!(open_file_limit(limits), Some(20_000));
-        assert_eq!(open_file_limit("Max open files            unlimited            unlimited            files"), None);
-        assert_eq!(open_file_limit(""), None);
-    }
-
-    #[test]
-    fn reads_the_port_range() {
-        assert_eq!(port_range_size("32768\t60999\n"), Some(28_232));
-        assert_eq!(port_range_size("1024 1024"), Some(1));
-        assert_eq!(port_range_size("60999 32768"), None);
-        assert_eq!(port_range_size(""), None);
     }
 }

@@ -9,6 +9,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::load::api::{Account, Api};
+use crate::load::limits;
 use crate::load::plan::{Plan, Protocol, SendPlan};
 use crate::load::plot::{Chart, Series};
 use crate::load::report::{write_json, Report};
@@ -52,8 +53,12 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<bool> {
     anyhow::ensure!(c >= 1 && m >= 1, "--channels and --members must be at least 1");
     anyhow::ensure!(s >= 1 && s <= c * m, "--senders must be between 1 and channels × members ({})", c * m);
     anyhow::ensure!(args.rates.iter().all(|r| r.is_finite() && *r >= 0.0), "--rates must be 0 or more");
+    limits::client(c * m, 1, args.load.source_addresses, false)?;
     let target = Target::open(&args.target)?;
-    let reports = measure(&args, &target).await;
+    let reports = match limits::target(&target, c * m) {
+        Ok(()) => measure(&args, &target).await,
+        Err(error) => Err(error),
+    };
     target.stop();
     let reports = reports?;
     if reports.len() > 1 {
