@@ -63,10 +63,7 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<bool> {
         true => None,
         false => {
             let target = Target::open(&args.target)?;
-            let report = match limits::target(&target, args.members) {
-                Ok(()) => measure_parley(&args, &target).await,
-                Err(error) => Err(error),
-            };
+            let report = measure_parley(&args, &target).await;
             target.stop();
             let report = report?;
             println!("{report}");
@@ -76,10 +73,7 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<bool> {
     let baseline = match args.baseline || args.baseline_only {
         true => {
             let target = Target::baseline(args.baseline_nodelay)?;
-            let report = match limits::target(&target, args.members) {
-                Ok(()) => measure_baseline(&args, &target).await,
-                Err(error) => Err(error),
-            };
+            let report = measure_baseline(&args, &target).await;
             target.stop();
             let report = report?;
             println!("{report}");
@@ -151,6 +145,7 @@ fn plan(args: &FanoutArgs, protocol: Protocol, target: &Target, sessions: Vec<Pl
 }
 
 async fn measure_parley(args: &FanoutArgs, target: &Target) -> anyhow::Result<Report> {
+    limits::target(target, args.members)?;
     let api = Api::new(target.http_url(""))?;
     let (accounts, channels, setup) = super::populate(&api, 1, args.members, args.register_concurrency).await?;
     let tokens: Vec<String> = accounts.into_iter().map(|a| a.token).collect();
@@ -162,6 +157,7 @@ async fn measure_parley(args: &FanoutArgs, target: &Target) -> anyhow::Result<Re
 }
 
 async fn measure_baseline(args: &FanoutArgs, target: &Target) -> anyhow::Result<Report> {
+    limits::target(target, args.members)?;
     let sessions = sessions(args, "bare", None);
     let watch = Watch { server_pid: target.pid, api: None };
     let result = run::run(plan(args, Protocol::Bare, target, sessions), &watch).await?;

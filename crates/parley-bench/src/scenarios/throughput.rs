@@ -55,10 +55,7 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<bool> {
     anyhow::ensure!(args.rates.iter().all(|r| r.is_finite() && *r >= 0.0), "--rates must be 0 or more");
     limits::client(c * m, 1, args.load.source_addresses, false)?;
     let target = Target::open(&args.target)?;
-    let reports = match limits::target(&target, c * m) {
-        Ok(()) => measure(&args, &target).await,
-        Err(error) => Err(error),
-    };
+    let reports = measure(&args, &target).await;
     target.stop();
     let reports = reports?;
     if reports.len() > 1 {
@@ -78,6 +75,7 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<bool> {
 }
 
 async fn measure(args: &ThroughputArgs, target: &Target) -> anyhow::Result<Vec<Report>> {
+    limits::target(target, args.channels * args.members)?;
     let api = Api::new(target.http_url(""))?;
     let (accounts, channels, setup) =
         super::populate(&api, args.channels, args.members, args.register_concurrency).await?;

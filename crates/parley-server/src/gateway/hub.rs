@@ -419,11 +419,9 @@ impl Hub {
         }
         let mut state = self.lock();
         for (channel, frames) in &by_channel {
-            let mut rest = frames.as_slice();
-            while !rest.is_empty() {
-                let plain = rest.iter().take_while(|f| f.membership.is_none()).count();
-                let (run, tail) = rest.split_at(plain.max(1));
-                rest = tail;
+            // Messages in runs; each membership event a run of its own.
+            let plain = |f: &Arc<EventFrame>| f.membership.is_none();
+            for run in frames.chunk_by(|a, b| plain(a) && plain(b)) {
                 let membership = run[0].membership;
                 if let Some((user, true)) = membership {
                     self.joining(&mut state, *channel, user);
