@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use crate::id::{ChannelId, UserId};
 use crate::model::{Channel, Event, Invite, Member, MyChannel, Role, Session, User};
 use crate::parse::{Seq, Username};
-use crate::sequencer::Command;
+use crate::sequencer::{Applied, Command};
 use crate::time::Timestamp;
 use crate::Result;
 
@@ -63,9 +63,10 @@ pub trait EventLog: Send + Sync {
     async fn events_after(&self, channel: ChannelId, after: Seq, limit: u32) -> Result<Vec<Event>>;
     /// The newest `limit` events with `seq < before` (all when `None`), oldest first.
     async fn events_before(&self, channel: ChannelId, before: Option<Seq>, limit: u32) -> Result<Vec<Event>>;
-    /// Opens the write transaction the [`Sequencer`](crate::sequencer::Sequencer)
-    /// appends a batch in. Only the Sequencer writes events.
-    async fn begin(&self) -> Result<Box<dyn LogTx>>;
+    /// Appends one batch of the [`Sequencer`](crate::sequencer::Sequencer),
+    /// the only writer of events: opens a write transaction and runs
+    /// [`sequencer::apply`](crate::sequencer::apply) over it, which commits.
+    async fn append(&self, commands: Vec<Command>) -> Result<Applied>;
 }
 
 /// The key that makes a message retry harmless.

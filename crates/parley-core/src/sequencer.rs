@@ -16,7 +16,7 @@ use crate::feed::EventBatch;
 use crate::id::{ChannelId, EventId, UserId};
 use crate::model::{Channel, Event, EventKind, Role};
 use crate::parse::{Body, ClientMsgId, Seq};
-use crate::ports::{ChannelHead, EventLog, MemberChange, PostKey};
+use crate::ports::{ChannelHead, EventLog, LogTx, MemberChange, PostKey};
 use crate::time::Timestamp;
 use crate::{Error, Result};
 
@@ -68,6 +68,13 @@ pub struct Appended {
     pub events: Vec<Event>,
     /// False when nothing new was stored: a retry, a join of a member, an existing DM.
     pub created: bool,
+}
+
+/// What one batch did: a result per command, in order, and the events it stored.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub results: Vec<Result<Appended>>,
+    pub events: Vec<Event>,
 }
 
 struct Pending {
@@ -126,14 +133,14 @@ impl Sequencer {
 async fn run(log: Arc<dyn EventLog>, mut rx: mpsc::Receiver<Pending>, on_stored: OnStored) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let commands: Vec<&Command> = batch.iter().map(|p| &p.command).collect();
-        match append_batch(log.as_ref(), &commands).await {
-            Ok((results, stored)) => {
-                if !stored.is_empty() {
-                    on_stored(stored.into());
+        let (commands, replies): (Vec<Command>, Vec<_>) = batch.drain(..).map(|p| (p.command, p.reply)).unzip();
+        match log.append(commands).await {
+            Ok(Applied { results, events }) => {
+                if !events.is_empty() {
+                    on_stored(events.into());
                 }
-                for (pending, result) in batch.drain(..).zip(results) {
-                    let _ = pending.reply.send(result);
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
                 }
                 // Let the callers just answered run and send their next
                 // command before the next batch is taken: otherwise the
@@ -141,20 +148,21 @@ async fn run(log: Arc<dyn EventLog>, mut rx: mpsc::Receiver<Pending>, on_stored:
                 tokio::task::yield_now().await;
             }
             Err(error) => {
-                tracing::warn!(error = %error, commands = batch.len(), "append batch failed");
-                for pending in batch.drain(..) {
-                    let _ = pending.reply.send(Err(error.clone()));
+                tracing::warn!(error = %error, commands = replies.len(), "append batch failed");
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
                 }
             }
         }
     }
 }
 
-/// Applies `commands` in order in one transaction. The outer error fails the
-/// whole batch (nothing was stored); an inner error refuses one command.
-async fn append_batch(log: &dyn EventLog, commands: &[&Command]) -> Result<(Vec<Result<Appended>>, Vec<Event>)> {
+/// Applies `commands` in order in `tx`, then commits it: the rules of the log,
+/// which every [`EventLog::append`] runs over its backend's transaction. The
+/// outer error fails the whole batch (nothing was stored); an inner error
+/// refuses one command.
+pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<Applied> {
     let now = Timestamp::now();
-    let mut tx = log.begin().await?;
 
     let mut channel_ids = Vec::new();
     let mut pairs = Vec::new();
@@ -306,7 +314,7 @@ async fn append_batch(log: &dyn EventLog, commands: &[&Command]) -> Result<(Vec<
         tx.set_heads(&heads).await?;
     }
     tx.commit().await?;
-    Ok((results, events))
+    Ok(Applied { results, events })
 }
 
 /// The events a batch appends, and the channel heads they advance.

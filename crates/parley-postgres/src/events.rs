@@ -20,6 +20,7 @@ use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, Event, EventKind};
 use parley_core::parse::Seq;
 use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, PostKey};
+use parley_core::sequencer::{self, Applied, Command};
 use parley_core::{Error, Result};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
@@ -118,7 +119,14 @@ impl EventLog for PostgresStore {
         Ok(events)
     }
 
-    async fn begin(&self) -> Result<Box<dyn LogTx>> {
+    async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
+        sequencer::apply(self.begin().await?, &commands).await
+    }
+}
+
+impl PostgresStore {
+    /// Opens the Sequencer's write transaction.
+    pub async fn begin(&self) -> Result<Box<dyn LogTx>> {
         // READ COMMITTED (the default) on purpose: each statement after the
         // head locks sees what the previous holder of those locks committed.
         // REPEATABLE READ would instead fail the second writer.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role, User};
 use parley_core::parse::Username;
-use parley_core::ports::{ChannelHead, EventLog, MemberChange, PostKey, UserStore};
+use parley_core::ports::{ChannelHead, MemberChange, PostKey, UserStore};
 use parley_core::time::Timestamp;
 use parley_core::ErrorCode;
 use parley_postgres::PostgresStore;

@@ -7,7 +7,7 @@ use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
 
-use crate::error::db_err;
+use crate::error::{db_err, write_err};
 use crate::rows::{channel_columns, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
 use crate::SqliteStore;
 
@@ -107,15 +107,16 @@ impl ChannelStore for SqliteStore {
 
     async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<()> {
         // Only raises; a marker already there writes nothing. Not a member: nothing to mark.
-        sqlx::query(
-            "UPDATE members SET last_read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2 AND last_read_seq < ?3",
-        )
-        .bind(channel.to_string())
-        .bind(user.to_string())
-        .bind(seq)
-        .execute(&self.write)
-        .await
-        .map_err(db_err)?;
+        let row = (channel.to_string(), user.to_string(), seq);
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE members SET last_read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2 AND last_read_seq < ?3",
+                )
+                .and_then(|mut statement| statement.execute(row))
+                .map_err(write_err)
+            })
+            .await?;
         Ok(())
     }
 }

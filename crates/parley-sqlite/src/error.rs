@@ -1,4 +1,5 @@
-//! Driver errors mapped to the port error where they arise; the sqlx error never leaves this crate.
+//! Driver errors mapped to the port error where they arise; neither driver's
+//! error (sqlx for reads, rusqlite for the writer) leaves this crate.
 
 use parley_core::Error;
 use sqlx::migrate::MigrateError;
@@ -32,10 +33,27 @@ pub(crate) fn db_err(err: sqlx::Error) -> Error {
     }
 }
 
-/// Like [`db_err`], with the caller's words for a conflict.
-pub(crate) fn conflict_as(message: &'static str) -> impl Fn(sqlx::Error) -> Error {
+/// The writer's errors, by the same rules as [`db_err`].
+pub(crate) fn write_err(err: rusqlite::Error) -> Error {
+    use rusqlite::ffi;
+    match &err {
+        rusqlite::Error::SqliteFailure(failure, _) => match failure.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => Error::conflict("already exists"),
+            code => match code & 0xff {
+                SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN => {
+                    Error::unavailable(format!("sqlite: {err}"))
+                }
+                _ => Error::internal(format!("sqlite: {err}")),
+            },
+        },
+        _ => Error::internal(format!("sqlite: {err}")),
+    }
+}
+
+/// Like [`write_err`], with the caller's words for a conflict.
+pub(crate) fn conflict_as(message: &'static str) -> impl Fn(rusqlite::Error) -> Error {
     move |err| {
-        let mapped = db_err(err);
+        let mapped = write_err(err);
         match mapped.code {
             parley_core::ErrorCode::Conflict => Error::conflict(message),
             _ => mapped,
@@ -48,9 +66,4 @@ pub(crate) fn migrate_err(err: MigrateError) -> Error {
         MigrateError::Execute(err) => db_err(err),
         other => Error::internal(format!("sqlite migration: {other}")),
     }
-}
-
-/// A JSON parameter that could not be built (it always can; this keeps `?` honest).
-pub(crate) fn json_err(err: serde_json::Error) -> Error {
-    Error::internal(format!("encoding a batch as json: {err}"))
 }

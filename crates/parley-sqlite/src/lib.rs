@@ -1,17 +1,19 @@
 //! Parley's `Store` on SQLite: one file, `parley.db`, in the data directory.
 //!
-//! - [`SqliteStore`] (here): opening the file, migrations, the two pools.
+//! - [`SqliteStore`] (here): opening the file, migrations, the writer and the readers.
+//! - `writer`: the one writer connection, on a thread of its own.
 //! - `error`: driver errors mapped to the port error where they arise.
 //! - `rows`: rows decoded into domain types, refusing malformed ones.
 //! - `users`: `UserStore`, `SessionStore`, `InviteStore` and `Health`.
 //! - `channels`: `ChannelStore`.
-//! - `events`: `EventLog` reads and the Sequencer's `LogTx`, whose statements
-//!   each take a whole batch as one JSON parameter.
+//! - `events`: `EventLog` reads and the Sequencer's `LogTx`, which runs on
+//!   the writer thread.
 //!
-//! SQLite has one writer at a time, so every write goes through a pool of one
-//! connection: writes queue in-process instead of failing with `SQLITE_BUSY`,
-//! and the Sequencer's transaction never meets a competing writer. Reads go
-//! through a separate read-only pool; in WAL mode they never wait for the writer.
+//! SQLite has one writer at a time, so every write goes through the one writer
+//! connection (`writer`): writes queue in-process instead of failing with
+//! `SQLITE_BUSY`, and the Sequencer's transaction never meets a competing
+//! writer. Reads go through a read-only sqlx pool; in WAL mode they never wait
+//! for the writer.
 
 mod channels;
 mod error;
@@ -20,6 +22,7 @@ mod events;
 mod plans;
 mod rows;
 mod users;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,6 +32,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::{db_err, migrate_err};
+use crate::writer::Writer;
 
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "parley.db";
@@ -36,9 +40,9 @@ pub const DB_FILE: &str = "parley.db";
 /// Connections of the read pool: enough for the gateways' concurrent history
 /// and channel-list reads on a small machine.
 const READERS: u32 = 4;
-/// How long a statement waits for a pooled connection before the store is
-/// reported `unavailable`. The writer is held for one batch at a time (tens
-/// of milliseconds), so waiting this long means something is wrong.
+/// How long a read waits for a pooled connection before the store is reported
+/// `unavailable`. Reads take milliseconds, so waiting this long means
+/// something is wrong.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long SQLite itself retries a locked database (another process, or a
 /// checkpoint) before answering `SQLITE_BUSY`.
@@ -46,10 +50,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 static MIGRATOR: Migrator = sqlx::migrate!();
 
-/// The store. Cheap to clone: both pools are shared handles.
+/// The store. Cheap to clone: the writer and the read pool are shared handles.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    write: SqlitePool,
+    writer: Writer,
     read: SqlitePool,
 }
 
@@ -58,10 +62,10 @@ impl SqliteStore {
     /// up to date.
     pub async fn open(data_dir: &Path) -> Result<SqliteStore> {
         let path = db_path(data_dir)?;
-        let write = write_pool(&path).await?;
-        MIGRATOR.run(&write).await.map_err(migrate_err)?;
-        // Opened after the writer: it has created the file and put it in WAL
-        // mode, which read-only connections can neither do nor undo.
+        Self::migrate(data_dir).await?;
+        let writer = Writer::open(&path, BUSY_TIMEOUT)?;
+        // Opened after the migration: it has created the file and put it in
+        // WAL mode, which read-only connections can neither do nor undo.
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -72,14 +76,14 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         tracing::info!(path = %path.display(), "sqlite store open");
-        Ok(SqliteStore { write, read })
+        Ok(SqliteStore { writer, read })
     }
 
     /// Applies the schema migrations to `data_dir/parley.db` and closes it.
     pub async fn migrate(data_dir: &Path) -> Result<()> {
-        let write = write_pool(&db_path(data_dir)?).await?;
-        let result = MIGRATOR.run(&write).await.map_err(migrate_err);
-        write.close().await;
+        let pool = migration_pool(&db_path(data_dir)?).await?;
+        let result = MIGRATOR.run(&pool).await.map_err(migrate_err);
+        pool.close().await;
         result
     }
 
@@ -87,7 +91,7 @@ impl SqliteStore {
     /// writer closes last so that, as the last connection, it checkpoints the WAL.
     pub async fn close(&self) {
         self.read.close().await;
-        self.write.close().await;
+        self.writer.close().await;
     }
 }
 
@@ -101,24 +105,17 @@ fn base_options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new().filename(path).busy_timeout(BUSY_TIMEOUT).pragma("temp_store", "memory")
 }
 
-/// The one writer connection. It stays open for the life of the store: no
-/// reconnects, and its page cache stays warm for the Sequencer.
-async fn write_pool(path: &Path) -> Result<SqlitePool> {
+/// A connection for the migrations, which sqlx runs: it creates the file and
+/// puts it in WAL mode, and is closed before the writer opens.
+async fn migration_pool(path: &Path) -> Result<SqlitePool> {
     let options = base_options(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        // Every commit is on disk before it returns: an acknowledged message
-        // survives a crash of the process or the machine.
         .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
-        .pragma("cache_size", "-65536");
+        .foreign_keys(true);
     SqlitePoolOptions::new()
         .max_connections(1)
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(db_err)

@@ -155,6 +155,19 @@ pub(crate) struct InviteRow {
 }
 
 impl InviteRow {
+    /// The writer's row of [`invite_columns!`], in that order.
+    pub(crate) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InviteRow> {
+        Ok(InviteRow {
+            code: row.get(0)?,
+            channel_id: row.get(1)?,
+            created_by: row.get(2)?,
+            created_at: row.get(3)?,
+            expires_at: row.get(4)?,
+            max_uses: row.get(5)?,
+            uses: row.get(6)?,
+        })
+    }
+
     pub(crate) fn decode(self) -> Result<Invite> {
         let count = |what: &str, n: i64| u32::try_from(n).map_err(|_| malformed(what, n));
         Ok(Invite {
@@ -193,6 +206,22 @@ pub(crate) struct EventRow {
 }
 
 impl EventRow {
+    /// The writer's row of [`event_columns!`], in that order.
+    pub(crate) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+        Ok(EventRow {
+            channel_id: row.get(0)?,
+            seq: row.get(1)?,
+            id: row.get(2)?,
+            kind: row.get(3)?,
+            sender_id: row.get(4)?,
+            created_at: row.get(5)?,
+            client_msg_id: row.get(6)?,
+            body: row.get(7)?,
+            reply_to_seq: row.get(8)?,
+            user_id: row.get(9)?,
+        })
+    }
+
     pub(crate) fn decode(self) -> Result<Event> {
         let missing = |column: &str| malformed(&format!("{} event without", self.kind), column);
         let kind = match self.kind.as_str() {

@@ -8,7 +8,9 @@ use parley_core::ports::{Health, InviteStore, SessionStore, UserStore};
 use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
 
-use crate::error::{conflict_as, db_err};
+use rusqlite::OptionalExtension;
+
+use crate::error::{conflict_as, db_err, write_err};
 use crate::rows::{invite_columns, user_columns, CredentialsRow, InviteRow, UserRow};
 use crate::SqliteStore;
 
@@ -36,17 +38,23 @@ pub(crate) const SEARCH_USERS: &str = concat!(
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn create_user(&self, user: &User, password_hash: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(user.id.to_string())
-        .bind(user.username.as_str())
-        .bind(&user.display_name)
-        .bind(password_hash)
-        .bind(user.created_at.millis())
-        .execute(&self.write)
-        .await
-        .map_err(conflict_as("username is taken"))?;
+        let row = (
+            user.id.to_string(),
+            user.username.as_str().to_owned(),
+            user.display_name.clone(),
+            password_hash.to_owned(),
+            user.created_at.millis(),
+        );
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO users (id, username, display_name, password_hash, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .and_then(|mut statement| statement.execute(row))
+                .map_err(conflict_as("username is taken"))
+            })
+            .await?;
         Ok(())
     }
 
@@ -87,13 +95,16 @@ impl UserStore for SqliteStore {
     }
 
     async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE users SET display_name = ?2 WHERE id = ?1")
-            .bind(id.to_string())
-            .bind(display_name)
-            .execute(&self.write)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
+        let row = (id.to_string(), display_name.to_owned());
+        let changed = self
+            .writer
+            .run(move |conn| {
+                conn.prepare_cached("UPDATE users SET display_name = ?2 WHERE id = ?1")
+                    .and_then(|mut statement| statement.execute(row))
+                    .map_err(write_err)
+            })
+            .await?;
+        if changed == 0 {
             return Err(Error::not_found("user not found"));
         }
         Ok(())
@@ -103,14 +114,21 @@ impl UserStore for SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &Session) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
-            .bind(&session.token_hash)
-            .bind(session.user_id.to_string())
-            .bind(session.created_at.millis())
-            .bind(session.expires_at.millis())
-            .execute(&self.write)
-            .await
-            .map_err(db_err)?;
+        let row = (
+            session.token_hash.clone(),
+            session.user_id.to_string(),
+            session.created_at.millis(),
+            session.expires_at.millis(),
+        );
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut statement| statement.execute(row))
+                .map_err(write_err)
+            })
+            .await?;
         Ok(())
     }
 
@@ -130,11 +148,14 @@ impl SessionStore for SqliteStore {
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
-            .bind(token_hash)
-            .execute(&self.write)
-            .await
-            .map_err(db_err)?;
+        let token_hash = token_hash.to_owned();
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")
+                    .and_then(|mut statement| statement.execute([token_hash]))
+                    .map_err(write_err)
+            })
+            .await?;
         Ok(())
     }
 }
@@ -142,17 +163,26 @@ impl SessionStore for SqliteStore {
 #[async_trait]
 impl InviteStore for SqliteStore {
     async fn create_invite(&self, invite: &Invite) -> Result<()> {
-        sqlx::query(concat!("INSERT INTO invites (", invite_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))
-            .bind(&invite.code)
-            .bind(invite.channel_id.to_string())
-            .bind(invite.created_by.to_string())
-            .bind(invite.created_at.millis())
-            .bind(invite.expires_at.map(Timestamp::millis))
-            .bind(invite.max_uses)
-            .bind(invite.uses)
-            .execute(&self.write)
-            .await
-            .map_err(conflict_as("invite code exists"))?;
+        let row = (
+            invite.code.clone(),
+            invite.channel_id.to_string(),
+            invite.created_by.to_string(),
+            invite.created_at.millis(),
+            invite.expires_at.map(Timestamp::millis),
+            invite.max_uses,
+            invite.uses,
+        );
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(concat!(
+                    "INSERT INTO invites (",
+                    invite_columns!(),
+                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ))
+                .and_then(|mut statement| statement.execute(row))
+                .map_err(conflict_as("invite code exists"))
+            })
+            .await?;
         Ok(())
     }
 
@@ -169,19 +199,21 @@ impl InviteStore for SqliteStore {
     async fn use_invite(&self, code: &str, now: Timestamp) -> Result<Option<Invite>> {
         // Check and count in one statement: two people taking the last use at
         // once cannot both get it. Same test as `Invite::usable_at`.
-        sqlx::query_as::<_, InviteRow>(concat!(
-            "UPDATE invites SET uses = uses + 1 WHERE code = ?1",
-            " AND (expires_at IS NULL OR expires_at > ?2) AND (max_uses IS NULL OR uses < max_uses)",
-            " RETURNING ",
-            invite_columns!()
-        ))
-        .bind(code)
-        .bind(now.millis())
-        .fetch_optional(&self.write)
-        .await
-        .map_err(db_err)?
-        .map(InviteRow::decode)
-        .transpose()
+        let row = (code.to_owned(), now.millis());
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(concat!(
+                    "UPDATE invites SET uses = uses + 1 WHERE code = ?1",
+                    " AND (expires_at IS NULL OR expires_at > ?2) AND (max_uses IS NULL OR uses < max_uses)",
+                    " RETURNING ",
+                    invite_columns!()
+                ))
+                .and_then(|mut statement| statement.query_row(row, InviteRow::from_row).optional())
+                .map_err(write_err)
+            })
+            .await?
+            .map(InviteRow::decode)
+            .transpose()
     }
 }
 

@@ -1,0 +1,123 @@
+//! The one writer connection, on a thread of its own.
+//!
+//! Every write of the store runs here, one after another, as a closure over
+//! the connection. SQLite has one writer at a time, so writes queue in-process
+//! instead of failing with `SQLITE_BUSY`, and the Sequencer's transaction
+//! never meets a competing writer.
+//!
+//! The thread calls SQLite directly (rusqlite, over the same bundled library
+//! as sqlx). A Sequencer batch — begin, its reads, its inserts, commit — is one
+//! closure: one hand-off between threads each way, where a connection driven
+//! from async code pays two per statement, each a wait for a turn on a busy
+//! runtime. On a loaded machine those waits were a quarter of every batch.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use parley_core::{Error, Result};
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use crate::error::write_err;
+
+/// The writer's page cache: the Sequencer's working set (channel heads,
+/// memberships, the right edge of the log and of its dedupe index) stays warm.
+const CACHE_KIB: i64 = 65_536;
+/// Statements kept prepared: every statement the store writes with, with room.
+const STATEMENT_CACHE: usize = 64;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+enum Message {
+    Run(Job),
+    /// Close the connection (the last one checkpoints the WAL), then stop.
+    Close(oneshot::Sender<()>),
+}
+
+/// A handle to the writer thread. The thread ends when [`Writer::close`] is
+/// called or every handle is dropped, after the jobs sent before.
+#[derive(Debug, Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Message>,
+}
+
+impl Writer {
+    /// Opens the database file, which must exist with its schema, for writing.
+    pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Writer> {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(write_err)?;
+        conn.busy_timeout(busy_timeout).map_err(write_err)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(write_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::unavailable(format!("sqlite: cannot use WAL mode (journal_mode is {mode})")));
+        }
+        // Every commit is on disk before it returns: an acknowledged message
+        // survives a crash of the process or the machine.
+        conn.pragma_update(None, "synchronous", "FULL").map_err(write_err)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(write_err)?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB).map_err(write_err)?;
+        conn.pragma_update(None, "temp_store", "MEMORY").map_err(write_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".to_owned())
+            .spawn(move || serve(conn, queue))
+            .map_err(|e| Error::unavailable(format!("cannot start the sqlite writer thread: {e}")))?;
+        Ok(Writer { jobs })
+    }
+
+    /// Runs `job` on the writer connection after the jobs queued before it.
+    /// Dropping the returned future does not cancel a job already queued.
+    pub(crate) async fn run<T, F>(&self, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = reply.send(job(conn));
+        });
+        self.jobs.send(Message::Run(job)).map_err(|_| closed())?;
+        // Dropped unanswered only if the job panicked (the thread logs it).
+        answer.await.map_err(|_| Error::internal("sqlite writer: the write failed unexpectedly"))?
+    }
+
+    /// Waits for the jobs queued before, then closes the connection. Writes
+    /// after this fail as `unavailable`.
+    pub(crate) async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.jobs.send(Message::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
+    }
+}
+
+fn closed() -> Error {
+    Error::unavailable("sqlite writer: the store is closed")
+}
+
+fn serve(mut conn: Connection, queue: mpsc::Receiver<Message>) {
+    while let Ok(message) = queue.recv() {
+        match message {
+            Message::Run(job) => {
+                if catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
+                    tracing::error!("sqlite writer: a write panicked; its transaction is rolled back");
+                    if !conn.is_autocommit() {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                }
+            }
+            Message::Close(done) => {
+                if let Err((_, error)) = conn.close() {
+                    tracing::warn!(%error, "sqlite writer: closing the connection failed");
+                }
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+}
