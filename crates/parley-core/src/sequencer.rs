@@ -131,10 +131,34 @@ impl Sequencer {
 }
 
 async fn run(log: Arc<dyn EventLog>, mut rx: mpsc::Receiver<Pending>, on_stored: OnStored) {
+    // Batches are answered by a task of their own, in commit order, so the
+    // next batch goes to the log as soon as one is committed while its
+    // callers are answered. Two answered batches waiting hold the writer back.
+    let (answers, waiting) = mpsc::channel(2);
+    let answerer = tokio::spawn(answer(waiting, on_stored));
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (commands, replies): (Vec<Command>, Vec<_>) = batch.drain(..).map(|p| (p.command, p.reply)).unzip();
-        match log.append(commands).await {
+        let outcome = log.append(commands).await;
+        if answers.send((replies, outcome)).await.is_err() {
+            break;
+        }
+        if rx.is_empty() {
+            // Nothing is waiting: let the callers about to be answered send
+            // their next command before the next batch is taken. Otherwise
+            // closed-loop writers split into two halves that take turns.
+            tokio::task::yield_now().await;
+        }
+    }
+    drop(answers);
+    let _ = answerer.await;
+}
+
+type Answers = (Vec<oneshot::Sender<Result<Appended>>>, Result<Applied>);
+
+async fn answer(mut waiting: mpsc::Receiver<Answers>, on_stored: OnStored) {
+    while let Some((replies, outcome)) = waiting.recv().await {
+        match outcome {
             Ok(Applied { results, events }) => {
                 if !events.is_empty() {
                     on_stored(events.into());
@@ -142,10 +166,6 @@ async fn run(log: Arc<dyn EventLog>, mut rx: mpsc::Receiver<Pending>, on_stored:
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
-                // Let the callers just answered run and send their next
-                // command before the next batch is taken: otherwise the
-                // writers split into two halves that take turns.
-                tokio::task::yield_now().await;
             }
             Err(error) => {
                 tracing::warn!(error = %error, commands = replies.len(), "append batch failed");

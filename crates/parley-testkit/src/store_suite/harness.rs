@@ -1,6 +1,7 @@
 //! What every check stands on: a store with a Sequencer and a Chat over it, and a record of what `on_stored` saw.
 //!
-//! A gate can hold the writer inside `on_stored`, so that several commands queue and land in one batch.
+//! A gate can hold the writer as it hands a batch to the log, so that several
+//! commands queue behind it and land in the next batch together.
 
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -16,7 +17,7 @@ use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, Role, User};
 use parley_core::parse::{Body, ClientMsgId, Seq, Username};
 use parley_core::ports::{EventLog, Store};
-use parley_core::sequencer::{Appended, Command, Sequencer};
+use parley_core::sequencer::{Appended, Applied, Command, Sequencer};
 use parley_core::time::Timestamp;
 use parley_core::{ErrorCode, Result};
 
@@ -44,7 +45,7 @@ pub(crate) fn code_of<T: Debug>(result: Result<T>, what: &str) -> ErrorCode {
     }
 }
 
-/// Holds the writer inside `on_stored` while closed.
+/// Holds the writer inside `EventLog::append` while closed.
 #[derive(Default)]
 struct Gate {
     state: Mutex<GateState>,
@@ -99,6 +100,28 @@ impl Drop for Opens<'_> {
     }
 }
 
+/// The store's log, with the gate in front of `append`.
+struct GatedLog {
+    log: Arc<dyn Store>,
+    gate: Arc<Gate>,
+}
+
+#[async_trait::async_trait]
+impl EventLog for GatedLog {
+    async fn events_after(&self, channel: ChannelId, after: Seq, limit: u32) -> Result<Vec<Event>> {
+        self.log.events_after(channel, after, limit).await
+    }
+
+    async fn events_before(&self, channel: ChannelId, before: Option<Seq>, limit: u32) -> Result<Vec<Event>> {
+        self.log.events_before(channel, before, limit).await
+    }
+
+    async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
+        self.gate.pass();
+        self.log.append(commands).await
+    }
+}
+
 pub(crate) struct Harness {
     pub store: Arc<dyn Store>,
     pub sequencer: Sequencer,
@@ -121,13 +144,11 @@ impl Harness {
         let seen: Arc<Mutex<Vec<Vec<Event>>>> = Arc::default();
         let gate: Arc<Gate> = Arc::default();
         let on_stored = {
-            let (seen, gate) = (seen.clone(), gate.clone());
-            Arc::new(move |events: EventBatch| {
-                seen.lock().unwrap_or_else(|e| e.into_inner()).push(events.to_vec());
-                gate.pass();
-            })
+            let seen = seen.clone();
+            Arc::new(move |events: EventBatch| seen.lock().unwrap_or_else(|e| e.into_inner()).push(events.to_vec()))
         };
-        let (sequencer, _task) = Sequencer::start(store.clone() as Arc<dyn EventLog>, on_stored);
+        let log = Arc::new(GatedLog { log: store.clone(), gate: gate.clone() });
+        let (sequencer, _task) = Sequencer::start(log, on_stored);
         let chat = Chat::new(store.clone(), sequencer.clone());
         let uuid = uuid::Uuid::now_v7().simple().to_string();
         let tag = format!("t{}", &uuid[uuid.len() - 7..]);
@@ -210,7 +231,7 @@ impl Harness {
     }
 
     /// Submits `commands` so that they land in one batch, in this order: the
-    /// writer is held inside `on_stored` of a plug message while they queue.
+    /// writer is held appending a plug message while they queue.
     pub async fn in_one_batch(&self, commands: Vec<Command>) -> Vec<Result<Appended>> {
         let plug_user = self.user(&format!("plug{}", self.plugs.fetch_add(1, Ordering::Relaxed))).await;
         let plug_channel = self.channel(&plug_user, ChannelKind::Private, "plug").await;
@@ -223,11 +244,12 @@ impl Harness {
         let started = tokio::time::Instant::now();
         while !self.gate.writer_waiting() {
             if started.elapsed() > PATIENCE {
-                panic!("the writer never reached on_stored for the plug message");
+                panic!("the writer never reached the log with the plug message");
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        let batches_before = self.seen().len();
+        // The plug's batch is stored next, then the held commands'.
+        let held_batch = self.seen().len() + 1;
 
         let mut submits: Vec<Pin<Box<dyn Future<Output = Result<Appended>> + Send + '_>>> =
             commands.into_iter().map(|c| Box::pin(self.sequencer.submit(c)) as Pin<Box<_>>).collect();
@@ -248,7 +270,7 @@ impl Harness {
         if !created.is_empty() {
             let seen = self.seen();
             let batch: HashSet<(ChannelId, Seq)> =
-                seen.get(batches_before).into_iter().flatten().map(|e| (e.channel_id, e.seq)).collect();
+                seen.get(held_batch).into_iter().flatten().map(|e| (e.channel_id, e.seq)).collect();
             assert!(created.is_subset(&batch), "the held commands were appended in one batch");
         }
         results
