@@ -93,3 +93,47 @@ async fn sequencer_appends_dedupes_and_reads_back() {
     task.await.unwrap();
     store.close().await;
 }
+
+/// The WAL is copied back into the database file in the background, well
+/// before the WAL grows to the size at which a commit would do it itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let (sequencer, task) = Sequencer::start(store.clone() as Arc<dyn EventLog>, Arc::new(|_| {}));
+    let alice = user("alice");
+    store.create_user(&alice, "hash").await.unwrap();
+    let channel = Channel {
+        id: ChannelId::generate(),
+        kind: ChannelKind::Public,
+        name: "general".to_owned(),
+        topic: String::new(),
+        created_at: Timestamp::now(),
+        created_by: alice.id,
+        dm_key: None,
+        last_seq: 0,
+        member_count: 0,
+    };
+    sequencer
+        .submit(Command::Create { channel: channel.clone(), members: vec![(alice.id, Role::Owner)] })
+        .await
+        .unwrap();
+    let db_size = || std::fs::metadata(dir.path().join(parley_sqlite::DB_FILE)).unwrap().len();
+    let before = db_size();
+
+    // About 2 MB of messages: far below the 64 MiB at which a commit checkpoints.
+    let body = "x".repeat(1_000);
+    let posts = (0..2_000).map(|i| post(channel.id, alice.id, &format!("m{i}"), &body)).collect();
+    for appended in sequencer.submit_all(posts).await {
+        assert!(appended.unwrap().created);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while db_size() < before + 2_000_000 {
+        assert!(std::time::Instant::now() < deadline, "the database file stayed at {} bytes", db_size());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    drop(sequencer);
+    task.await.unwrap();
+    store.close().await;
+}
