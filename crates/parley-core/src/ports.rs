@@ -71,10 +71,10 @@ pub trait EventLog: Send + Sync {
 
 /// The key that makes a message retry harmless.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PostKey {
+pub struct PostKey<'a> {
     pub channel_id: ChannelId,
     pub sender_id: UserId,
-    pub client_msg_id: String,
+    pub client_msg_id: &'a str,
 }
 
 /// What the Sequencer needs to know of a channel to append to it.
@@ -104,7 +104,7 @@ pub trait LogTx: Send {
     /// Which of `pairs` are memberships.
     async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>>;
     /// The stored messages for those keys that exist.
-    async fn find_posts(&mut self, keys: &[PostKey]) -> Result<Vec<Event>>;
+    async fn find_posts(&mut self, keys: &[PostKey<'_>]) -> Result<Vec<Event>>;
     async fn find_dm(&mut self, dm_key: &str) -> Result<Option<ChannelId>>;
     async fn insert_channel(&mut self, channel: &Channel) -> Result<()>;
     async fn change_members(&mut self, changes: &[MemberChange]) -> Result<()>;

@@ -192,11 +192,7 @@ pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<
             Command::Post { channel, sender, client_msg_id, .. } => {
                 channel_ids.push(*channel);
                 pairs.push((*channel, *sender));
-                keys.push(PostKey {
-                    channel_id: *channel,
-                    sender_id: *sender,
-                    client_msg_id: client_msg_id.as_str().to_owned(),
-                });
+                keys.push(PostKey { channel_id: *channel, sender_id: *sender, client_msg_id: client_msg_id.as_str() });
             }
             Command::Join { channel, user, .. } | Command::Leave { channel, user, .. } => {
                 channel_ids.push(*channel);
@@ -209,9 +205,7 @@ pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<
     channel_ids.dedup();
     pairs.sort_unstable();
     pairs.dedup();
-    keys.sort_unstable_by(|a, b| {
-        (a.channel_id, a.sender_id, &a.client_msg_id).cmp(&(b.channel_id, b.sender_id, &b.client_msg_id))
-    });
+    keys.sort_unstable_by_key(|k| (k.channel_id, k.sender_id, k.client_msg_id));
     keys.dedup();
 
     let mut heads: HashMap<ChannelId, Seq> = if channel_ids.is_empty() {
@@ -221,11 +215,14 @@ pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<
     };
     let mut members: HashSet<(ChannelId, UserId)> =
         if pairs.is_empty() { HashSet::new() } else { tx.memberships(&pairs).await?.into_iter().collect() };
-    let mut posts: HashMap<PostKey, Event> = if keys.is_empty() {
-        HashMap::new()
-    } else {
-        tx.find_posts(&keys).await?.into_iter().filter_map(|e| post_key(&e).map(|k| (k, e))).collect()
-    };
+    let stored = if keys.is_empty() { Vec::new() } else { tx.find_posts(&keys).await? };
+    // The first event of each message key: stored before, or appended here.
+    let mut firsts: HashMap<(ChannelId, UserId, &str), First> = HashMap::with_capacity(keys.len());
+    for (i, event) in stored.iter().enumerate() {
+        if let EventKind::Message { client_msg_id, .. } = &event.kind {
+            firsts.insert((event.channel_id, event.sender_id, client_msg_id.as_str()), First::Stored(i));
+        }
+    }
 
     let mut batch = Batch { now, heads: &mut heads, changed: HashSet::new(), events: Vec::new() };
     let mut new_channels = Vec::new();
@@ -236,13 +233,13 @@ pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<
     for command in commands {
         let result = match command {
             Command::Post { channel, sender, client_msg_id, body, reply_to_seq } => {
-                let key = PostKey {
-                    channel_id: *channel,
-                    sender_id: *sender,
-                    client_msg_id: client_msg_id.as_str().to_owned(),
-                };
-                if let Some(first) = posts.get(&key) {
-                    Ok(Appended { channel_id: *channel, events: vec![first.clone()], created: false })
+                let key = (*channel, *sender, client_msg_id.as_str());
+                if let Some(first) = firsts.get(&key) {
+                    let first = match *first {
+                        First::Stored(i) => stored[i].clone(),
+                        First::Appended(i) => batch.events[i].clone(),
+                    };
+                    Ok(Appended { channel_id: *channel, events: vec![first], created: false })
                 } else {
                     match batch.heads.get(channel).copied() {
                         None => Err(Error::not_found("channel not found")),
@@ -259,7 +256,7 @@ pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<
                                 reply_to_seq: *reply_to_seq,
                             };
                             let event = batch.append(*channel, *sender, kind);
-                            posts.insert(key, event.clone());
+                            firsts.insert(key, First::Appended(batch.events.len() - 1));
                             Ok(Appended { channel_id: *channel, events: vec![event], created: true })
                         }
                     }
@@ -337,6 +334,14 @@ pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<
     Ok(Applied { results, events })
 }
 
+/// Where the first event of a message key is: in what `find_posts` returned,
+/// or among the events the batch appends.
+#[derive(Clone, Copy)]
+enum First {
+    Stored(usize),
+    Appended(usize),
+}
+
 /// The events a batch appends, and the channel heads they advance.
 struct Batch<'a> {
     now: Timestamp,
@@ -360,16 +365,5 @@ impl Batch<'_> {
         };
         self.events.push(event.clone());
         event
-    }
-}
-
-fn post_key(event: &Event) -> Option<PostKey> {
-    match &event.kind {
-        EventKind::Message { client_msg_id, .. } => Some(PostKey {
-            channel_id: event.channel_id,
-            sender_id: event.sender_id,
-            client_msg_id: client_msg_id.clone(),
-        }),
-        _ => None,
     }
 }

@@ -156,10 +156,10 @@ impl LogTx for PgLogTx {
         Ok(rows.into_iter().map(|(c, u)| (ChannelId::from_uuid(c), UserId::from_uuid(u))).collect())
     }
 
-    async fn find_posts(&mut self, keys: &[PostKey]) -> Result<Vec<Event>> {
+    async fn find_posts(&mut self, keys: &[PostKey<'_>]) -> Result<Vec<Event>> {
         let channels: Vec<Uuid> = keys.iter().map(|k| k.channel_id.as_uuid()).collect();
         let senders: Vec<Uuid> = keys.iter().map(|k| k.sender_id.as_uuid()).collect();
-        let client_msg_ids: Vec<&str> = keys.iter().map(|k| k.client_msg_id.as_str()).collect();
+        let client_msg_ids: Vec<&str> = keys.iter().map(|k| k.client_msg_id).collect();
         sqlx::query_as::<_, EventRow>(FIND_POSTS)
             .bind(channels)
             .bind(senders)

@@ -102,7 +102,7 @@ async fn second_writer_waits_for_the_head_and_sees_the_first() {
 
     let (mut second, heads) = second.await.expect("second writer");
     assert_eq!(heads, [ChannelHead { id, last_seq: 2 }], "the head as the first writer left it");
-    let key = PostKey { channel_id: id, sender_id: alice.id, client_msg_id: "k1".to_owned() };
+    let key = PostKey { channel_id: id, sender_id: alice.id, client_msg_id: "k1" };
     assert_eq!(second.find_posts(&[key]).await.expect("find_posts"), [posted], "the first writer's message");
     let members = second.memberships(&[(id, alice.id)]).await.expect("memberships");
     assert_eq!(members, [(id, alice.id)]);

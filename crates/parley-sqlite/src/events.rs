@@ -15,7 +15,7 @@ use parley_core::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{db_err, write_err};
-use crate::rows::{event_columns, id, EventRow};
+use crate::rows::{event_columns, id, EventRow, IdText};
 use crate::SqliteStore;
 
 pub(crate) const EVENTS_AFTER: &str = concat!(
@@ -122,7 +122,7 @@ impl Drop for WriterTx<'_> {
 
 /// An event's columns in the order of [`INSERT_EVENT`].
 type EventParams<'a> =
-    (String, Seq, String, &'static str, String, i64, Option<&'a str>, Option<&'a str>, Option<Seq>, Option<String>);
+    (IdText, Seq, IdText, &'static str, IdText, i64, Option<&'a str>, Option<&'a str>, Option<Seq>, Option<IdText>);
 
 fn event_params(event: &Event) -> EventParams<'_> {
     let (client_msg_id, body, reply_to_seq, user_id) = match &event.kind {
@@ -130,15 +130,15 @@ fn event_params(event: &Event) -> EventParams<'_> {
             (Some(client_msg_id.as_str()), Some(body.as_str()), *reply_to_seq, None)
         }
         EventKind::MemberJoined { user_id } | EventKind::MemberLeft { user_id } => {
-            (None, None, None, Some(user_id.to_string()))
+            (None, None, None, Some(IdText::of(user_id.as_uuid())))
         }
     };
     (
-        event.channel_id.to_string(),
+        IdText::of(event.channel_id.as_uuid()),
         event.seq,
-        event.id.to_string(),
+        IdText::of(event.id.as_uuid()),
         event.kind.type_name(),
-        event.sender_id.to_string(),
+        IdText::of(event.sender_id.as_uuid()),
         event.created_at.millis(),
         client_msg_id,
         body,
@@ -154,7 +154,7 @@ impl LogTx for WriterTx<'_> {
         let mut heads = Vec::with_capacity(channels.len());
         for channel in channels {
             let last_seq =
-                statement.query_row([channel.to_string()], |row| row.get(0)).optional().map_err(write_err)?;
+                statement.query_row([IdText::of(channel.as_uuid())], |row| row.get(0)).optional().map_err(write_err)?;
             heads.extend(last_seq.map(|last_seq| ChannelHead { id: *channel, last_seq }));
         }
         Ok(heads)
@@ -164,20 +164,24 @@ impl LogTx for WriterTx<'_> {
         let mut statement = self.conn.prepare_cached(MEMBERSHIP).map_err(write_err)?;
         let mut found = Vec::with_capacity(pairs.len());
         for &(channel, user) in pairs {
-            if statement.exists([channel.to_string(), user.to_string()]).map_err(write_err)? {
+            if statement.exists([IdText::of(channel.as_uuid()), IdText::of(user.as_uuid())]).map_err(write_err)? {
                 found.push((channel, user));
             }
         }
         Ok(found)
     }
 
-    async fn find_posts(&mut self, keys: &[PostKey]) -> Result<Vec<Event>> {
+    async fn find_posts(&mut self, keys: &[PostKey<'_>]) -> Result<Vec<Event>> {
         let mut statement = self.conn.prepare_cached(FIND_POST).map_err(write_err)?;
         let mut found = Vec::new();
         for key in keys {
             let row = statement
                 .query_row(
-                    params![key.channel_id.to_string(), key.sender_id.to_string(), key.client_msg_id],
+                    params![
+                        IdText::of(key.channel_id.as_uuid()),
+                        IdText::of(key.sender_id.as_uuid()),
+                        key.client_msg_id
+                    ],
                     EventRow::from_row,
                 )
                 .optional()
@@ -238,7 +242,7 @@ impl LogTx for WriterTx<'_> {
     async fn set_heads(&mut self, heads: &[ChannelHead]) -> Result<()> {
         let mut statement = self.conn.prepare_cached(SET_HEAD).map_err(write_err)?;
         for head in heads {
-            statement.execute((head.id.to_string(), head.last_seq)).map_err(write_err)?;
+            statement.execute((IdText::of(head.id.as_uuid()), head.last_seq)).map_err(write_err)?;
         }
         Ok(())
     }

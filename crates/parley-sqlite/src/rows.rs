@@ -16,6 +16,24 @@ pub(crate) fn id<T: FromStr>(what: &str, text: &str) -> Result<T> {
     text.parse().map_err(|_| malformed(what, text))
 }
 
+/// An id bound as its hyphenated text, encoded on the stack: the writer binds
+/// several per message, and a `String` each was an allocation each.
+pub(crate) struct IdText([u8; 36]);
+
+impl IdText {
+    pub(crate) fn of(uuid: uuid::Uuid) -> IdText {
+        let mut text = [0; 36];
+        uuid.hyphenated().encode_lower(&mut text);
+        IdText(text)
+    }
+}
+
+impl rusqlite::ToSql for IdText {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&self.0)))
+    }
+}
+
 /// The columns of [`UserRow`], from `users u`. Macros rather than consts so
 /// that `concat!` makes each query one `&'static str`.
 macro_rules! user_columns {
