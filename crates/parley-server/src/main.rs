@@ -12,10 +12,13 @@ fn main() -> anyhow::Result<()> {
 /// glibc's malloc settings for a long-running server, measured in
 /// docs/benchmarks.md:
 ///
-/// - `MALLOC_ARENA_MAX=2`: a thread that finds its arena busy gets one of
+/// - `MALLOC_ARENA_MAX=4`: a thread that finds its arena busy gets one of
 ///   its own, up to eight per core, and sessions end up spread over many
 ///   half-empty heaps: an idle WebSocket measured 11.9 KiB with the default,
-///   7.6 KiB with two arenas (mimalloc 8.9, jemalloc 12.5).
+///   7.6 KiB with two arenas (mimalloc 8.9, jemalloc 12.5), 7.4 with four.
+///   Two was too few for the SQLite writer thread, which then shares an
+///   arena's lock with a runtime worker: 1000 senders stored 44.3–44.5k
+///   messages/s with two, 43.5k with three, 49.0–50.6k with four.
 /// - `MALLOC_MMAP_THRESHOLD_=1048576`: argon2's 19 MiB of working memory per
 ///   password hash would otherwise move glibc's threshold up and be kept in
 ///   the heap once freed: 300 sign-ups left the server at 850 MiB, and at
@@ -28,7 +31,7 @@ fn with_malloc_settings() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;
-        const SETTINGS: [(&str, &str); 2] = [("MALLOC_ARENA_MAX", "2"), ("MALLOC_MMAP_THRESHOLD_", "1048576")];
+        const SETTINGS: [(&str, &str); 2] = [("MALLOC_ARENA_MAX", "4"), ("MALLOC_MMAP_THRESHOLD_", "1048576")];
         let missing: Vec<_> = SETTINGS.iter().filter(|(name, _)| std::env::var_os(name).is_none()).collect();
         if missing.is_empty() {
             return;
