@@ -7,7 +7,7 @@ use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
 
-use crate::error::{db_err, write_err};
+use crate::error::db_err;
 use crate::rows::{channel_columns, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
 use crate::SqliteStore;
 
@@ -109,13 +109,10 @@ impl ChannelStore for SqliteStore {
         // Only raises; a marker already there writes nothing. Not a member: nothing to mark.
         let row = (channel.to_string(), user.to_string(), seq);
         self.writer
-            .run(move |conn| {
-                conn.prepare_cached(
-                    "UPDATE members SET last_read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2 AND last_read_seq < ?3",
-                )
-                .and_then(|mut statement| statement.execute(row))
-                .map_err(write_err)
-            })
+            .execute(
+                "UPDATE members SET last_read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2 AND last_read_seq < ?3",
+                row,
+            )
             .await?;
         Ok(())
     }

@@ -50,14 +50,11 @@ pub(crate) fn write_err(err: rusqlite::Error) -> Error {
     }
 }
 
-/// Like [`write_err`], with the caller's words for a conflict.
-pub(crate) fn conflict_as(message: &'static str) -> impl Fn(rusqlite::Error) -> Error {
-    move |err| {
-        let mapped = write_err(err);
-        match mapped.code {
-            parley_core::ErrorCode::Conflict => Error::conflict(message),
-            _ => mapped,
-        }
+/// A conflict told in the caller's words; any other error as it is.
+pub(crate) fn conflict_means(message: &'static str) -> impl Fn(Error) -> Error {
+    move |err| match err.code {
+        parley_core::ErrorCode::Conflict => Error::conflict(message),
+        _ => err,
     }
 }
 

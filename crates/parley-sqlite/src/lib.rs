@@ -63,7 +63,13 @@ impl SqliteStore {
     pub async fn open(data_dir: &Path) -> Result<SqliteStore> {
         let path = db_path(data_dir)?;
         Self::migrate(data_dir).await?;
-        let writer = Writer::open(&path, BUSY_TIMEOUT)?;
+        // Opening waits on the file (up to BUSY_TIMEOUT if another process holds it).
+        let writer = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || Writer::open(&path, BUSY_TIMEOUT))
+                .await
+                .map_err(|e| Error::internal(format!("opening the sqlite writer: {e}")))??
+        };
         // Opened after the migration: it has created the file and put it in
         // WAL mode, which read-only connections can neither do nor undo.
         let read = SqlitePoolOptions::new()

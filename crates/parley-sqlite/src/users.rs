@@ -10,7 +10,7 @@ use parley_core::{Error, Result};
 
 use rusqlite::OptionalExtension;
 
-use crate::error::{conflict_as, db_err, write_err};
+use crate::error::{conflict_means, db_err, write_err};
 use crate::rows::{invite_columns, user_columns, CredentialsRow, InviteRow, UserRow};
 use crate::SqliteStore;
 
@@ -46,15 +46,12 @@ impl UserStore for SqliteStore {
             user.created_at.millis(),
         );
         self.writer
-            .run(move |conn| {
-                conn.prepare_cached(
-                    "INSERT INTO users (id, username, display_name, password_hash, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .and_then(|mut statement| statement.execute(row))
-                .map_err(conflict_as("username is taken"))
-            })
-            .await?;
+            .execute(
+                "INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                row,
+            )
+            .await
+            .map_err(conflict_means("username is taken"))?;
         Ok(())
     }
 
@@ -96,14 +93,7 @@ impl UserStore for SqliteStore {
 
     async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()> {
         let row = (id.to_string(), display_name.to_owned());
-        let changed = self
-            .writer
-            .run(move |conn| {
-                conn.prepare_cached("UPDATE users SET display_name = ?2 WHERE id = ?1")
-                    .and_then(|mut statement| statement.execute(row))
-                    .map_err(write_err)
-            })
-            .await?;
+        let changed = self.writer.execute("UPDATE users SET display_name = ?2 WHERE id = ?1", row).await?;
         if changed == 0 {
             return Err(Error::not_found("user not found"));
         }
@@ -121,13 +111,7 @@ impl SessionStore for SqliteStore {
             session.expires_at.millis(),
         );
         self.writer
-            .run(move |conn| {
-                conn.prepare_cached(
-                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .and_then(|mut statement| statement.execute(row))
-                .map_err(write_err)
-            })
+            .execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)", row)
             .await?;
         Ok(())
     }
@@ -149,13 +133,7 @@ impl SessionStore for SqliteStore {
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         let token_hash = token_hash.to_owned();
-        self.writer
-            .run(move |conn| {
-                conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")
-                    .and_then(|mut statement| statement.execute([token_hash]))
-                    .map_err(write_err)
-            })
-            .await?;
+        self.writer.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash]).await?;
         Ok(())
     }
 }
@@ -173,16 +151,9 @@ impl InviteStore for SqliteStore {
             invite.uses,
         );
         self.writer
-            .run(move |conn| {
-                conn.prepare_cached(concat!(
-                    "INSERT INTO invites (",
-                    invite_columns!(),
-                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                ))
-                .and_then(|mut statement| statement.execute(row))
-                .map_err(conflict_as("invite code exists"))
-            })
-            .await?;
+            .execute(concat!("INSERT INTO invites (", invite_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"), row)
+            .await
+            .map_err(conflict_means("invite code exists"))?;
         Ok(())
     }
 

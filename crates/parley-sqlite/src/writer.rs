@@ -100,6 +100,17 @@ impl Writer {
         answer.await.map_err(|_| Error::internal("sqlite writer: the write failed unexpectedly"))?
     }
 
+    /// Runs one statement with `params`; how many rows it changed.
+    pub(crate) async fn execute<P>(&self, sql: &'static str, params: P) -> Result<usize>
+    where
+        P: rusqlite::Params + Send + 'static,
+    {
+        self.run(move |conn| {
+            conn.prepare_cached(sql).and_then(|mut statement| statement.execute(params)).map_err(write_err)
+        })
+        .await
+    }
+
     /// Waits for the jobs queued before, then closes the connection. Writes
     /// after this fail as `unavailable`.
     pub(crate) async fn close(&self) {

@@ -19,6 +19,21 @@ fn user(name: &str) -> User {
     }
 }
 
+/// A public channel `general` made by `owner`, before the Sequencer creates it.
+fn general(owner: UserId) -> Channel {
+    Channel {
+        id: ChannelId::generate(),
+        kind: ChannelKind::Public,
+        name: "general".to_owned(),
+        topic: String::new(),
+        created_at: Timestamp::now(),
+        created_by: owner,
+        dm_key: None,
+        last_seq: 0,
+        member_count: 0,
+    }
+}
+
 fn post(channel: ChannelId, sender: UserId, client_msg_id: &str, body: &str) -> Command {
     Command::Post {
         channel,
@@ -40,17 +55,7 @@ async fn sequencer_appends_dedupes_and_reads_back() {
     store.create_user(&bob, "hash-b").await.unwrap();
     assert_eq!(store.create_user(&user("ALICE"), "x").await.unwrap_err().code, parley_core::ErrorCode::Conflict);
 
-    let channel = Channel {
-        id: ChannelId::generate(),
-        kind: ChannelKind::Public,
-        name: "general".to_owned(),
-        topic: String::new(),
-        created_at: Timestamp::now(),
-        created_by: alice.id,
-        dm_key: None,
-        last_seq: 0,
-        member_count: 0,
-    };
+    let channel = general(alice.id);
     let created = sequencer
         .submit(Command::Create {
             channel: channel.clone(),
@@ -103,17 +108,7 @@ async fn the_wal_is_checkpointed_in_the_background() {
     let (sequencer, task) = Sequencer::start(store.clone() as Arc<dyn EventLog>, Arc::new(|_| {}));
     let alice = user("alice");
     store.create_user(&alice, "hash").await.unwrap();
-    let channel = Channel {
-        id: ChannelId::generate(),
-        kind: ChannelKind::Public,
-        name: "general".to_owned(),
-        topic: String::new(),
-        created_at: Timestamp::now(),
-        created_by: alice.id,
-        dm_key: None,
-        last_seq: 0,
-        member_count: 0,
-    };
+    let channel = general(alice.id);
     sequencer
         .submit(Command::Create { channel: channel.clone(), members: vec![(alice.id, Role::Owner)] })
         .await
