@@ -70,7 +70,7 @@ pub trait EventLog: Send + Sync {
 }
 
 /// The key that makes a message retry harmless.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostKey<'a> {
     pub channel_id: ChannelId,
     pub sender_id: UserId,
@@ -95,9 +95,8 @@ pub enum MemberChange {
 /// same transaction; nothing is visible to others until `commit` returns, and
 /// `commit` returns only once the data is durable. Dropping it rolls back.
 ///
-/// The reads take a whole batch's keys at once so a backend can answer in one
-/// statement: this is what lets group commit reach tens of thousands of
-/// messages per second.
+/// The reads take a whole batch's keys at once, so a backend whose every
+/// statement is a round trip (PostgreSQL) can answer each in one.
 #[async_trait]
 pub trait LogTx: Send {
     async fn heads(&mut self, channels: &[ChannelId]) -> Result<Vec<ChannelHead>>;

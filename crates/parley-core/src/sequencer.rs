@@ -71,7 +71,7 @@ pub struct Appended {
 }
 
 /// What one batch did: a result per command, in order, and the events it stored.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Applied {
     pub results: Vec<Result<Appended>>,
     pub events: Vec<Event>,
@@ -91,7 +91,9 @@ pub struct Sequencer {
 
 impl Sequencer {
     /// Starts the writer over `log`. `on_stored` is called with each committed
-    /// batch's new events, in commit order, before any caller is answered.
+    /// batch's new events, in commit order, before that batch's callers are
+    /// answered. It runs on the answering task, so the next batch may already
+    /// be committed when it is called.
     pub fn start(log: Arc<dyn EventLog>, on_stored: OnStored) -> (Sequencer, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(QUEUE_BOUND);
         let task = tokio::spawn(run(log, rx, on_stored));

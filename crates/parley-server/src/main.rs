@@ -15,7 +15,8 @@ fn main() -> anyhow::Result<()> {
 /// - `MALLOC_ARENA_MAX=4`: a thread that finds its arena busy gets one of
 ///   its own, up to eight per core, and sessions end up spread over many
 ///   half-empty heaps: an idle WebSocket measured 11.9 KiB with the default,
-///   7.6 KiB with two arenas (mimalloc 8.9, jemalloc 12.5), 7.4 with four.
+///   7.6 KiB with two arenas (mimalloc 8.9, jemalloc 12.5); at 19,000
+///   sessions, later, 7.1 KiB with two and 7.4 with four.
 ///   Two was too few for the SQLite writer thread, which then shares an
 ///   arena's lock with a runtime worker: 1000 senders stored 44.3–44.5k
 ///   messages/s with two, 43.5k with three, 49.0–50.6k with four.

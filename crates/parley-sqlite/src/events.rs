@@ -6,6 +6,7 @@
 //! with nothing to encode or unpack in between.
 
 use async_trait::async_trait;
+use futures::FutureExt;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, Event, EventKind};
 use parley_core::parse::Seq;
@@ -85,7 +86,9 @@ impl EventLog for SqliteStore {
                 let tx = WriterTx::begin(conn)?;
                 // Every `WriterTx` method runs to the end when called, so this
                 // future is ready at its first poll: nothing here waits.
-                futures::executor::block_on(sequencer::apply(Box::new(tx), &commands))
+                sequencer::apply(Box::new(tx), &commands)
+                    .now_or_never()
+                    .expect("the writer's transaction never waits: every WriterTx method is synchronous")
             })
             .await
     }

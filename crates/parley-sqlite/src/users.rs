@@ -8,8 +8,6 @@ use parley_core::ports::{Health, InviteStore, SessionStore, UserStore};
 use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
 
-use rusqlite::OptionalExtension;
-
 use crate::error::{conflict_means, db_err, write_err};
 use crate::rows::{invite_columns, user_columns, CredentialsRow, InviteRow, UserRow};
 use crate::SqliteStore;
@@ -179,7 +177,13 @@ impl InviteStore for SqliteStore {
                     " RETURNING ",
                     invite_columns!()
                 ))
-                .and_then(|mut statement| statement.query_row(row, InviteRow::from_row).optional())
+                // Stepped to the end, not `query_row`: in autocommit the
+                // statement commits as it finishes, and only a last step
+                // reports a commit that failed.
+                .and_then(|mut statement| {
+                    statement.query_map(row, InviteRow::from_row)?.collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map(|rows| rows.into_iter().next())
                 .map_err(write_err)
             })
             .await?

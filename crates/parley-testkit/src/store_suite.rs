@@ -16,7 +16,7 @@
 //!
 //! Each check is also a `pub async fn(Arc<dyn Store>)` that panics on failure.
 //! Checks need a multi-threaded Tokio runtime: some hold the Sequencer's writer
-//! (inside its `on_stored` callback) to make several commands land in one batch.
+//! (as it hands a batch to the log) to make several commands land in one batch.
 //! Checks give their users and channels unique names, so they also pass on a
 //! store that other checks have already written to.
 
