@@ -194,9 +194,11 @@ impl InviteStore for SqliteStore {
 
 #[async_trait]
 impl Health for SqliteStore {
+    /// Both ways in: the read pool, and the writer thread (behind whatever
+    /// write it is doing, so at most one batch later).
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await.map_err(db_err)?;
-        Ok(())
+        self.writer.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(write_err)).await
     }
 }
 
