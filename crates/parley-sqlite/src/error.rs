@@ -17,15 +17,10 @@ const SQLITE_CANTOPEN: i32 = 14;
 pub(crate) fn db_err(err: sqlx::Error) -> Error {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::conflict("already exists"),
-        sqlx::Error::Database(db) => {
-            let primary = db.code().and_then(|code| code.parse::<i32>().ok()).map(|code| code & 0xff);
-            match primary {
-                Some(SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN) => {
-                    Error::unavailable(format!("sqlite: {err}"))
-                }
-                _ => Error::internal(format!("sqlite: {err}")),
-            }
-        }
+        sqlx::Error::Database(db) => match db.code().and_then(|code| code.parse::<i32>().ok()) {
+            Some(code) => by_code(code, &err),
+            None => Error::internal(format!("sqlite: {err}")),
+        },
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed | sqlx::Error::Io(_) => {
             Error::unavailable(format!("sqlite: {err}"))
         }
@@ -39,13 +34,19 @@ pub(crate) fn write_err(err: rusqlite::Error) -> Error {
     match &err {
         rusqlite::Error::SqliteFailure(failure, _) => match failure.extended_code {
             ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => Error::conflict("already exists"),
-            code => match code & 0xff {
-                SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN => {
-                    Error::unavailable(format!("sqlite: {err}"))
-                }
-                _ => Error::internal(format!("sqlite: {err}")),
-            },
+            code => by_code(code, &err),
         },
+        _ => Error::internal(format!("sqlite: {err}")),
+    }
+}
+
+/// A result code other than a unique violation: `unavailable` when the
+/// database is busy, locked, out of space or unreachable, else `internal`.
+fn by_code(code: i32, err: &dyn std::fmt::Display) -> Error {
+    match code & 0xff {
+        SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN => {
+            Error::unavailable(format!("sqlite: {err}"))
+        }
         _ => Error::internal(format!("sqlite: {err}")),
     }
 }

@@ -67,17 +67,11 @@ pub(crate) struct Writer {
 impl Writer {
     /// Opens the database file, which must exist with its schema, for writing.
     pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Writer> {
-        let conn =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .map_err(write_err)?;
-        conn.busy_timeout(busy_timeout).map_err(write_err)?;
+        let conn = connect(path, busy_timeout)?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(write_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::unavailable(format!("sqlite: cannot use WAL mode (journal_mode is {mode})")));
         }
-        // Every commit is on disk before it returns: an acknowledged message
-        // survives a crash of the process or the machine.
-        conn.pragma_update(None, "synchronous", "FULL").map_err(write_err)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(write_err)?;
         conn.pragma_update(None, "cache_size", -CACHE_KIB).map_err(write_err)?;
         conn.pragma_update(None, "temp_store", "MEMORY").map_err(write_err)?;
@@ -138,6 +132,17 @@ impl Writer {
     }
 }
 
+/// A read-write connection to the existing file. `synchronous=FULL`: every
+/// commit is on disk before it returns, so an acknowledged message survives a
+/// crash of the process or the machine (and a checkpoint syncs what it copies).
+fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(write_err)?;
+    conn.busy_timeout(busy_timeout).map_err(write_err)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(write_err)?;
+    Ok(conn)
+}
+
 fn closed() -> Error {
     Error::unavailable("sqlite writer: the store is closed")
 }
@@ -192,11 +197,7 @@ struct Checkpointer {
 
 impl Checkpointer {
     fn start(path: &Path, busy_timeout: Duration) -> Result<Checkpointer> {
-        let conn =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .map_err(write_err)?;
-        conn.busy_timeout(busy_timeout).map_err(write_err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(write_err)?;
+        let conn = connect(path, busy_timeout)?;
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
