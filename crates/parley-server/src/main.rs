@@ -4,35 +4,44 @@ use clap::Parser;
 use parley_server::config::{Cli, Command, ServeArgs};
 use parley_server::{app, telemetry, Application, Config};
 
+/// mimalloc (its 2.x line) for Rust's allocations: a sixth of the runtime
+/// workers' samples were in glibc's malloc and free. Back to back on 2 cores,
+/// 1000 senders stored 48.1–50.7k messages/s with glibc and 57.2–60.4k with
+/// mimalloc; see docs/benchmarks.md, which also says why not its 3.x line
+/// (idle sessions connected three times slower).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     with_malloc_settings();
     serve()
 }
 
-/// glibc's malloc settings for a long-running server, measured in
+/// Allocator settings for a long-running server, measured in
 /// docs/benchmarks.md:
 ///
-/// - `MALLOC_ARENA_MAX=4`: a thread that finds its arena busy gets one of
-///   its own, up to eight per core, and sessions end up spread over many
-///   half-empty heaps: an idle WebSocket measured 11.9 KiB with the default,
-///   7.6 KiB with two arenas (mimalloc 8.9, jemalloc 12.5); at 19,000
-///   sessions, later, 7.1 KiB with two and 7.4 with four.
-///   Two was too few for the SQLite writer thread, which then shares an
-///   arena's lock with a runtime worker: 1000 senders stored 44.3–44.5k
-///   messages/s with two, 43.5k with three, 49.0–50.6k with four.
-/// - `MALLOC_MMAP_THRESHOLD_=1048576`: argon2's 19 MiB of working memory per
-///   password hash would otherwise move glibc's threshold up and be kept in
-///   the heap once freed: 300 sign-ups left the server at 850 MiB, and at
-///   22 MiB with the threshold fixed.
+/// - `MIMALLOC_PURGE_DELAY=0`, `MIMALLOC_ARENA_EAGER_COMMIT=0`: memory that
+///   is freed goes back to the system at once, and none is committed before
+///   it is used. With mimalloc's defaults a storm of logins (argon2 takes
+///   19 MiB per hash) left the server at 141 MiB instead of 15, and the
+///   server started at 50 MiB; with these, 17 MiB and 15 MiB, and the same
+///   throughput. An idle WebSocket costs 7.1 KiB at 19,000 sessions.
+/// - `MALLOC_ARENA_MAX=4`: glibc still serves the C libraries, SQLite among
+///   them. A thread that finds its arena busy gets one of its own, up to
+///   eight per core, each a heap of its own; and with two, the SQLite writer
+///   thread shared an arena's lock with another thread: 1000 senders stored
+///   44.3–44.5k messages/s with two, 43.5k with three, 49.0–50.6k with four
+///   (measured before mimalloc, when glibc served everything).
 ///
-/// glibc reads them only when the process starts, so the binary starts
+/// Both read these only when the process starts, so the binary starts
 /// itself once more with those the environment does not set already (same
 /// pid, same arguments).
 fn with_malloc_settings() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;
-        const SETTINGS: [(&str, &str); 2] = [("MALLOC_ARENA_MAX", "4"), ("MALLOC_MMAP_THRESHOLD_", "1048576")];
+        const SETTINGS: [(&str, &str); 3] =
+            [("MIMALLOC_PURGE_DELAY", "0"), ("MIMALLOC_ARENA_EAGER_COMMIT", "0"), ("MALLOC_ARENA_MAX", "4")];
         let missing: Vec<_> = SETTINGS.iter().filter(|(name, _)| std::env::var_os(name).is_none()).collect();
         if missing.is_empty() {
             return;
