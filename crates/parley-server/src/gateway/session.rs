@@ -142,11 +142,15 @@ pub async fn serve<R, W>(
     // Empty until something comes, and emptied again after each write: an
     // idle session holds no batch buffer.
     let mut batch = Vec::new();
+    // Made once: a `cancelled()` made on every turn takes the token's lock
+    // and joins its waiters again each time the session wakes.
+    let closed = link.closed.clone().cancelled_owned();
+    tokio::pin!(closed);
     loop {
         // What woke the session; each is then handled at one await point.
         let step = tokio::select! {
             biased;
-            () = link.closed.cancelled() => Step::Close(link.close_code(), "closed by the server"),
+            () = &mut closed => Step::Close(link.close_code(), "closed by the server"),
             Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
                 Step::Write(vec![Outbound::Frame(Frame::new(&answer))])
             }
@@ -427,7 +431,10 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             }
             output.flush().await.map_err(|_| ())
         };
+        // The write first: most complete at once, and then the token is
+        // never polled.
         tokio::select! {
+            biased;
             result = write => result.is_ok(),
             () = closed.cancelled() => {
                 let code = self.link.close_code();
