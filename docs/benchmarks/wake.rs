@@ -14,7 +14,8 @@ extern "C" {
 }
 
 fn pin(cpu: usize) {
-    let mask = [1u64 << cpu; 16];
+    let mut mask = [0u64; 16];
+    mask[cpu / 64] = 1 << (cpu % 64);
     // SAFETY: the mask is 128 bytes long, as passed.
     assert_eq!(unsafe { sched_setaffinity(0, 128, mask.as_ptr()) }, 0, "cannot pin to CPU {cpu}");
 }
