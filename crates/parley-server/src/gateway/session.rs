@@ -3,15 +3,15 @@
 //! tested over in-memory channels.
 //!
 //! A `select!` loop over {client frame, finished send, queued deliveries,
-//! ping tick, close request}. Per channel it remembers the last `seq` it sent;
-//! an event at or below it is dropped, and one beyond the next is preceded by
-//! the missing events read from the store. That one rule makes the seam
-//! between replay and live exact, and turns any hole into a refill rather
-//! than a silent gap.
+//! the clock (ping and liveness deadline), close request}. Per channel it
+//! remembers the last `seq` it sent; an event at or below it is dropped, and
+//! one beyond the next is preceded by the missing events read from the
+//! store. That one rule makes the seam between replay and live exact, and
+//! turns any hole into a refill rather than a silent gap.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::stream::FuturesUnordered;
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -22,8 +22,9 @@ use parley_core::parse::{parse_seq, Body, ClientMsgId, Seq};
 use parley_core::time::Timestamp;
 use parley_core::{Error, ErrorCode};
 use parley_protocol::{self as wire, ClientFrame, ServerFrame};
+use tokio::time::Instant;
 
-use super::hub::{Delivery, EventFrame, Frame, SessionLink};
+use super::hub::{Delivery, EventFrame, Frame, SessionLink, CLOSE_GOING_AWAY};
 use crate::http::error::public_message;
 use crate::state::AppState;
 
@@ -58,12 +59,28 @@ pub struct Settings {
     pub idle_after: Option<Duration>,
 }
 
+/// The server pings a WebSocket this often: a client that only answers
+/// pings (any WebSocket library does) is heard from at least this often.
+pub const PING_EVERY: Duration = Duration::from_secs(15);
+/// A WebSocket heard nothing from (no frame, ping or pong) for this long is
+/// closed with 1001: two missed pongs, or two missed pings of the web
+/// client (every 20 s). The close happens at this deadline, not at the next
+/// tick, and the session leaves the hub before its close frame is written,
+/// so a client whose network silently dropped is shown offline by about
+/// this long later (plus one Redis call in a cluster): within the 60 s
+/// docs/protocol.md promises.
+pub const SILENT_FOR: Duration = Duration::from_secs(40);
+/// An SSE stream cannot answer; the tick only finds out whether the
+/// response is still being read (a write to a dropped stream fails).
+/// Proxies are kept from timing out by axum's keep-alive comments.
+const SSE_CHECK_EVERY: Duration = Duration::from_secs(30);
+
 impl Settings {
     pub fn websocket() -> Self {
-        Settings { ping_every: Duration::from_secs(30), idle_after: Some(Duration::from_secs(60)) }
+        Settings { ping_every: PING_EVERY, idle_after: Some(SILENT_FOR) }
     }
     pub fn sse() -> Self {
-        Settings { ping_every: Duration::from_secs(30), idle_after: None }
+        Settings { ping_every: SSE_CHECK_EVERY, idle_after: None }
     }
 }
 
@@ -95,6 +112,9 @@ struct Session<W> {
     /// When this session last relayed `typing` per channel: at most one per
     /// [`TYPING_EVERY`], so a chatty client cannot flood its channel-mates' queues.
     typing: HashMap<ChannelId, Instant>,
+    /// When the client was last heard from, and how long it may be silent.
+    heard: Instant,
+    idle_after: Option<Duration>,
 }
 
 /// The least time between two relayed `typing` frames of one session in one channel.
@@ -126,19 +146,23 @@ pub async fn serve<R, W>(
         output,
         delivered: HashMap::new(),
         typing: HashMap::new(),
+        heard: Instant::now(),
+        idle_after: settings.idle_after,
     };
     // Boxed, as every rare path below: the session's future lives as long
     // as the socket, and its size is the largest of its states.
     if let Err(error) = Box::pin(session.start(&following, &online, &resume)).await {
         session.fail(&error).await;
-        state.hub.unregister(link.id);
         return;
     }
 
     let mut in_flight = FuturesUnordered::new();
-    let mut ping = tokio::time::interval(settings.ping_every);
-    ping.tick().await;
-    let mut heard = Instant::now();
+    // One timer for the ping and the liveness deadline, set to whichever
+    // comes first. A frame heard only moves `heard`: the timer learns of it
+    // when it next wakes, so reading costs no timer reset.
+    let mut next_ping = Instant::now() + settings.ping_every;
+    let clock = tokio::time::sleep_until(session.wake_at(next_ping));
+    tokio::pin!(clock);
     // Empty until something comes, and emptied again after each write: an
     // idle session holds no batch buffer.
     let mut batch = Vec::new();
@@ -159,7 +183,7 @@ pub async fn serve<R, W>(
                 Step::Deliver
             }
             frame = input.next(), if in_flight.len() < MAX_IN_FLIGHT => {
-                heard = Instant::now();
+                session.heard = Instant::now();
                 match frame {
                     None | Some(Inbound::Closed) => break,
                     Some(Inbound::TooLarge) => Step::Close(CLOSE_TOO_LARGE, "frame too large"),
@@ -173,10 +197,19 @@ pub async fn serve<R, W>(
                     Some(Inbound::Text(text)) => Step::Text(text),
                 }
             }
-            _ = ping.tick() => {
-                if settings.idle_after.is_some_and(|idle| heard.elapsed() > idle) {
-                    Step::Close(1001, "no answer to pings")
+            () = &mut clock => {
+                let now = Instant::now();
+                if session.silent_too_long(now) {
+                    Step::Close(CLOSE_GOING_AWAY, SILENT_REASON)
                 } else {
+                    let ping = now >= next_ping;
+                    if ping {
+                        next_ping = now + settings.ping_every;
+                    }
+                    clock.as_mut().reset(session.wake_at(next_ping));
+                    if !ping {
+                        continue;
+                    }
                     Step::Write(vec![Outbound::Ping])
                 }
             }
@@ -195,7 +228,6 @@ pub async fn serve<R, W>(
                 batch.shrink_to(0);
                 if let Some(error) = failed {
                     session.fail(&error).await;
-                    state.hub.unregister(link.id);
                     return;
                 }
                 out
@@ -216,6 +248,9 @@ pub async fn serve<R, W>(
     let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), session.output.close())).await;
 }
 
+/// The reason of the close frame that ends a silent session.
+const SILENT_REASON: &str = "no answer to pings";
+
 /// What the session does next, after its `select!`.
 enum Step {
     Write(Vec<Outbound>),
@@ -228,6 +263,20 @@ enum Step {
 type Answer = futures::future::BoxFuture<'static, ServerFrame>;
 
 impl<W: Sink<Outbound> + Unpin> Session<W> {
+    /// When the client will have been silent too long, if it may be.
+    fn deadline(&self) -> Option<Instant> {
+        self.idle_after.map(|idle| self.heard + idle)
+    }
+
+    fn silent_too_long(&self, now: Instant) -> bool {
+        self.deadline().is_some_and(|deadline| now >= deadline)
+    }
+
+    /// When the session's clock next wakes: the ping, or the deadline if sooner.
+    fn wake_at(&self, next_ping: Instant) -> Instant {
+        self.deadline().map_or(next_ping, |deadline| deadline.min(next_ping))
+    }
+
     /// `ready`, who is online, then the replay of each resumed channel.
     async fn start(&mut self, following: &[ChannelId], online: &[UserId], resume: &Resume) -> Result<(), Error> {
         // Read again now that the hub delivers to us: any event after these
@@ -418,12 +467,16 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
     }
 
     /// Writes `frames` and flushes once; gives up (false) if the client is
-    /// gone or the session is asked to close while the write is stuck.
+    /// gone, or the session is asked to close, or the client's liveness
+    /// deadline passes while the write is stuck: a peer whose network
+    /// dropped silently stops taking bytes once the socket's buffers are
+    /// full, and is not heard from meanwhile (nothing is read while writing).
     async fn write(&mut self, frames: Vec<Outbound>) -> bool {
         if frames.is_empty() {
             return true;
         }
         let closed = self.link.closed.clone();
+        let deadline = self.deadline();
         let output = &mut self.output;
         let write = async move {
             for frame in frames {
@@ -431,8 +484,15 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             }
             output.flush().await.map_err(|_| ())
         };
-        // The write first: most complete at once, and then the token is
-        // never polled.
+        // Made only if the write does not finish at once: no timer otherwise.
+        let silent = async move {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        // The write first: most complete at once, and then neither the token
+        // nor the deadline is polled.
         tokio::select! {
             biased;
             result = write => result.is_ok(),
@@ -441,15 +501,24 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                 self.close(code, "closed by the server").await;
                 false
             }
+            () = silent => {
+                self.close(CLOSE_GOING_AWAY, SILENT_REASON).await;
+                false
+            }
         }
     }
 
+    /// Leaves the hub, then says why: the close frame may wait up to
+    /// [`CLOSE_GRACE`] on a peer that does not read, and the user's presence
+    /// going offline must not wait with it.
     async fn close(&mut self, code: u16, reason: &'static str) {
+        self.state.hub.unregister(self.link.id);
         let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, self.output.send(Outbound::Close(code, reason)))).await;
     }
 
     /// A store failure while serving: say so, then close so the client resumes.
     async fn fail(&mut self, error: &Error) {
+        self.state.hub.unregister(self.link.id);
         let frame = error_frame(None, error);
         let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, self.output.send(frame))).await;
         self.close(1011, "server error, resume").await;
@@ -669,6 +738,75 @@ mod tests {
         assert!(pings >= 2, "{pings} pings");
         assert_eq!(close, Some(1001));
         drop(input);
+    }
+
+    #[tokio::test]
+    async fn a_silent_client_is_closed_at_its_deadline_not_at_the_next_ping() {
+        let rig = rig().await;
+        let (_input, inbound) = mpsc::channel::<Inbound>(16);
+        let (outbound, mut output) = mpsc::channel(64);
+        let settings = Settings { ping_every: Duration::from_secs(3600), idle_after: Some(Duration::from_millis(200)) };
+        let started = Instant::now();
+        tokio::spawn(serve(
+            rig.state.clone(),
+            rig.user.clone(),
+            rig.token_hash.clone(),
+            Resume::new(),
+            inbound,
+            outbound,
+            settings,
+        ));
+        let close = loop {
+            match tokio::time::timeout(Duration::from_secs(5), output.next()).await.unwrap() {
+                Some(Outbound::Close(code, _)) => break code,
+                Some(_) => {}
+                None => panic!("ended without a close"),
+            }
+        };
+        assert_eq!(close, CLOSE_GOING_AWAY);
+        assert!(started.elapsed() < Duration::from_secs(2), "closed after {:?}", started.elapsed());
+    }
+
+    /// A peer whose network dropped takes no more bytes: the session's write
+    /// is stuck, it reads nothing, and still its user goes offline for the
+    /// others at the deadline, before the close frame (which never gets out).
+    #[tokio::test]
+    async fn a_client_that_stops_reading_goes_offline_at_its_deadline() {
+        let rig = rig().await;
+        let channel = channel_with_messages(&rig, 0).await;
+        let bob = UserId::generate();
+        let (_, mut bobs_queue, _) = rig.state.hub.register(bob, "t".into(), &[channel]);
+        let (_input, inbound) = mpsc::channel::<Inbound>(16);
+        // Room for `ready` and a frame or two; the rest waits on a reader that never comes.
+        let (outbound, mut output) = mpsc::channel(1);
+        let settings = Settings { ping_every: Duration::from_secs(3600), idle_after: Some(Duration::from_millis(300)) };
+        tokio::spawn(serve(
+            rig.state.clone(),
+            rig.user.clone(),
+            rig.token_hash.clone(),
+            Resume::new(),
+            inbound,
+            outbound,
+            settings,
+        ));
+        assert_eq!(next(&mut output).await["type"], "ready");
+        let mut events = Vec::new();
+        for i in 0..16 {
+            let id = ClientMsgId::parse(&format!("s{i}")).unwrap();
+            let posted =
+                rig.state.chat.post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Via::Rest).await;
+            events.push(posted.unwrap().stored().unwrap().event);
+        }
+        let started = Instant::now();
+        rig.state.hub.deliver(&events);
+        let offline = format!(r#"{{"type":"presence","user_id":"{}","status":"offline"}}"#, rig.user.id);
+        loop {
+            let delivery = tokio::time::timeout(Duration::from_secs(5), bobs_queue.recv()).await.unwrap().unwrap();
+            if matches!(&delivery, Delivery::Frame(frame) if frame.text.as_str() == offline) {
+                break;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "offline after {:?}", started.elapsed());
     }
 
     #[tokio::test]

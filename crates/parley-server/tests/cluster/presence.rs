@@ -1,10 +1,13 @@
-//! Presence and typing cross nodes (Redis).
+//! Presence and typing cross nodes (Redis), and a silent client goes offline on every node.
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+use parley_server::gateway::session::SILENT_FOR;
 use parley_testkit::ws::WsClient;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::harness::Cluster;
 
@@ -115,4 +118,44 @@ async fn a_join_introduces_people_online_on_other_nodes() {
     }
     assert_eq!(added, Some(json!(room)));
     assert_eq!(told, Some(json!({"type": "presence", "user_id": alice.id, "status": "online"})));
+}
+
+/// A client whose network dropped silently (it sends nothing, answers no
+/// ping, never closes) is closed at the server's liveness deadline, and its
+/// channel-mates on another node see it go offline within the promised 60 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_silent_client_goes_offline_on_every_node_within_60_s() {
+    let cluster = Cluster::new().await;
+    let nodes = [cluster.node("all"), cluster.node("all")];
+    let alice = cluster.register(&nodes[0], "alice").await;
+    let bob = cluster.register(&nodes[1], "bob").await;
+    let (_, created) =
+        cluster.post(&nodes[0], &alice, "/api/v1/channels", json!({"name": "room", "kind": "public"})).await;
+    let room = created["channel"]["id"].as_str().unwrap().to_owned();
+    cluster.post(&nodes[1], &bob, &format!("/api/v1/channels/{room}/join"), json!({})).await;
+
+    let (mut a, _) = WsClient::connect(nodes[0].addr, &alice.token, json!({})).await;
+    // Bob's client is never read again from here on: the server's pings are
+    // not answered, and the socket stays open.
+    let (silent, _) = WsClient::connect(nodes[1].addr, &bob.token, json!({})).await;
+    let since = Instant::now();
+    assert_eq!(a.next_of("presence").await, json!({"type": "presence", "user_id": bob.id, "status": "online"}));
+
+    // Read alice's socket directly: its frames may be further apart than
+    // `WsClient`'s patience for one frame.
+    let offline = json!({"type": "presence", "user_id": bob.id, "status": "offline"});
+    let told = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match a.socket.next().await {
+                Some(Ok(Message::Text(text))) if serde_json::from_str::<Value>(&text).unwrap() == offline => break,
+                Some(Ok(_)) => {}
+                other => panic!("alice's socket ended: {other:?}"),
+            }
+        }
+    })
+    .await;
+    let after = since.elapsed();
+    assert!(told.is_ok(), "bob still online for alice 60 s after his client went silent");
+    assert!(after >= SILENT_FOR - Duration::from_secs(1), "offline after {after:?}: before the deadline?");
+    drop(silent);
 }
