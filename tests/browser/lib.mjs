@@ -5,7 +5,7 @@
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -70,7 +70,7 @@ export async function launch() {
  * one). Console errors are not: a refused reconnect while the server is down
  * logs one by design.
  */
-export async function person(browser, server, name, problems, options = {}) {
+export async function person(browser, server, name, problems, { base = server.base, ...options } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
@@ -96,7 +96,8 @@ export async function person(browser, server, name, problems, options = {}) {
     ws.on("framereceived", record(page.received));
   });
   page.person = name;
-  await page.goto(server.base);
+  page.base = base;
+  await page.goto(base);
   return page;
 }
 
@@ -167,4 +168,43 @@ export async function assertViewIsLog(page, id) {
 
 export function check(condition, message) {
   if (!condition) throw new Error(message);
+}
+
+/**
+ * A TCP relay between a browser and the server that can go silent: with
+ * `drop()` it forwards nothing either way and closes nothing, as a pulled
+ * cable or a dead Wi-Fi does, so neither end learns of it but by timing out.
+ */
+export class Relay {
+  static async start(target) {
+    const relay = new Relay(target);
+    await new Promise((resolve) => relay.listener.listen(0, "127.0.0.1", resolve));
+    relay.base = `http://127.0.0.1:${relay.listener.address().port}`;
+    return relay;
+  }
+
+  constructor(target) {
+    this.target = target;
+    this.silent = false;
+    this.sockets = new Set();
+    this.listener = createServer((client) => {
+      const upstream = connect(target.port, "127.0.0.1");
+      for (const [from, to] of [[client, upstream], [upstream, client]]) {
+        this.sockets.add(from);
+        from.on("data", (data) => { if (!this.silent) to.write(data); });
+        from.on("end", () => { if (!this.silent) to.end(); });
+        from.on("error", () => to.destroy());
+        from.on("close", () => this.sockets.delete(from));
+      }
+    });
+  }
+
+  drop() {
+    this.silent = true;
+  }
+
+  async stop() {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.listener.close(resolve));
+  }
 }

@@ -1,5 +1,5 @@
-// Sign in and create-account screens; the server's own error messages are
-// shown as they come (wrong password, name taken, password too short).
+// Sign in and create-account screens; what the server refuses is told as a
+// sentence a person can act on (wrong password, name taken, too short).
 
 import { api } from "./api.js";
 import { el, icon } from "./dom.js";
@@ -37,7 +37,7 @@ function form(mode, invite, done, show) {
       const { user } = await api("POST", registering ? "/auth/register" : "/auth/login", body);
       done(user);
     } catch (failure) {
-      error.textContent = failure.code === "unauthenticated" ? "Wrong username or password." : failure.message;
+      error.textContent = explain(failure, body.username);
       submit.disabled = false;
       (failure.code === "conflict" ? username : password).focus();
     }
@@ -58,4 +58,20 @@ function form(mode, invite, done, show) {
     ));
   queueMicrotask(() => username.focus());
   return page;
+}
+
+/** The server's refusal as a sentence: its own words, capitalised, for what has no better one. */
+function explain(failure, username) {
+  switch (failure.code) {
+    case "unauthenticated":
+      return "Wrong username or password.";
+    case "conflict":
+      return `The username “${username}” is taken. Pick another one, or sign in.`;
+    case "rate_limited":
+      return "Too many tries. Wait a minute, then try again.";
+    default: {
+      const text = failure.message.trim();
+      return `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? "" : "."}`;
+    }
+  }
 }

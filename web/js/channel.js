@@ -1,32 +1,47 @@
 // One open conversation: its header, the log (history paged in on scroll up,
-// live events, my messages still on their way with their state), who is
-// typing, the member list, and the composer.
+// live events, my messages still on their way with their state, a "New
+// messages" line where my unread starts), who is typing, the member list and
+// the composer. What was on screen while the window had focus is read; the
+// rest stays unread, with a button down to it.
 
 import { api } from "./api.js";
 import { avatar, dot, el, icon, reconcile } from "./dom.js";
-import { channelIcon, channelTitle, dayKey, dayLabel, displayName, fullTime, time } from "./format.js";
+import { channelIcon, channelTitle, dayKey, dayLabel, displayName, fullTime, plural, time } from "./format.js";
 
 const PAGE = 50;
+const JUMP_PAGE = 500; // paging back to a linked or first unread message
 const GROUP_WITHIN_MS = 5 * 60_000; // one sender's messages this close share a header
 const MAX_BODY = 4000;
+const NEAR_BOTTOM = 60; // px: closer than this to the end counts as at the end
 
 const STATES = {
   sending: ["Sending…", "Waiting for the server"],
   accepted: ["Accepted", "The server has it; it is being stored"],
-  stored: ["Stored", "Stored on the server"],
+  stored: ["Sent", "Stored on the server"],
   failed: ["Failed", "Not sent"],
 };
 
 export class ChannelView {
-  constructor({ store, connection, actions, channelId, drafts }) {
-    Object.assign(this, { store, connection, actions, channelId, drafts });
+  constructor({ store, connection, actions, channelId, seq = null }) {
+    Object.assign(this, { store, connection, actions, channelId });
     this.nodes = new Map(); // seq or client_msg_id → {node, key}
     this.loadingOlder = false;
     this.loadError = "";
     this.membersAt = -1; // the last seq the member list reflects
     this.members = null;
+    // Where my unread began when I opened it: the "New messages" line stays there.
+    this.unreadAtOpen = this.channel.unread_count ?? 0;
+    this.unreadAfter = this.unreadAtOpen > 0 ? this.channel.last_read_seq ?? 0 : null;
+    this.dividerSeen = false;
+    this.status = store.status;
+    this.atBottom = true;
     this.build();
-    this.loadLatest();
+    this.loadLatest().then(() => {
+      if (seq) return this.jumpTo(seq);
+      // Up to the first unread when it is a page away; beyond, a button leads there.
+      const behind = (this.channel?.last_seq ?? 0) - (this.unreadAfter ?? Infinity);
+      if (behind > 0) return this.showFirstUnread(behind <= JUMP_PAGE);
+    });
   }
 
   get channel() {
@@ -38,16 +53,25 @@ export class ChannelView {
   }
 
   build() {
+    const channel = this.channel;
+    const direct = channel.kind === "direct";
+    const tool = (name, label, onclick, attrs = {}) => el("button", { class: "ghost tool", "aria-label": label, title: label, onclick, ...attrs },
+      icon(name), el("span", { class: "label" }, label));
     this.title = el("h1", { class: "title" });
     this.topic = el("p", { class: "topic" });
-    this.memberButton = el("button", { class: "ghost", "aria-expanded": "false", onclick: () => this.toggleMembers() });
-    const direct = this.channel.kind === "direct";
+    this.memberCount = el("span", { class: "count" });
+    this.memberButton = el("button", { class: "ghost tool", "aria-expanded": "false", onclick: () => this.toggleMembers() },
+      icon("people"), el("span", { class: "label" }, "Members"), " ", this.memberCount);
+    this.favourite = tool("star", "Favourite", () => this.actions.toggleFavourite(this.channelId), { "aria-pressed": "false" });
     this.logNode = el("div", { class: "log", role: "log", tabindex: "0", "aria-label": "Messages", onscroll: () => this.onScroll() });
     this.top = el("div", { class: "log-top" });
+    this.divider = el("div", { class: "new-line", role: "separator", "aria-label": "New messages" }, el("span", {}, "New messages"));
+    this.jumpUp = el("button", { class: "jump up", hidden: true, onclick: () => this.showFirstUnread(true) });
+    this.jumpDown = el("button", { class: "jump down", hidden: true, onclick: () => this.toBottom() });
     this.membersNode = el("aside", { class: "members", "aria-label": "Members", hidden: true });
     this.typingNode = el("div", { class: "typing", "aria-live": "polite" });
-    this.input = el("textarea", { "aria-label": "Message", placeholder: `Message ${direct ? "" : this.channel.kind === "public" ? "#" : ""}${channelTitle(this.channel, this.store.user)}`, rows: "1", maxlength: String(MAX_BODY + 1000) });
-    this.input.value = this.drafts.get(this.channelId) ?? "";
+    this.input = el("textarea", { "aria-label": "Message", placeholder: `Message ${direct ? "" : channel.kind === "public" ? "#" : ""}${channelTitle(channel, this.store.user)}`, rows: "1" });
+    this.input.value = this.store.drafts.get(this.channelId) ?? "";
     this.input.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
@@ -55,24 +79,33 @@ export class ChannelView {
       }
     });
     this.input.addEventListener("input", () => {
-      this.drafts.set(this.channelId, this.input.value);
+      this.store.setDraft(this.channelId, this.input.value);
       this.grow();
       this.showLimit();
       if (this.input.value.trim()) this.connection.typing(this.channelId);
     });
     this.limit = el("span", { class: "limit", "aria-live": "polite" });
+    this.composeError = el("p", { class: "error compose-error", role: "alert" });
     this.node = el("section", { class: "channel", "aria-label": "Conversation" },
       el("header", { class: "channel-head" },
-        el("button", { class: "icon back", "aria-label": "Back to conversations", onclick: () => this.actions.open(null) }, icon("back")),
+        el("button", { class: "icon back", "aria-label": "Back to conversations", onclick: () => this.actions.home() }, icon("back")),
         el("div", { class: "heading" }, this.title, this.topic),
-        el("div", { class: "tools" }, this.memberButton,
-          direct ? null : el("button", { class: "ghost", onclick: () => this.actions.invite(this.channelId) }, "Invite"),
-          direct ? null : el("button", { class: "ghost", onclick: () => this.actions.leave(this.channelId) }, "Leave"))),
+        el("div", { class: "tools" }, this.favourite, this.memberButton,
+          direct ? null : tool("invite", "Invite", () => this.actions.invite(this.channelId)),
+          direct ? null : tool("leave", "Leave", () => this.actions.leave(this.channelId)))),
       el("div", { class: "conversation" },
-        el("div", { class: "timeline" }, this.logNode, this.typingNode,
+        el("div", { class: "timeline" },
+          el("div", { class: "log-wrap" }, this.logNode, this.jumpUp, this.jumpDown),
+          this.typingNode,
           el("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); this.submit(); } },
-            this.input, this.limit, el("button", { class: "primary", type: "submit", "aria-label": "Send" }, "Send"))),
+            this.input, this.limit, el("button", { class: "primary", type: "submit", "aria-label": "Send" }, "Send")),
+          this.composeError),
         this.membersNode));
+    // A narrower log (the member list opened, a rotated phone) rewraps its
+    // lines: whoever was reading the newest message still is.
+    new ResizeObserver(() => {
+      if (this.atBottom) this.logNode.scrollTop = this.logNode.scrollHeight;
+    }).observe(this.logNode);
     queueMicrotask(() => this.grow());
   }
 
@@ -83,16 +116,17 @@ export class ChannelView {
   submit() {
     const body = this.input.value;
     if (!body.trim()) return;
-    if ([...body.trim()].length > MAX_BODY) {
-      this.showLimit();
+    const length = [...body.trim()].length;
+    if (length > MAX_BODY) {
+      this.composeError.textContent = `This message is ${length.toLocaleString()} characters long; the limit is ${MAX_BODY.toLocaleString()}. Shorten it or split it in two.`;
       return;
     }
     this.connection.send(this.channelId, body);
     this.input.value = "";
-    this.drafts.delete(this.channelId);
+    this.store.setDraft(this.channelId, "");
     this.grow();
     this.showLimit();
-    this.stickToBottom = true;
+    this.toBottom();
   }
 
   grow() {
@@ -104,34 +138,39 @@ export class ChannelView {
     const length = [...this.input.value.trim()].length;
     this.limit.textContent = length > MAX_BODY - 500 ? `${length} / ${MAX_BODY}` : "";
     this.limit.classList.toggle("over", length > MAX_BODY);
+    if (length <= MAX_BODY) this.composeError.textContent = "";
   }
 
-  /** The newest page, once; then any hole left by a gap. */
+  /** The newest page, once (again after a failure, when the connection is back); then any hole left by a gap. */
   async loadLatest() {
     const log = this.log;
-    if (!log) return;
+    if (!log || this.loadingLatest) return;
     if (!log.loaded) {
+      this.loadingLatest = true;
+      this.loadError = "";
+      this.render();
       try {
         const { events } = await api("GET", `/channels/${this.channelId}/events?limit=${PAGE}`);
         for (const event of events) this.store.addEvent(event);
         log.loaded = true;
-        this.loadError = "";
       } catch (error) {
         this.loadError = error.message;
+      } finally {
+        this.loadingLatest = false;
       }
     }
-    this.connection.fillHoles(this.channelId);
-    this.stickToBottom = true;
+    if (log.loaded) this.connection.fillHoles(this.channelId);
+    this.stickToBottom = this.unreadAfter === null;
     this.store.changed();
   }
 
-  async loadOlder() {
+  async loadOlder(limit = PAGE) {
     const log = this.log;
     if (this.loadingOlder || !log?.loaded || !(log.first > 1)) return;
     this.loadingOlder = true;
     this.render();
     try {
-      const { events } = await api("GET", `/channels/${this.channelId}/events?before=${log.first}&limit=${PAGE}`);
+      const { events } = await api("GET", `/channels/${this.channelId}/events?before=${log.first}&limit=${limit}`);
       for (const event of events) this.store.addEvent(event);
       this.loadError = "";
     } catch (error) {
@@ -142,8 +181,52 @@ export class ChannelView {
     this.store.changed();
   }
 
+  /** Pages back until `seq` is held; false if it cannot be. */
+  async reach(seq) {
+    while (this.log?.loaded && this.log.first > seq && !this.loadError) {
+      const before = this.log.first;
+      await this.loadOlder(JUMP_PAGE);
+      if (this.log?.first === before) break;
+    }
+    return Boolean(this.log?.seqs.has(seq));
+  }
+
+  /** Shows the message `seq` (a link to it was opened), marked for a moment. */
+  async jumpTo(seq) {
+    if (!(await this.reach(seq))) return;
+    this.render();
+    const node = this.logNode.querySelector(`[data-seq="${seq}"]`);
+    if (!node) return;
+    this.stickToBottom = false;
+    node.scrollIntoView({ block: "center" });
+    node.classList.add("highlight");
+    setTimeout(() => node.classList.remove("highlight"), 2500);
+    this.onScroll();
+  }
+
+  /** Scrolls to the "New messages" line, paging back to it first when asked. */
+  async showFirstUnread(page = false) {
+    if (this.unreadAfter === null) return;
+    if (page) await this.reach(this.unreadAfter + 1);
+    this.render();
+    if (this.divider.isConnected) {
+      this.logNode.scrollTop = Math.max(0, this.divider.offsetTop - 40);
+      this.onScroll();
+    }
+  }
+
+  toBottom() {
+    this.stickToBottom = true;
+    this.atBottom = true;
+    this.render();
+  }
+
   onScroll() {
-    if (this.logNode.scrollTop < 300) this.loadOlder();
+    const box = this.logNode;
+    this.atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < NEAR_BOTTOM;
+    if (box.scrollTop < 300) this.loadOlder();
+    this.markRead();
+    this.renderJumps();
   }
 
   toggleMembers() {
@@ -174,35 +257,54 @@ export class ChannelView {
     const channel = this.channel;
     if (!channel) return;
     const me = this.store.user;
+    // Back online after an outage: what failed to load is loaded now.
+    if (this.status !== this.store.status) {
+      this.status = this.store.status;
+      if (this.status === "online" && (!this.log.loaded || this.loadError)) {
+        this.loadError = "";
+        this.loadLatest();
+      }
+    }
     this.title.replaceChildren(el("span", { class: "prefix" }, icon(channelIcon(channel))), channelTitle(channel, me));
     this.topic.textContent = channel.topic ?? "";
     this.topic.hidden = !channel.topic;
-    this.memberButton.textContent = `Members ${channel.member_count ?? (channel.members ?? []).length}`;
+    this.memberCount.textContent = String(channel.member_count ?? (channel.members ?? []).length);
+    this.memberButton.setAttribute("aria-label", `Members ${this.memberCount.textContent}`);
+    this.favourite.setAttribute("aria-pressed", String(this.actions.isFavourite(this.channelId)));
     this.renderLog();
     this.renderTyping();
     this.refreshMembers();
     this.renderMembers();
     this.markRead();
+    this.renderJumps();
   }
 
   renderLog() {
     const log = this.log;
     const box = this.logNode;
-    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
     const [oldHeight, oldFirst] = [box.scrollHeight, this.renderedFirst];
 
     const nodes = [this.top];
-    const top = this.loadingOlder ? "older" : log.first === 1 ? "beginning" : log.loaded ? "" : "loading";
+    const top = this.loadError ? "error" : this.loadingOlder ? "older" : log.first === 1 ? "beginning" : log.loaded ? "" : "loading";
     if (this.topShows !== top + this.loadError) {
       this.topShows = top + this.loadError;
       const say = { older: "Loading older messages…", beginning: beginning(this.channel, this.store.user), loading: "Loading…" }[top];
-      this.top.replaceChildren(...(say ? [say] : []), ...(this.loadError ? [el("p", { class: "error" }, this.loadError)] : []));
+      this.top.replaceChildren(...(say ? [say] : []), ...(this.loadError ? [el("p", { class: "error" }, this.loadError),
+        el("button", { onclick: () => { this.loadError = ""; return this.log.loaded ? this.loadOlder() : this.loadLatest(); } }, "Retry")] : []));
     }
     let previous = null;
+    // The line goes where my unread began only if that message is held.
+    let divided = this.unreadAfter === null || log.first === null || log.first > this.unreadAfter + 1;
     for (const event of log.events) {
       const at = new Date(event.created_at);
       if (!previous || dayKey(new Date(previous.created_at)) !== dayKey(at)) nodes.push(this.day(at));
-      const grouped = previous?.type === "message" && event.type === "message" && previous.sender_id === event.sender_id
+      const firstUnread = !divided && this.unreadAfter !== null && event.seq > this.unreadAfter
+        && event.type === "message" && event.sender_id !== this.store.user.id;
+      if (firstUnread) {
+        nodes.push(this.divider);
+        divided = true;
+      }
+      const grouped = !firstUnread && previous?.type === "message" && event.type === "message" && previous.sender_id === event.sender_id
         && at - new Date(previous.created_at) < GROUP_WITHIN_MS && dayKey(new Date(previous.created_at)) === dayKey(at);
       nodes.push(this.eventNode(event, grouped));
       previous = event;
@@ -223,13 +325,26 @@ export class ChannelView {
 
     if (oldFirst !== undefined && log.first !== null && log.first < oldFirst && !this.stickToBottom) {
       box.scrollTop += box.scrollHeight - oldHeight; // older messages came in above: keep my place
-    } else if (atBottom || this.stickToBottom) {
+    } else if (this.atBottom || this.stickToBottom) {
       box.scrollTop = box.scrollHeight;
     }
     this.stickToBottom = false;
     // Too few to scroll: page in more until the log can scroll or begins at
     // seq 1 — but not again after a failure, which would retry every frame.
     if (log.loaded && !this.loadError && box.scrollHeight <= box.clientHeight + 300) queueMicrotask(() => this.loadOlder());
+  }
+
+  /** Up to where my unread began until I have seen that line; down to the newest when scrolled up. */
+  renderJumps() {
+    const box = this.logNode;
+    const line = this.divider.isConnected ? this.divider.offsetTop : null;
+    if (line !== null && line >= box.scrollTop && line < box.scrollTop + box.clientHeight) this.dividerSeen = true;
+    const up = this.unreadAfter !== null && !this.dividerSeen && (line === null || line < box.scrollTop);
+    this.jumpUp.hidden = !up;
+    if (up) this.jumpUp.replaceChildren(icon("up"), `${plural(this.unreadAtOpen, "new message")} since you last read`);
+    const unread = this.channel.unread_count ?? 0;
+    this.jumpDown.hidden = this.atBottom || up;
+    if (!this.jumpDown.hidden) this.jumpDown.replaceChildren(icon("down"), unread > 0 ? plural(unread, "new message") : "Jump to the newest");
   }
 
   day(at) {
@@ -249,16 +364,25 @@ export class ChannelView {
     const mine = event.sender_id === this.store.user.id;
     if (event.type === "member_joined" || event.type === "member_left") {
       const who = this.store.users.get(event.user_id);
+      const founded = event.seq === 1 && event.type === "member_joined";
+      const what = event.type === "member_left" ? " left." : !founded ? " joined."
+        : this.channel.kind === "direct" ? " started this conversation." : " created this channel.";
       return this.cached(event.seq, displayName(who), () => el("div", { class: "note", "data-seq": event.seq },
-        el("strong", {}, displayName(who)), event.type === "member_joined" ? " joined." : " left.",
-        " ", stamp(new Date(event.created_at))));
+        el("strong", {}, displayName(who)), what, " ", stamp(new Date(event.created_at))));
     }
     if (event.type !== "message") return this.cached(event.seq, "", () => el("div", { hidden: true, "data-seq": event.seq }));
     const key = JSON.stringify([grouped, displayName(sender)]);
     return this.cached(event.seq, key, () => message({
       seq: event.seq, sender, senderId: event.sender_id, body: event.body, at: new Date(event.created_at), grouped, mine,
-      state: mine ? "stored" : null,
+      link: this.actions.link(this.channelId, event.seq), open: (e) => this.openLink(e, event.seq),
     }));
+  }
+
+  /** A message's time is its link: a plain click stays in the app. */
+  openLink(e, seq) {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    this.actions.open(this.channelId, { seq });
   }
 
   pendingNode(id, entry) {
@@ -295,14 +419,29 @@ export class ChannelView {
         el("span", { class: "name" }, displayName(m.user)), m.role === "owner" ? el("small", { class: "role" }, "owner") : null))));
   }
 
-  /** Everything shown is read while the page is visible. */
+  /**
+   * Moves my read marker to the last event seen: laid out above the bottom
+   * edge of the log while this window is visible and has focus. A message
+   * that came while I looked elsewhere, or scrolled up, stays unread.
+   */
   markRead() {
     const channel = this.channel;
-    const last = this.log?.last;
-    if (document.visibilityState !== "visible" || !last || last <= (channel.last_read_seq ?? 0)) return;
-    this.store.markRead(this.channelId, last);
+    const log = this.log;
+    if (!log?.last || log.last <= (channel.last_read_seq ?? 0)) return;
+    if (document.visibilityState !== "visible" || !document.hasFocus() || !this.node.isConnected) return;
+    const bottom = this.logNode.getBoundingClientRect().bottom + 2;
+    let seen = null;
+    for (let i = log.events.length - 1; i >= 0 && seen === null; i -= 1) {
+      const node = this.nodes.get(log.events[i].seq)?.node;
+      if (node?.isConnected && node.offsetParent !== null && node.getBoundingClientRect().bottom <= bottom) seen = i;
+    }
+    if (seen === null) return;
+    // Events never laid out (of types this client does not show) just after it are seen too.
+    while (seen + 1 < log.events.length && this.nodes.get(log.events[seen + 1].seq)?.node.hidden) seen += 1;
+    const seq = log.events[seen].seq;
+    if (!this.store.markRead(this.channelId, seq)) return;
     clearTimeout(this.readTimer);
-    this.readTimer = setTimeout(() => this.connection.read(this.channelId, last), 300);
+    this.readTimer = setTimeout(() => this.connection.read(this.channelId, channel.last_read_seq), 300);
     this.actions.unreadChanged();
   }
 }
@@ -312,21 +451,23 @@ function beginning(channel, me) {
     el("p", {}, channel.kind === "direct" ? "This is the beginning of your conversation." : "This is the very beginning of the channel."));
 }
 
-function stamp(at) {
-  return el("time", { datetime: at.toISOString(), title: fullTime(at) }, time(at));
+function stamp(at, link, open) {
+  const node = el("time", { datetime: at.toISOString(), title: fullTime(at) }, time(at));
+  return link ? el("a", { class: "stamp", href: link, onclick: open }, node) : node;
 }
 
-function message({ seq, sender, senderId, body, at, grouped, mine, state, clientMsgId, offline, error }) {
+function message({ seq, sender, senderId, body, at, grouped, mine, state, clientMsgId, offline, error, link, open }) {
   const [label, title] = STATES[state] ?? [];
-  const stateNode = state ? el("span", { class: `state ${state}`, title: offline && state === "sending" ? "Will be sent when the connection is back" : error ?? title },
-    state === "stored" && seq ? "✓" : offline && state === "sending" ? "Waiting for connection…" : label) : null;
+  const waiting = offline && state === "sending";
+  const stateNode = state ? el("span", { class: `state ${state}`, title: waiting ? "Will be sent when the connection is back" : error ?? title },
+    waiting ? "Waiting for connection…" : label) : null;
   return el("article", {
     class: `msg${grouped ? " grouped" : ""}${mine ? " mine" : ""}${seq ? "" : " pending"}`,
     "data-seq": seq ?? null, "data-state": state, "data-client-msg-id": clientMsgId ?? null,
   },
-  grouped ? el("span", { class: "gutter" }, stamp(at)) : avatar(sender, senderId),
+  grouped ? el("span", { class: "gutter" }, stamp(at, link, open)) : avatar(sender, senderId),
   el("div", { class: "content" },
-    grouped ? null : el("header", {}, el("span", { class: "who" }, displayName(sender)), stamp(at)),
+    grouped ? null : el("header", {}, el("span", { class: "who" }, displayName(sender)), stamp(at, link, open)),
     el("div", { class: "body" }, linkified(body))),
   stateNode);
 }

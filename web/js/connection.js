@@ -1,13 +1,14 @@
 // The live connection: `hello` with resume, reconnect with jittered backoff,
-// a heartbeat that notices a dead socket, `gap` frames and holes paged over
-// REST, and the outbox: every message goes out with its own client_msg_id,
-// again after each reconnect until it is stored, so it is sent at most once
-// as the server sees it and never lost as the user sees it.
+// a heartbeat and the browser's offline/online events that notice a dead
+// socket at once, `gap` frames and holes paged over REST, and the outbox:
+// every message goes out with its own client_msg_id, again after each
+// reconnect until it is stored, so it is stored at most once as the server
+// sees it and never lost as the user sees it.
 
 import { api } from "./api.js";
 
-const PING_EVERY = 25_000; // the server closes a socket silent for 60 s
-const PONG_WITHIN = 10_000;
+const PING_EVERY = 20_000; // the server closes a socket silent for 40 s
+const PONG_WITHIN = 10_000; // else the socket is dead, whatever the browser thinks
 const TYPING_EVERY = 3_000; // how often we tell others we are still typing
 const TYPING_SHOWN = 6_000; // how long a typing frame from others is shown
 const RELAY_EVERY = 1_100; // the server relays one typing frame a second per session and channel
@@ -19,7 +20,7 @@ export class Connection {
     this.socket = null;
     this.attempt = 0;
     this.nextRef = 1;
-    this.inFlight = new Map(); // ref → client_msg_id
+    this.inFlight = new Map(); // ref → {id: client_msg_id, channelId}
     this.busy = new Set(); // channels with a send awaiting its answer
     this.lastTyping = new Map(); // channel id → when I last said I was typing, ms
     this.typingAfterSend = new Set(); // channels where I sent since
@@ -27,17 +28,22 @@ export class Connection {
     this.timers = new Set();
     this.stopped = false;
     this.online = () => this.reconnectNow();
+    // The browser knows the network is gone before any timeout does.
+    this.offline = () => this.abandon("offline");
   }
 
   start() {
     this.stopped = false;
     window.addEventListener("online", this.online);
+    window.addEventListener("offline", this.offline);
+    if (navigator.onLine === false) this.setStatus("offline");
     this.open();
   }
 
   stop() {
     this.stopped = true;
     window.removeEventListener("online", this.online);
+    window.removeEventListener("offline", this.offline);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.socket?.close(1000);
@@ -55,6 +61,7 @@ export class Connection {
 
   open() {
     if (this.stopped) return;
+    if (navigator.onLine === false) return this.setStatus("offline"); // the `online` event opens it
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
     this.socket = socket;
@@ -90,6 +97,22 @@ export class Connection {
     this.store.changed();
   }
 
+  /**
+   * Gives up on the socket now, without waiting for its close handshake,
+   * which a dead network holds for a minute: from here on the socket is
+   * ignored, and what it carried goes out again on the next one.
+   */
+  abandon(why) {
+    const socket = this.socket;
+    if (socket) {
+      socket.onmessage = socket.onclose = socket.onopen = null;
+      socket.close(4000);
+      this.closed(4000);
+    } else if (!this.stopped && why === "offline") {
+      this.setStatus("offline");
+    }
+  }
+
   closed(code) {
     this.socket = null;
     clearTimeout(this.heartbeat);
@@ -102,7 +125,7 @@ export class Connection {
       this.onSignedOut();
       return;
     }
-    this.setStatus("reconnecting");
+    this.setStatus(navigator.onLine === false ? "offline" : "reconnecting");
     // Exponential backoff with full jitter, so a restarted server is not met
     // by every client at the same instant.
     const delay = Math.min(15_000, 250 * 2 ** Math.min(this.attempt, 6)) * (0.5 + Math.random());
@@ -128,7 +151,7 @@ export class Connection {
       socket.send(JSON.stringify({ type: "ping" }));
       this.later(PONG_WITHIN, () => {
         // Nothing heard since the ping: the socket is dead without knowing it.
-        if (socket === this.socket && this.lastHeard < sent) socket.close(4000);
+        if (socket === this.socket && this.lastHeard < sent) this.abandon("silent");
       });
       this.beat();
     });
@@ -173,6 +196,9 @@ export class Connection {
         store.changed();
         this.later(TYPING_SHOWN + 50, () => store.changed());
         break;
+      case "read_marker":
+        if (store.applyReadMarker(frame)) store.changed();
+        break;
       case "presence":
         if (frame.status === "online") store.online.add(frame.user_id);
         else store.online.delete(frame.user_id);
@@ -205,25 +231,29 @@ export class Connection {
   }
 
   acked(frame) {
-    const id = this.settle(frame.ref) ?? frame.client_msg_id;
+    const sent = this.settle(frame.ref);
+    const id = sent?.id ?? frame.client_msg_id;
     const entry = this.store.outbox.get(id);
     if (entry) {
       if (frame.status === "stored" && this.store.log(entry.channel_id)?.seqs.has(frame.seq)) {
-        this.store.outbox.delete(id); // its event came first
+        this.store.forget(id); // its event came first
       } else {
         entry.state = frame.status; // "stored" until its event arrives, or "accepted"
       }
       this.store.saveOutbox();
       this.store.changed();
     }
-    if (entry) this.pump(entry.channel_id);
+    // The channel's next message goes out even when this one's event came
+    // first and took it out of the outbox.
+    if (sent) this.pump(sent.channelId);
   }
 
   failed(frame) {
-    const id = this.settle(frame.ref);
-    const entry = id === undefined ? null : this.store.outbox.get(id);
-    if (!entry) return;
-    const channelId = entry.channel_id;
+    const sent = this.settle(frame.ref);
+    if (!sent) return;
+    const { id, channelId } = sent;
+    const entry = this.store.outbox.get(id);
+    if (!entry) return this.pump(channelId);
     if (frame.code === "rate_limited" || frame.code === "unavailable") {
       // Not the message's fault: it goes out again by itself, still first in
       // line — on this socket only: after a reconnect, flush() sends it.
@@ -243,14 +273,13 @@ export class Connection {
     this.store.changed();
   }
 
-  /** The message a ref was sent for, its channel free for the next one. */
+  /** What a ref was sent for, its channel free for the next message. */
   settle(ref) {
-    const id = this.inFlight.get(ref);
-    if (id === undefined) return undefined;
+    const sent = this.inFlight.get(ref);
+    if (sent === undefined) return undefined;
     this.inFlight.delete(ref);
-    const entry = this.store.outbox.get(id);
-    if (entry) this.busy.delete(entry.channel_id);
-    return id;
+    this.busy.delete(sent.channelId);
+    return sent;
   }
 
   /** Queues a message; it goes out now if connected, else on reconnect. */
@@ -277,7 +306,7 @@ export class Connection {
   }
 
   discard(id) {
-    this.store.outbox.delete(id);
+    this.store.forget(id);
     this.store.saveOutbox();
     this.store.changed();
   }
@@ -292,7 +321,7 @@ export class Connection {
     for (const [id, entry] of this.store.outbox) {
       if (entry.channel_id !== channelId || entry.state !== "sending") continue;
       const ref = this.nextRef++;
-      this.inFlight.set(ref, id);
+      this.inFlight.set(ref, { id, channelId });
       this.busy.add(channelId);
       this.socket.send(JSON.stringify({ type: "send", ref, channel_id: channelId, client_msg_id: id, body: entry.body }));
       return;

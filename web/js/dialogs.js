@@ -137,7 +137,7 @@ export function newDirect(store) {
   return modal("New message", (close) => {
     const chosen = new Map(); // id → user
     const query = el("input", { type: "search", id: "people-search", "aria-label": "Search people", placeholder: "Search by username", autocomplete: "off" });
-    const chips = el("div", { class: "chips", "aria-label": "Chosen people" });
+    const chips = el("div", { class: "chips", role: "group", "aria-label": "Chosen people" });
     const results = el("ul", { class: "list pick", "aria-label": "People" });
     const start = el("button", { class: "primary", type: "submit", disabled: true }, "Start conversation");
     const show = (users) => {
@@ -197,6 +197,7 @@ export function acceptInvite(code) {
               }
             },
           }, "Join")));
+      body.querySelector("button.primary").focus();
     }, () => body.replaceChildren(el("p", { class: "error" }, "This invite link is not valid: it may have expired or been used up."),
       el("div", { class: "buttons" }, el("button", { type: "button", onclick: () => close() }, "Close"))));
     return body;

@@ -46,6 +46,9 @@ export function modal(title, build) {
     );
     document.body.append(dialog);
     dialog.showModal();
+    // Typing goes to the first field, not to the close button (where Enter would close it).
+    const first = dialog.querySelector(".dialog-body :is(input:not([type=radio]), select, textarea), .dialog-body button.primary");
+    first?.focus();
   });
 }
 
@@ -71,6 +74,12 @@ const ICONS = {
   close: "M6 6l12 12M18 6 6 18",
   back: "M15 5l-7 7 7 7",
   people: "M9 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zM2.5 20a6.5 6.5 0 0 1 13 0M16 4.3a3.5 3.5 0 0 1 0 6.4M18 14a6.5 6.5 0 0 1 3.5 6",
+  star: "M12 3.5l2.6 5.3 5.9.9-4.3 4.1 1 5.8-5.2-2.7-5.2 2.7 1-5.8-4.3-4.1 5.9-.9z",
+  invite: "M9 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zM2.5 20a6.5 6.5 0 0 1 13 0M19 8v6M16 11h6",
+  leave: "M14 4h5v16h-5M10 8l-4 4 4 4M6 12h10",
+  up: "M12 19V5M6 11l6-6 6 6",
+  down: "M12 5v14M6 13l6 6 6-6",
+  search: "M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13zM15.5 15.5 20 20",
 };
 
 /** A line icon drawn as SVG (no icon font, nothing fetched). */

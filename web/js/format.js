@@ -33,3 +33,6 @@ export function channelTitle(channel, me) {
 
 /** The icon name for a channel's kind. */
 export const channelIcon = (channel) => (channel.kind === "private" ? "lock" : channel.kind === "direct" ? "at" : "hash");
+
+/** "1 new message", "3 new messages". */
+export const plural = (n, noun) => `${n.toLocaleString()} ${noun}${n === 1 ? "" : "s"}`;

@@ -1,5 +1,7 @@
 // Boots the client: who am I (or the sign-in screen), then the store, the
-// live connection and the views, re-rendered at most once per frame.
+// live connection and the views, re-rendered at most once per frame. Every
+// place has an address (`/c/<channel>`, `/c/<channel>/<seq>` for a message),
+// so reload, Back and Forward and a shared link all land where they should.
 
 import { api } from "./api.js";
 import { signIn } from "./auth.js";
@@ -8,10 +10,22 @@ import { Connection } from "./connection.js";
 import * as dialogs from "./dialogs.js";
 import { el } from "./dom.js";
 import { Sidebar } from "./sidebar.js";
-import { Store } from "./store.js";
+import { channelTitle } from "./format.js";
+import { load as read, save as write, Store } from "./store.js";
+import { quickSwitcher } from "./switcher.js";
 
 const root = document.getElementById("app");
-let inviteCode = location.pathname.match(/^\/invite\/([A-Za-z0-9_-]+)$/)?.[1] ?? null;
+
+/** What an address points at. */
+function route(path = location.pathname) {
+  const invite = path.match(/^\/invite\/([A-Za-z0-9_-]+)$/);
+  if (invite) return { invite: invite[1] };
+  const place = path.match(/^\/c\/([0-9A-Za-z-]+)(?:\/(\d+))?$/);
+  if (place) return { channel: place[1], seq: place[2] ? Number(place[2]) : null };
+  return {};
+}
+
+let inviteCode = route().invite ?? null;
 
 async function main() {
   let me;
@@ -23,9 +37,18 @@ async function main() {
   start(me ?? (await askToSignIn()));
 }
 
+/** Signs in or up; from an invite link, signing up is saying yes to it. */
 async function askToSignIn() {
   const invite = inviteCode ? await api("GET", `/invites/${encodeURIComponent(inviteCode)}`).catch(() => null) : null;
-  return signIn(root, { invite, mode: invite ? "register" : "login" });
+  const user = await signIn(root, { invite, mode: invite ? "register" : "login" });
+  if (invite) {
+    const code = inviteCode;
+    inviteCode = null;
+    const joined = await api("POST", `/invites/${encodeURIComponent(code)}/accept`).catch(() => null);
+    history.replaceState(null, "", joined ? `/c/${joined.channel.id}` : "/");
+    if (!joined) inviteCode = code; // shown again in the dialog, with why it failed
+  }
+  return user;
 }
 
 function fatal(error) {
@@ -41,23 +64,43 @@ function start(me) {
       start(await askToSignIn());
     },
   });
-  const drafts = new Map(); // channel id → unsent text in its composer
-  const lastKey = `parley.current.${me.id}`;
+  const keys = { last: `parley.current.${me.id}`, favourites: `parley.favourites.${me.id}`, sort: `parley.sort.${me.id}`, recent: `parley.recent.${me.id}` };
+  const favourites = new Set(read(keys.favourites, []));
+  let recent = read(keys.recent, []); // channel ids, most recently opened first
   let current = null;
   let view = null;
+  let notice = "";
   let frame = 0;
 
   const actions = {
-    open(id) {
-      current = id && store.channels.has(id) ? id : null;
-      view = current ? new ChannelView({ store, connection, actions, channelId: current, drafts }) : null;
-      if (current) localStorage.setItem(lastKey, current);
-      else localStorage.removeItem(lastKey);
-      pane.replaceChildren(view ? view.node : placeholder());
+    /** Opens a channel (or the list, with null), at a message when `seq` is given. */
+    open(id, { seq = null, replace = false, fromHistory = false } = {}) {
+      const known = id && store.channels.has(id) ? id : null;
+      if (id && !known) return missing(id);
+      notice = "";
+      if (!fromHistory) {
+        const path = known ? `/c/${known}${seq ? `/${seq}` : ""}` : "/";
+        // A channel opened from the list knows that Back returns to it.
+        if (path !== location.pathname) history[replace ? "replaceState" : "pushState"]({ fromList: location.pathname === "/" }, "", path);
+      }
+      if (known && known === current && view) {
+        if (seq) view.jumpTo(seq);
+        return;
+      }
+      current = known;
+      view = current ? new ChannelView({ store, connection, actions, channelId: current, seq }) : null;
+      if (current) {
+        localStorage.setItem(keys.last, current);
+        recent = [current, ...recent.filter((r) => r !== current)].slice(0, 50);
+        write(keys.recent, recent);
+      }
+      pane.replaceChildren(view ? view.node : welcome.node);
       shell.classList.toggle("open-channel", Boolean(view));
       render();
       view?.focus();
     },
+    home: () => (history.state?.fromList ? history.back() : actions.open(null)),
+    link: (id, seq) => `/c/${id}/${seq}`,
     async createChannel() {
       const channel = await dialogs.createChannel();
       if (channel) adopt(channel);
@@ -70,20 +113,49 @@ function start(me) {
       const channel = await dialogs.newDirect(store);
       if (channel) adopt(channel);
     },
+    async switcher() {
+      const channel = await quickSwitcher(store, recent);
+      if (channel) adopt(channel);
+    },
     invite: (id) => dialogs.invite(store.channels.get(id)),
     async leave(id) {
       if (!(await dialogs.confirmLeave(store.channels.get(id)))) return;
       await api("POST", `/channels/${id}/leave`).catch(() => {});
       store.removeChannel(id);
-      actions.open(null);
+      actions.open(null, { replace: true });
     },
     async signOut() {
       await api("POST", "/auth/logout").catch(() => {});
       dispose();
+      history.replaceState(null, "", "/");
       start(await signIn(root, {}));
+    },
+    isFavourite: (id) => favourites.has(id),
+    toggleFavourite(id) {
+      if (!favourites.delete(id)) favourites.add(id);
+      write(keys.favourites, [...favourites]);
+      schedule();
+    },
+    sortBy: () => read(keys.sort, "recent"),
+    setSort(by) {
+      write(keys.sort, by);
+      schedule();
     },
     unreadChanged: () => schedule(),
   };
+
+  /** A link to a conversation I am not in: say so, and offer to join when it is public. */
+  async function missing(id) {
+    actions.open(null, { replace: true });
+    notice = "That conversation is not open to you: you may have left it, or the link is wrong.";
+    welcome.offer = null;
+    const channel = await api("GET", `/channels/${id}`).then((r) => r.channel, () => null);
+    if (channel?.kind === "public") {
+      notice = `You are not in #${channel.name}.`;
+      welcome.offer = channel;
+    }
+    schedule();
+  }
 
   /** A channel I just made, joined or opened a DM in: known now, open now. */
   function adopt(channel) {
@@ -92,20 +164,11 @@ function start(me) {
   }
 
   const sidebar = new Sidebar({ store, actions });
+  const welcome = new Welcome(store, actions, () => notice);
   const banner = el("div", { class: "banner", role: "status" });
   const pane = el("div", { class: "pane" });
   const shell = el("div", { class: "shell" }, sidebar.node, pane, banner);
   root.replaceChildren(shell);
-
-  function placeholder() {
-    return el("section", { class: "channel empty-state" }, el("div", {},
-      el("h2", {}, "Welcome to Parley"),
-      el("p", {}, store.channels.size ? "Pick a conversation on the left, or start a new one." : "You are in no conversation yet."),
-      el("div", { class: "buttons" },
-        el("button", { class: "primary", onclick: actions.createChannel }, "Create a channel"),
-        el("button", { onclick: actions.browse }, "Browse channels"),
-        el("button", { onclick: actions.newDirect }, "Message someone"))));
-  }
 
   function schedule() {
     if (!frame) frame = requestAnimationFrame(render);
@@ -114,25 +177,48 @@ function start(me) {
   function render() {
     cancelAnimationFrame(frame);
     frame = 0;
-    if (current && !store.channels.has(current)) return actions.open(null); // removed elsewhere
+    if (current && !store.channels.has(current)) return actions.open(null, { replace: true }); // removed elsewhere
+    // The view first: what it marks read is not shown unread in the sidebar.
+    if (view) view.render();
+    else welcome.render();
     sidebar.render(current);
-    view?.render();
-    const offline = { connecting: "Connecting…", reconnecting: "Reconnecting… Messages you send now go out when the connection is back." }[store.status];
+    const offline = {
+      connecting: "Connecting…",
+      reconnecting: "Reconnecting… Messages you send now go out when the connection is back.",
+      offline: "You are offline. Messages you send now go out when the connection is back.",
+    }[store.status];
     banner.textContent = offline ?? "";
     banner.hidden = !offline;
     const unread = store.unreadTotal();
-    document.title = unread ? `(${unread}) Parley` : "Parley";
+    document.title = `${unread ? `(${unread}) ` : ""}${view ? `${channelTitle(store.channels.get(current), store.user)} · ` : ""}Parley`;
   }
 
-  const visible = () => schedule();
-  document.addEventListener("visibilitychange", visible);
+  const onPop = () => {
+    const place = route();
+    actions.open(place.channel ?? null, { seq: place.seq, fromHistory: true });
+  };
+  const onKey = (e) => {
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "k") {
+      e.preventDefault();
+      if (!document.querySelector("dialog[open]")) actions.switcher();
+    }
+  };
+  const listeners = [[window, "popstate", onPop], [document, "keydown", onKey],
+    [document, "visibilitychange", schedule], [window, "focus", schedule], [window, "pagehide", () => store.saveDrafts()]];
+  for (const [target, type, fn] of listeners) target.addEventListener(type, fn);
+
   let firstReady = true;
   store.onChange(() => {
     schedule();
     if (firstReady && store.status === "online") {
       firstReady = false;
-      const last = localStorage.getItem(lastKey);
-      if (!current && last && store.channels.has(last)) actions.open(last);
+      const place = route();
+      if (place.channel) actions.open(place.channel, { seq: place.seq, replace: true });
+      else {
+        // Where I was: the list stays behind it in the history, for Back.
+        const last = localStorage.getItem(keys.last);
+        if (!current && last && store.channels.has(last)) actions.open(last);
+      }
       if (inviteCode) openInvite();
     }
   });
@@ -140,20 +226,57 @@ function start(me) {
   async function openInvite() {
     const code = inviteCode;
     inviteCode = null;
-    history.replaceState(null, "", "/");
     const channel = await dialogs.acceptInvite(code);
     if (channel) adopt(channel);
+    else if (!current) actions.open(null, { replace: true });
   }
 
   function dispose() {
     connection.stop();
-    document.removeEventListener("visibilitychange", visible);
+    store.saveDrafts();
+    for (const [target, type, fn] of listeners) target.removeEventListener(type, fn);
     cancelAnimationFrame(frame);
     for (const dialog of document.querySelectorAll("dialog")) dialog.close();
   }
 
-  actions.open(null);
+  if (!route().channel && !route().invite) history.replaceState(null, "", "/");
+  pane.replaceChildren(welcome.node);
+  render();
   connection.start();
+}
+
+/** What the pane shows with no conversation open. */
+class Welcome {
+  constructor(store, actions, notice) {
+    Object.assign(this, { store, actions, notice, offer: null });
+    this.text = el("p", {});
+    this.noticeNode = el("p", { class: "notice", role: "status" });
+    this.join = el("button", { class: "primary", hidden: true, onclick: () => this.accept() }, "Join");
+    this.node = el("section", { class: "channel empty-state", "aria-label": "Welcome" }, el("div", {},
+      el("h2", {}, "Welcome to Parley"), this.noticeNode, this.join, this.text,
+      el("div", { class: "buttons" },
+        el("button", { class: "primary", onclick: actions.createChannel }, "Create a channel"),
+        el("button", { onclick: actions.browse }, "Browse channels"),
+        el("button", { onclick: actions.newDirect }, "Message someone")),
+      el("p", { class: "hint" }, "Press Ctrl+K to jump to any conversation.")));
+  }
+
+  async accept() {
+    const { channel } = await api("POST", `/channels/${this.offer.id}/join`);
+    this.offer = null;
+    this.store.upsertChannel(channel);
+    this.actions.open(channel.id);
+  }
+
+  render() {
+    const count = this.store.channels.size;
+    this.text.textContent = this.store.status === "connecting" ? "Loading your conversations…"
+      : count ? "Pick a conversation, or start a new one." : "You are in no conversation yet.";
+    this.noticeNode.textContent = this.notice();
+    this.noticeNode.hidden = !this.noticeNode.textContent;
+    this.join.hidden = !this.offer;
+    if (this.offer) this.join.textContent = `Join #${this.offer.name}`;
+  }
 }
 
 main();

@@ -1,5 +1,6 @@
-// The sidebar: who I am, my channels and direct messages with unread badges
-// and presence, and the ways to find or start a conversation.
+// The sidebar: who I am, my favourites, channels and direct messages with
+// unread badges and presence (channels by recent activity or by name), and
+// the ways to find or start a conversation.
 
 import { avatar, dot, el, icon } from "./dom.js";
 import { channelIcon, channelTitle, displayName } from "./format.js";
@@ -8,17 +9,24 @@ export class Sidebar {
   constructor({ store, actions }) {
     this.store = store;
     this.actions = actions;
+    this.favouriteList = el("ul", { class: "list", "aria-label": "Favourites" });
     this.channelList = el("ul", { class: "list", "aria-label": "Channels" });
     this.directList = el("ul", { class: "list", "aria-label": "Direct messages" });
     this.items = new Map(); // channel id → {li, button}
     this.me = el("div", { class: "me" });
+    this.sort = el("button", { class: "link", onclick: () => actions.setSort(actions.sortBy() === "recent" ? "name" : "recent") });
+    this.favourites = el("div", { class: "section" },
+      el("div", { class: "section-head" }, el("h2", {}, "Favourites")), this.favouriteList);
     this.node = el("nav", { class: "sidebar", "aria-label": "Conversations" },
       el("header", { class: "sidebar-head" },
         el("div", { class: "brand" }, el("span", { class: "logo", "aria-hidden": "true" }, "P"), "Parley"),
         el("button", { class: "icon", "aria-label": "New channel", title: "New channel", onclick: actions.createChannel }, icon("plus"))),
+      el("button", { class: "jump-to", onclick: actions.switcher, "aria-keyshortcuts": "Control+K Meta+K" },
+        icon("search"), el("span", { class: "grow" }, "Jump to…"), el("kbd", {}, "Ctrl K")),
+      this.favourites,
       el("div", { class: "section" },
         el("div", { class: "section-head" }, el("h2", {}, "Channels"),
-          el("button", { class: "link", onclick: actions.browse }, "Browse")),
+          el("span", {}, this.sort, el("button", { class: "link", onclick: actions.browse }, "Browse"))),
         this.channelList),
       el("div", { class: "section" },
         el("div", { class: "section-head" }, el("h2", {}, "Direct messages"),
@@ -30,10 +38,18 @@ export class Sidebar {
   render(current) {
     const store = this.store;
     const me = store.user;
-    const byTitle = (a, b) => channelTitle(a, me).localeCompare(channelTitle(b, me));
+    const byName = (a, b) => channelTitle(a, me).localeCompare(channelTitle(b, me));
+    const byActivity = (a, b) => (store.activity.get(b.id) ?? 0) - (store.activity.get(a.id) ?? 0) || byName(a, b);
+    const sortBy = this.actions.sortBy();
+    this.sort.textContent = sortBy === "recent" ? "Recent" : "A–Z";
+    this.sort.setAttribute("aria-label", `Channels sorted by ${sortBy === "recent" ? "recent activity" : "name"}; change`);
     const all = [...store.channels.values()];
-    const rooms = all.filter((c) => c.kind !== "direct").sort(byTitle);
-    const directs = all.filter((c) => c.kind === "direct").sort((a, b) => (b.last_seq ?? 0) - (a.last_seq ?? 0) || byTitle(a, b));
+    const favourite = (c) => this.actions.isFavourite(c.id);
+    const favourites = all.filter(favourite).sort(byName);
+    const rooms = all.filter((c) => c.kind !== "direct" && !favourite(c)).sort(sortBy === "recent" ? byActivity : byName);
+    const directs = all.filter((c) => c.kind === "direct" && !favourite(c)).sort(byActivity);
+    this.favourites.hidden = favourites.length === 0;
+    this.fill(this.favouriteList, favourites, current, "");
     this.fill(this.channelList, rooms, current, "No channels yet.");
     this.fill(this.directList, directs, current, "No conversations yet.");
     for (const id of [...this.items.keys()]) if (!store.channels.has(id)) this.items.delete(id);
@@ -43,7 +59,7 @@ export class Sidebar {
 
   fill(list, channels, current, empty) {
     const nodes = channels.map((channel) => this.item(channel, current));
-    if (nodes.length === 0) nodes.push(el("li", { class: "empty" }, empty));
+    if (nodes.length === 0 && empty) nodes.push(el("li", { class: "empty" }, empty));
     // Only move nodes when the order changed: a moved node loses keyboard focus.
     const same = nodes.length === list.children.length && nodes.every((n, i) => list.children[i] === n);
     if (!same) list.replaceChildren(...nodes);
@@ -57,11 +73,12 @@ export class Sidebar {
       item = { li: el("li", {}, button), button, key: "" };
       this.items.set(channel.id, item);
     }
-    const unread = channel.id === current ? 0 : channel.unread_count ?? 0;
+    // The open channel's badge counts what I have not seen yet, scrolled up or in another window.
+    const unread = channel.unread_count ?? 0;
     const others = (channel.members ?? []).filter((u) => u.id !== store.user.id);
     const online = channel.kind === "direct" && others.some((u) => store.online.has(u.id));
     const title = channelTitle(channel, store.user);
-    const key = JSON.stringify([title, unread, online, channel.id === current]);
+    const key = JSON.stringify([title, unread, online, channel.id === current, channel.kind]);
     if (key !== item.key) {
       item.key = key;
       item.button.setAttribute("aria-current", channel.id === current ? "page" : "false");

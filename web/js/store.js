@@ -1,8 +1,9 @@
 // What the client knows: my channels, each channel's events keyed by seq (so
 // a replayed or duplicated event is dropped and the view is always the
-// server's log), the people it has met, who is online and typing, and the
-// outbox of messages not yet stored, kept in localStorage so that nothing
-// typed is lost to a disconnect or a reload.
+// server's log), the people it has met, who is online and typing, and what
+// must survive a reload, kept in localStorage: the outbox of messages not yet
+// stored and every channel's unsent draft, so that nothing typed is lost to a
+// disconnect, a reload or a second tab.
 
 import { api } from "./api.js";
 
@@ -60,9 +61,13 @@ export class Store {
     this.users = new Map([[user.id, user]]); // id → user, as met
     this.online = new Set(); // user ids
     this.typing = new Map(); // channel id → Map(user id → until, ms)
-    this.status = "connecting"; // connecting | online | reconnecting | signed-out
+    this.status = "connecting"; // connecting | online | reconnecting | offline | signed-out
     this.outboxKey = `parley.outbox.${user.id}`;
     this.outbox = new Map(loadOutbox(this.outboxKey)); // client_msg_id → {channel_id, body, state, error?, created_at}
+    this.gone = new Set(); // client_msg_ids this tab took out of the outbox
+    this.draftsKey = `parley.drafts.${user.id}`;
+    this.drafts = new Map(load(this.draftsKey, [])); // channel id → unsent text in its composer
+    this.activity = new Map(); // channel id → a number that grows with its latest activity
     this.listeners = new Set();
     this.fetching = new Set();
   }
@@ -75,13 +80,19 @@ export class Store {
     for (const listener of this.listeners) listener();
   }
 
+  /** My channels as `ready` lists them: most recently active first. */
   setChannels(channels) {
     const known = new Set(channels.map((c) => c.id));
     for (const id of [...this.channels.keys()]) if (!known.has(id)) this.removeChannel(id);
-    for (const channel of channels) this.upsertChannel(channel);
+    channels.forEach((channel, at) => {
+      this.upsertChannel(channel);
+      // Ranks below any time: a live event after this outranks them all.
+      if (!this.activity.has(channel.id)) this.activity.set(channel.id, channels.length - at);
+    });
   }
 
   upsertChannel(channel) {
+    if (!this.channels.has(channel.id)) this.activity.set(channel.id, Date.now()); // just joined or made
     const old = this.channels.get(channel.id) ?? { unread_count: 0, last_read_seq: 0 };
     this.channels.set(channel.id, { ...old, ...channel });
     if (!this.logs.has(channel.id)) this.logs.set(channel.id, new EventLog());
@@ -106,6 +117,7 @@ export class Store {
     if (event.seq > (channel.last_seq ?? 0)) {
       // Newer than the channel as last read from the server: counts move with it.
       channel.last_seq = event.seq;
+      if (live) this.activity.set(event.channel_id, Date.parse(event.created_at) || Date.now());
       if (event.type === "member_joined") channel.member_count = (channel.member_count ?? 0) + 1;
       if (event.type === "member_left") channel.member_count = Math.max(0, (channel.member_count ?? 1) - 1);
       const fromOther = event.type === "message" && event.sender_id !== this.user.id;
@@ -113,20 +125,43 @@ export class Store {
     }
     if (event.type === "message") {
       this.typing.get(event.channel_id)?.delete(event.sender_id);
-      if (event.sender_id === this.user.id && this.outbox.delete(event.client_msg_id)) this.saveOutbox();
+      if (event.sender_id === this.user.id && this.outbox.has(event.client_msg_id)) {
+        this.forget(event.client_msg_id);
+        this.saveOutbox();
+      }
     }
     this.lookupUser(event.sender_id);
     if (event.user_id) this.lookupUser(event.user_id);
     return true;
   }
 
-  /** Everything up to `seq` is read: the badge goes, the server is told by the caller. */
+  /** Everything up to `seq` is read here (the server is told by the caller). */
   markRead(channelId, seq) {
     const channel = this.channels.get(channelId);
     if (!channel || seq <= (channel.last_read_seq ?? 0)) return false;
-    channel.last_read_seq = seq;
-    channel.unread_count = 0;
+    this.readUpTo(channel, seq, Math.min(channel.unread_count ?? 0, Math.max(0, (channel.last_seq ?? 0) - seq)));
     return true;
+  }
+
+  /** My read marker as the server has it, moved in this or another tab or device. */
+  applyReadMarker({ channel_id: channelId, last_read_seq: seq, unread_count: unread }) {
+    const channel = this.channels.get(channelId);
+    if (!channel || seq < (channel.last_read_seq ?? 0)) return false;
+    this.readUpTo(channel, seq, unread);
+    return true;
+  }
+
+  /**
+   * Moves the marker; what stays unread is counted from the log when it
+   * holds everything after the marker, else `fallback` (the server's count).
+   */
+  readUpTo(channel, seq, fallback) {
+    channel.last_read_seq = seq;
+    const log = this.logs.get(channel.id);
+    const whole = log?.loaded && (log.first ?? Infinity) <= seq + 1 && log.contiguousLast() === log.last && log.last >= (channel.last_seq ?? 0);
+    channel.unread_count = whole
+      ? log.events.filter((e) => e.seq > seq && e.type === "message" && e.sender_id !== this.user.id).length
+      : fallback;
   }
 
   /** The user with this id, fetched once in the background when not yet met. */
@@ -165,21 +200,52 @@ export class Store {
     return total;
   }
 
+  /** A message out of the outbox for good: stored, or discarded by me. */
+  forget(id) {
+    this.outbox.delete(id);
+    this.gone.add(id);
+  }
+
+  /**
+   * Writes the outbox, keeping what another tab of mine queued: every tab
+   * sends what it finds at start, and a second send of one client_msg_id is
+   * answered with the message first stored.
+   */
   saveOutbox() {
-    try {
-      localStorage.setItem(this.outboxKey, JSON.stringify([...this.outbox]));
-    } catch {
-      // Storage full or disabled: the outbox still lives in memory.
-    }
+    const theirs = load(this.outboxKey, []).filter(([id]) => !this.outbox.has(id) && !this.gone.has(id));
+    save(this.outboxKey, [...theirs, ...this.outbox]);
+  }
+
+  setDraft(channelId, text) {
+    if (text.trim()) this.drafts.set(channelId, text);
+    else this.drafts.delete(channelId);
+    clearTimeout(this.draftTimer);
+    this.draftTimer = setTimeout(() => this.saveDrafts(), 250);
+  }
+
+  saveDrafts() {
+    clearTimeout(this.draftTimer);
+    save(this.draftsKey, [...this.drafts]);
   }
 }
 
 function loadOutbox(key) {
+  // Whatever was in flight when the page went away goes out again.
+  return load(key, []).map(([id, entry]) => [id, { ...entry, state: entry.state === "failed" ? "failed" : "sending" }]);
+}
+
+export function load(key, fallback) {
   try {
-    const entries = JSON.parse(localStorage.getItem(key) ?? "[]");
-    // Whatever was in flight when the page went away goes out again.
-    return entries.map(([id, entry]) => [id, { ...entry, state: entry.state === "failed" ? "failed" : "sending" }]);
+    return JSON.parse(localStorage.getItem(key)) ?? fallback;
   } catch {
-    return [];
+    return fallback;
+  }
+}
+
+export function save(key, value) {
+  try {
+    localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    // Storage full or disabled: it still lives in memory.
   }
 }

@@ -1,6 +1,6 @@
 //! The browser client (`web/`), embedded at compile time and served at `/`.
 //! Plain modules, no build step; every page is the same `index.html`, which
-//! routes by path (`/invite/<code>` included).
+//! routes by path (`/c/<channel>`, `/c/<channel>/<seq>`, `/invite/<code>`).
 
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -16,7 +16,8 @@ pub const CONTENT_SECURITY_POLICY: &str =
 
 const INDEX: &str = include_str!("../../../web/index.html");
 const CSS: &str = include_str!("../../../web/app.css");
-const SCRIPTS: [(&str, &str); 10] = [
+const FAVICON: &str = include_str!("../../../web/favicon.svg");
+const SCRIPTS: [(&str, &str); 11] = [
     ("api.js", include_str!("../../../web/js/api.js")),
     ("auth.js", include_str!("../../../web/js/auth.js")),
     ("channel.js", include_str!("../../../web/js/channel.js")),
@@ -27,12 +28,16 @@ const SCRIPTS: [(&str, &str); 10] = [
     ("main.js", include_str!("../../../web/js/main.js")),
     ("sidebar.js", include_str!("../../../web/js/sidebar.js")),
     ("store.js", include_str!("../../../web/js/store.js")),
+    ("switcher.js", include_str!("../../../web/js/switcher.js")),
 ];
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/invite/{code}", get(index))
+        .route("/c/{channel}", get(index))
+        .route("/c/{channel}/{seq}", get(index))
+        .route("/favicon.svg", get(|| async { asset("image/svg+xml", FAVICON) }))
         .route("/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/js/{file}", get(script))
 }
