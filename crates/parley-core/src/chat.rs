@@ -12,7 +12,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::id::{ChannelId, UserId};
-use crate::model::{Channel, ChannelKind, Event, Invite, Member, MyChannel, Role, User};
+use crate::model::{Channel, ChannelKind, Event, Invite, Member, MyChannel, ReadMarker, Role, User};
 use crate::parse::{Body, ChannelName, ClientMsgId, Page, Seq, Topic};
 use crate::ports::{CommandLog, Store};
 use crate::sequencer::{Command, Sequencer};
@@ -413,8 +413,9 @@ impl Chat {
         }
     }
 
-    /// Raises my read marker, capped at the channel's last `seq`.
-    pub async fn mark_read(&self, user: UserId, id: ChannelId, seq: Seq) -> Result<()> {
+    /// Raises my read marker, capped at the channel's last `seq`; the marker
+    /// when it moved, for my other sessions to learn.
+    pub async fn mark_read(&self, user: UserId, id: ChannelId, seq: Seq) -> Result<Option<ReadMarker>> {
         let (channel, _) = self.as_member(user, id).await?;
         self.store.mark_read(id, user, seq.min(channel.last_seq)).await
     }

@@ -85,6 +85,15 @@ pub struct MyChannel {
     pub unread_count: i64,
 }
 
+/// Where a member's read marker stands in a channel, as `my_channels` counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadMarker {
+    pub channel_id: ChannelId,
+    pub last_read_seq: Seq,
+    /// Messages by others after `last_read_seq`.
+    pub unread_count: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub user: User,

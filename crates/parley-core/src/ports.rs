@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 
 use crate::id::{ChannelId, UserId};
-use crate::model::{Channel, Event, Invite, Member, MyChannel, Role, Session, User};
+use crate::model::{Channel, Event, Invite, Member, MyChannel, ReadMarker, Role, Session, User};
 use crate::parse::{Seq, Username};
 use crate::sequencer::{Applied, Command};
 use crate::time::Timestamp;
@@ -44,8 +44,10 @@ pub trait ChannelStore: Send + Sync {
     async fn my_channels(&self, user: UserId) -> Result<Vec<MyChannel>>;
     async fn public_channels(&self) -> Result<Vec<Channel>>;
     async fn members(&self, channel: ChannelId) -> Result<Vec<Member>>;
-    /// Raises `user`'s read marker to `seq` (never lowers it).
-    async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<()>;
+    /// Raises `user`'s read marker to `seq` (never lowers it). The marker as
+    /// it now stands when it moved; `None` when it did not (already at or
+    /// past `seq`, or `user` is not a member).
+    async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<Option<ReadMarker>>;
 }
 
 #[async_trait]

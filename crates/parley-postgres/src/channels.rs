@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, Member, MyChannel, Role};
+use parley_core::model::{Channel, Member, MyChannel, ReadMarker, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
@@ -105,17 +105,22 @@ impl ChannelStore for PostgresStore {
             .collect()
     }
 
-    async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<()> {
-        // Only raises; a marker already there writes nothing. Not a member: nothing to mark.
-        sqlx::query(
+    /// Only raises: a marker already there writes nothing and returns no
+    /// row, nor does a user who is not a member. Two raises at once wait for
+    /// each other on the row, and the second, seeing the first's marker,
+    /// moves it only if it goes further. The count is `my_channels`'.
+    async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<Option<ReadMarker>> {
+        let moved: Option<(i64,)> = sqlx::query_as(concat!(
             "UPDATE members SET last_read_seq = $3 WHERE channel_id = $1 AND user_id = $2 AND last_read_seq < $3",
-        )
+            " RETURNING (SELECT count(*) FROM events e WHERE e.channel_id = $1 AND e.seq > $3",
+            " AND e.type = 'message' AND e.sender_id <> $2)"
+        ))
         .bind(channel.as_uuid())
         .bind(user.as_uuid())
         .bind(seq)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(())
+        Ok(moved.map(|(unread_count,)| ReadMarker { channel_id: channel, last_read_seq: seq, unread_count }))
     }
 }

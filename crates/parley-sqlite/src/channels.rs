@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, Member, MyChannel, Role};
+use parley_core::model::{Channel, Member, MyChannel, ReadMarker, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
 
-use crate::error::db_err;
+use crate::error::{db_err, write_err};
 use crate::rows::{channel_columns, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
 use crate::SqliteStore;
 
@@ -105,15 +105,27 @@ impl ChannelStore for SqliteStore {
             .collect()
     }
 
-    async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<()> {
-        // Only raises; a marker already there writes nothing. Not a member: nothing to mark.
+    /// Only raises: a marker already there writes nothing and returns no
+    /// row, nor does a user who is not a member. The count is `my_channels`'.
+    async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<Option<ReadMarker>> {
         let row = (channel.to_string(), user.to_string(), seq);
-        self.writer
-            .execute(
-                "UPDATE members SET last_read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2 AND last_read_seq < ?3",
-                row,
-            )
+        let moved = self
+            .writer
+            .run(move |conn| {
+                conn.prepare_cached(concat!(
+                    "UPDATE members SET last_read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2 AND last_read_seq < ?3",
+                    " RETURNING (SELECT COUNT(*) FROM events e WHERE e.channel_id = ?1 AND e.seq > ?3",
+                    " AND e.type = 'message' AND e.sender_id <> ?2)"
+                ))
+                // Stepped to the end, as `use_invite`: only the last step
+                // reports a commit that failed.
+                .and_then(|mut statement| {
+                    statement.query_map(row, |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map(|rows| rows.into_iter().next())
+                .map_err(write_err)
+            })
             .await?;
-        Ok(())
+        Ok(moved.map(|unread_count| ReadMarker { channel_id: channel, last_read_seq: seq, unread_count }))
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, ChannelKind, EventKind, MyChannel, Role};
+use parley_core::model::{Channel, ChannelKind, EventKind, MyChannel, ReadMarker, Role};
 use parley_core::parse::{ChannelName, Topic};
 use parley_core::ports::Store;
 use parley_core::sequencer::Command;
@@ -137,7 +137,8 @@ pub async fn channels_members_ordered(store: Arc<dyn Store>) {
 }
 
 /// `my_channels` lists my channels (DMs included) with my read marker, and
-/// counts as unread only messages by others after it; `mark_read` only raises.
+/// counts as unread only messages by others after it; `mark_read` only
+/// raises, and says where the marker stands when it moved, counted alike.
 pub async fn channels_my_channels_unread(store: Arc<dyn Store>) {
     let h = &Harness::new(store);
     let alice = h.user("alice").await;
@@ -170,15 +171,19 @@ pub async fn channels_my_channels_unread(store: Arc<dyn Store>) {
     assert!(mine(bob.id, dm.id).await.is_some(), "DMs are listed");
     assert_eq!(mine(carol.id, dm.id).await.map(|c| (c.last_read_seq, c.unread_count)), Some((0, 0)));
 
-    h.store.mark_read(channel.id, bob.id, 5).await.must("mark_read");
+    let moved = |last_read_seq, unread_count| Some(ReadMarker { channel_id: channel.id, last_read_seq, unread_count });
+    assert_eq!(h.store.mark_read(channel.id, bob.id, 5).await.must("mark_read"), moved(5, 1), "the marker as it moved");
     assert_eq!(marker(bob.id).await, (5, 1), "only a3 is after seq 5");
-    h.store.mark_read(channel.id, bob.id, 3).await.must("mark_read");
+    assert_eq!(h.store.mark_read(channel.id, bob.id, 3).await.must("mark_read"), None, "below: no move");
+    assert_eq!(h.store.mark_read(channel.id, bob.id, 5).await.must("mark_read"), None, "at: no move");
     assert_eq!(marker(bob.id).await, (5, 1), "mark_read never lowers");
     assert_eq!(marker(alice.id).await, (0, 2), "markers are per member");
-    h.store.mark_read(channel.id, bob.id, 7).await.must("mark_read");
+    assert_eq!(h.store.mark_read(channel.id, carol.id, 7).await.must("mark_read"), None, "not a member");
+    assert_eq!(h.store.mark_read(channel.id, bob.id, 7).await.must("mark_read"), moved(7, 0));
     assert_eq!(marker(bob.id).await, (7, 0));
     h.posted(channel.id, alice.id, "a4", "more").await;
     assert_eq!(marker(bob.id).await, (7, 1), "a new message is unread");
+    assert_eq!(h.store.mark_read(channel.id, alice.id, 6).await.must("mark_read"), moved(6, 1), "b2 is bob's");
 
     h.leave(channel.id, bob.id).await;
     assert!(mine(bob.id, channel.id).await.is_none(), "left: not listed");
