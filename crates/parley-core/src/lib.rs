@@ -7,7 +7,7 @@
 //! - [`ports`]: the small async traits each backend implements (`Store` and its parts).
 //! - [`feed`]: the event feed from the Sequencer to every gateway, and its in-process form.
 //! - [`sequencer`]: appends commands to channel logs with group commit.
-//! - [`presence`]: presence and typing across a cluster's nodes (the port Redis implements).
+//! - [`presence`]: presence, typing and read markers across a cluster's nodes (the port Redis implements).
 //! - [`processor`]: cluster mode's step from the command log to the store and the feed.
 //! - [`stored`]: cluster mode's waiters for the stored event of a command put in the log.
 //! - [`chat`]: the rules of the product (who may see, join, post, read) over the ports.

@@ -1,5 +1,5 @@
-//! Presence and typing across the nodes of a cluster (Redis). In embedded
-//! mode the gateway's hub sees every session and needs none of this.
+//! Presence, typing and read markers across the nodes of a cluster (Redis).
+//! In embedded mode the gateway's hub sees every session and needs none of this.
 //!
 //! Each node says which users it has online (a first session opened, a last
 //! one closed); a user is online while any live node has them. A node that
@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 
 use crate::id::{ChannelId, UserId};
+use crate::model::ReadMarker;
 use crate::Result;
 
 /// What one node tells the others.
@@ -22,6 +23,11 @@ pub enum Notice {
         channel: ChannelId,
         user: UserId,
     },
+    /// The user's read marker moved: for their own sessions, wherever they are.
+    Read {
+        user: UserId,
+        marker: ReadMarker,
+    },
 }
 
 #[async_trait]
@@ -33,6 +39,8 @@ pub trait Presence: Send + Sync {
     async fn online_among(&self, users: &[UserId]) -> Result<Vec<UserId>>;
     /// Tells every node that `user` is typing in `channel`.
     async fn typing(&self, channel: ChannelId, user: UserId) -> Result<()>;
+    /// Tells every node that `user`'s read marker moved.
+    async fn read_marker(&self, user: UserId, marker: ReadMarker) -> Result<()>;
     /// Notices from every node, from this call on. Survives a restart of the
     /// backend: notices sent while it is down are lost, and the state is
     /// restored by the nodes' renewals.

@@ -88,6 +88,14 @@ pub enum ServerFrame {
         /// `online` or `offline`.
         status: String,
     },
+    /// My read marker moved (in this session or another of mine): not an
+    /// event of the channel's log, and only ever sent to me.
+    ReadMarker {
+        channel_id: String,
+        last_read_seq: i64,
+        /// Messages by others after `last_read_seq`, as in my channel list.
+        unread_count: i64,
+    },
     Pong {
         #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
         reference: Option<Value>,
@@ -107,6 +115,7 @@ impl ServerFrame {
             ServerFrame::ChannelRemoved { .. } => "channel_removed",
             ServerFrame::Typing { .. } => "typing",
             ServerFrame::Presence { .. } => "presence",
+            ServerFrame::ReadMarker { .. } => "read_marker",
             ServerFrame::Pong { .. } => "pong",
         }
     }
@@ -152,5 +161,8 @@ mod tests {
         let error = ServerFrame::Error { reference: None, code: "bad_request".into(), message: "m".into() };
         assert_eq!(error.to_json(), r#"{"type":"error","code":"bad_request","message":"m"}"#);
         assert_eq!(ServerFrame::Pong { reference: None }.to_json(), r#"{"type":"pong"}"#);
+        let read = ServerFrame::ReadMarker { channel_id: "c".into(), last_read_seq: 57, unread_count: 0 };
+        assert_eq!(read.to_json(), r#"{"type":"read_marker","channel_id":"c","last_read_seq":57,"unread_count":0}"#);
+        assert_eq!(read.type_name(), "read_marker");
     }
 }

@@ -14,7 +14,8 @@
 //! - `subscriber`: one pub/sub connection per node, opened again after a
 //!   drop, fanned out to every [`parley_core::presence::NoticeStream`].
 //! - `scripts`: the Lua scripts and the key layout they share.
-//! - `wire`: the text form of a notice on the channel.
+//! - `wire`: the text form of a notice on the channel (presence, typing,
+//!   read markers).
 //! - `error`: Redis errors mapped to the port error where they arise.
 //!
 //! What it promises, with the default timings: a dead node's users count as

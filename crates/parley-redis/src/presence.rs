@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use parley_core::id::{ChannelId, UserId};
+use parley_core::model::ReadMarker;
 use parley_core::ports::Health;
 use parley_core::presence::{Notice, NoticeStream, Presence};
 use parley_core::{Error, Result};
@@ -84,6 +85,19 @@ impl RedisPresence {
     }
 }
 
+impl RedisPresence {
+    /// Publishes a notice the scripts do not: kept nowhere, lost while Redis is down.
+    async fn publish(&self, what: &str, notice: &Notice) -> Result<()> {
+        let node = &self.node;
+        node.check_up()?;
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(notices_channel(&node.config.prefix)).arg(wire::encode(notice));
+        let mut conn = node.conn.clone();
+        node.call(what, publish.query_async::<i64>(&mut conn)).await?;
+        Ok(())
+    }
+}
+
 impl Drop for RedisPresence {
     fn drop(&mut self) {
         self.stop.cancel();
@@ -117,13 +131,11 @@ impl Presence for RedisPresence {
     }
 
     async fn typing(&self, channel: ChannelId, user: UserId) -> Result<()> {
-        let node = &self.node;
-        node.check_up()?;
-        let mut publish = redis::cmd("PUBLISH");
-        publish.arg(notices_channel(&node.config.prefix)).arg(wire::encode(&Notice::Typing { channel, user }));
-        let mut conn = node.conn.clone();
-        node.call("typing", publish.query_async::<i64>(&mut conn)).await?;
-        Ok(())
+        self.publish("typing", &Notice::Typing { channel, user }).await
+    }
+
+    async fn read_marker(&self, user: UserId, marker: ReadMarker) -> Result<()> {
+        self.publish("read marker", &Notice::Read { user, marker }).await
     }
 
     async fn subscribe(&self) -> Result<Box<dyn NoticeStream>> {

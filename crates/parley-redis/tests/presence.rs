@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::{before_marker, config, expect, node, raw, until_online, SWEEP, TTL};
 use parley_core::id::{ChannelId, UserId};
+use parley_core::model::ReadMarker;
 use parley_core::presence::{Notice, Presence};
 use parley_core::ErrorCode;
 use redis::AsyncCommands;
@@ -55,6 +56,24 @@ async fn typing_reaches_every_node_the_senders_included() {
     a.typing(channel, user).await.unwrap();
     for stream in [&mut on_a, &mut on_b, &mut also_on_b] {
         let (_, before) = expect(stream, &typing, SOON).await;
+        assert_eq!(before, vec![]);
+    }
+
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_read_marker_reaches_every_node_the_senders_included() {
+    let config = config();
+    let (a, b) = (node(&config).await, node(&config).await);
+    let (mut on_a, mut on_b) = (a.subscribe().await.unwrap(), b.subscribe().await.unwrap());
+    let user = UserId::generate();
+    let marker = ReadMarker { channel_id: ChannelId::generate(), last_read_seq: 57, unread_count: 2 };
+
+    a.read_marker(user, marker).await.unwrap();
+    for stream in [&mut on_a, &mut on_b] {
+        let (_, before) = expect(stream, &Notice::Read { user, marker }, SOON).await;
         assert_eq!(before, vec![]);
     }
 

@@ -133,7 +133,7 @@ impl Application {
                     ready_checks.push(("redis", redis.clone()));
                     presence = Some((redis, relays));
                 }
-                None => tracing::warn!("no --redis: presence and typing reach only the sessions of this node"),
+                None => tracing::warn!("no --redis: presence, typing, read markers reach only this node's sessions"),
             }
         }
         let hub = Arc::new(hub);

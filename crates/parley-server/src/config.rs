@@ -71,8 +71,9 @@ pub struct ServeArgs {
     /// sharing one Kafka each take their own.
     #[arg(long, env = "PARLEY_KAFKA_PREFIX")]
     pub kafka_prefix: Option<String>,
-    /// Redis (`redis://host:port`) for presence and typing across the nodes of
-    /// a cluster; without it each node knows only its own sessions.
+    /// Redis (`redis://host:port`) for presence, typing and read markers
+    /// across the nodes of a cluster; without it each node knows only its own
+    /// sessions.
     #[arg(long, env = "PARLEY_REDIS", hide_env_values = true)]
     pub redis: Option<Secret>,
     /// Conformance testing only: `/api/v1/ws` echoes every message instead

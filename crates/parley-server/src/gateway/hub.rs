@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::extract::ws::Utf8Bytes;
 use parley_core::feed::FeedSubscription;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Event, EventKind};
+use parley_core::model::{Event, EventKind, ReadMarker};
 use parley_core::parse::Seq;
 use parley_core::stored::StoredWaiters;
 use parley_protocol::ServerFrame;
@@ -206,10 +206,11 @@ pub struct Hub {
     /// Changes waiting for their stored event (cluster mode): resolved with
     /// every event delivered.
     stored: Arc<StoredWaiters>,
-    /// Cluster mode with Redis: presence changes and typing go to every node
-    /// through here, and come back to each (this one included) as notices
-    /// ([`super::presence`]). Unbounded: changes are one per first or last
-    /// session, typing at most one a second per session and channel.
+    /// Cluster mode with Redis: presence changes, typing and read markers go
+    /// to every node through here, and come back to each (this one
+    /// included) as notices ([`super::presence`]). Unbounded: changes are
+    /// one per first or last session, typing at most one a second per
+    /// session and channel, read markers one per store write that moved one.
     relay: Option<mpsc::UnboundedSender<Relay>>,
 }
 
@@ -222,6 +223,8 @@ pub enum Relay {
     /// A member joined a channel: introduce them and the channel's members
     /// online on any node to each other, here ([`Hub::introduce`]).
     Joined(ChannelId, UserId),
+    /// The user's read marker moved: their sessions on every node learn it.
+    Read(UserId, ReadMarker),
 }
 
 impl Hub {
@@ -375,6 +378,33 @@ impl Hub {
             if link.user != user {
                 link.offer(Delivery::Frame(frame.clone()));
             }
+        }
+    }
+
+    /// `user`'s read marker moved: every session of theirs learns it (on
+    /// every node, in cluster mode), the one that moved it included, and
+    /// nobody else. Not an event of the channel's log: a session that
+    /// connects later reads the marker in `ready`.
+    pub fn read_marker(&self, user: UserId, marker: ReadMarker) {
+        match &self.relay {
+            Some(relay) => {
+                let _ = relay.send(Relay::Read(user, marker));
+            }
+            None => self.relay_read_marker(user, marker),
+        }
+    }
+
+    /// Tells `user`'s sessions on this node where their read marker stands.
+    pub fn relay_read_marker(&self, user: UserId, marker: ReadMarker) {
+        let state = self.lock();
+        let Some(sessions) = state.by_user.get(&user) else { return };
+        let frame = Arc::new(Frame::new(&ServerFrame::ReadMarker {
+            channel_id: marker.channel_id.to_string(),
+            last_read_seq: marker.last_read_seq,
+            unread_count: marker.unread_count,
+        }));
+        for entry in sessions.iter().filter_map(|id| state.sessions.get(id)) {
+            entry.link.offer(Delivery::Frame(frame.clone()));
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! - [`hub`]: which local session follows which channel; the dispatcher.
 //! - [`session`]: one session's logic, generic over its transport.
-//! - [`presence`]: presence and typing across nodes (cluster mode, Redis).
+//! - [`presence`]: presence, typing and read markers across nodes (cluster mode, Redis).
 //! - [`ws`] and [`sse`]: the two transports.
 
 pub mod hub;

@@ -1,7 +1,8 @@
-//! Cluster mode's presence and typing: the hub's relays go out to every node
-//! through the `Presence` port (Redis), and its notices come back to every
-//! node, this one included, where the hub hands them to the sessions that
-//! share a channel with the user.
+//! Cluster mode's presence, typing and read markers: the hub's relays go out
+//! to every node through the `Presence` port (Redis), and its notices come
+//! back to every node, this one included, where the hub hands them to the
+//! sessions that share a channel with the user (a read marker: to the
+//! user's own sessions).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub fn spawn(
                     Relay::Joined(channel, user) => {
                         introduce(&hub, presence.as_ref(), store.as_ref(), channel, user).await
                     }
+                    Relay::Read(user, marker) => presence.read_marker(user, marker).await,
                 };
                 if let Err(error) = result {
                     // The presence backend keeps its own state and renews it once back.
@@ -66,6 +68,7 @@ pub fn spawn(
                 Ok(Notice::Online(user)) => tell(&hub, store.as_ref(), user, true).await,
                 Ok(Notice::Offline(user)) => tell(&hub, store.as_ref(), user, false).await,
                 Ok(Notice::Typing { channel, user }) => hub.relay_typing(channel, user),
+                Ok(Notice::Read { user, marker }) => hub.relay_read_marker(user, marker),
                 Err(error) => {
                     tracing::warn!(error = %error, "presence notices interrupted");
                     tokio::time::sleep(Duration::from_secs(1)).await;

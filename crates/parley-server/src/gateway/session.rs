@@ -438,7 +438,15 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                     let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
                     self.state.chat.mark_read(self.user.id, channel, parse_seq(seq, "seq")?).await
                 };
-                Box::pin(result).await.err().map(|error| error_frame(None, &error))
+                match Box::pin(result).await {
+                    // This session learns it through the hub too, like the user's others.
+                    Ok(Some(marker)) => {
+                        self.state.hub.read_marker(self.user.id, marker);
+                        None
+                    }
+                    Ok(None) => None,
+                    Err(error) => Some(error_frame(None, &error)),
+                }
             }
             ClientFrame::Send { reference, channel_id, client_msg_id, body, reply_to_seq } => {
                 let parsed = (|| {

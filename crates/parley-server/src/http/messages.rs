@@ -72,6 +72,8 @@ async fn mark_read(
 ) -> ApiResult<StatusCode> {
     let channel = channel_id(&id)?;
     let seq = parse_seq(body.seq, "seq")?;
-    state.chat.mark_read(authed.user.id, channel, seq).await?;
+    if let Some(marker) = state.chat.mark_read(authed.user.id, channel, seq).await? {
+        state.hub.read_marker(authed.user.id, marker);
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -520,6 +520,8 @@ async fn real_answers_match_the_documented_responses() {
     check(&doc, &frame_schema, &ws.next_of("ack").await, "ack").unwrap();
     ws.send(json!({"type": "dance"})).await;
     check(&doc, &frame_schema, &ws.next_of("error").await, "error").unwrap();
+    ws.send(json!({"type": "read", "channel_id": general, "seq": 99})).await;
+    check(&doc, &frame_schema, &ws.next_of("read_marker").await, "read_marker").unwrap();
 
     let response = app
         .http

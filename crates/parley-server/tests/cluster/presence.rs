@@ -1,4 +1,5 @@
-//! Presence and typing cross nodes (Redis), and a silent client goes offline on every node.
+//! Presence, typing and read markers cross nodes (Redis), and a silent
+//! client goes offline on every node.
 
 use std::time::{Duration, Instant};
 
@@ -158,4 +159,50 @@ async fn a_silent_client_goes_offline_on_every_node_within_60_s() {
     assert!(told.is_ok(), "bob still online for alice 60 s after his client went silent");
     assert!(after >= SILENT_FOR - Duration::from_secs(1), "offline after {after:?}: before the deadline?");
     drop(silent);
+}
+
+/// A read on one node reaches the reader's sessions on every node, through
+/// the same relay as typing; the channel's other members hear nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_read_marker_follows_its_reader_across_nodes() {
+    let cluster = Cluster::new().await;
+    let nodes = [cluster.node("all"), cluster.node("all")];
+    let alice = cluster.register(&nodes[0], "alice").await;
+    let bob = cluster.register(&nodes[1], "bob").await;
+    let (_, created) =
+        cluster.post(&nodes[0], &alice, "/api/v1/channels", json!({"name": "room", "kind": "public"})).await;
+    let room = created["channel"]["id"].as_str().unwrap().to_owned();
+    cluster.post(&nodes[1], &bob, &format!("/api/v1/channels/{room}/join"), json!({})).await;
+    for id in ["m1", "m2"] {
+        let body = json!({"body": "hello", "client_msg_id": id});
+        let (status, _) = cluster.post(&nodes[0], &alice, &format!("/api/v1/channels/{room}/messages"), body).await;
+        assert_eq!(status, StatusCode::CREATED); // seqs 3 and 4
+    }
+
+    let (mut here, _) = WsClient::connect(nodes[0].addr, &bob.token, json!({})).await;
+    let (mut there, ready) = WsClient::connect(nodes[1].addr, &bob.token, json!({})).await;
+    assert_eq!(ready["channels"][0]["unread_count"], 2);
+    let (mut a, _) = WsClient::connect(nodes[1].addr, &alice.token, json!({})).await;
+
+    here.send(json!({"type": "read", "channel_id": room, "seq": 3})).await;
+    let moved = json!({"type": "read_marker", "channel_id": room, "last_read_seq": 3, "unread_count": 1});
+    assert_eq!(there.next_of("read_marker").await, moved, "the other node's session");
+    assert_eq!(here.next_of("read_marker").await, moved, "the reader's own, back from Redis");
+
+    let (status, _) = cluster.post(&nodes[1], &bob, &format!("/api/v1/channels/{room}/read"), json!({"seq": 4})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let moved = json!({"type": "read_marker", "channel_id": room, "last_read_seq": 4, "unread_count": 0});
+    assert_eq!(here.next_of("read_marker").await, moved, "a REST read through the other node");
+    assert_eq!(there.next_of("read_marker").await, moved);
+
+    // Node 1 offered each marker to bob's sessions there at once: had alice's
+    // session there been offered one, it would come before her pong.
+    a.send(json!({"type": "ping", "ref": "end"})).await;
+    loop {
+        let frame = a.next().await;
+        assert_ne!(frame["type"], "read_marker", "alice is told nothing of bob's reads");
+        if frame["type"] == "pong" {
+            break;
+        }
+    }
 }

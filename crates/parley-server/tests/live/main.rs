@@ -3,6 +3,7 @@
 mod delivery;
 mod limits;
 mod membership;
+mod read_markers;
 mod sse;
 
 use parley_testkit::app::{TestApp, TestUser};

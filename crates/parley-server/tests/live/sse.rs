@@ -5,33 +5,53 @@ use serde_json::{json, Value};
 
 use super::pair;
 
-/// Reads SSE messages until `count` of type `kind` have come.
-async fn read_sse(mut response: reqwest::Response, kind: &str, count: usize) -> Vec<Value> {
-    let (mut buffer, mut found) = (String::new(), Vec::new());
-    while found.len() < count {
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), response.chunk())
-            .await
-            .expect("sse in time")
-            .expect("chunk")
-            .expect("stream open");
-        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = buffer.find("\n\n") {
-            let message: String = buffer.drain(..end + 2).collect();
-            let mut event = "";
-            let mut data = String::new();
-            for line in message.lines() {
-                if let Some(name) = line.strip_prefix("event:") {
-                    event = name.trim();
-                } else if let Some(part) = line.strip_prefix("data:") {
-                    data.push_str(part.trim_start());
+/// An SSE response, read one message at a time.
+pub struct SseReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseReader {
+    pub fn new(response: reqwest::Response) -> SseReader {
+        SseReader { response, buffer: String::new() }
+    }
+
+    /// The data of the next message named `kind`, skipping others.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let message: String = self.buffer.drain(..end + 2).collect();
+                let mut event = "";
+                let mut data = String::new();
+                for line in message.lines() {
+                    if let Some(name) = line.strip_prefix("event:") {
+                        event = name.trim();
+                    } else if let Some(part) = line.strip_prefix("data:") {
+                        data.push_str(part.trim_start());
+                    }
+                }
+                if event == kind {
+                    let value: Value = serde_json::from_str(&data).unwrap();
+                    assert_eq!(value["type"], kind);
+                    return value;
                 }
             }
-            if event == kind {
-                let value: Value = serde_json::from_str(&data).unwrap();
-                assert_eq!(value["type"], kind);
-                found.push(value);
-            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), self.response.chunk())
+                .await
+                .expect("sse in time")
+                .expect("chunk")
+                .expect("stream open");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
         }
+    }
+}
+
+/// Reads SSE messages until `count` of type `kind` have come.
+async fn read_sse(response: reqwest::Response, kind: &str, count: usize) -> Vec<Value> {
+    let mut reader = SseReader::new(response);
+    let mut found = Vec::new();
+    while found.len() < count {
+        found.push(reader.next_of(kind).await);
     }
     found
 }
