@@ -8,7 +8,7 @@
 //! so a parent that dies (even by SIGKILL) takes its children's sessions with it.
 //!
 //! Every held session is read by a task of its own, which answers the
-//! server's pings: the server closes a socket silent for 60 s, and a step
+//! server's pings: the server closes a socket silent for 40 s, and a step
 //! whose sessions were closed under it would measure nothing. A session
 //! that ends fails the next step.
 
