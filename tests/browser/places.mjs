@@ -123,6 +123,15 @@ export async function places({ step, newcomer, screenshots }) {
     await other.close();
   });
 
+  await step("a link to a public channel I am not in offers to join it", async () => {
+    const { channel } = await fetchJson(frank, "POST", "/channels", { name: "lobby", kind: "public" });
+    await gina.goto(`${gina.base}/c/${channel.id}`);
+    await gina.getByText("You are not in #lobby.").waitFor();
+    await gina.getByRole("button", { name: "Join #lobby" }).click();
+    await heading(gina, "lobby").waitFor();
+    check(path(gina) === `/c/${channel.id}`, `at the channel's address: ${path(gina)}`);
+  });
+
   await step("a conversation opened during an outage loads by itself when the connection is back", async () => {
     const { channel } = await fetchJson(frank, "POST", "/channels", { name: "gamma", kind: "public" });
     await post(frank, channel.id, "gamma's first words");

@@ -227,8 +227,9 @@ function start(me) {
     const code = inviteCode;
     inviteCode = null;
     const channel = await dialogs.acceptInvite(code);
-    if (channel) adopt(channel);
-    else if (!current) actions.open(null, { replace: true });
+    // The invite's address is spent: Back should not offer it again.
+    if (channel) store.upsertChannel(channel);
+    if (channel || !current) actions.open(channel?.id ?? null, { replace: true });
   }
 
   function dispose() {
@@ -258,7 +259,7 @@ class Welcome {
         el("button", { class: "primary", onclick: actions.createChannel }, "Create a channel"),
         el("button", { onclick: actions.browse }, "Browse channels"),
         el("button", { onclick: actions.newDirect }, "Message someone")),
-      el("p", { class: "hint" }, "Press Ctrl+K to jump to any conversation.")));
+      el("p", { class: "hint" }, "Press Ctrl+K (⌘K on a Mac) to jump to any conversation.")));
   }
 
   async accept() {
