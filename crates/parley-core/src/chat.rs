@@ -12,7 +12,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::id::{ChannelId, UserId};
-use crate::model::{Channel, ChannelKind, Event, Invite, Member, MyChannel, ReadMarker, Role, User};
+use crate::model::{name_taken, Channel, ChannelKind, Event, Invite, Member, MyChannel, ReadMarker, Role, User};
 use crate::parse::{Body, ChannelName, ClientMsgId, Page, Seq, Topic};
 use crate::ports::{CommandLog, Store};
 use crate::sequencer::{Command, Sequencer};
@@ -157,10 +157,16 @@ impl Chat {
         if kind == ChannelKind::Direct {
             return Err(Error::bad_request("kind must be public or private; DMs are opened with POST /api/v1/dms"));
         }
+        // The Sequencer refuses a taken name as of the command's place in the
+        // log; asking first refuses at once the common case, before the
+        // command is queued (in cluster mode: before it is in the log).
+        if self.store.channel_named(name.as_str()).await?.is_some() {
+            return Err(name_taken(name.as_str()));
+        }
         let channel = Channel {
             id: ChannelId::generate(),
             kind,
-            name: name.into_string(),
+            name: name.as_str().to_owned(),
             topic: topic.map(Topic::into_string).unwrap_or_default(),
             created_at: Timestamp::now(),
             created_by: user,
@@ -172,9 +178,16 @@ impl Chat {
         let command = Command::Create { channel, members: vec![(user, Role::Owner)] };
         match self.change(command, Awaited::Joined(id, user)).await? {
             Some(id) => self.load(id).await,
-            None => self.store.channel(id).await?.ok_or_else(|| {
-                Error::unavailable("the new channel is queued and appears in your channels once stored")
-            }),
+            // Not stored in time (cluster mode). Another node's new channel
+            // may have taken the name between the check above and the
+            // processor, which then refuses this one for good; a channel
+            // never gives its name up (there is no rename or delete), so
+            // whoever holds the name now is the answer.
+            None => match self.store.channel_named(name.as_str()).await? {
+                Some(channel) if channel.id == id => Ok(channel),
+                Some(_) => Err(name_taken(name.as_str())),
+                None => Err(Error::unavailable("the new channel is queued and appears in your channels once stored")),
+            },
         }
     }
 

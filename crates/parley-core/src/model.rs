@@ -3,6 +3,7 @@
 use crate::id::{ChannelId, EventId, UserId};
 use crate::parse::{Seq, Username};
 use crate::time::Timestamp;
+use crate::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -74,6 +75,25 @@ pub struct Channel {
     pub dm_key: Option<String>,
     pub last_seq: Seq,
     pub member_count: i64,
+}
+
+impl Channel {
+    /// Its [`name_key`]; `None` for a DM, which has no name.
+    pub fn name_key(&self) -> Option<String> {
+        (self.kind != ChannelKind::Direct).then(|| name_key(&self.name))
+    }
+}
+
+/// What no two channels, public or private, may share: the name with its
+/// ASCII letters in lower case (names are trimmed when parsed), so "General"
+/// takes "general" too. Each store's unique index folds case the same way.
+pub fn name_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// The answer to creating a channel under a name another channel has.
+pub fn name_taken(name: &str) -> Error {
+    Error::conflict(format!("a channel named \"{name}\" already exists"))
 }
 
 /// A channel as one of its members sees it in their list.

@@ -39,6 +39,9 @@ pub trait ChannelStore: Send + Sync {
     async fn channel(&self, id: ChannelId) -> Result<Option<Channel>>;
     /// The direct channel with this `dm_key` (its people's sorted ids), if opened.
     async fn dm(&self, dm_key: &str) -> Result<Option<Channel>>;
+    /// The public or private channel named `name`, ignoring ASCII case (see
+    /// [`Channel::name_key`]).
+    async fn channel_named(&self, name: &str) -> Result<Option<Channel>>;
     async fn role(&self, channel: ChannelId, user: UserId) -> Result<Option<Role>>;
     /// The channels `user` is a member of, DMs included, with read markers.
     async fn my_channels(&self, user: UserId) -> Result<Vec<MyChannel>>;
@@ -107,6 +110,11 @@ pub trait LogTx: Send {
     /// The stored messages for those keys that exist.
     async fn find_posts(&mut self, keys: &[PostKey<'_>]) -> Result<Vec<Event>>;
     async fn find_dm(&mut self, dm_key: &str) -> Result<Option<ChannelId>>;
+    /// The channels that hold any of `keys` ([`Channel::name_key`]s), as
+    /// `(key, channel)`. A backend with several writers also holds those keys
+    /// until the transaction ends, so that a second writer creating one of
+    /// the names waits for the first to commit, then finds its channel.
+    async fn find_named(&mut self, keys: &[String]) -> Result<Vec<(String, ChannelId)>>;
     async fn insert_channel(&mut self, channel: &Channel) -> Result<()>;
     async fn change_members(&mut self, changes: &[MemberChange]) -> Result<()>;
     async fn insert_events(&mut self, events: &[Event]) -> Result<()>;

@@ -15,23 +15,27 @@ use crate::{ErrorCode, Result};
 pub struct Processed {
     /// Events published: new ones, and those first stored for retries.
     pub published: usize,
-    /// Commands the rules refused (the sender left the channel since, say).
+    /// Commands the rules refused (the sender left the channel since, or
+    /// another node's new channel took the name first, say).
     pub refused: usize,
 }
 
 /// Appends `commands`, in order, and publishes what they stored.
 ///
 /// Fails — nothing to commit, try the same commands again — when the store or
-/// the feed is unavailable, or a whole batch failed. A command the rules
-/// refuse (`not_found`, `forbidden`, `bad_request`) is dropped with a log
-/// line: trying it again would be refused again.
+/// the feed is unavailable, or a whole batch failed (the Sequencer reports
+/// that as `unavailable` or `internal`, never `conflict`). A command the rules
+/// refuse (`not_found`, `forbidden`, `bad_request`, `conflict`) is dropped
+/// with a log line: trying it again would be refused again, and the gateway
+/// that sent it has told its caller so already, or does on finding it not
+/// stored.
 pub async fn process(sequencer: &Sequencer, feed: &dyn EventFeed, commands: Vec<Command>) -> Result<Processed> {
     let mut events: Vec<Event> = Vec::new();
     let mut refused = 0;
     for result in sequencer.submit_all(commands).await {
         match result {
             Ok(appended) => events.extend(appended.events),
-            Err(error) if matches!(error.code, ErrorCode::Unavailable | ErrorCode::Internal | ErrorCode::Conflict) => {
+            Err(error) if matches!(error.code, ErrorCode::Unavailable | ErrorCode::Internal) => {
                 return Err(error);
             }
             Err(error) => {

@@ -4,7 +4,8 @@
 //!
 //! Within a batch it assigns each channel's next `seq`, deduplicates messages on
 //! `(channel, sender, client_msg_id)` (against the store and within the batch),
-//! and re-checks membership as of that point in the log.
+//! re-checks membership as of that point in the log, and refuses a new
+//! channel a name another channel has.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -14,11 +15,11 @@ use tokio::task::JoinHandle;
 
 use crate::feed::EventBatch;
 use crate::id::{ChannelId, EventId, UserId};
-use crate::model::{Channel, Event, EventKind, Role};
+use crate::model::{name_taken, Channel, Event, EventKind, Role};
 use crate::parse::{Body, ClientMsgId, Seq};
 use crate::ports::{ChannelHead, EventLog, LogTx, MemberChange, PostKey};
 use crate::time::Timestamp;
-use crate::{Error, Result};
+use crate::{Error, ErrorCode, Result};
 
 /// Commands waiting for the writer. When full, `submit` waits: backpressure
 /// reaches the callers instead of memory growing without bound.
@@ -52,7 +53,9 @@ pub enum Command {
         actor: UserId,
     },
     /// A new channel with its first members, each with a `member_joined` event.
-    /// A channel with a `dm_key` that already exists is returned instead.
+    /// A channel with a `dm_key` that already exists is returned instead, and
+    /// so is this very channel when it exists (the command came again). A
+    /// name another channel has is refused, `conflict`.
     Create {
         channel: Channel,
         members: Vec<(UserId, Role)>,
@@ -183,12 +186,27 @@ async fn answer(mut waiting: mpsc::Receiver<Answers>, on_stored: OnStored) {
 /// which every [`EventLog::append`] runs over its backend's transaction. The
 /// outer error fails the whole batch (nothing was stored); an inner error
 /// refuses one command.
-pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<Applied> {
+///
+/// A command's own conflicts (a taken channel name) are refused one by one,
+/// as they are found. A unique index that fails the whole batch even so met
+/// another writer's commit that nothing here saw (a zombie partition owner),
+/// which the same batch tried again will see: that is `unavailable`, never
+/// `conflict`, so that a caller can tell a batch worth retrying from a
+/// command refused for good.
+pub async fn apply(tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<Applied> {
+    apply_batch(tx, commands).await.map_err(|error| match error.code {
+        ErrorCode::Conflict => Error::unavailable(format!("the batch met another writer's commit: {}", error.message)),
+        _ => error,
+    })
+}
+
+async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<Applied> {
     let now = Timestamp::now();
 
     let mut channel_ids = Vec::new();
     let mut pairs = Vec::new();
     let mut keys = Vec::new();
+    let mut names = Vec::new();
     for command in commands {
         match command {
             Command::Post { channel, sender, client_msg_id, .. } => {
@@ -200,7 +218,7 @@ pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<
                 channel_ids.push(*channel);
                 pairs.push((*channel, *user));
             }
-            Command::Create { .. } => {}
+            Command::Create { channel, .. } => names.extend(channel.name_key()),
         }
     }
     channel_ids.sort_unstable();
@@ -209,6 +227,8 @@ pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<
     pairs.dedup();
     keys.sort_unstable_by_key(|k| (k.channel_id, k.sender_id, k.client_msg_id));
     keys.dedup();
+    names.sort_unstable();
+    names.dedup();
 
     let mut heads: HashMap<ChannelId, Seq> = if channel_ids.is_empty() {
         HashMap::new()
@@ -218,6 +238,9 @@ pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<
     let mut members: HashSet<(ChannelId, UserId)> =
         if pairs.is_empty() { HashSet::new() } else { tx.memberships(&pairs).await?.into_iter().collect() };
     let stored = if keys.is_empty() { Vec::new() } else { tx.find_posts(&keys).await? };
+    // Name key → the channel that has it, stored before or created here.
+    let mut named: HashMap<String, ChannelId> =
+        if names.is_empty() { HashMap::new() } else { tx.find_named(&names).await?.into_iter().collect() };
     // The first event of each message key: stored before, or appended here.
     let mut firsts: HashMap<(ChannelId, UserId, &str), First> = HashMap::with_capacity(keys.len());
     for (i, event) in stored.iter().enumerate() {
@@ -287,18 +310,25 @@ pub async fn apply(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<
                 }
             }
             Command::Create { channel, members: first_members } => {
+                let name_key = channel.name_key();
+                let holder = name_key.as_ref().and_then(|key| named.get(key).copied());
                 let existing = match &channel.dm_key {
                     Some(key) => match new_dms.get(key) {
                         Some(id) => Some(*id),
                         None => tx.find_dm(key).await?,
                     },
-                    None => None,
+                    None => holder.filter(|id| *id == channel.id),
                 };
                 if let Some(id) = existing {
                     Ok(Appended { channel_id: id, events: vec![], created: false })
+                } else if holder.is_some() {
+                    Err(name_taken(&channel.name))
                 } else {
                     if let Some(key) = &channel.dm_key {
                         new_dms.insert(key.clone(), channel.id);
+                    }
+                    if let Some(key) = name_key {
+                        named.insert(key, channel.id);
                     }
                     new_channels.push(Channel { last_seq: 0, member_count: 0, ..channel.clone() });
                     batch.heads.insert(channel.id, 0);

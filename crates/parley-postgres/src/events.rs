@@ -63,6 +63,17 @@ pub(crate) const FIND_POSTS: &str = concat!(
 pub(crate) const LOCK_DM: &str = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
 const DM_LOCK_SPACE: i32 = 0x504d_444d; // "PMDM"
 pub(crate) const FIND_DM: &str = "SELECT id FROM channels WHERE dm_key = $1";
+/// A transaction-scoped advisory lock per channel name key, in a key space of
+/// its own; `$2` holds a batch's keys. Taken in the order of their hashes, so
+/// two batches that share names cannot deadlock (a subquery with ORDER BY is
+/// not flattened: its rows come sorted, and each is locked as it comes).
+pub(crate) const LOCK_NAMES: &str = "SELECT pg_advisory_xact_lock($1, h) \
+     FROM (SELECT DISTINCT hashtext(k) AS h FROM UNNEST($2::text[]) AS k ORDER BY h) AS l";
+const NAME_LOCK_SPACE: i32 = 0x504d_4e4d; // "PMNM"
+/// `$1`: name keys. The expression and the kind are those of the
+/// `channels_by_name` index, which is what lets it serve.
+pub(crate) const FIND_NAMED: &str =
+    "SELECT lower(c.name), c.id FROM channels c WHERE lower(c.name) = ANY($1) AND c.kind <> 'direct'";
 pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels \
      (id, kind, name, topic, created_at, created_by, dm_key, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 /// `$1`, `$2`: the pairs to remove; `$3`…`$6`: the members to add (channel,
@@ -183,6 +194,20 @@ impl LogTx for PgLogTx {
         let found: Option<(Uuid,)> =
             sqlx::query_as(FIND_DM).bind(dm_key).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
         Ok(found.map(|(id,)| ChannelId::from_uuid(id)))
+    }
+
+    /// Two Sequencers creating channels of the same name at once (their
+    /// Create commands may reach different partitions) are serialised on the
+    /// name, as DMs are on their key: the second waits for the first to
+    /// commit, then finds its channel and refuses its own command, instead of
+    /// failing its whole batch on the `channels_by_name` index. Locks are
+    /// taken before any DM's, so the two kinds cannot wait on each other in a
+    /// circle either.
+    async fn find_named(&mut self, keys: &[String]) -> Result<Vec<(String, ChannelId)>> {
+        sqlx::query(LOCK_NAMES).bind(NAME_LOCK_SPACE).bind(keys).execute(&mut *self.tx).await.map_err(db_err)?;
+        let found: Vec<(String, Uuid)> =
+            sqlx::query_as(FIND_NAMED).bind(keys).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        Ok(found.into_iter().map(|(key, id)| (key, ChannelId::from_uuid(id))).collect())
     }
 
     async fn insert_channel(&mut self, channel: &Channel) -> Result<()> {

@@ -13,7 +13,10 @@ use uuid::Uuid;
 
 use crate::{channels, events, users};
 
-const SCHEMA: &str = include_str!("../migrations/0001_init.sql");
+const SCHEMA: [&str; 2] = [
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_unique_channel_names.sql"),
+];
 
 /// A query's parameters, bound by kind.
 #[derive(Clone, Copy)]
@@ -56,7 +59,9 @@ async fn hot_queries_use_their_indexes() {
         .execute(&mut *tx)
         .await
         .expect("a scratch schema");
-    sqlx::raw_sql(SCHEMA).execute(&mut *tx).await.expect("the schema");
+    for migration in SCHEMA {
+        sqlx::raw_sql(migration).execute(&mut *tx).await.expect("the schema");
+    }
 
     // Each case: the query, its parameters, and an index its plan must use.
     let cases: &[(&str, &str, &[Param], &str)] = &[
@@ -64,6 +69,7 @@ async fn hot_queries_use_their_indexes() {
         ("memberships", events::MEMBERSHIPS, &[Ids, Ids], "members_pkey"),
         ("find_posts", events::FIND_POSTS, &[Ids, Ids, Texts], "events_dedupe"),
         ("find_dm", events::FIND_DM, &[TextOne], "channels_dm_key_key"),
+        ("find_named", events::FIND_NAMED, &[Texts], "channels_by_name"),
         ("change_members", events::CHANGE_MEMBERS, &[Ids, Ids, Ids, Ids, Texts, Times], "members_pkey"),
         ("set_heads", events::SET_HEADS, &[Ids, Ints], "channels_pkey"),
         ("events_after", events::EVENTS_AFTER, &[Id, Int, Int], "events_pkey"),
@@ -72,6 +78,7 @@ async fn hot_queries_use_their_indexes() {
         ("dm", channels::DM, &[TextOne], "channels_dm_key_key"),
         ("members", channels::MEMBERS, &[Id], "members_pkey"),
         ("public_channels", channels::PUBLIC_CHANNELS, &[], "channels_public_by_name"),
+        ("channel_named", channels::NAMED, &[TextOne], "channels_by_name"),
         ("search_users", users::SEARCH_USERS, &[TextOne, TextOne, Int], "users_username_key"),
     ];
     for (name, sql, params, index) in cases {

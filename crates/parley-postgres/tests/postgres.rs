@@ -1,17 +1,19 @@
 //! What PostgreSQL adds to the suite: several writers at once (a zombie
-//! partition owner), the last guards of the log, error mapping, migrations and
-//! timestamps at the edges.
+//! partition owner, two nodes creating one name), the last guards of the log,
+//! error mapping, migrations and timestamps at the edges.
 
 use std::time::Duration;
 
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role, User};
 use parley_core::parse::Username;
-use parley_core::ports::{ChannelHead, MemberChange, PostKey, UserStore};
+use parley_core::ports::{ChannelHead, ChannelStore, MemberChange, PostKey, UserStore};
 use parley_core::time::Timestamp;
 use parley_core::ErrorCode;
 use parley_postgres::PostgresStore;
 use parley_testkit::services::ScratchDb;
+use sqlx::migrate::Migrator;
+use sqlx::{Connection, PgConnection};
 
 /// How long a writer that should be blocked is given to (wrongly) get through.
 const BLOCKED_FOR: Duration = Duration::from_millis(300);
@@ -33,11 +35,13 @@ async fn user(store: &PostgresStore, name: &str, created_at: Timestamp) -> User 
     user
 }
 
+/// A public channel named after its id (names are unique), or a DM with `dm_key`.
 fn channel(owner: &User, dm_key: Option<String>) -> Channel {
+    let id = ChannelId::generate();
     Channel {
-        id: ChannelId::generate(),
+        id,
         kind: if dm_key.is_some() { ChannelKind::Direct } else { ChannelKind::Public },
-        name: "general".to_owned(),
+        name: if dm_key.is_some() { String::new() } else { format!("general-{id}") },
         topic: String::new(),
         created_at: Timestamp::now(),
         created_by: owner.id,
@@ -167,6 +171,38 @@ async fn dm_creators_are_serialised_on_the_key() {
     assert_eq!(second.await.expect("second"), Some(dm.id), "and then finds the first's channel");
 }
 
+/// Two writers creating channels of one name (in any ASCII case): the second
+/// waits for the first's commit and finds its channel. Should a writer insert
+/// the name without asking, the unique index refuses it, `conflict`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn name_creators_are_serialised_on_the_name() {
+    let (store, _db) = store().await;
+    let alice = user(&store, "alice", Timestamp::now()).await;
+    let first_channel = Channel { name: "Town Square".to_owned(), ..channel(&alice, None) };
+    let keys = vec!["town square".to_owned(), "elsewhere".to_owned()];
+
+    let mut first = store.begin().await.expect("begin");
+    assert_eq!(first.find_named(&keys).await.expect("find_named"), []);
+    let second = {
+        let (store, keys) = (store.clone(), keys.clone());
+        tokio::spawn(async move {
+            let mut tx = store.begin().await.expect("begin");
+            let found = tx.find_named(&keys).await.expect("find_named");
+            (tx, found)
+        })
+    };
+    tokio::time::sleep(BLOCKED_FOR).await;
+    assert!(!second.is_finished(), "the second creator waits for the name");
+    first.insert_channel(&first_channel).await.expect("insert_channel");
+    first.commit().await.expect("commit");
+    let (mut second, found) = second.await.expect("second");
+    assert_eq!(found, [("town square".to_owned(), first_channel.id)], "and then finds the first's channel");
+
+    let unasked = Channel { name: "TOWN SQUARE".to_owned(), ..channel(&alice, None) };
+    let refused = second.insert_channel(&unasked).await;
+    assert_eq!(refused.map_err(|e| e.code), Err(ErrorCode::Conflict), "the unique index is the last guard");
+}
+
 /// Membership changes of one batch apply in order, in one statement: the
 /// last change of each pair wins, and a leave then a join is a new membership.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,5 +263,73 @@ async fn migrate_twice_then_connect() {
     PostgresStore::migrate(&db.url).await.expect("migrate again");
     let store = PostgresStore::connect(&db.url).await.expect("connect");
     parley_core::ports::Health::ping(&store).await.expect("ping");
+    store.close().await;
+}
+
+/// A database the first release made, with channel names that repeat,
+/// migrates: the oldest keeps each name, later ones get a suffix (the same
+/// renames as on SQLite).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_channel_names_are_renamed_by_the_migration() {
+    let db = ScratchDb::create().await;
+    let mut conn = PgConnection::connect(&db.url).await.expect("connect");
+    let scripts = tempfile::tempdir().expect("a temporary directory");
+    let init = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/0001_init.sql");
+    std::fs::copy(init, scripts.path().join("0001_init.sql")).expect("copy");
+    Migrator::new(scripts.path()).await.expect("the first migration").run(&mut conn).await.expect("run");
+
+    let owner = "01900000-0000-7000-8000-000000000001".parse::<uuid::Uuid>().expect("uuid");
+    sqlx::query("INSERT INTO users VALUES ($1, 'owner', 'Émile Zola', 'hash', now())")
+        .bind(owner)
+        .execute(&mut conn)
+        .await
+        .expect("a user");
+    let long_x = "x".repeat(80);
+    // (id's last digits, kind, name, seconds after the epoch): the id breaks a tie of times.
+    let channels = [
+        ("000000000010", "public", "general", 10),
+        ("000000000011", "private", "General", 11),
+        ("000000000012", "public", "GENERAL", 12),
+        ("000000000009", "public", "general-2", 9),
+        ("000000000021", "public", long_x.as_str(), 20),
+        ("000000000020", "public", &long_x.to_uppercase(), 20),
+        ("000000000040", "direct", "", 40),
+        ("000000000041", "direct", "", 41),
+    ];
+    for (tail, kind, name, at) in &channels {
+        let dm_key = (*kind == "direct").then(|| format!("dm-{tail}"));
+        sqlx::query(
+            "INSERT INTO channels (id, kind, name, topic, created_at, created_by, dm_key) \
+             VALUES ($1::uuid, $2, $3, '', to_timestamp($4), $5, $6)",
+        )
+        .bind(format!("01900000-0000-7000-8000-{tail}"))
+        .bind(kind)
+        .bind(name)
+        .bind(f64::from(*at))
+        .bind(owner)
+        .bind(dm_key)
+        .execute(&mut conn)
+        .await
+        .expect("a channel");
+    }
+    conn.close().await.expect("close");
+
+    let store = PostgresStore::connect(&db.url).await.expect("the migrations apply");
+    let name_of = |tail: &str| {
+        let store = store.clone();
+        let id = format!("01900000-0000-7000-8000-{tail}").parse().expect("an id");
+        async move { store.channel(id).await.expect("channel").expect("stored").name }
+    };
+    assert_eq!(name_of("000000000010").await, "general", "the oldest keeps its name");
+    assert_eq!(name_of("000000000011").await, "General-000000000011", "`General-2` is taken: the id's digits");
+    assert_eq!(name_of("000000000012").await, "GENERAL-3", "the third");
+    assert_eq!(name_of("000000000009").await, "general-2", "not a repeat");
+    assert_eq!(name_of("000000000020").await, long_x.to_uppercase(), "the same time: the smaller id is older");
+    assert_eq!(name_of("000000000021").await, format!("{}-2", "x".repeat(78)), "cut to stay within 80");
+    assert_eq!(name_of("000000000040").await, "", "DMs keep no name");
+    assert_eq!(name_of("000000000041").await, "");
+
+    let general = store.channel_named("GeneraL").await.expect("channel_named").map(|c| c.name);
+    assert_eq!(general.as_deref(), Some("general"), "names are now unique and found ignoring case");
     store.close().await;
 }

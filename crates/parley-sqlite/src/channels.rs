@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, Member, MyChannel, ReadMarker, Role};
+use parley_core::model::{name_key, Channel, Member, MyChannel, ReadMarker, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
@@ -25,6 +25,10 @@ pub(crate) const MY_CHANNELS: &str = concat!(
 pub(crate) const PUBLIC_CHANNELS: &str =
     concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.kind = 'public' ORDER BY c.name, c.id");
 pub(crate) const DM: &str = concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.dm_key = ?1");
+/// `?1`: a name key. The expression and the kind are those of the
+/// `channels_by_name` index, which is what lets it serve.
+pub(crate) const NAMED: &str =
+    concat!("SELECT ", channel_columns!(), " FROM channels c WHERE lower(c.name) = ?1 AND c.kind <> 'direct'");
 pub(crate) const MEMBERS: &str = concat!(
     "SELECT ",
     user_columns!(),
@@ -47,6 +51,16 @@ impl ChannelStore for SqliteStore {
     async fn dm(&self, dm_key: &str) -> Result<Option<Channel>> {
         sqlx::query_as::<_, ChannelRow>(DM)
             .bind(dm_key)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?
+            .map(ChannelRow::decode)
+            .transpose()
+    }
+
+    async fn channel_named(&self, name: &str) -> Result<Option<Channel>> {
+        sqlx::query_as::<_, ChannelRow>(NAMED)
+            .bind(name_key(name))
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?

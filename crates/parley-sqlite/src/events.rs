@@ -39,6 +39,8 @@ pub(crate) const FIND_POST: &str = concat!(
     " FROM events e WHERE e.channel_id = ?1 AND e.sender_id = ?2 AND e.client_msg_id = ?3"
 );
 pub(crate) const FIND_DM: &str = "SELECT c.id FROM channels c WHERE c.dm_key = ?1";
+/// `?1`: a name key; served by the `channels_by_name` index, as `channels::NAMED`.
+pub(crate) const FIND_NAMED: &str = "SELECT c.id FROM channels c WHERE lower(c.name) = ?1 AND c.kind <> 'direct'";
 pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels (id, kind, name, topic, created_at, created_by, \
      dm_key, last_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 pub(crate) const ADD_MEMBER: &str =
@@ -200,6 +202,19 @@ impl LogTx for WriterTx<'_> {
         let mut statement = self.conn.prepare_cached(FIND_DM).map_err(write_err)?;
         let found: Option<String> = statement.query_row([dm_key], |row| row.get(0)).optional().map_err(write_err)?;
         found.map(|channel| id("channel id", &channel)).transpose()
+    }
+
+    /// One writer at a time: nothing to hold.
+    async fn find_named(&mut self, keys: &[String]) -> Result<Vec<(String, ChannelId)>> {
+        let mut statement = self.conn.prepare_cached(FIND_NAMED).map_err(write_err)?;
+        let mut found = Vec::new();
+        for key in keys {
+            let holder: Option<String> = statement.query_row([key], |row| row.get(0)).optional().map_err(write_err)?;
+            if let Some(holder) = holder {
+                found.push((key.clone(), id("channel id", &holder)?));
+            }
+        }
+        Ok(found)
     }
 
     async fn insert_channel(&mut self, channel: &Channel) -> Result<()> {

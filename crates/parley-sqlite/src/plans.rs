@@ -25,6 +25,7 @@ async fn hot_queries_probe_indexes() {
         ("membership", events::MEMBERSHIP, &["SEARCH m USING"]),
         ("find_post", events::FIND_POST, &["SEARCH e USING INDEX events_dedupe"]),
         ("find_dm", events::FIND_DM, &["SEARCH c USING INDEX"]),
+        ("find_named", events::FIND_NAMED, &["SEARCH c USING INDEX channels_by_name"]),
         ("set_head", events::SET_HEAD, &["SEARCH channels USING PRIMARY KEY (id=?)"]),
         ("remove_member", events::REMOVE_MEMBER, &["SEARCH members USING"]),
         ("events_after", events::EVENTS_AFTER, &["SEARCH e USING PRIMARY KEY (channel_id=? AND seq>?)"]),
@@ -32,6 +33,7 @@ async fn hot_queries_probe_indexes() {
         ("my_channels", channels::MY_CHANNELS, &["SEARCH m USING INDEX members_by_user", "SEARCH c USING"]),
         ("members", channels::MEMBERS, &["SEARCH m USING PRIMARY KEY (channel_id=?)", "SEARCH u USING"]),
         ("public_channels", channels::PUBLIC_CHANNELS, &["SEARCH c USING INDEX channels_by_kind_name"]),
+        ("channel_named", channels::NAMED, &["SEARCH c USING INDEX channels_by_name"]),
         // LIKE with a literal prefix becomes a range on the NOCASE username index.
         ("search_users", users::SEARCH_USERS, &["SEARCH u USING INDEX"]),
     ];

@@ -27,6 +27,7 @@ mod dms;
 mod harness;
 mod invites;
 mod log;
+mod names;
 
 use std::any::Any;
 use std::future::Future;
@@ -43,6 +44,7 @@ pub use concurrency::*;
 pub use dms::*;
 pub use invites::*;
 pub use log::*;
+pub use names::*;
 
 /// A store under test, and whatever must live exactly as long as it (a
 /// temporary directory, a scratch database).
@@ -106,6 +108,8 @@ macro_rules! __store_suite_checks {
             channels_members_ordered,
             channels_my_channels_unread,
             channels_public_list,
+            channels_names_unique,
+            channels_names_unique_within_one_batch,
             dms_same_people_same_channel,
             dms_refused,
             invites_lifecycle,
@@ -121,6 +125,7 @@ macro_rules! __store_suite_checks {
             concurrent_writers_one_channel,
             on_stored_sees_every_event_once,
             processor_stores_and_publishes,
+            processor_refuses_a_taken_name_for_good,
         }
     };
 }

@@ -136,21 +136,21 @@ async fn cookie_sessions_need_an_allowed_origin_to_change_state() {
     let get = app.http.get(app.url("/api/v1/me")).header(header::COOKIE, &cookie).send().await.unwrap();
     assert_eq!(get.status(), StatusCode::OK);
 
-    let create = |origin: Option<&str>| {
+    let create = |origin: Option<&str>, name: &str| {
         let mut request = app
             .http
             .post(app.url("/api/v1/channels"))
             .header(header::COOKIE, &cookie)
-            .json(&json!({"name": "general", "kind": "public"}));
+            .json(&json!({"name": name, "kind": "public"}));
         if let Some(origin) = origin {
             request = request.header(header::ORIGIN, origin);
         }
         request.send()
     };
-    assert_eq!(create(None).await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(create(Some("https://evil.example")).await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(create(Some(&format!("http://{}", app.addr))).await.unwrap().status(), StatusCode::CREATED);
-    assert_eq!(create(Some("https://chat.example")).await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(create(None, "one").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(create(Some("https://evil.example"), "one").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(create(Some(&format!("http://{}", app.addr)), "one").await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(create(Some("https://chat.example"), "two").await.unwrap().status(), StatusCode::CREATED);
     // A bearer token is not sent by browsers on their own: no Origin needed.
     let (status, _) = app.post("/api/v1/channels", &alice.token, json!({"name": "x", "kind": "public"})).await;
     assert_eq!(status, StatusCode::CREATED);

@@ -94,6 +94,33 @@ async fn create_refuses_bad_input() {
     assert_eq!(status, StatusCode::CREATED);
 }
 
+/// One channel per name, ignoring ASCII case, public and private together:
+/// a taken name is 409, even when the channel that has it is private.
+#[tokio::test]
+async fn channel_names_are_unique_ignoring_case() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let general = app.create_channel(&alice, "General", "public").await;
+    for (name, kind) in [("general", "public"), ("  GENERAL ", "private")] {
+        let (status, body) = app.post("/api/v1/channels", &bob.token, json!({"name": name, "kind": kind})).await;
+        assert_eq!((status, &body["error"]["code"]), (StatusCode::CONFLICT, &json!("conflict")), "{name}: {body}");
+        let expected = format!("a channel named \"{}\" already exists", name.trim());
+        assert_eq!(body["error"]["message"], expected);
+    }
+    app.create_channel(&alice, "secret", "private").await;
+    let (status, body) = app.post("/api/v1/channels", &bob.token, json!({"name": "Secret", "kind": "public"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a private channel's name is taken too: {body}");
+
+    assert!(my_channel_ids(&app, &bob).await.is_empty(), "nothing was made for bob");
+    let (_, public) = app.get("/api/v1/channels/public", &bob.token).await;
+    assert_eq!(public["channels"].as_array().unwrap().len(), 1);
+    assert_eq!(public["channels"][0]["id"], json!(general));
+    // Names that differ in more than ASCII case are different names.
+    app.create_channel(&bob, "Été", "public").await;
+    app.create_channel(&bob, "été", "public").await;
+}
+
 #[tokio::test]
 async fn dms_are_one_channel_per_set_of_people() {
     let app = spawn_app().await;

@@ -428,6 +428,8 @@ async fn real_answers_match_the_documented_responses() {
     let secret = secret["channel"]["id"].as_str().unwrap().to_owned();
     let direct = json!({"name": "x", "kind": "direct"});
     expect(&app, &doc, op.clone(), op.1, a, Some(direct), StatusCode::BAD_REQUEST).await;
+    let taken = json!({"name": "GENERAL", "kind": "private"});
+    expect(&app, &doc, op.clone(), op.1, b, Some(taken), StatusCode::CONFLICT).await;
     let op = (get.clone(), "/api/v1/channels/public");
     expect(&app, &doc, op.clone(), op.1, b, None, StatusCode::OK).await;
     let op = (get.clone(), "/api/v1/channels/{id}");

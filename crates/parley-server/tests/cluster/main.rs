@@ -6,6 +6,7 @@ mod client;
 mod faults;
 mod harness;
 mod load;
+mod names;
 mod order;
 mod outages;
 mod presence;

@@ -233,8 +233,9 @@ impl Harness {
     /// Submits `commands` so that they land in one batch, in this order: the
     /// writer is held appending a plug message while they queue.
     pub async fn in_one_batch(&self, commands: Vec<Command>) -> Vec<Result<Appended>> {
-        let plug_user = self.user(&format!("plug{}", self.plugs.fetch_add(1, Ordering::Relaxed))).await;
-        let plug_channel = self.channel(&plug_user, ChannelKind::Private, "plug").await;
+        let plug_name = format!("plug{}", self.plugs.fetch_add(1, Ordering::Relaxed));
+        let plug_user = self.user(&plug_name).await;
+        let plug_channel = self.channel(&plug_user, ChannelKind::Private, &plug_name).await;
 
         let held = self.gate.close();
         let plug = {

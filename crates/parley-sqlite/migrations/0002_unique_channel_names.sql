@@ -1,0 +1,34 @@
+-- Channel names are unique ignoring ASCII case, public and private channels
+-- together (DMs have no name). Names that repeat from before are renamed
+-- first: the oldest of each name keeps it; each later one, in order of
+-- creation, becomes `<name>-<n>` for n = 2, 3, …, its name cut short (and
+-- trailing spaces dropped) to stay within 80 characters. Should that be taken
+-- as well (a channel is called `general-2` already, or two long names cut to
+-- the same), it becomes `<name>-<the last 12 hex digits of its id>`, which
+-- are random, instead.
+WITH ranked AS (
+    SELECT id, name, row_number() OVER (PARTITION BY lower(name) ORDER BY created_at, id) AS n
+    FROM channels
+    WHERE kind <> 'direct'
+),
+first_try AS (
+    SELECT id, name, rtrim(substr(name, 1, 80 - length('-' || n))) || '-' || n AS renamed
+    FROM ranked
+    WHERE n > 1
+),
+chosen AS (
+    SELECT f.id,
+           CASE WHEN NOT EXISTS (SELECT 1 FROM channels c
+                                 WHERE c.kind <> 'direct' AND lower(c.name) = lower(f.renamed))
+                 AND (SELECT count(*) FROM first_try g WHERE lower(g.renamed) = lower(f.renamed)) = 1
+                THEN f.renamed
+                ELSE rtrim(substr(f.name, 1, 67)) || '-' || substr(f.id, 25, 12)
+           END AS name
+    FROM first_try f
+)
+UPDATE channels SET name = (SELECT chosen.name FROM chosen WHERE chosen.id = channels.id)
+WHERE id IN (SELECT id FROM chosen);
+
+-- The names' keys (`Channel::name_key`): SQLite's lower() folds ASCII letters
+-- only. The index is also what finds a channel by its name.
+CREATE UNIQUE INDEX channels_by_name ON channels (lower(name)) WHERE kind <> 'direct';
