@@ -103,7 +103,7 @@ export async function polish({ step, newcomer, server, browser, problems, screen
     await sidebar(hana).getByRole("button", { name: /general/ }).click();
     await hana.getByRole("button", { name: "Favourite" }).click();
     await sidebar(hana).getByRole("list", { name: "Favourites" }).getByRole("button", { name: /general/ }).waitFor();
-    const channels = sidebar(hana).getByRole("list", { name: "Channels" }).getByRole("button");
+    const channels = sidebar(hana).getByRole("list", { name: "Channels" }).locator(".channel-link .name");
     const names = async () => (await channels.allTextContents()).map((t) => t.trim());
     await sidebar(hana).getByRole("button", { name: /sorted by recent activity/ }).click();
     await sidebar(hana).getByRole("button", { name: /sorted by name/ }).waitFor();
@@ -111,6 +111,16 @@ export async function polish({ step, newcomer, server, browser, problems, screen
     check(JSON.stringify(byName) === JSON.stringify([...byName].sort()), `by name: ${byName}`);
     await hana.getByRole("button", { name: "Favourite" }).click();
     await sidebar(hana).getByRole("list", { name: "Favourites" }).waitFor({ state: "hidden" });
+    await sidebar(hana).getByRole("button", { name: /sorted by name/ }).click();
+    await fetchJson(hana, "POST", "/channels", { name: "zebra", kind: "public" });
+    await sidebar(hana).getByRole("button", { name: /zebra/ }).waitFor();
+    check((await names())[0] === "zebra", `a channel just made leads by activity: ${await names()}`);
+    const design = (await fetchJson(hana, "GET", "/channels")).channels.find((c) => c.name === "design-reviews");
+    await fetchJson(ivan, "POST", `/channels/${design.id}/join`);
+    await fetchJson(ivan, "POST", `/channels/${design.id}/messages`, { body: "fresh activity", client_msg_id: "act-1" });
+    for (let i = 0; i < 50 && (await names())[0] !== "design-reviews"; i++) await sleep(100);
+    check((await names())[0] === "design-reviews", `a channel with a new message leads: ${await names()}`);
+
   });
 
   await step("on a phone the channel's name is not squeezed by its tools", async () => {

@@ -85,9 +85,10 @@ export class Store {
     const known = new Set(channels.map((c) => c.id));
     for (const id of [...this.channels.keys()]) if (!known.has(id)) this.removeChannel(id);
     channels.forEach((channel, at) => {
+      const fresh = !this.channels.has(channel.id);
       this.upsertChannel(channel);
       // Ranks below any time: a live event after this outranks them all.
-      if (!this.activity.has(channel.id)) this.activity.set(channel.id, channels.length - at);
+      if (fresh) this.activity.set(channel.id, channels.length - at);
     });
   }
 
