@@ -5,6 +5,7 @@
 //! - [`parse`]: input newtypes built once at the edge (`Username`, `Body`, …).
 //! - [`model`]: users, channels, members, invites and the events of a channel's log.
 //! - [`ports`]: the small async traits each backend implements (`Store` and its parts).
+//! - [`search`]: what a people search matches, the same on every store.
 //! - [`feed`]: the event feed from the Sequencer to every gateway, and its in-process form.
 //! - [`sequencer`]: appends commands to channel logs with group commit.
 //! - [`presence`]: presence, typing and read markers across a cluster's nodes (the port Redis implements).
@@ -21,6 +22,7 @@ pub mod parse;
 pub mod ports;
 pub mod presence;
 pub mod processor;
+pub mod search;
 pub mod sequencer;
 pub mod stored;
 pub mod time;

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::id::{ChannelId, UserId};
 use crate::model::{Channel, Event, Invite, Member, MyChannel, ReadMarker, Role, Session, User};
 use crate::parse::{Seq, Username};
+use crate::search::PeopleQuery;
 use crate::sequencer::{Applied, Command};
 use crate::time::Timestamp;
 use crate::Result;
@@ -21,8 +22,10 @@ pub trait UserStore: Send + Sync {
     async fn user(&self, id: UserId) -> Result<Option<User>>;
     /// The user and their password hash, for login.
     async fn credentials(&self, username: &Username) -> Result<Option<(User, String)>>;
-    /// Users whose username starts with `prefix`, by username.
-    async fn search_users(&self, prefix: &str, limit: u32) -> Result<Vec<User>>;
+    /// At most `limit` users matching `query` (see [`crate::search`]): those
+    /// whose username starts with its text first, then the others, each by
+    /// username.
+    async fn search_users(&self, query: &PeopleQuery, limit: u32) -> Result<Vec<User>>;
     async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()>;
 }
 

@@ -94,11 +94,14 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
-    /// Applies the schema migrations to the database at `url` and disconnects
-    /// (`parley migrate --database …`).
+    /// Applies the schema migrations to the database at `url`, then fills in
+    /// what they leave to Rust, and disconnects (`parley migrate --database …`).
     pub async fn migrate(url: &str) -> Result<()> {
         let pool = pool(1).connect_with(connect_options(url)?).await.map_err(connect_err)?;
-        let result = MIGRATOR.run(&pool).await.map_err(migrate_err);
+        let result = match MIGRATOR.run(&pool).await.map_err(migrate_err) {
+            Ok(()) => users::fill_display_words(&pool).await,
+            Err(error) => Err(error),
+        };
         pool.close().await;
         result
     }

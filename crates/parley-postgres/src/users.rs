@@ -5,37 +5,73 @@ use parley_core::id::UserId;
 use parley_core::model::{Invite, Session, User};
 use parley_core::parse::Username;
 use parley_core::ports::{Health, InviteStore, SessionStore, UserStore};
+use parley_core::search::{self, PeopleQuery};
 use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
+use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::error::{conflict_as, db_err};
 use crate::rows::{invite_columns, to_db, user_columns, CredentialsRow, InviteRow, UserRow};
 use crate::PostgresStore;
 
-/// The range of usernames that start with `prefix`, or `None` when none can.
-///
-/// Usernames are lower-case ASCII from `Username::parse`'s alphabet, so the
-/// prefix is lower-cased the same way (search is case-insensitive, as on
-/// SQLite) and one with any other character matches nothing. The range is
-/// `[prefix, prefix + U+10FFFF)` in the column's byte order (COLLATE "C"): an
-/// index range scan whatever the prefix, and `%`, `_` and `\` are plain
-/// characters with no escaping. (A `LIKE $1` pattern would only use the index
-/// in a plan made for its value, not in a prepared statement's generic plan.)
-fn prefix_range(prefix: &str) -> Option<(String, String)> {
-    let prefix = prefix.to_ascii_lowercase();
-    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-');
-    if !prefix.bytes().all(allowed) {
-        return None;
+/// `text` with `\`, `%` and `_` escaped for `LIKE … ESCAPE '\'`: it matches itself only.
+fn like_literal(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
     }
-    let end = format!("{prefix}{}", char::MAX);
-    Some((prefix, end))
+    pattern
 }
 
+/// The patterns of [`SEARCH_USERS`]: a username that starts with the query;
+/// one with a part that does, after a `_`, `.` or `-`; display words of which
+/// one starts the query's words (`None` when the query has none).
+fn search_patterns(query: &PeopleQuery) -> ([String; 4], Option<String>) {
+    let text = like_literal(query.text());
+    let usernames = [format!("{text}%"), format!("%\\_{text}%"), format!("%.{text}%"), format!("%-{text}%")];
+    let words = (!query.words().is_empty()).then(|| format!("%{}%", like_literal(query.words())));
+    (usernames, words)
+}
+
+/// Reads every user: a word can start anywhere in a name, which no b-tree
+/// finds. Usernames, display words and the query are all in lower case
+/// already, so LIKE compares them as they are.
 pub(crate) const SEARCH_USERS: &str = concat!(
     "SELECT ",
     user_columns!(),
-    " FROM users u WHERE u.username >= $1 AND u.username < $2 ORDER BY u.username LIMIT $3"
+    " FROM users u WHERE u.username LIKE $1 ESCAPE '\\' OR u.username LIKE $2 ESCAPE '\\'",
+    " OR u.username LIKE $3 ESCAPE '\\' OR u.username LIKE $4 ESCAPE '\\' OR u.display_words LIKE $5 ESCAPE '\\'",
+    " ORDER BY u.username NOT LIKE $1 ESCAPE '\\', u.username LIMIT $6"
 );
+
+/// Gives users written before `display_words` existed theirs (migration
+/// 0003). Nodes starting at once may both do it: they write the same words.
+pub(crate) async fn fill_display_words(pool: &PgPool) -> Result<()> {
+    let missing: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, display_name FROM users WHERE display_words IS NULL")
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let (ids, words): (Vec<Uuid>, Vec<String>) =
+        missing.iter().map(|(id, display_name)| (*id, search::words(display_name))).unzip();
+    sqlx::query(
+        "UPDATE users u SET display_words = w.words FROM UNNEST($1::uuid[], $2::text[]) AS w (id, words) \
+         WHERE u.id = w.id",
+    )
+    .bind(ids)
+    .bind(words)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    tracing::info!(users = missing.len(), "postgres: display words filled in");
+    Ok(())
+}
 
 /// PostgreSQL text cannot hold NUL: a key with one (from a URL, say) is a key
 /// nothing was stored under, not a reason for an `internal` error.
@@ -47,11 +83,13 @@ fn storable(key: &str) -> bool {
 impl UserStore for PostgresStore {
     async fn create_user(&self, user: &User, password_hash: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO users (id, username, display_name, display_words, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(user.id.as_uuid())
         .bind(user.username.as_str())
         .bind(&user.display_name)
+        .bind(search::words(&user.display_name))
         .bind(password_hash)
         .bind(to_db(user.created_at)?)
         .execute(&self.pool)
@@ -84,13 +122,17 @@ impl UserStore for PostgresStore {
         .transpose()
     }
 
-    async fn search_users(&self, prefix: &str, limit: u32) -> Result<Vec<User>> {
-        let Some((start, end)) = prefix_range(prefix) else {
+    async fn search_users(&self, query: &PeopleQuery, limit: u32) -> Result<Vec<User>> {
+        if !storable(query.text()) {
             return Ok(Vec::new());
-        };
+        }
+        let ([prefix, after_underscore, after_dot, after_dash], words) = search_patterns(query);
         sqlx::query_as::<_, UserRow>(SEARCH_USERS)
-            .bind(start)
-            .bind(end)
+            .bind(prefix)
+            .bind(after_underscore)
+            .bind(after_dot)
+            .bind(after_dash)
+            .bind(words)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
@@ -101,9 +143,10 @@ impl UserStore for PostgresStore {
     }
 
     async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE users SET display_name = $2 WHERE id = $1")
+        let done = sqlx::query("UPDATE users SET display_name = $2, display_words = $3 WHERE id = $1")
             .bind(id.as_uuid())
             .bind(display_name)
+            .bind(search::words(display_name))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -223,17 +266,24 @@ impl Health for PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use super::prefix_range;
+    use parley_core::search::PeopleQuery;
+
+    use super::{like_literal, search_patterns};
 
     #[test]
-    fn prefix_range_is_literal_and_lower_case() {
-        let (start, end) = prefix_range("Al_").unwrap();
-        assert_eq!(start, "al_");
-        assert!(["al_", "al_ice", "al_zzzzzzzz"].iter().all(|u| start.as_str() <= *u && *u < end.as_str()));
-        assert!(["al", "ala", "al`", "alz"].iter().all(|u| !(start.as_str() <= *u && *u < end.as_str())));
-        assert_eq!(prefix_range("").map(|(s, _)| s), Some(String::new()));
-        for impossible in ["%", "a%", "a\\", "a b", "é", "a\0"] {
-            assert_eq!(prefix_range(impossible), None, "{impossible:?}");
-        }
+    fn like_literal_escapes_wildcards() {
+        assert_eq!(like_literal("al"), "al");
+        assert_eq!(like_literal("a_%\\"), "a\\_\\%\\\\");
+        assert_eq!(like_literal(""), "");
+    }
+
+    #[test]
+    fn search_patterns_of_a_query() {
+        let (usernames, words) = search_patterns(&PeopleQuery::parse("Jo_n").unwrap());
+        assert_eq!(usernames, ["jo\\_n%", "%\\_jo\\_n%", "%.jo\\_n%", "%-jo\\_n%"]);
+        assert_eq!(words.as_deref(), Some("% jo n%"));
+        let (usernames, words) = search_patterns(&PeopleQuery::parse("%").unwrap());
+        assert_eq!(usernames[0], "\\%%");
+        assert_eq!(words, None, "no letter or digit: no display name matches");
     }
 }

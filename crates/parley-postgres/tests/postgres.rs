@@ -8,6 +8,7 @@ use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role, User};
 use parley_core::parse::Username;
 use parley_core::ports::{ChannelHead, ChannelStore, MemberChange, PostKey, UserStore};
+use parley_core::search::PeopleQuery;
 use parley_core::time::Timestamp;
 use parley_core::ErrorCode;
 use parley_postgres::PostgresStore;
@@ -268,7 +269,7 @@ async fn migrate_twice_then_connect() {
 
 /// A database the first release made, with channel names that repeat,
 /// migrates: the oldest keeps each name, later ones get a suffix (the same
-/// renames as on SQLite).
+/// renames as on SQLite), and users get the display words people search.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_channel_names_are_renamed_by_the_migration() {
     let db = ScratchDb::create().await;
@@ -331,5 +332,7 @@ async fn repeated_channel_names_are_renamed_by_the_migration() {
 
     let general = store.channel_named("GeneraL").await.expect("channel_named").map(|c| c.name);
     assert_eq!(general.as_deref(), Some("general"), "names are now unique and found ignoring case");
+    let found = store.search_users(&PeopleQuery::parse("émi").expect("valid"), 20).await.expect("search_users");
+    assert_eq!(found.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["owner"], "words filled in");
     store.close().await;
 }

@@ -85,10 +85,14 @@ impl SqliteStore {
         Ok(SqliteStore { writer, read })
     }
 
-    /// Applies the schema migrations to `data_dir/parley.db` and closes it.
+    /// Applies the schema migrations to `data_dir/parley.db`, then fills in
+    /// what they leave to Rust, and closes it.
     pub async fn migrate(data_dir: &Path) -> Result<()> {
         let pool = migration_pool(&db_path(data_dir)?).await?;
-        let result = MIGRATOR.run(&pool).await.map_err(migrate_err);
+        let result = match MIGRATOR.run(&pool).await.map_err(migrate_err) {
+            Ok(()) => users::fill_display_words(&pool).await,
+            Err(error) => Err(error),
+        };
         pool.close().await;
         result
     }

@@ -5,33 +5,71 @@ use parley_core::id::UserId;
 use parley_core::model::{Invite, Session, User};
 use parley_core::parse::Username;
 use parley_core::ports::{Health, InviteStore, SessionStore, UserStore};
+use parley_core::search::{self, PeopleQuery};
 use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
+use sqlx::SqlitePool;
 
 use crate::error::{conflict_means, db_err, write_err};
 use crate::rows::{invite_columns, user_columns, CredentialsRow, InviteRow, UserRow};
 use crate::SqliteStore;
 
-/// Makes `prefix` match itself literally in `LIKE … ESCAPE '\'`, followed by anything.
-fn like_prefix(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 2);
-    for c in prefix.chars() {
+/// `text` with `\`, `%` and `_` escaped for `LIKE … ESCAPE '\'`: it matches itself only.
+fn like_literal(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
         if matches!(c, '\\' | '%' | '_') {
             pattern.push('\\');
         }
         pattern.push(c);
     }
-    pattern.push('%');
     pattern
 }
 
-/// LIKE is case-insensitive for ASCII, as usernames are; with the NOCASE
-/// index on username SQLite turns the literal prefix into a range scan.
+/// The patterns of [`SEARCH_USERS`]: a username that starts with the query;
+/// one with a part that does, after a `_`, `.` or `-`; display words of which
+/// one starts the query's words (`None` when the query has none).
+fn search_patterns(query: &PeopleQuery) -> ([String; 4], Option<String>) {
+    let text = like_literal(query.text());
+    let usernames = [format!("{text}%"), format!("%\\_{text}%"), format!("%.{text}%"), format!("%-{text}%")];
+    let words = (!query.words().is_empty()).then(|| format!("%{}%", like_literal(query.words())));
+    (usernames, words)
+}
+
+/// Reads every user: a word can start anywhere in a name, which no index
+/// finds. LIKE is case-insensitive for ASCII here, but nothing needs it to be:
+/// usernames, display words and the query are all in lower case already.
 pub(crate) const SEARCH_USERS: &str = concat!(
     "SELECT ",
     user_columns!(),
-    " FROM users u WHERE u.username LIKE ?1 ESCAPE '\\' ORDER BY u.username LIMIT ?2"
+    " FROM users u WHERE u.username LIKE ?1 ESCAPE '\\' OR u.username LIKE ?2 ESCAPE '\\'",
+    " OR u.username LIKE ?3 ESCAPE '\\' OR u.username LIKE ?4 ESCAPE '\\' OR u.display_words LIKE ?5 ESCAPE '\\'",
+    " ORDER BY u.username NOT LIKE ?1 ESCAPE '\\', u.username LIMIT ?6"
 );
+
+/// Gives users written before `display_words` existed theirs (migration 0003).
+pub(crate) async fn fill_display_words(pool: &SqlitePool) -> Result<()> {
+    let missing: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, display_name FROM users WHERE display_words IS NULL")
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    for (id, display_name) in &missing {
+        sqlx::query("UPDATE users SET display_words = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(search::words(display_name))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    tracing::info!(users = missing.len(), "sqlite: display words filled in");
+    Ok(())
+}
 
 #[async_trait]
 impl UserStore for SqliteStore {
@@ -40,12 +78,14 @@ impl UserStore for SqliteStore {
             user.id.to_string(),
             user.username.as_str().to_owned(),
             user.display_name.clone(),
+            search::words(&user.display_name),
             password_hash.to_owned(),
             user.created_at.millis(),
         );
         self.writer
             .execute(
-                "INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO users (id, username, display_name, display_words, password_hash, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 row,
             )
             .await
@@ -77,9 +117,14 @@ impl UserStore for SqliteStore {
         .transpose()
     }
 
-    async fn search_users(&self, prefix: &str, limit: u32) -> Result<Vec<User>> {
+    async fn search_users(&self, query: &PeopleQuery, limit: u32) -> Result<Vec<User>> {
+        let ([prefix, after_underscore, after_dot, after_dash], words) = search_patterns(query);
         sqlx::query_as::<_, UserRow>(SEARCH_USERS)
-            .bind(like_prefix(prefix))
+            .bind(prefix)
+            .bind(after_underscore)
+            .bind(after_dot)
+            .bind(after_dash)
+            .bind(words)
             .bind(limit)
             .fetch_all(&self.read)
             .await
@@ -90,8 +135,9 @@ impl UserStore for SqliteStore {
     }
 
     async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()> {
-        let row = (id.to_string(), display_name.to_owned());
-        let changed = self.writer.execute("UPDATE users SET display_name = ?2 WHERE id = ?1", row).await?;
+        let row = (id.to_string(), display_name.to_owned(), search::words(display_name));
+        let changed =
+            self.writer.execute("UPDATE users SET display_name = ?2, display_words = ?3 WHERE id = ?1", row).await?;
         if changed == 0 {
             return Err(Error::not_found("user not found"));
         }
@@ -204,12 +250,24 @@ impl Health for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::like_prefix;
+    use parley_core::search::PeopleQuery;
+
+    use super::{like_literal, search_patterns};
 
     #[test]
-    fn like_prefix_escapes_wildcards() {
-        assert_eq!(like_prefix("al"), "al%");
-        assert_eq!(like_prefix("a_%\\"), "a\\_\\%\\\\%");
-        assert_eq!(like_prefix(""), "%");
+    fn like_literal_escapes_wildcards() {
+        assert_eq!(like_literal("al"), "al");
+        assert_eq!(like_literal("a_%\\"), "a\\_\\%\\\\");
+        assert_eq!(like_literal(""), "");
+    }
+
+    #[test]
+    fn search_patterns_of_a_query() {
+        let (usernames, words) = search_patterns(&PeopleQuery::parse("Jo_n").unwrap());
+        assert_eq!(usernames, ["jo\\_n%", "%\\_jo\\_n%", "%.jo\\_n%", "%-jo\\_n%"]);
+        assert_eq!(words.as_deref(), Some("% jo n%"));
+        let (usernames, words) = search_patterns(&PeopleQuery::parse("%").unwrap());
+        assert_eq!(usernames[0], "\\%%");
+        assert_eq!(words, None, "no letter or digit: no display name matches");
     }
 }

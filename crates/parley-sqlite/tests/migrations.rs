@@ -1,9 +1,11 @@
 //! Migrating a database written by an earlier version: channel names that
-//! repeat are renamed before they become unique.
+//! repeat are renamed before they become unique, and users get the display
+//! words people search.
 
 use std::path::Path;
 
-use parley_core::ports::ChannelStore;
+use parley_core::ports::{ChannelStore, UserStore};
+use parley_core::search::PeopleQuery;
 use parley_sqlite::SqliteStore;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
@@ -21,7 +23,7 @@ async fn first_release(db: &Path) -> SqliteConnection {
 }
 
 #[tokio::test]
-async fn repeated_channel_names_are_renamed() {
+async fn repeated_channel_names_are_renamed_and_users_get_their_words() {
     let dir = tempfile::tempdir().unwrap();
     let mut conn = first_release(&dir.path().join(parley_sqlite::DB_FILE)).await;
     let owner = "01900000-0000-7000-8000-000000000001";
@@ -82,6 +84,8 @@ async fn repeated_channel_names_are_renamed() {
 
     let general = store.channel_named("GeneraL").await.unwrap().map(|c| c.name);
     assert_eq!(general.as_deref(), Some("general"), "names are now unique and found ignoring case");
+    let found = store.search_users(&PeopleQuery::parse("émi").unwrap(), 20).await.unwrap();
+    assert_eq!(found.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["owner"], "words filled in");
     store.close().await;
 
     // Opening again migrates nothing more and keeps every name.

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use parley_core::id::UserId;
 use parley_core::model::User;
 use parley_core::parse::{DisplayName, Password, Username};
+use parley_core::search::PeopleQuery;
 use parley_core::Error;
 use parley_protocol as wire;
 
@@ -96,11 +97,8 @@ async fn search_users(
     _authed: Authed,
     ApiQuery(query): ApiQuery<wire::UsersQuery>,
 ) -> ApiResult<Json<wire::UsersResponse>> {
-    let prefix = query.q.unwrap_or_default().trim().to_ascii_lowercase();
-    if prefix.chars().count() > Username::MAX {
-        return Err(Error::bad_request("q must be at most 32 characters").into());
-    }
-    let users = state.chat.store().search_users(&prefix, SEARCH_LIMIT).await?;
+    let query = PeopleQuery::parse(query.q.as_deref().unwrap_or_default())?;
+    let users = state.chat.store().search_users(&query, SEARCH_LIMIT).await?;
     Ok(Json(wire::UsersResponse { users: users.iter().map(wire::User::from).collect() }))
 }
 

@@ -1,6 +1,6 @@
 //! Register, login, logout, me, users, cookies and the Origin check.
 
-use parley_testkit::app::spawn_app;
+use parley_testkit::app::{spawn_app, TestApp};
 use reqwest::{header, Method, StatusCode};
 use serde_json::json;
 
@@ -126,6 +126,52 @@ async fn me_and_users() {
     let unknown = "01900000-0000-7000-8000-000000000000";
     assert_eq!(app.get(&format!("/api/v1/users/{unknown}"), &alice.token).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.get("/api/v1/users/not-an-id", &alice.token).await.0, StatusCode::NOT_FOUND);
+}
+
+async fn usernames(app: &TestApp, token: &str, path: String) -> Vec<String> {
+    let (status, body) = app.get(&path, token).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    body["users"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_owned()).collect()
+}
+
+/// People search finds the start of a username, of a later part of it and of
+/// any word of a display name, ignoring case; username prefixes first.
+#[tokio::test]
+async fn people_search_finds_name_parts_and_display_words() {
+    let app = spawn_app().await;
+    let me = app.register("searcher").await;
+    for (username, display_name) in [
+        ("mary.jones", "Mary Jones"),
+        ("ali", "Ali"),
+        ("drsmith", "Dr Alice Smith"),
+        ("zed_alison", "Zed"),
+        ("malice", "Mal"),
+    ] {
+        let body = json!({"username": username, "password": "correct horse", "display_name": display_name});
+        assert_eq!(app.call(Method::POST, REGISTER, None, Some(body)).await.0, StatusCode::CREATED);
+    }
+    let search = |q: &str| usernames(&app, &me.token, format!("/api/v1/users?q={q}"));
+    let found = search("jones").await;
+    assert_eq!(found, ["mary.jones"], "a part after `.`");
+    let found = search("ALI").await;
+    assert_eq!(found, ["ali", "drsmith", "zed_alison"], "the prefix first, then a display word and a part");
+    let found = search("smi").await;
+    assert_eq!(found, ["drsmith"], "a later word of the display name");
+    let found = search("dr%20ali").await;
+    assert_eq!(found, ["drsmith"], "words in a row");
+    let found = search("lice").await;
+    assert!(found.is_empty(), "not from inside a word: {found:?}");
+    let found = search("%25").await;
+    assert!(found.is_empty(), "`%` is literal: {found:?}");
+    let found = search("").await;
+    assert_eq!(found, ["ali", "drsmith", "malice", "mary.jones", "searcher", "zed_alison"], "empty: everyone");
+
+    for i in 0..21 {
+        app.register(&format!("many{i:02}")).await;
+    }
+    let found = search("many").await;
+    assert_eq!(found.len(), 20, "at most 20");
+    assert_eq!(found.first().map(String::as_str), Some("many00"));
 }
 
 #[tokio::test]

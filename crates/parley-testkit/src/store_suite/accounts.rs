@@ -1,4 +1,4 @@
-//! Checks of users and sessions.
+//! Checks of users, people search and sessions.
 
 use std::sync::Arc;
 
@@ -6,6 +6,7 @@ use parley_core::id::UserId;
 use parley_core::model::{Session, User};
 use parley_core::parse::Username;
 use parley_core::ports::Store;
+use parley_core::search::PeopleQuery;
 use parley_core::time::Timestamp;
 use parley_core::ErrorCode;
 
@@ -47,17 +48,39 @@ pub async fn users_duplicate_username_conflicts(store: Arc<dyn Store>) {
     assert_eq!(found, Some((first, "hash-dup".to_owned())), "the first user is untouched");
 }
 
-/// Search is by prefix, ordered by username, bounded by `limit`, and `_`, `%`
-/// and `\` in a prefix are plain characters, not patterns.
+/// Searches `query` and gives the usernames found that `h` made, without its
+/// tag: checks may share a store, and words such as "jones" are anyone's.
+async fn found(h: &Harness, query: &str, limit: u32) -> Vec<String> {
+    let query = PeopleQuery::parse(query).expect("a valid query");
+    let users = h.store.search_users(&query, limit).await.must("search_users");
+    users.into_iter().filter_map(|u| u.username.as_str().strip_prefix(&h.name("")).map(str::to_owned)).collect()
+}
+
+/// Makes a user `<tag><name>` called `display_name`.
+async fn person(h: &Harness, name: &str, display_name: &str) -> User {
+    let user = User {
+        id: UserId::generate(),
+        username: Username::parse(&h.name(name)).expect("a valid test username"),
+        display_name: display_name.to_owned(),
+        created_at: Timestamp::now(),
+    };
+    h.store.create_user(&user, "hash").await.must("create_user");
+    user
+}
+
+/// A username prefix finds, ordered by username, bounded by `limit`; `_`,
+/// `%` and `\` in a query are plain characters, not patterns; an empty query
+/// finds everyone.
 pub async fn users_search_by_prefix(store: Arc<dyn Store>) {
     let h = &Harness::new(store);
     for name in ["alpha2", "al_ice", "alxice", "alphabet", "alpha1", "bob"] {
         h.user(name).await;
     }
-    let search = |prefix: String, limit: u32| {
+    let search = |query: String, limit: u32| {
         let store = h.store.clone();
         async move {
-            let users = store.search_users(&prefix, limit).await.must("search_users");
+            let query = PeopleQuery::parse(&query).expect("a valid query");
+            let users = store.search_users(&query, limit).await.must("search_users");
             users.into_iter().map(|u| u.username.as_str().to_owned()).collect::<Vec<_>>()
         }
     };
@@ -65,6 +88,7 @@ pub async fn users_search_by_prefix(store: Arc<dyn Store>) {
 
     let all = search(h.name("al"), 10).await;
     assert_eq!(all, names(&["al_ice", "alpha1", "alpha2", "alphabet", "alxice"]), "prefix, by username");
+    assert_eq!(search(h.name("AL").to_uppercase(), 10).await, all, "ignoring case");
     assert_eq!(search(h.name("alpha"), 2).await, names(&["alpha1", "alpha2"]), "limit keeps the first");
     assert_eq!(search(h.name("bob"), 10).await, names(&["bob"]), "a whole username is a prefix");
     assert_eq!(search(h.name("al_"), 10).await, names(&["al_ice"]), "`_` is literal");
@@ -72,8 +96,84 @@ pub async fn users_search_by_prefix(store: Arc<dyn Store>) {
     assert_eq!(search(h.name("a\\"), 10).await, Vec::<String>::new(), "`\\` is literal");
     assert_eq!(search("%".to_owned(), 10).await, Vec::<String>::new(), "`%` alone matches nothing");
     let underscored = search("_".to_owned(), 50).await;
-    assert!(underscored.iter().all(|u| u.starts_with('_')), "`_` alone matches only `_…`: {underscored:?}");
+    let literal = |u: &String| u.starts_with('_') || ["__", "._", "-_"].iter().any(|s| u.contains(s));
+    assert!(underscored.iter().all(literal), "`_` alone matches only a `_` starting a part: {underscored:?}");
     assert_eq!(search(h.name("zzz"), 10).await, Vec::<String>::new(), "no match");
+    let everyone = search(String::new(), 500).await;
+    assert!(names(&["alpha1", "bob"]).iter().all(|n| everyone.contains(n)), "an empty query finds everyone");
+    assert!(everyone.windows(2).all(|w| w[0] < w[1]), "by username: {everyone:?}");
+}
+
+/// A query also finds the start of a later part of a username, after a `_`,
+/// `.` or `-` (`jones` finds `mary.jones`), ignoring case; not a part's middle.
+pub async fn users_search_username_parts(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    for name in ["mary.jones", "pat_jones", "kim-jonesy", "bojones", "jo.nes"] {
+        person(h, name, "Someone").await;
+    }
+    let parts = ["kim-jonesy", "mary.jones", "pat_jones"];
+    assert_eq!(found(h, "jones", 50).await, parts, "after `.`, `_` and `-`, by username; not inside `bojones`");
+    assert_eq!(found(h, "JONES", 50).await, parts, "ignoring case");
+    assert_eq!(found(h, "jon", 50).await, parts, "the start of a part");
+    assert_eq!(found(h, "nes", 50).await, ["jo.nes"], "only where a part starts");
+    assert_eq!(found(h, "y.jo", 50).await, Vec::<String>::new(), "not from inside a part");
+    assert_eq!(found(h, "jones_x", 50).await, Vec::<String>::new());
+    assert_eq!(found(h, &h.name("mary.j"), 50).await, ["mary.jones"], "`.` in a username prefix");
+}
+
+/// A query finds the start of any word of a display name, ignoring case
+/// (Unicode's, not only ASCII's): `ali` and `smi` find "Dr Alice Smith", so
+/// does `dr ali`; `lice` does not, nor `ali-` (a whole word). A new display
+/// name is searched at once.
+pub async fn users_search_display_words(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = person(h, "p1", "Dr Alice Smith").await;
+    let alicia = person(h, "p2", "Alicia Keys").await;
+    person(h, "p3", "Émile Zola").await;
+    person(h, "p4", "Mary-Jane O'Neil 🎸").await;
+    person(h, "p5", "Malice Aforethought").await;
+
+    assert_eq!(found(h, "ali", 50).await, ["p1", "p2"], "the start of a first or later word, by username");
+    assert_eq!(found(h, "smi", 50).await, ["p1"]);
+    assert_eq!(found(h, "SMITH", 50).await, ["p1"], "ignoring case");
+    assert_eq!(found(h, "Dr Ali", 50).await, ["p1"], "words in a row");
+    assert_eq!(found(h, "alice  smi", 50).await, ["p1"], "spaces between words do not count");
+    assert_eq!(found(h, "lice", 50).await, Vec::<String>::new(), "not from inside a word");
+    assert_eq!(found(h, "smith alice", 50).await, Vec::<String>::new(), "words in their order");
+    assert_eq!(found(h, "alice-", 50).await, ["p1"], "ending after a word: that whole word");
+    assert_eq!(found(h, "ali-", 50).await, Vec::<String>::new(), "no display name has the word `ali`");
+    assert_eq!(found(h, "émi", 50).await, ["p3"]);
+    assert_eq!(found(h, "ÉMILE", 50).await, ["p3"], "ignoring the case of non-ASCII letters too");
+    assert_eq!(found(h, "emile", 50).await, Vec::<String>::new(), "accents are letters of their own");
+    assert_eq!(found(h, "jane", 50).await, ["p4"], "a word after a hyphen");
+    assert_eq!(found(h, "mary-jane", 50).await, ["p4"]);
+    assert_eq!(found(h, "o'nei", 50).await, ["p4"]);
+    assert_eq!(found(h, "neil", 50).await, ["p4"], "a word after an apostrophe");
+    assert_eq!(found(h, "%", 50).await, Vec::<String>::new(), "`%` is no pattern in display names either");
+    assert_eq!(found(h, "_", 50).await, Vec::<String>::new());
+
+    h.store.set_display_name(alicia.id, "Keys Only").await.must("set_display_name");
+    assert_eq!(found(h, "ali", 50).await, ["p1"], "the old name's words are gone");
+    assert_eq!(found(h, "only", 50).await, ["p2"], "the new name's words are there");
+    assert_eq!(h.store.user(alice.id).await.must("user").map(|u| u.display_name), Some("Dr Alice Smith".to_owned()));
+}
+
+/// Username-prefix matches come first, then the others, each by username;
+/// `limit` applies to that order.
+pub async fn users_search_order(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let tag = h.name("");
+    person(h, "zoe", &format!("{tag}Anna Zoe")).await;
+    person(h, "ann", "Ann").await;
+    person(h, &format!("bo_{tag}anne"), "Bo").await;
+    person(h, "andy", "Andy").await;
+    person(h, "amy", "Amy").await;
+
+    let query = h.name("AN");
+    let in_order = ["andy".to_owned(), "ann".to_owned(), format!("bo_{tag}anne"), "zoe".to_owned()];
+    assert_eq!(found(h, &query, 50).await, in_order, "prefixes (andy, ann), then a part, then a display word");
+    assert_eq!(found(h, &query, 3).await, in_order[..3], "limit keeps the first");
+    assert_eq!(found(h, &query, 1).await, in_order[..1]);
 }
 
 /// A new display name shows in every lookup.
