@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use parley_core::chat::Chat;
 use parley_core::feed::{EventBatch, EventFeed, FeedSubscription, LocalFeed};
 use parley_core::model::EventKind;
@@ -24,6 +23,8 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Auth;
 use crate::backends::{Backend, Kafka};
 use crate::config::Config;
+use crate::connections::cap::ConnectionCap;
+use crate::connections::Timeouts;
 use crate::gateway::hub::{Hub, CLOSE_GOING_AWAY};
 use crate::metrics::Metrics;
 use crate::rate::SendLimiter;
@@ -34,6 +35,8 @@ const DRAIN: Duration = Duration::from_secs(10);
 
 pub struct Application {
     listener: TcpListener,
+    /// Open connections at most, within the open-file limit.
+    cap: Arc<ConnectionCap>,
     state: AppState,
     backend: Backend,
     /// What the hub reads: the feed of every stored event. `None` on a
@@ -51,10 +54,13 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        // Before anything opens files: a limit too low to serve is said at once.
+        let max_connections = crate::connections::cap::limit(config.limits.max_connections)?;
         let backend = Backend::open(&config).await?;
         let store = backend.store();
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let metrics = Arc::new(Metrics::default());
+        let cap = ConnectionCap::new(max_connections, metrics.clone());
         let stop = CancellationToken::new();
 
         let counting = |publish: Box<dyn Fn(EventBatch) + Send + Sync>| -> OnStored {
@@ -155,7 +161,7 @@ impl Application {
             tasks: TaskTracker::new(),
         };
         let feed = gateway.then_some(feed);
-        Ok(Application { listener, state, backend, feed, background, stop, presence })
+        Ok(Application { listener, cap, state, backend, feed, background, stop, presence })
     }
 
     /// The shared state, for tests that drive a session without a socket.
@@ -175,28 +181,26 @@ impl Application {
     /// [`DRAIN`] to finish, the Sequencers commit what they were given, the
     /// processor finishes its step, and the store closes.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, state, backend, feed, background, stop, presence } = self;
+        let Application { listener, cap, state, backend, feed, background, stop, presence } = self;
         let mode = match &state.config.cluster {
             None if state.config.database.is_some() => "postgres".to_owned(),
             None => format!("embedded in {}", state.config.data_dir.display()),
             Some(cluster) => format!("cluster, role {:?}", cluster.role).to_lowercase(),
         };
-        tracing::info!(addr = %listener.local_addr()?, mode = %mode, "parley listening");
-        let (hub, tasks) = (state.hub.clone(), state.tasks.clone());
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            mode = %mode,
+            max_connections = cap.limit(),
+            "parley listening"
+        );
+        let (hub, tasks, metrics) = (state.hub.clone(), state.tasks.clone(), state.metrics.clone());
+        let timeouts = Timeouts::from(&state.config.limits);
         let dispatcher = feed.map(|feed| tokio::spawn(hub.clone().run_dispatcher(feed, stop.clone())));
         let router = match dispatcher {
             Some(_) => crate::http::router(state),
             None => crate::http::ops_router(state),
         };
-        // Small frames go out at once: with Nagle's algorithm on, a frame
-        // written while the last is unacknowledged waits for the client's
-        // delayed ACK, up to 40 ms (docs/benchmarks.md).
-        let listener = listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(error = %error, "TCP_NODELAY not set on a connection");
-            }
-        });
-        let server = axum::serve(listener, router).with_graceful_shutdown(stop.clone().cancelled_owned());
+        let server = crate::connections::serve(listener, router, cap, timeouts, metrics, stop.clone());
         let drained = async {
             shutdown.await;
             tracing::info!("shutting down");
@@ -206,7 +210,7 @@ impl Application {
             tokio::time::sleep(DRAIN).await;
         };
         tokio::select! {
-            result = server => result.context("serving")?,
+            () = server => {}
             () = drained => tracing::warn!("open requests did not finish in time"),
         }
         tasks.close();

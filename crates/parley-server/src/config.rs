@@ -1,10 +1,10 @@
 //! Typed configuration, layered: defaults, then `parley.toml`, then `PARLEY_*`
 //! environment variables, then flags. Loaded once and passed down.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-
-use std::fmt;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply schema migrations and exit.
     Migrate(StoreArgs),
 }
@@ -53,6 +53,8 @@ pub struct ServeArgs {
     /// Sends per second per user (burst twice that); 0 = no limit.
     #[arg(long, env = "PARLEY_SEND_RATE")]
     pub send_rate: Option<u32>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Kafka bootstrap servers (`host:port,…`): cluster mode. Needs `--database`.
     #[arg(long, env = "PARLEY_KAFKA")]
     pub kafka: Option<String>,
@@ -82,6 +84,30 @@ pub struct ServeArgs {
     pub ws_echo: bool,
 }
 
+/// What one client may hold of the server: the connection and session
+/// limits of docs/operations.md ("Security").
+#[derive(Debug, Default, Clone, Args)]
+pub struct LimitArgs {
+    /// Seconds a client may take to send a request's headers: from
+    /// connecting, or from the first byte of a later request.
+    #[arg(long, env = "PARLEY_HEADER_TIMEOUT", value_name = "SECONDS")]
+    pub header_timeout: Option<u64>,
+    /// A request body must bring `--body-min-rate` bytes a second over
+    /// every window of this many seconds (or end), or it is cut with 408.
+    #[arg(long, env = "PARLEY_BODY_TIMEOUT", value_name = "SECONDS")]
+    pub body_timeout: Option<u64>,
+    /// The least rate, in bytes a second, at which a request body must arrive.
+    #[arg(long, env = "PARLEY_BODY_MIN_RATE", value_name = "BYTES")]
+    pub body_min_rate: Option<u64>,
+    /// Seconds a kept-alive connection may sit idle between requests.
+    #[arg(long, env = "PARLEY_KEEPALIVE_TIMEOUT", value_name = "SECONDS")]
+    pub keepalive_timeout: Option<u64>,
+    /// Open connections at most; beyond, new ones are closed at once. By
+    /// default, and at most, the open-file limit less room for the store.
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+}
+
 /// `parley.toml`: every key optional, the same names as the flags.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -91,6 +117,11 @@ struct FileConfig {
     #[serde(default)]
     allowed_origins: Vec<String>,
     send_rate: Option<u32>,
+    header_timeout: Option<u64>,
+    body_timeout: Option<u64>,
+    body_min_rate: Option<u64>,
+    keepalive_timeout: Option<u64>,
+    max_connections: Option<usize>,
     database: Option<Secret>,
     kafka: Option<String>,
     role: Option<Role>,
@@ -160,6 +191,64 @@ pub struct Cluster {
     pub redis: Option<Secret>,
 }
 
+/// What one client may hold of the server (docs/operations.md, "Security").
+/// The defaults are far from what a working client does, so that only a
+/// client that holds on without doing anything meets them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// To send a request's headers. A client sends them in one packet at
+    /// once; 10 s is many round trips of a poor mobile link.
+    pub header_timeout: Duration,
+    /// A body must bring `body_min_rate × body_timeout` bytes in every
+    /// window this long (or end). 1 KiB/s is 8 kbit/s, below any link that
+    /// works; a body that stalls for 10 s is cut.
+    pub body_timeout: Duration,
+    pub body_min_rate: u64,
+    /// Idle between two requests of a kept-alive connection. Above nginx's
+    /// upstream `keepalive_timeout` (60 s), so that the proxy lets go of its
+    /// pooled connections before Parley closes them under a request it is
+    /// sending (which nginx does not retry for a POST).
+    pub keepalive_timeout: Duration,
+    /// Open connections at most; `None`: the open-file limit allows (the
+    /// most, also when set: [`crate::connections::cap`]).
+    pub max_connections: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            body_min_rate: 1024,
+            keepalive_timeout: Duration::from_secs(75),
+            max_connections: None,
+        }
+    }
+}
+
+impl Limits {
+    /// Flag, else `parley.toml`, else the default.
+    fn load(args: &LimitArgs, file: &FileConfig) -> anyhow::Result<Limits> {
+        let d = Limits::default();
+        let seconds = |name: &str, set: Option<u64>, default: Duration| match set {
+            None => Ok(default),
+            Some(0) => Err(anyhow::anyhow!("{name} must be at least 1 second")),
+            Some(secs) => Ok(Duration::from_secs(secs)),
+        };
+        Ok(Limits {
+            header_timeout: seconds("header-timeout", args.header_timeout.or(file.header_timeout), d.header_timeout)?,
+            body_timeout: seconds("body-timeout", args.body_timeout.or(file.body_timeout), d.body_timeout)?,
+            body_min_rate: args.body_min_rate.or(file.body_min_rate).unwrap_or(d.body_min_rate),
+            keepalive_timeout: seconds(
+                "keepalive-timeout",
+                args.keepalive_timeout.or(file.keepalive_timeout),
+                d.keepalive_timeout,
+            )?,
+            max_connections: args.max_connections.or(file.max_connections),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -167,6 +256,7 @@ pub struct Config {
     /// Origins allowed besides the server's own (compared with `Host`).
     pub allowed_origins: Vec<String>,
     pub send_rate: u32,
+    pub limits: Limits,
     /// Frames a live session may have queued before it is closed with 1008.
     pub session_queue: usize,
     /// `/api/v1/ws` echoes instead of serving sessions (Autobahn runs only).
@@ -184,6 +274,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             allowed_origins: Vec::new(),
             send_rate: 10,
+            limits: Limits::default(),
             session_queue: crate::gateway::hub::SESSION_QUEUE,
             ws_echo: false,
             database: None,
@@ -197,6 +288,7 @@ impl Config {
     pub fn load(file: Option<&Path>, args: &ServeArgs) -> anyhow::Result<Config> {
         let file = read_file(file)?;
         let defaults = Config::default();
+        let limits = Limits::load(&args.limits, &file)?;
         let mut allowed_origins = file.allowed_origins;
         allowed_origins.extend(args.allowed_origins.iter().cloned());
         let allowed_origins = allowed_origins
@@ -234,6 +326,7 @@ impl Config {
             data_dir: args.store.data_dir.clone().or(file.data_dir).unwrap_or(defaults.data_dir),
             allowed_origins,
             send_rate: args.send_rate.or(file.send_rate).unwrap_or(defaults.send_rate),
+            limits,
             session_queue: defaults.session_queue,
             ws_echo: args.ws_echo,
         })
@@ -289,6 +382,25 @@ mod tests {
         assert!(Config::load(None, &args(&["--kafka", "k:9092"])).is_err(), "kafka without a database");
         assert!(Config::load(None, &args(&["--role", "processor"])).is_err(), "a role without kafka");
         assert!(Config::load(None, &args(&db)).unwrap().cluster.is_none(), "PostgreSQL alone is one node");
+    }
+
+    #[test]
+    fn limits_come_from_flags_then_the_file_then_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parley.toml");
+        let file = "header-timeout = 3\nmax-connections = 100\n";
+        std::fs::write(&path, file).unwrap();
+        let cli =
+            Cli::try_parse_from(["parley", "serve", "--max-connections", "70", "--keepalive-timeout", "30"]).unwrap();
+        let Some(Command::Serve(args)) = cli.command else { unreachable!() };
+        let limits = Config::load(Some(&path), &args).unwrap().limits;
+        assert_eq!(limits.header_timeout, Duration::from_secs(3), "from the file");
+        assert_eq!(limits.keepalive_timeout, Duration::from_secs(30), "from the flag");
+        assert_eq!(limits.max_connections, Some(70), "the flag beats the file");
+        assert_eq!((limits.body_timeout, limits.body_min_rate), (Duration::from_secs(10), 1024), "defaults");
+        let zero =
+            ServeArgs { limits: LimitArgs { header_timeout: Some(0), ..LimitArgs::default() }, ..ServeArgs::default() };
+        assert!(Config::load(None, &zero).is_err(), "a timeout of 0 s");
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn with_allocator_settings() {
 async fn serve() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init();
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    match cli.command.unwrap_or(Command::Serve(Box::default())) {
         Command::Serve(args) => {
             let config = Config::load(cli.config.as_deref(), &args)?;
             Application::build(config).await?.run_until_stopped(app::shutdown_signal()).await

@@ -16,6 +16,13 @@ pub struct Metrics {
     store_errors: AtomicU64,
     connections: AtomicI64,
     sessions: AtomicI64,
+    /// Open TCP connections, against the cap ([`crate::connections::cap`]).
+    http_connections: AtomicI64,
+    http_connection_limit: AtomicU64,
+    http_connections_refused: AtomicU64,
+    /// Connections closed by a timeout: header, body, idle.
+    timed_out: [AtomicU64; 3],
+
     deliveries: AtomicU64,
     /// Cumulative counts per bucket of LATENCY_BUCKETS_MS, then +Inf.
     latency: [AtomicU64; LATENCY_BUCKETS_MS.len() + 1],
@@ -54,6 +61,27 @@ impl Metrics {
         self.sessions.fetch_sub(1, Relaxed);
     }
 
+    pub fn http_connection_opened(&self) {
+        self.http_connections.fetch_add(1, Relaxed);
+    }
+
+    pub fn http_connection_closed(&self) {
+        self.http_connections.fetch_sub(1, Relaxed);
+    }
+
+    pub fn http_connection_limit(&self, limit: usize) {
+        self.http_connection_limit.store(limit as u64, Relaxed);
+    }
+
+    /// A connection closed at accept: the cap was reached.
+    pub fn http_connection_refused(&self) {
+        self.http_connections_refused.fetch_add(1, Relaxed);
+    }
+
+    pub fn timed_out(&self, timeout: Timeout) {
+        self.timed_out[timeout as usize].fetch_add(1, Relaxed);
+    }
+
     /// Events copied into session queues.
     pub fn fanned_out(&self, deliveries: u64) {
         self.deliveries.fetch_add(deliveries, Relaxed);
@@ -83,6 +111,29 @@ impl Metrics {
         let _ =
             writeln!(out, "# HELP parley_sessions Live sessions (WebSocket and SSE).\n# TYPE parley_sessions gauge");
         let _ = writeln!(out, "parley_sessions {}", self.sessions.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP parley_http_connections Open HTTP connections, upgraded ones included.\n\
+             # TYPE parley_http_connections gauge\nparley_http_connections {}",
+            self.http_connections.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP parley_http_connection_limit Open connections allowed (--max-connections).\n\
+             # TYPE parley_http_connection_limit gauge\nparley_http_connection_limit {}",
+            self.http_connection_limit.load(Relaxed)
+        );
+        counter(
+            &mut out,
+            "parley_http_connections_refused_total",
+            "Connections closed at accept: the connection limit was reached.",
+            &self.http_connections_refused,
+        );
+        let name = "parley_http_connections_timed_out_total";
+        let _ = writeln!(out, "# HELP {name} Connections closed by a timeout.\n# TYPE {name} counter");
+        for (timeout, count) in ["header", "body", "idle"].iter().zip(&self.timed_out) {
+            let _ = writeln!(out, "{name}{{timeout=\"{timeout}\"}} {}", count.load(Relaxed));
+        }
         let name = "parley_send_to_deliver_seconds";
         let _ = writeln!(out, "# HELP {name} From an event's commit to its write to a live session.");
         let _ = writeln!(out, "# TYPE {name} histogram");
@@ -99,6 +150,17 @@ impl Metrics {
         let _ = writeln!(out, "{name}_count {cumulative}");
         out
     }
+}
+
+/// Why a connection was closed by the server's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// Its request's headers did not come in time.
+    Header = 0,
+    /// Its request's body came too slowly.
+    Body = 1,
+    /// It sat idle between requests for too long.
+    Idle = 2,
 }
 
 fn counter(out: &mut String, name: &str, help: &str, value: &AtomicU64) {

@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
             (StatusCode::METHOD_NOT_ALLOWED, ApiError(Error::bad_request("method not allowed for this endpoint")))
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(crate::connections::body::answer_too_slow))
         .layer(middleware::from_fn_with_state(state.clone(), count_responses))
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
