@@ -26,6 +26,7 @@ use crate::config::Config;
 use crate::connections::cap::ConnectionCap;
 use crate::connections::Timeouts;
 use crate::gateway::hub::{Hub, CLOSE_GOING_AWAY};
+use crate::gateway::limits::SessionLimits;
 use crate::metrics::Metrics;
 use crate::rate::SendLimiter;
 use crate::state::AppState;
@@ -154,6 +155,11 @@ impl Application {
             auth: Arc::new(auth),
             sends: Arc::new(SendLimiter::new(config.send_rate)),
             hub,
+            session_limits: Arc::new(SessionLimits::new(
+                config.limits.max_sessions_per_user,
+                config.limits.max_sessions_per_address,
+                metrics.clone(),
+            )),
             metrics,
             ready_checks,
             presence: presence.as_ref().map(|(redis, _)| redis.clone() as Arc<dyn Presence>),

@@ -2,7 +2,7 @@
 //! environment variables, then flags. Loaded once and passed down.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -55,6 +55,12 @@ pub struct ServeArgs {
     pub send_rate: Option<u32>,
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// A proxy (its IP address) whose `X-Forwarded-For` names the client:
+    /// the rightmost address there that is not itself a trusted proxy.
+    /// Repeat, or separate with commas. Without one, a client is its peer
+    /// address.
+    #[arg(long = "trusted-proxy", env = "PARLEY_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
     /// Kafka bootstrap servers (`host:port,…`): cluster mode. Needs `--database`.
     #[arg(long, env = "PARLEY_KAFKA")]
     pub kafka: Option<String>,
@@ -106,6 +112,12 @@ pub struct LimitArgs {
     /// default, and at most, the open-file limit less room for the store.
     #[arg(long, env = "PARLEY_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Live sessions (WebSocket and SSE) of one user on this node; 0 = no limit.
+    #[arg(long, env = "PARLEY_MAX_SESSIONS_PER_USER")]
+    pub max_sessions_per_user: Option<usize>,
+    /// Live sessions from one client address (IPv6: one /64); 0 = no limit.
+    #[arg(long, env = "PARLEY_MAX_SESSIONS_PER_ADDRESS")]
+    pub max_sessions_per_address: Option<usize>,
 }
 
 /// `parley.toml`: every key optional, the same names as the flags.
@@ -122,6 +134,10 @@ struct FileConfig {
     body_min_rate: Option<u64>,
     keepalive_timeout: Option<u64>,
     max_connections: Option<usize>,
+    max_sessions_per_user: Option<usize>,
+    max_sessions_per_address: Option<usize>,
+    #[serde(default)]
+    trusted_proxies: Vec<IpAddr>,
     database: Option<Secret>,
     kafka: Option<String>,
     role: Option<Role>,
@@ -212,6 +228,10 @@ pub struct Limits {
     /// Open connections at most; `None`: the open-file limit allows (the
     /// most, also when set: [`crate::connections::cap`]).
     pub max_connections: Option<usize>,
+    /// Live sessions per user on this node, and per client address; 0 = no
+    /// limit. 20 tabs and devices of one person; 200 people behind one NAT.
+    pub max_sessions_per_user: usize,
+    pub max_sessions_per_address: usize,
 }
 
 impl Default for Limits {
@@ -222,6 +242,8 @@ impl Default for Limits {
             body_min_rate: 1024,
             keepalive_timeout: Duration::from_secs(75),
             max_connections: None,
+            max_sessions_per_user: 20,
+            max_sessions_per_address: 200,
         }
     }
 }
@@ -235,6 +257,7 @@ impl Limits {
             Some(0) => Err(anyhow::anyhow!("{name} must be at least 1 second")),
             Some(secs) => Ok(Duration::from_secs(secs)),
         };
+        let (per_user, per_address) = (args.max_sessions_per_user, args.max_sessions_per_address);
         Ok(Limits {
             header_timeout: seconds("header-timeout", args.header_timeout.or(file.header_timeout), d.header_timeout)?,
             body_timeout: seconds("body-timeout", args.body_timeout.or(file.body_timeout), d.body_timeout)?,
@@ -245,6 +268,10 @@ impl Limits {
                 d.keepalive_timeout,
             )?,
             max_connections: args.max_connections.or(file.max_connections),
+            max_sessions_per_user: per_user.or(file.max_sessions_per_user).unwrap_or(d.max_sessions_per_user),
+            max_sessions_per_address: per_address
+                .or(file.max_sessions_per_address)
+                .unwrap_or(d.max_sessions_per_address),
         })
     }
 }
@@ -257,6 +284,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     pub send_rate: u32,
     pub limits: Limits,
+    /// Peers whose `X-Forwarded-For` is believed ([`crate::client_addr`]).
+    pub trusted_proxies: Vec<IpAddr>,
     /// Frames a live session may have queued before it is closed with 1008.
     pub session_queue: usize,
     /// `/api/v1/ws` echoes instead of serving sessions (Autobahn runs only).
@@ -275,6 +304,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             send_rate: 10,
             limits: Limits::default(),
+            trusted_proxies: Vec::new(),
             session_queue: crate::gateway::hub::SESSION_QUEUE,
             ws_echo: false,
             database: None,
@@ -289,6 +319,8 @@ impl Config {
         let file = read_file(file)?;
         let defaults = Config::default();
         let limits = Limits::load(&args.limits, &file)?;
+        let mut trusted_proxies = file.trusted_proxies;
+        trusted_proxies.extend(args.trusted_proxies.iter().copied());
         let mut allowed_origins = file.allowed_origins;
         allowed_origins.extend(args.allowed_origins.iter().cloned());
         let allowed_origins = allowed_origins
@@ -327,6 +359,7 @@ impl Config {
             allowed_origins,
             send_rate: args.send_rate.or(file.send_rate).unwrap_or(defaults.send_rate),
             limits,
+            trusted_proxies,
             session_queue: defaults.session_queue,
             ws_echo: args.ws_echo,
         })
@@ -388,16 +421,29 @@ mod tests {
     fn limits_come_from_flags_then_the_file_then_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("parley.toml");
-        let file = "header-timeout = 3\nmax-connections = 100\n";
+        let file = "header-timeout = 3\nmax-sessions-per-user = 5\ntrusted-proxies = [\"10.0.0.1\"]\n";
         std::fs::write(&path, file).unwrap();
-        let cli =
-            Cli::try_parse_from(["parley", "serve", "--max-connections", "70", "--keepalive-timeout", "30"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "parley",
+            "serve",
+            "--max-sessions-per-user",
+            "7",
+            "--keepalive-timeout",
+            "30",
+            "--trusted-proxy",
+            "127.0.0.1,::1",
+        ])
+        .unwrap();
         let Some(Command::Serve(args)) = cli.command else { unreachable!() };
-        let limits = Config::load(Some(&path), &args).unwrap().limits;
+        let config = Config::load(Some(&path), &args).unwrap();
+        let limits = config.limits;
         assert_eq!(limits.header_timeout, Duration::from_secs(3), "from the file");
         assert_eq!(limits.keepalive_timeout, Duration::from_secs(30), "from the flag");
-        assert_eq!(limits.max_connections, Some(70), "the flag beats the file");
+        assert_eq!(limits.max_sessions_per_user, 7, "the flag beats the file");
         assert_eq!((limits.body_timeout, limits.body_min_rate), (Duration::from_secs(10), 1024), "defaults");
+        assert_eq!((limits.max_sessions_per_address, limits.max_connections), (200, None));
+        let proxies: Vec<IpAddr> = ["10.0.0.1", "127.0.0.1", "::1"].iter().map(|a| a.parse().unwrap()).collect();
+        assert_eq!(config.trusted_proxies, proxies);
         let zero =
             ServeArgs { limits: LimitArgs { header_timeout: Some(0), ..LimitArgs::default() }, ..ServeArgs::default() };
         assert!(Config::load(None, &zero).is_err(), "a timeout of 0 s");

@@ -3,6 +3,7 @@
 //! - [`config`]: flags, `PARLEY_*` environment and `parley.toml`, layered.
 //! - [`app`]: `Application::build(config)` → `port()` → `run_until_stopped(shutdown)`.
 //! - [`connections`]: the listener's connections: a cap, timeouts, hyper.
+//! - [`client_addr`]: who a request comes from (behind trusted proxies too).
 //! - [`backends`]: the store (SQLite or PostgreSQL) and cluster mode's Kafka parts.
 //! - [`http`]: the REST routes, the error body, extractors.
 //! - [`gateway`]: live sessions over WebSocket and SSE, and the hub that feeds them.
@@ -14,6 +15,7 @@
 pub mod app;
 pub mod auth;
 pub mod backends;
+pub mod client_addr;
 pub mod config;
 pub mod connections;
 pub mod gateway;

@@ -22,7 +22,8 @@ pub struct Metrics {
     http_connections_refused: AtomicU64,
     /// Connections closed by a timeout: header, body, idle.
     timed_out: [AtomicU64; 3],
-
+    /// Sessions refused: per user, per address.
+    sessions_refused: [AtomicU64; 2],
     deliveries: AtomicU64,
     /// Cumulative counts per bucket of LATENCY_BUCKETS_MS, then +Inf.
     latency: [AtomicU64; LATENCY_BUCKETS_MS.len() + 1],
@@ -82,6 +83,10 @@ impl Metrics {
         self.timed_out[timeout as usize].fetch_add(1, Relaxed);
     }
 
+    pub fn session_refused(&self, limit: SessionLimit) {
+        self.sessions_refused[limit as usize].fetch_add(1, Relaxed);
+    }
+
     /// Events copied into session queues.
     pub fn fanned_out(&self, deliveries: u64) {
         self.deliveries.fetch_add(deliveries, Relaxed);
@@ -134,6 +139,11 @@ impl Metrics {
         for (timeout, count) in ["header", "body", "idle"].iter().zip(&self.timed_out) {
             let _ = writeln!(out, "{name}{{timeout=\"{timeout}\"}} {}", count.load(Relaxed));
         }
+        let name = "parley_sessions_refused_total";
+        let _ = writeln!(out, "# HELP {name} Sessions refused by a limit.\n# TYPE {name} counter");
+        for (limit, count) in ["user", "address"].iter().zip(&self.sessions_refused) {
+            let _ = writeln!(out, "{name}{{limit=\"{limit}\"}} {}", count.load(Relaxed));
+        }
         let name = "parley_send_to_deliver_seconds";
         let _ = writeln!(out, "# HELP {name} From an event's commit to its write to a live session.");
         let _ = writeln!(out, "# TYPE {name} histogram");
@@ -161,6 +171,13 @@ pub enum Timeout {
     Body = 1,
     /// It sat idle between requests for too long.
     Idle = 2,
+}
+
+/// Which limit refused a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionLimit {
+    User = 0,
+    Address = 1,
 }
 
 fn counter(out: &mut String, name: &str, help: &str, value: &AtomicU64) {

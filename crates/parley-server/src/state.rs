@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::gateway::hub::Hub;
+use crate::gateway::limits::SessionLimits;
 use crate::metrics::Metrics;
 use crate::rate::SendLimiter;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
     pub hub: Arc<Hub>,
+    /// Live sessions per user and per client address.
+    pub session_limits: Arc<SessionLimits>,
     /// What `/readyz` asks besides the store, by name: Kafka and Redis in
     /// cluster mode.
     pub ready_checks: Vec<(&'static str, Arc<dyn Health>)>,

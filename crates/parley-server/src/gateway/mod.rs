@@ -1,11 +1,13 @@
 //! The live gateway: WebSocket and SSE sessions fed by the event feed.
 //!
 //! - [`hub`]: which local session follows which channel; the dispatcher.
+//! - [`limits`]: how many sessions one user and one address may hold.
 //! - [`session`]: one session's logic, generic over its transport.
 //! - [`presence`]: presence, typing and read markers across nodes (cluster mode, Redis).
 //! - [`ws`] and [`sse`]: the two transports.
 
 pub mod hub;
+pub mod limits;
 pub mod presence;
 pub mod session;
 pub mod sse;

@@ -6,6 +6,7 @@ use std::convert::Infallible;
 
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
 use parley_core::id::ChannelId;
 use parley_core::parse::parse_seq;
@@ -15,8 +16,10 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::PollSender;
 
+use super::limits::refusal;
 use super::session::{self, Inbound, Outbound, Resume, Settings};
-use crate::http::error::ApiResult;
+use crate::client_addr::ClientAddr;
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiQuery, Authed};
 use crate::state::AppState;
 
@@ -32,24 +35,26 @@ pub struct StreamQuery {
     resume: Option<String>,
 }
 
+/// Over the address's or the user's session limit: 429 before the stream starts.
 pub async fn stream(
     State(state): State<AppState>,
     authed: Authed,
+    ClientAddr(client): ClientAddr,
     ApiQuery(query): ApiQuery<StreamQuery>,
-) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let resume = parse_resume(query.resume.as_deref().unwrap_or(""))?;
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Response> {
+    let resume = parse_resume(query.resume.as_deref().unwrap_or("")).map_err(|e| ApiError(e).into_response())?;
+    let places = (
+        state.session_limits.admit_address(client).map_err(refusal)?,
+        state.session_limits.admit_user(authed.user.id).map_err(refusal)?,
+    );
     let (sender, receiver) = mpsc::channel::<Outbound>(SSE_BUFFER);
     let output = PollSender::new(sender);
     let input = futures::stream::pending::<Inbound>();
-    state.tasks.spawn(session::serve(
-        state.clone(),
-        authed.user,
-        authed.token_hash,
-        resume,
-        input,
-        output,
-        Settings::sse(),
-    ));
+    let session = session::serve(state.clone(), authed.user, authed.token_hash, resume, input, output, Settings::sse());
+    state.tasks.spawn(async move {
+        session.await;
+        drop(places);
+    });
     let events = ReceiverStream::new(receiver)
         .take_while(|out| futures::future::ready(!matches!(out, Outbound::Close(..))))
         .filter_map(|out| {

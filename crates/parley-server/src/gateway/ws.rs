@@ -12,7 +12,9 @@ use parley_core::model::User;
 use parley_core::{Error, ErrorCode};
 use parley_protocol::ClientFrame;
 
+use super::limits::{refusal, Place};
 use super::session::{self, error_frame, Inbound, Outbound, Settings};
+use crate::client_addr::ClientAddr;
 use crate::http::extract::cookie_token;
 use crate::state::AppState;
 
@@ -35,22 +37,25 @@ const WRITE_BUFFER: usize = 8 * 1024;
 const MAX_WRITE_BUFFER: usize = 8 * 1024 * 1024;
 /// Echo mode's message limit: the largest message of Autobahn's case 9.
 const ECHO_MAX: usize = 16 * 1024 * 1024;
-/// How long a new socket may take to say `hello`.
+/// How long a new socket may take to say `hello` (the upgrade request
+/// itself is under the connection's header timeout, [`crate::connections`]).
 const HELLO_WITHIN: Duration = Duration::from_secs(10);
 
 pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
 pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 pub const CLOSE_BAD_DATA: u16 = 1007;
 pub const CLOSE_SERVER_ERROR: u16 = 1011;
+/// The user already has as many live sessions as `--max-sessions-per-user`.
+pub const CLOSE_TOO_MANY_SESSIONS: u16 = 4029;
 
-pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    // A cookie counts only from an allowed Origin: a page elsewhere must not
-    // ride on it. A token in `hello` needs no such check. A store that fails
-    // here is kept as the error it is: it must not read as "signed out".
-    let cookie_session = match cookie_token(&headers) {
-        Some(token) if state.origin_allowed(&headers) => state.auth.authenticate(&token).await.map(Some),
-        _ => Ok(None),
-    };
+/// An address over its session limit is answered 429 here, before the
+/// upgrade; a user over theirs learns it after `hello` (4029).
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if state.config.ws_echo {
         // The fuzzing client's case 9 sends messages up to 16 MiB to an echo
         // server; Parley's own limit (64 KiB, 1009) is tested by its own tests.
@@ -60,7 +65,18 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebS
             .max_write_buffer_size(2 * ECHO_MAX)
             .on_upgrade(echo);
     }
-    configure(ws).on_upgrade(move |socket| run(state, socket, cookie_session))
+    let place = match state.session_limits.admit_address(client) {
+        Ok(place) => place,
+        Err(error) => return refusal(error),
+    };
+    // A cookie counts only from an allowed Origin: a page elsewhere must not
+    // ride on it. A token in `hello` needs no such check. A store that fails
+    // here is kept as the error it is: it must not read as "signed out".
+    let cookie_session = match cookie_token(&headers) {
+        Some(token) if state.origin_allowed(&headers) => state.auth.authenticate(&token).await.map(Some),
+        _ => Ok(None),
+    };
+    configure(ws).on_upgrade(move |socket| run(state, socket, cookie_session, place))
 }
 
 /// The transport settings of every Parley socket, echo mode included, so the
@@ -104,14 +120,31 @@ async fn echo(mut socket: WebSocket) {
 /// One socket's life. Both halves are boxed: this future lives as long as
 /// the socket, and inline it would be the size of its largest state — the
 /// hello and sign-in as much as the session.
-async fn run(state: AppState, socket: WebSocket, cookie_session: Result<Option<(User, String)>, Error>) {
+/// `_address` is the socket's place under its address's session limit,
+/// held until it closes.
+async fn run(
+    state: AppState,
+    socket: WebSocket,
+    cookie_session: Result<Option<(User, String)>, Error>,
+    _address: Place,
+) {
     state.metrics.connection_opened();
     let (sink, stream) = socket.split();
     let mut input = stream.map(inbound);
     let mut output = sink.with(|out: Outbound| futures::future::ready(Ok::<_, axum::Error>(message(out))));
     if let Some((user, token_hash, resume)) = Box::pin(handshake(&state, &mut input, &mut output, cookie_session)).await
     {
-        Box::pin(session::serve(state.clone(), user, token_hash, resume, input, output, Settings::websocket())).await;
+        match state.session_limits.admit_user(user.id) {
+            Ok(place) => {
+                let settings = Settings::websocket();
+                Box::pin(session::serve(state.clone(), user, token_hash, resume, input, output, settings)).await;
+                drop(place);
+            }
+            Err(error) => {
+                let _ = output.send(error_frame(None, &error)).await;
+                let _ = output.send(Outbound::Close(CLOSE_TOO_MANY_SESSIONS, "too many sessions")).await;
+            }
+        }
     }
     state.metrics.connection_closed();
 }
