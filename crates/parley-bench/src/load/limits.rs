@@ -9,6 +9,10 @@ use super::target::Target;
 
 /// Files a process holds besides its sessions: stdio, the runtime, REST.
 pub const SPARE_FILES: u64 = 64;
+/// Files the server keeps for other than connections: it takes no more
+/// connections than its open-file limit less this (HEADROOM in
+/// crates/parley-server/src/connections/cap.rs).
+const SERVER_SPARE_FILES: u64 = 128;
 const PORT_RANGE: &str = "/proc/sys/net/ipv4/ip_local_port_range";
 
 /// `sessions` held by `processes` client processes over `source_addresses`
@@ -29,7 +33,7 @@ pub fn target(target: &Target, sessions: usize) -> anyhow::Result<()> {
 pub fn server(pid: u32, sessions: usize) -> anyhow::Result<()> {
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok();
     if let Some(limit) = limits.as_deref().and_then(open_file_limit) {
-        let needed = sessions as u64 + SPARE_FILES;
+        let needed = sessions as u64 + SERVER_SPARE_FILES;
         anyhow::ensure!(
             needed <= limit,
             "the server (pid {pid}) may open {limit} files (its ulimit -n), and {sessions} sessions need {needed}: \

@@ -20,7 +20,9 @@ pub struct TargetArgs {
     #[arg(long, conflicts_with = "spawn")]
     pub url: Option<String>,
     /// Start this `parley` binary on a free loopback port over a fresh data
-    /// directory with `--send-rate 0`, and stop it at the end.
+    /// directory with `--send-rate 0` and no limit on sessions per user or
+    /// per address (the load is thousands of sessions from one loopback
+    /// address, often of one user), and stop it at the end.
     #[arg(long, value_name = "PARLEY_BINARY")]
     pub spawn: Option<PathBuf>,
     /// The server's pid, for its CPU and RSS from /proc (known when spawned).
@@ -146,6 +148,7 @@ impl Spawned {
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--data-dir"])
             .arg(data.path())
+            .args(["--max-sessions-per-user", "0", "--max-sessions-per-address", "0"])
             .args(extra)
             .env("PARLEY_LOG", std::env::var("PARLEY_LOG").unwrap_or_else(|_| "info".into()))
             .env("PARLEY_LOG_FORMAT", "text")
