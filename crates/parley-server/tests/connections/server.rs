@@ -46,12 +46,13 @@ impl LimitedServer {
                 if echo {
                     eprintln!("[parley] {line}");
                 }
-                if let Some(rest) = line.split("addr=").nth(1) {
-                    if let Some(parsed) = rest.split_whitespace().next().and_then(|a| a.parse::<SocketAddr>().ok()) {
-                        let _ = found.send(parsed);
-                    }
-                }
+                // Kept before the address is told: the test reads the
+                // listening line as soon as it has the address.
+                let addr = line.split("addr=").nth(1).and_then(|rest| rest.split_whitespace().next()?.parse().ok());
                 kept.lock().unwrap().push(line);
+                if let Some(parsed) = addr {
+                    let _ = found.send(parsed);
+                }
             }
         });
         let addr = addr.recv_timeout(Duration::from_secs(60)).expect("parley logged its address");
