@@ -50,6 +50,14 @@ pub trait ChannelStore: Send + Sync {
     async fn my_channels(&self, user: UserId) -> Result<Vec<MyChannel>>;
     async fn public_channels(&self) -> Result<Vec<Channel>>;
     async fn members(&self, channel: ChannelId) -> Result<Vec<Member>>;
+    /// For each direct channel `user` is in, the people whose presence it
+    /// shows (see [`crate::presence`]): who opened it and who has sent a
+    /// message in it, `user` among them if so; as `(channel, person)`.
+    async fn dm_shown(&self, user: UserId) -> Result<Vec<(ChannelId, UserId)>>;
+    /// The people whose presence `user` is shown (see [`crate::presence`]),
+    /// through channels of at most `max_members` members; each once, never
+    /// `user`. One query, whatever the number of channels.
+    async fn presence_peers(&self, user: UserId, max_members: u32) -> Result<Vec<UserId>>;
     /// Raises `user`'s read marker to `seq` (never lowers it). The marker as
     /// it now stands when it moved; `None` when it did not (already at or
     /// past `seq`, or `user` is not a member).

@@ -5,6 +5,12 @@
 //! one closed); a user is online while any live node has them. A node that
 //! dies stops renewing its claim, and its users go offline within a bound
 //! (30 s in production). Notices reach every node, the sender's included.
+//!
+//! Whose presence a person is shown, in both modes: X's is shown to Y while
+//! both are members of a public or private channel, or of a direct channel
+//! that X opened or has sent a message in. Opening a DM with someone shows
+//! the opener's presence to them, not theirs to the opener, until they write
+//! in it. (The gateway leaves out channels too large to carry presence.)
 
 use async_trait::async_trait;
 

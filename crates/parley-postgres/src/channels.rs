@@ -6,6 +6,7 @@ use parley_core::model::{name_key, Channel, Member, MyChannel, ReadMarker, Role}
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
+use uuid::Uuid;
 
 use crate::error::db_err;
 use crate::rows::{channel_columns, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
@@ -34,6 +35,33 @@ pub(crate) const MEMBERS: &str = concat!(
     user_columns!(),
     ", m.role, m.joined_at FROM members m JOIN users u ON u.id = m.user_id",
     " WHERE m.channel_id = $1 ORDER BY m.joined_at, u.username"
+);
+/// Whether `o.user_id` has sent a message in `o.channel_id`: one probe of
+/// the dedupe index, which holds every message and nothing else.
+macro_rules! has_written {
+    () => {
+        "EXISTS (SELECT 1 FROM events e WHERE e.channel_id = o.channel_id AND e.sender_id = o.user_id \
+         AND e.client_msg_id IS NOT NULL)"
+    };
+}
+/// `$1`: the user. Their DMs' members (`o`) who opened the DM or wrote in it.
+pub(crate) const DM_SHOWN: &str = concat!(
+    "SELECT o.channel_id, o.user_id FROM members m JOIN channels c ON c.id = m.channel_id",
+    " JOIN members o ON o.channel_id = m.channel_id",
+    " WHERE m.user_id = $1 AND c.kind = 'direct' AND (o.user_id = c.created_by OR ",
+    has_written!(),
+    ")"
+);
+/// `$1`: the user, `$2`: the most members a channel may have. A channel is
+/// left out when it has a member past the first `$2`: a count that stops there.
+pub(crate) const PRESENCE_PEERS: &str = concat!(
+    "SELECT DISTINCT o.user_id FROM members m JOIN channels c ON c.id = m.channel_id",
+    " JOIN members o ON o.channel_id = m.channel_id",
+    " WHERE m.user_id = $1 AND o.user_id <> $1",
+    " AND NOT EXISTS (SELECT 1 FROM members x WHERE x.channel_id = c.id LIMIT 1 OFFSET $2)",
+    " AND (c.kind <> 'direct' OR o.user_id = c.created_by OR ",
+    has_written!(),
+    ")"
 );
 
 #[async_trait]
@@ -120,6 +148,25 @@ impl ChannelStore for PostgresStore {
             .into_iter()
             .map(MemberRow::decode)
             .collect()
+    }
+
+    async fn dm_shown(&self, user: UserId) -> Result<Vec<(ChannelId, UserId)>> {
+        let rows: Vec<(Uuid, Uuid)> =
+            sqlx::query_as(DM_SHOWN).bind(user.as_uuid()).fetch_all(&self.pool).await.map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(channel, person)| (ChannelId::from_uuid(channel), UserId::from_uuid(person)))
+            .collect())
+    }
+
+    async fn presence_peers(&self, user: UserId, max_members: u32) -> Result<Vec<UserId>> {
+        let rows: Vec<(Uuid,)> = sqlx::query_as(PRESENCE_PEERS)
+            .bind(user.as_uuid())
+            .bind(i64::from(max_members))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(|(person,)| UserId::from_uuid(person)).collect())
     }
 
     /// Only raises: a marker already there writes nothing and returns no

@@ -78,6 +78,10 @@ async fn hot_queries_use_their_indexes() {
         ("my_channels", channels::MY_CHANNELS, &[Id], "members_by_user"),
         ("dm", channels::DM, &[TextOne], "channels_dm_key_key"),
         ("members", channels::MEMBERS, &[Id], "members_pkey"),
+        ("dm_shown", channels::DM_SHOWN, &[Id], "members_by_user"),
+        ("dm_shown: who wrote", channels::DM_SHOWN, &[Id], "events_dedupe"),
+        ("presence_peers", channels::PRESENCE_PEERS, &[Id, Int], "members_by_user"),
+        ("presence_peers: who wrote", channels::PRESENCE_PEERS, &[Id, Int], "events_dedupe"),
         ("public_channels", channels::PUBLIC_CHANNELS, &[], "channels_public_by_name"),
         ("channel_named", channels::NAMED, &[TextOne], "channels_by_name"),
         // Not here: `users::SEARCH_USERS` reads every user, by design.

@@ -8,7 +8,7 @@ use parley_core::ports::ChannelStore;
 use parley_core::Result;
 
 use crate::error::{db_err, write_err};
-use crate::rows::{channel_columns, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
+use crate::rows::{channel_columns, id, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
 use crate::SqliteStore;
 
 pub(crate) const MY_CHANNELS: &str = concat!(
@@ -34,6 +34,33 @@ pub(crate) const MEMBERS: &str = concat!(
     user_columns!(),
     ", m.role, m.joined_at FROM members m CROSS JOIN users u ON u.id = m.user_id",
     " WHERE m.channel_id = ?1 ORDER BY m.joined_at, u.username"
+);
+/// Whether `o.user_id` has sent a message in `o.channel_id`: one probe of
+/// the dedupe index, which holds every message and nothing else.
+macro_rules! has_written {
+    () => {
+        "EXISTS (SELECT 1 FROM events e WHERE e.channel_id = o.channel_id AND e.sender_id = o.user_id \
+         AND e.client_msg_id IS NOT NULL)"
+    };
+}
+/// `?1`: the user. Their DMs' members (`o`) who opened the DM or wrote in it.
+pub(crate) const DM_SHOWN: &str = concat!(
+    "SELECT o.channel_id, o.user_id FROM members m CROSS JOIN channels c ON c.id = m.channel_id",
+    " CROSS JOIN members o ON o.channel_id = m.channel_id",
+    " WHERE m.user_id = ?1 AND c.kind = 'direct' AND (o.user_id = c.created_by OR ",
+    has_written!(),
+    ")"
+);
+/// `?1`: the user, `?2`: the most members a channel may have. A channel is
+/// left out when it has a member past the first `?2`: a count that stops there.
+pub(crate) const PRESENCE_PEERS: &str = concat!(
+    "SELECT DISTINCT o.user_id FROM members m CROSS JOIN channels c ON c.id = m.channel_id",
+    " CROSS JOIN members o ON o.channel_id = m.channel_id",
+    " WHERE m.user_id = ?1 AND o.user_id <> ?1",
+    " AND NOT EXISTS (SELECT 1 FROM members x WHERE x.channel_id = c.id LIMIT 1 OFFSET ?2)",
+    " AND (c.kind <> 'direct' OR o.user_id = c.created_by OR ",
+    has_written!(),
+    ")"
 );
 
 #[async_trait]
@@ -117,6 +144,22 @@ impl ChannelStore for SqliteStore {
             .into_iter()
             .map(MemberRow::decode)
             .collect()
+    }
+
+    async fn dm_shown(&self, user: UserId) -> Result<Vec<(ChannelId, UserId)>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as(DM_SHOWN).bind(user.to_string()).fetch_all(&self.read).await.map_err(db_err)?;
+        rows.iter().map(|(channel, person)| Ok((id("channel id", channel)?, id("user id", person)?))).collect()
+    }
+
+    async fn presence_peers(&self, user: UserId, max_members: u32) -> Result<Vec<UserId>> {
+        let rows: Vec<(String,)> = sqlx::query_as(PRESENCE_PEERS)
+            .bind(user.to_string())
+            .bind(i64::from(max_members))
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|(person,)| id("user id", person)).collect()
     }
 
     /// Only raises: a marker already there writes nothing and returns no

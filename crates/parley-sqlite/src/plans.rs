@@ -32,6 +32,25 @@ async fn hot_queries_probe_indexes() {
         ("events_before", events::EVENTS_BEFORE, &["SEARCH e USING PRIMARY KEY (channel_id=? AND seq<?)"]),
         ("my_channels", channels::MY_CHANNELS, &["SEARCH m USING INDEX members_by_user", "SEARCH c USING"]),
         ("members", channels::MEMBERS, &["SEARCH m USING PRIMARY KEY (channel_id=?)", "SEARCH u USING"]),
+        (
+            "dm_shown",
+            channels::DM_SHOWN,
+            &[
+                "SEARCH m USING COVERING INDEX members_by_user",
+                "SEARCH o USING PRIMARY KEY (channel_id=?)",
+                "SEARCH e USING COVERING INDEX events_dedupe (channel_id=? AND sender_id=?",
+            ],
+        ),
+        (
+            "presence_peers",
+            channels::PRESENCE_PEERS,
+            &[
+                "SEARCH m USING COVERING INDEX members_by_user",
+                "SEARCH o USING PRIMARY KEY (channel_id=?)",
+                "SEARCH x USING PRIMARY KEY (channel_id=?)",
+                "SEARCH e USING COVERING INDEX events_dedupe (channel_id=? AND sender_id=?",
+            ],
+        ),
         ("public_channels", channels::PUBLIC_CHANNELS, &["SEARCH c USING INDEX channels_by_kind_name"]),
         ("channel_named", channels::NAMED, &["SEARCH c USING INDEX channels_by_name"]),
         // Not here: `users::SEARCH_USERS` reads every user, by design.

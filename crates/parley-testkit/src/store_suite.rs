@@ -28,6 +28,7 @@ mod harness;
 mod invites;
 mod log;
 mod names;
+mod presence;
 
 use std::any::Any;
 use std::future::Future;
@@ -45,6 +46,7 @@ pub use dms::*;
 pub use invites::*;
 pub use log::*;
 pub use names::*;
+pub use presence::*;
 
 /// A store under test, and whatever must live exactly as long as it (a
 /// temporary directory, a scratch database).
@@ -115,6 +117,8 @@ macro_rules! __store_suite_checks {
             channels_names_unique_within_one_batch,
             dms_same_people_same_channel,
             dms_refused,
+            presence_dm_shown,
+            presence_peers_follow_the_rule,
             invites_lifecycle,
             invites_used_up_and_expired,
             log_seq_and_paging,
