@@ -5,6 +5,12 @@
 //! bounded queue ([`SESSION_QUEUE`]); an event that does not fit closes that
 //! session with 1008, and it resumes like any reconnect. The dispatcher never
 //! waits for a session, so one slow reader never slows a channel.
+//!
+//! Presence follows the rule of [`parley_core::presence`]: a channel shows
+//! its members' presence to each other, except that a DM shows only the
+//! people who opened it or wrote in it ([`Shown`]). The hub knows which
+//! channels followed here are DMs and who shows in each, and learns who
+//! writes from the events it delivers.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
@@ -13,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::extract::ws::Utf8Bytes;
 use parley_core::feed::FeedSubscription;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Event, EventKind, ReadMarker};
+use parley_core::model::{Channel, ChannelKind, Event, EventKind, ReadMarker};
 use parley_core::parse::Seq;
 use parley_core::stored::StoredWaiters;
 use parley_protocol::ServerFrame;
@@ -53,6 +59,7 @@ impl Frame {
 pub struct EventFrame {
     pub channel: ChannelId,
     pub seq: Seq,
+    pub sender: UserId,
     pub created_at_ms: i64,
     /// `(user, joined)` for `member_joined` / `member_left`.
     pub membership: Option<(UserId, bool)>,
@@ -69,6 +76,7 @@ impl EventFrame {
         EventFrame {
             channel: event.channel_id,
             seq: event.seq,
+            sender: event.sender_id,
             created_at_ms: event.created_at.millis(),
             membership,
             frame: Frame::new(&ServerFrame::Event { event: event.into() }),
@@ -115,6 +123,10 @@ impl SessionLink {
     }
 }
 
+/// DMs, each with the people whose presence it shows: who opened it and who
+/// wrote in it (`Store::dm_shown`). A channel not in it shows everyone's.
+pub type Shown = HashMap<ChannelId, HashSet<UserId>>;
+
 struct Entry {
     link: Arc<SessionLink>,
     channels: HashSet<ChannelId>,
@@ -125,6 +137,12 @@ struct State {
     sessions: HashMap<u64, Entry>,
     by_channel: HashMap<ChannelId, HashMap<u64, Arc<SessionLink>>>,
     by_user: HashMap<UserId, HashSet<u64>>,
+    /// The DMs followed here. A channel joined here whose kind is not known
+    /// yet is one too, showing only the senders of its events, until a
+    /// session reads it from the store ([`Hub::learned`]): never more than
+    /// the rule allows in the meantime. Dropped with the channel's last
+    /// session here.
+    dms: Shown,
 }
 
 impl State {
@@ -144,26 +162,72 @@ impl State {
             set.remove(&id);
             if set.is_empty() {
                 self.by_channel.remove(&channel);
+                self.dms.remove(&channel);
             }
         }
     }
 
-    /// `user` joined `channel`: if `online`, the channel's sessions here
-    /// learn so, and `user`'s sessions here learn which of `others` (members
-    /// online) are. Telling someone who knew already is harmless; presence
-    /// frames only set a state.
-    fn introduce(&self, user: UserId, online: bool, channel: ChannelId, others: &HashSet<UserId>) {
-        let Some(members) = self.presence_sessions(channel) else { return };
-        if online {
-            let joined = presence_frame(user, true);
-            for link in members.values() {
-                if link.user != user {
-                    link.offer(Delivery::Frame(joined.clone()));
-                }
+    /// Whether `channel` shows `user`'s presence to its other members.
+    fn shows(&self, channel: ChannelId, user: UserId) -> bool {
+        self.dms.get(&channel).is_none_or(|shown| shown.contains(&user))
+    }
+
+    /// What the store says `channel` is: a DM showing `dm`, or (`None`) a
+    /// channel showing everyone. Called before a session follows it. Returns
+    /// the people it shows now and did not before.
+    fn learn(&mut self, channel: ChannelId, dm: Option<&HashSet<UserId>>) -> Vec<UserId> {
+        let Some(followers) = self.by_channel.get(&channel) else {
+            if let Some(shown) = dm {
+                self.dms.insert(channel, shown.clone());
+            }
+            return Vec::new();
+        };
+        // Not a DM here: it shows everyone already, and kinds do not change.
+        let Some(shown) = self.dms.get_mut(&channel) else { return Vec::new() };
+        let mut newly: Vec<UserId> = match dm {
+            Some(people) => people.iter().filter(|person| shown.insert(**person)).copied().collect(),
+            None => {
+                let before = self.dms.remove(&channel).unwrap_or_default();
+                followers.values().map(|link| link.user).filter(|user| !before.contains(user)).collect()
+            }
+        };
+        newly.sort_unstable();
+        newly.dedup();
+        newly
+    }
+
+    /// The senders of `events` of `channel` show in it from now on (a DM's
+    /// opener adds its members; anyone else sends messages). Returns who did
+    /// not before.
+    fn spoke(&mut self, channel: ChannelId, events: &[Arc<EventFrame>]) -> Vec<UserId> {
+        let Some(shown) = self.dms.get_mut(&channel) else { return Vec::new() };
+        events.iter().map(|e| e.sender).filter(|sender| shown.insert(*sender)).collect()
+    }
+
+    /// Tells the other sessions here following `channel` that `user` is online.
+    fn tell_online(&self, channel: ChannelId, user: UserId) {
+        let frame = presence_frame(user, true);
+        for link in self.presence_sessions(channel).into_iter().flat_map(|s| s.values()) {
+            if link.user != user {
+                link.offer(Delivery::Frame(frame.clone()));
             }
         }
+    }
+
+    /// `user` joined `channel`; `online` are its members online (`user`
+    /// too, if so). The channel's sessions here learn `user` is online if it
+    /// shows them, and `user`'s sessions here learn which of `online` it
+    /// shows. Telling someone who knew already is harmless; presence frames
+    /// only set a state.
+    fn introduce(&self, user: UserId, channel: ChannelId, online: &HashSet<UserId>) {
+        if self.presence_sessions(channel).is_none() {
+            return;
+        }
+        if online.contains(&user) && self.shows(channel, user) {
+            self.tell_online(channel, user);
+        }
         let sessions = self.user_sessions(user);
-        for other in others.iter().filter(|other| **other != user) {
+        for other in online.iter().filter(|other| **other != user && self.shows(channel, **other)) {
             let frame = presence_frame(*other, true);
             for entry in sessions.iter().filter_map(|id| self.sessions.get(id)) {
                 entry.link.offer(Delivery::Frame(frame.clone()));
@@ -181,16 +245,32 @@ impl State {
         self.by_channel.get(&channel).filter(|sessions| sessions.len() <= PRESENCE_MAX_SESSIONS)
     }
 
-    /// Sessions of other users that share a channel carrying presence with
+    /// Sessions of other users shown `user`'s presence through a channel of
     /// `user`'s session `id`.
-    fn neighbours(&self, id: u64, user: UserId) -> HashMap<u64, Arc<SessionLink>> {
+    fn audience(&self, id: u64, user: UserId) -> HashMap<u64, Arc<SessionLink>> {
         let mut found = HashMap::new();
-        if let Some(entry) = self.sessions.get(&id) {
-            for channel in &entry.channels {
-                for (other, link) in self.presence_sessions(*channel).into_iter().flatten() {
-                    if link.user != user {
-                        found.entry(*other).or_insert_with(|| link.clone());
-                    }
+        for channel in self.sessions.get(&id).into_iter().flat_map(|e| &e.channels) {
+            if !self.shows(*channel, user) {
+                continue;
+            }
+            for (other, link) in self.presence_sessions(*channel).into_iter().flatten() {
+                if link.user != user {
+                    found.entry(*other).or_insert_with(|| link.clone());
+                }
+            }
+        }
+        found
+    }
+
+    /// The other users online here whose presence `user`'s session `id` is
+    /// shown through one of its channels.
+    fn seen_by(&self, id: u64, user: UserId) -> HashSet<UserId> {
+        let mut found = HashSet::new();
+        for channel in self.sessions.get(&id).into_iter().flat_map(|e| &e.channels) {
+            let shown = self.dms.get(channel);
+            for link in self.presence_sessions(*channel).into_iter().flat_map(|s| s.values()) {
+                if link.user != user && shown.is_none_or(|shown| shown.contains(&link.user)) {
+                    found.insert(link.user);
                 }
             }
         }
@@ -223,6 +303,10 @@ pub enum Relay {
     /// A member joined a channel: introduce them and the channel's members
     /// online on any node to each other, here ([`Hub::introduce`]).
     Joined(ChannelId, UserId),
+    /// The user shows in the channel from now on (wrote in a DM for the
+    /// first time), and has no session here: if they are online on another
+    /// node, the channel's sessions here learn so.
+    Shown(ChannelId, UserId),
     /// The user's read marker moved: their sessions on every node learn it.
     Read(UserId, ReadMarker),
 }
@@ -253,7 +337,7 @@ impl Hub {
         let state = self.lock();
         let frame = presence_frame(user, online);
         let mut told = HashSet::new();
-        for channel in channels {
+        for channel in channels.iter().filter(|channel| state.shows(**channel, user)) {
             for (id, link) in state.presence_sessions(*channel).into_iter().flatten() {
                 if link.user != user && told.insert(*id) {
                     link.offer(Delivery::Frame(frame.clone()));
@@ -265,22 +349,47 @@ impl Hub {
     /// `user` joined `channel`; `online` are those of its members online on
     /// any node (cluster mode): they and `user` learn of each other here.
     pub fn introduce(&self, channel: ChannelId, user: UserId, online: &[UserId]) {
-        let others: HashSet<UserId> = online.iter().copied().collect();
-        self.lock().introduce(user, others.contains(&user), channel, &others);
+        let online: HashSet<UserId> = online.iter().copied().collect();
+        self.lock().introduce(user, channel, &online);
+    }
+
+    /// What a channel joined here is, read from the store by a session of
+    /// the joiner (or, in a cluster, for the introduction): a channel that
+    /// is not a DM shows everyone from now on.
+    pub fn learned(&self, channel: &Channel) {
+        let dm = (channel.kind == ChannelKind::Direct).then(|| HashSet::from([channel.created_by]));
+        let mut state = self.lock();
+        let newly = state.learn(channel.id, dm.as_ref());
+        self.now_shown(&state, channel.id, &newly);
+    }
+
+    /// `people` show in `channel` from now on: its sessions here learn which
+    /// of them are online. One with a session here is; any other is asked
+    /// about on the cluster's presence, or is offline (embedded).
+    fn now_shown(&self, state: &State, channel: ChannelId, people: &[UserId]) {
+        for person in people {
+            if state.by_user.contains_key(person) {
+                state.tell_online(channel, *person);
+            } else if let Some(relay) = &self.relay {
+                let _ = relay.send(Relay::Shown(channel, *person));
+            }
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a session following `channels`. Returns its link, its queue, and the
-    /// users sharing a channel with it who are online now. Announces the user
-    /// online if this is their first session.
+    /// Adds a session following `channels`, of which `dms` are DMs (with who
+    /// shows in each, as the store said). Returns its link, its queue, and
+    /// the users online here whose presence it is shown. Announces the user
+    /// online, where they show, if this is their first session.
     pub fn register(
         &self,
         user: UserId,
         token_hash: String,
         channels: &[ChannelId],
+        dms: &Shown,
     ) -> (Arc<SessionLink>, mpsc::Receiver<Delivery>, Vec<UserId>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, receiver) = mpsc::channel(self.queue_bound);
@@ -295,20 +404,22 @@ impl Hub {
         let mut state = self.lock();
         state.sessions.insert(id, Entry { link: link.clone(), channels: HashSet::new() });
         for channel in channels {
+            // What this session read may be newer than what the hub knew.
+            let newly = state.learn(*channel, dms.get(channel));
+            self.now_shown(&state, *channel, &newly);
             state.subscribe(id, *channel);
         }
         let sessions = state.by_user.entry(user).or_default();
         sessions.insert(id);
         let first = sessions.len() == 1;
-        let neighbours = state.neighbours(id, user);
-        let online: HashSet<UserId> = neighbours.values().map(|l| l.user).collect();
+        let online = state.seen_by(id, user);
         match (&self.relay, first) {
             (Some(relay), true) => {
                 let _ = relay.send(Relay::Online(user, true));
             }
             (None, true) => {
                 let frame = presence_frame(user, true);
-                for link in neighbours.values() {
+                for link in state.audience(id, user).values() {
                     link.offer(Delivery::Frame(frame.clone()));
                 }
             }
@@ -330,7 +441,7 @@ impl Hub {
             }
             (None, true) => {
                 let frame = presence_frame(user, false);
-                for link in state.neighbours(id, user).values() {
+                for link in state.audience(id, user).values() {
                     link.offer(Delivery::Frame(frame.clone()));
                 }
             }
@@ -351,8 +462,12 @@ impl Hub {
     }
 
     /// Follows `channel` from now on (a channel joined while connecting).
-    pub fn subscribe(&self, id: u64, channel: ChannelId) {
-        self.lock().subscribe(id, channel);
+    pub fn subscribe(&self, id: u64, channel: &Channel) {
+        let dm = (channel.kind == ChannelKind::Direct).then(|| HashSet::from([channel.created_by]));
+        let mut state = self.lock();
+        let newly = state.learn(channel.id, dm.as_ref());
+        self.now_shown(&state, channel.id, &newly);
+        state.subscribe(id, channel.id);
     }
 
     /// Tells the other members' sessions in `channel` that `user` is typing
@@ -369,9 +484,14 @@ impl Hub {
         }
     }
 
-    /// Tells this node's sessions in `channel`, except `user`'s, that `user` is typing.
+    /// Tells this node's sessions in `channel`, except `user`'s, that `user`
+    /// is typing; not in a DM that does not show them yet, where it would
+    /// tell they are online.
     pub fn relay_typing(&self, channel: ChannelId, user: UserId) {
         let state = self.lock();
+        if !state.shows(channel, user) {
+            return;
+        }
         let frame =
             Arc::new(Frame::new(&ServerFrame::Typing { channel_id: channel.to_string(), user_id: user.to_string() }));
         for link in state.by_channel.get(&channel).into_iter().flat_map(|s| s.values()) {
@@ -456,6 +576,8 @@ impl Hub {
                 if let Some((user, true)) = membership {
                     self.joining(&mut state, *channel, user);
                 }
+                let newly = state.spoke(*channel, run);
+                self.now_shown(&state, *channel, &newly);
                 let mut delivered = 0u64;
                 for link in state.by_channel.get(channel).into_iter().flat_map(|s| s.values()) {
                     for frame in run {
@@ -477,8 +599,16 @@ impl Hub {
 
     /// Before a `member_joined` of `user` is offered: its sessions here
     /// follow `channel`, and presence is exchanged with who is online in it.
+    /// A channel new here counts as a DM until it is [`learned`](Hub::learned)
+    /// (its events do not say): `user` shows in it once they send one.
     fn joining(&self, state: &mut State, channel: ChannelId, user: UserId) {
         let sessions = state.user_sessions(user);
+        if !sessions.is_empty() && !state.by_channel.contains_key(&channel) {
+            state.dms.insert(channel, HashSet::new());
+        }
+        for id in &sessions {
+            state.subscribe(*id, channel);
+        }
         match &self.relay {
             // Who is online is known cluster-wide, not here.
             Some(relay) => {
@@ -486,13 +616,10 @@ impl Hub {
             }
             None if !sessions.is_empty() => {
                 let here = state.presence_sessions(channel);
-                let others = here.into_iter().flat_map(|m| m.values()).map(|link| link.user).collect();
-                state.introduce(user, true, channel, &others);
+                let online = here.into_iter().flat_map(|m| m.values()).map(|link| link.user).collect();
+                state.introduce(user, channel, &online);
             }
             None => {}
-        }
-        for id in sessions {
-            state.subscribe(id, channel);
         }
     }
 
@@ -544,21 +671,111 @@ mod tests {
     fn presence_is_pushed_in_small_channels_only() {
         let hub = hub();
         let (small, large) = (ChannelId::generate(), ChannelId::generate());
-        let (_, mut first, _) = hub.register(UserId::generate(), "t".into(), &[small]);
-        let (_, _, online) = hub.register(UserId::generate(), "t".into(), &[small]);
+        let (_, mut first, _) = hub.register(UserId::generate(), "t".into(), &[small], &Shown::new());
+        let (_, _, online) = hub.register(UserId::generate(), "t".into(), &[small], &Shown::new());
         assert_eq!(online.len(), 1, "a newcomer is told who is there");
         assert_eq!(presence_frames(&mut first), 1, "and they are told of the newcomer");
 
         let mut queues = Vec::new();
         for _ in 0..PRESENCE_MAX_SESSIONS {
-            queues.push(hub.register(UserId::generate(), "t".into(), &[large]).1);
+            queues.push(hub.register(UserId::generate(), "t".into(), &[large], &Shown::new()).1);
         }
         for queue in &mut queues {
             presence_frames(queue);
         }
-        let (_, _, online) = hub.register(UserId::generate(), "t".into(), &[large]);
+        let (_, _, online) = hub.register(UserId::generate(), "t".into(), &[large], &Shown::new());
         assert!(online.is_empty(), "past {PRESENCE_MAX_SESSIONS} sessions a channel carries no presence");
         assert!(queues.iter_mut().all(|queue| presence_frames(queue) == 0), "nobody is told of the newcomer");
+    }
+
+    /// The presence frames queued, as `(user, status)`; other deliveries are dropped.
+    fn told(queue: &mut mpsc::Receiver<Delivery>) -> Vec<(String, String)> {
+        let mut told = Vec::new();
+        while let Ok(delivery) = queue.try_recv() {
+            if let Delivery::Frame(frame) = delivery {
+                if frame.kind == "presence" {
+                    let json: serde_json::Value = serde_json::from_str(frame.text.as_str()).unwrap();
+                    told.push((json["user_id"].as_str().unwrap().into(), json["status"].as_str().unwrap().into()));
+                }
+            }
+        }
+        told
+    }
+
+    fn presence(user: UserId, status: &str) -> (String, String) {
+        (user.to_string(), status.to_owned())
+    }
+
+    fn sent_by(sender: UserId, mut event: Event) -> Event {
+        event.sender_id = sender;
+        event
+    }
+
+    fn channel(id: ChannelId, kind: ChannelKind, created_by: UserId) -> Channel {
+        let (name, created_at, dm_key) = (String::new(), Timestamp::now(), None);
+        Channel { id, kind, name, topic: String::new(), created_at, created_by, dm_key, last_seq: 0, member_count: 2 }
+    }
+
+    /// Mallory opened a DM with alice, who never wrote in it: mallory is not
+    /// told when alice comes or goes, bob (in a channel with her) is; once
+    /// alice writes in the DM, mallory is told she is online.
+    #[test]
+    fn a_dm_shows_who_opened_it_and_who_wrote_in_it() {
+        let hub = hub();
+        let (mallory, alice, bob) = (UserId::generate(), UserId::generate(), UserId::generate());
+        let (room, dm) = (ChannelId::generate(), ChannelId::generate());
+        let shown = Shown::from([(dm, HashSet::from([mallory]))]);
+        let (_, mut m, online) = hub.register(mallory, "t".into(), &[dm], &shown);
+        assert!(online.is_empty());
+        let (_, mut b, _) = hub.register(bob, "t".into(), &[room], &Shown::new());
+
+        let (a1, _a, online) = hub.register(alice, "t".into(), &[room, dm], &shown);
+        assert_eq!(HashSet::<UserId>::from_iter(online), HashSet::from([mallory, bob]), "she sees the opener");
+        assert_eq!(told(&mut b), [presence(alice, "online")]);
+        assert!(told(&mut m).is_empty(), "an unanswered DM does not show alice to its opener");
+        hub.unregister(a1.id);
+        assert_eq!(told(&mut b), [presence(alice, "offline")]);
+        assert!(told(&mut m).is_empty());
+
+        let (a2, _a2, _) = hub.register(alice, "t".into(), &[room, dm], &shown);
+        assert_eq!(told(&mut b), [presence(alice, "online")]);
+        hub.typing(a2.id, alice, dm);
+        assert!(m.try_recv().is_err(), "nor is her typing: it would tell she is online");
+        hub.deliver(&[sent_by(alice, message(dm, 3))]);
+        assert_eq!(told(&mut m), [presence(alice, "online")], "alice wrote: from now on the DM shows her");
+        hub.deliver(&[sent_by(alice, message(dm, 4))]);
+        assert!(told(&mut m).is_empty(), "told once");
+        hub.typing(a2.id, alice, dm);
+        assert!(matches!(m.try_recv(), Ok(Delivery::Frame(frame)) if frame.kind == "typing"));
+    }
+
+    /// A DM opened while its people are connected: its events do not say it
+    /// is a DM, so each member shows only once they send one of its events
+    /// (the opener adds everyone). A private channel two people join by
+    /// invite is learned from the store, and then shows them to each other.
+    #[test]
+    fn a_channel_new_here_shows_only_its_senders_until_learned() {
+        let hub = hub();
+        let (mallory, alice) = (UserId::generate(), UserId::generate());
+        let (_, mut m, _) = hub.register(mallory, "t".into(), &[], &Shown::new());
+        let (_, mut a, _) = hub.register(alice, "t".into(), &[], &Shown::new());
+        let dm = ChannelId::generate();
+        let joined = |user, seq| sent_by(mallory, event(dm, seq, EventKind::MemberJoined { user_id: user }));
+        hub.deliver(&[joined(alice, 1), joined(mallory, 2)]);
+        assert!(told(&mut a).contains(&presence(mallory, "online")), "the opener shows");
+        assert!(told(&mut m).is_empty(), "alice does not, yet");
+        hub.learned(&channel(dm, ChannelKind::Direct, mallory));
+        assert!(told(&mut m).is_empty(), "nor once the DM is known as one");
+        hub.deliver(&[sent_by(alice, message(dm, 3))]);
+        assert_eq!(told(&mut m), [presence(alice, "online")]);
+
+        let (den, owner) = (ChannelId::generate(), UserId::generate());
+        let invited = |user, seq| sent_by(owner, event(den, seq, EventKind::MemberJoined { user_id: user }));
+        hub.deliver(&[invited(alice, 5), invited(mallory, 6)]);
+        assert!(told(&mut m).is_empty() && told(&mut a).is_empty(), "not known yet");
+        hub.learned(&channel(den, ChannelKind::Private, owner));
+        assert_eq!(told(&mut m), [presence(alice, "online")], "a private channel shows everyone");
+        assert_eq!(told(&mut a), [presence(mallory, "online")]);
     }
 
     fn event(channel: ChannelId, seq: Seq, kind: EventKind) -> Event {
@@ -593,9 +810,9 @@ mod tests {
         let hub = hub();
         let (a, b) = (ChannelId::generate(), ChannelId::generate());
         let joiner = UserId::generate();
-        let (_, mut both, _) = hub.register(UserId::generate(), "t".into(), &[a, b]);
-        let (_, mut joining, _) = hub.register(joiner, "t".into(), &[b]);
-        let (_, mut joining_too, _) = hub.register(joiner, "t".into(), &[b]);
+        let (_, mut both, _) = hub.register(UserId::generate(), "t".into(), &[a, b], &Shown::new());
+        let (_, mut joining, _) = hub.register(joiner, "t".into(), &[b], &Shown::new());
+        let (_, mut joining_too, _) = hub.register(joiner, "t".into(), &[b], &Shown::new());
         events(&mut both);
         let batch = [
             message(a, 1),

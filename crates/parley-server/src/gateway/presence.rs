@@ -2,14 +2,14 @@
 //! to every node through the `Presence` port (Redis), and its notices come
 //! back to every node, this one included, where the hub hands them to the
 //! sessions that share a channel with the user (a read marker: to the
-//! user's own sessions).
+//! user's own sessions). Who is shown whose presence: [`parley_core::presence`].
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::MyChannel;
+use parley_core::model::{ChannelKind, MyChannel};
 use parley_core::ports::Store;
 use parley_core::presence::{Notice, Presence};
 use parley_core::Result;
@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::hub::{Hub, Relay, PRESENCE_MAX_SESSIONS};
+use super::hub::{Hub, Relay, Shown, PRESENCE_MAX_SESSIONS};
 
 /// Starts the two tasks: one sends this node's relays, one reads every
 /// node's notices. Both end on `stop` (the sender once the hub is dropped).
@@ -39,6 +39,7 @@ pub fn spawn(
                     Relay::Joined(channel, user) => {
                         introduce(&hub, presence.as_ref(), store.as_ref(), channel, user).await
                     }
+                    Relay::Shown(channel, user) => shown(&hub, presence.as_ref(), channel, user).await,
                     Relay::Read(user, marker) => presence.read_marker(user, marker).await,
                 };
                 if let Err(error) = result {
@@ -100,32 +101,49 @@ async fn introduce(
     channel: ChannelId,
     user: UserId,
 ) -> Result<()> {
-    if store.channel(channel).await?.is_none_or(|c| c.member_count > PRESENCE_MAX_SESSIONS as i64) {
+    let Some(channel) = store.channel(channel).await? else { return Ok(()) };
+    hub.learned(&channel);
+    if channel.member_count > PRESENCE_MAX_SESSIONS as i64 {
         return Ok(());
     }
+    let channel = channel.id;
     let members: Vec<UserId> = store.members(channel).await?.into_iter().map(|m| m.user.id).collect();
     let online = presence.online_among(&members).await?;
     hub.introduce(channel, user, &online);
     Ok(())
 }
 
-/// Who among the people sharing `channels` with `me` is online on any node:
+/// `user` shows in `channel` from now on and has no session here: the
+/// channel's sessions here learn so if they are online on another node.
+async fn shown(hub: &Hub, presence: &dyn Presence, channel: ChannelId, user: UserId) -> Result<()> {
+    if !presence.online_among(&[user]).await?.is_empty() {
+        hub.announce(user, true, &[channel]);
+    }
+    Ok(())
+}
+
+/// Who among the people whose presence `me` is shown is online on any node:
 /// what a new session is told after `ready`. Channels too large to carry
 /// presence ([`PRESENCE_MAX_SESSIONS`] members) are left out.
-pub async fn online_neighbours(
-    presence: &dyn Presence,
-    store: &dyn Store,
-    me: UserId,
-    channels: &[MyChannel],
-) -> Result<Vec<UserId>> {
-    let mut people = HashSet::new();
-    for channel in channels.iter().filter(|c| c.channel.member_count <= PRESENCE_MAX_SESSIONS as i64) {
-        for member in store.members(channel.channel.id).await? {
-            if member.user.id != me {
-                people.insert(member.user.id);
+pub async fn online_neighbours(presence: &dyn Presence, store: &dyn Store, me: UserId) -> Result<Vec<UserId>> {
+    let people = store.presence_peers(me, PRESENCE_MAX_SESSIONS as u32).await?;
+    presence.online_among(&people).await
+}
+
+/// The DMs among `channels` (a session's, as `my_channels` read them), each
+/// with who shows in it: what the hub needs to follow them.
+pub async fn dms(store: &dyn Store, me: UserId, channels: &[MyChannel]) -> Result<Shown> {
+    let mut dms: Shown = channels
+        .iter()
+        .filter(|c| c.channel.kind == ChannelKind::Direct)
+        .map(|c| (c.channel.id, HashSet::from([c.channel.created_by])))
+        .collect();
+    if !dms.is_empty() {
+        for (channel, person) in store.dm_shown(me).await? {
+            if let Some(shown) = dms.get_mut(&channel) {
+                shown.insert(person);
             }
         }
     }
-    let people: Vec<UserId> = people.into_iter().collect();
-    presence.online_among(&people).await
+    Ok(dms)
 }

@@ -138,7 +138,11 @@ pub async fn serve<R, W>(
         Err(error) => return Box::pin(refuse(output, &error)).await,
     };
     let following: Vec<ChannelId> = first.iter().map(|c| c.channel.id).collect();
-    let (link, mut queue, online) = state.hub.register(user.id, token_hash, &following);
+    let dms = match super::presence::dms(state.chat.store().as_ref(), user.id, &first).await {
+        Ok(dms) => dms,
+        Err(error) => return Box::pin(refuse(output, &error)).await,
+    };
+    let (link, mut queue, online) = state.hub.register(user.id, token_hash, &following, &dms);
     let mut session = Session {
         state: state.clone(),
         user,
@@ -284,8 +288,8 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         let channels = self.state.chat.my_channels(self.user.id).await?;
         let before: HashSet<&ChannelId> = following.iter().collect();
         let late: Vec<ChannelId> = channels.iter().map(|c| c.channel.id).filter(|id| !before.contains(id)).collect();
-        for id in &late {
-            self.state.hub.subscribe(self.link.id, *id);
+        for entry in channels.iter().filter(|c| !before.contains(&c.channel.id)) {
+            self.state.hub.subscribe(self.link.id, &entry.channel);
         }
         let ready =
             ServerFrame::Ready { user: (&self.user).into(), channels: channel_bodies(&self.state, &channels).await? };
@@ -294,9 +298,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         let everywhere = match &self.state.presence {
             Some(presence) => {
                 let store = self.state.chat.store();
-                match super::presence::online_neighbours(presence.as_ref(), store.as_ref(), self.user.id, &channels)
-                    .await
-                {
+                match super::presence::online_neighbours(presence.as_ref(), store.as_ref(), self.user.id).await {
                     Ok(users) => users,
                     Err(error) => {
                         // Presence is a courtesy: the session goes on without it.
@@ -406,6 +408,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
 
     async fn channel_added(&self, id: ChannelId, out: &mut Vec<Outbound>) -> Result<(), Error> {
         if let Some(channel) = self.state.chat.store().channel(id).await? {
+            self.state.hub.learned(&channel);
             let people = self.state.chat.dm_people(&channel).await?;
             let body = wire::Channel::from(&channel).with_members(people);
             out.push(Outbound::Frame(Frame::new(&ServerFrame::ChannelAdded { channel: body })));
@@ -783,7 +786,7 @@ mod tests {
         let rig = rig().await;
         let channel = channel_with_messages(&rig, 0).await;
         let bob = UserId::generate();
-        let (_, mut bobs_queue, _) = rig.state.hub.register(bob, "t".into(), &[channel]);
+        let (_, mut bobs_queue, _) = rig.state.hub.register(bob, "t".into(), &[channel], &Default::default());
         let (_input, inbound) = mpsc::channel::<Inbound>(16);
         // Room for `ready` and a frame or two; the rest waits on a reader that never comes.
         let (outbound, mut output) = mpsc::channel(1);

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::Cluster;
+use crate::harness::{Cluster, Person};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn presence_and_typing_cross_nodes() {
@@ -203,6 +203,74 @@ async fn a_read_marker_follows_its_reader_across_nodes() {
         assert_ne!(frame["type"], "read_marker", "alice is told nothing of bob's reads");
         if frame["type"] == "pong" {
             break;
+        }
+    }
+}
+
+/// Mallory opened a DM with alice, who has not answered: on every node
+/// mallory's sessions are told nothing of alice (at connect, from the store;
+/// live, from her notices), while bob's, in a channel with her, are. Once
+/// alice writes in the DM, mallory's sessions on both nodes are told she is
+/// online: on hers at once, on the other after asking Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dm_shows_its_recipient_on_no_node_until_they_answer() {
+    let cluster = Cluster::new().await;
+    let nodes = [cluster.node("all"), cluster.node("all")];
+    let alice = cluster.register(&nodes[0], "alice").await;
+    let bob = cluster.register(&nodes[1], "bob").await;
+    let mallory = cluster.register(&nodes[1], "mallory").await;
+    let (_, created) =
+        cluster.post(&nodes[0], &alice, "/api/v1/channels", json!({"name": "room", "kind": "public"})).await;
+    let room = created["channel"]["id"].as_str().unwrap().to_owned();
+    cluster.post(&nodes[1], &bob, &format!("/api/v1/channels/{room}/join"), json!({})).await;
+    let (status, opened) = cluster.post(&nodes[1], &mallory, "/api/v1/dms", json!({"user_ids": [alice.id]})).await;
+    assert!(status.is_success(), "{opened}");
+    let dm = opened["channel"]["id"].as_str().unwrap().to_owned();
+    let online = |who: &Person| json!({"type": "presence", "user_id": who.id, "status": "online"});
+    let offline = |who: &Person| json!({"type": "presence", "user_id": who.id, "status": "offline"});
+
+    let (mut a, _) = WsClient::connect(nodes[0].addr, &alice.token, json!({})).await;
+    // Bob, once told, knows Redis has alice online; his session on node 0
+    // is told what mallory's there would be, at the same time.
+    let (mut b, _) = WsClient::connect(nodes[1].addr, &bob.token, json!({})).await;
+    assert_eq!(b.next_of("presence").await, online(&alice));
+    let (mut b0, _) = WsClient::connect(nodes[0].addr, &bob.token, json!({})).await;
+    assert_eq!(b0.next_of("presence").await, online(&alice));
+    let (mut m, _) = WsClient::connect(nodes[1].addr, &mallory.token, json!({})).await;
+    let (mut m0, _) = WsClient::connect(nodes[0].addr, &mallory.token, json!({})).await;
+    assert!(told(&mut m).await.is_empty(), "at connect, from the store");
+    assert!(told(&mut m0).await.is_empty(), "at connect, on alice's own node");
+    // Alice is told of who opened the DM (and of bob).
+    while a.next_of("presence").await != online(&mallory) {}
+
+    drop(a);
+    assert_eq!(b.next_of("presence").await, offline(&alice));
+    assert_eq!(b0.next_of("presence").await, offline(&alice));
+    assert!(told(&mut m).await.is_empty() && told(&mut m0).await.is_empty(), "alice's going, on either node");
+    let (mut a, _) = WsClient::connect(nodes[0].addr, &alice.token, json!({})).await;
+    assert_eq!(b.next_of("presence").await, online(&alice));
+    assert_eq!(b0.next_of("presence").await, online(&alice));
+    assert!(told(&mut m).await.is_empty() && told(&mut m0).await.is_empty(), "alice's coming, on either node");
+
+    a.post(1, &dm, "a1", "who are you?").await;
+    assert_eq!(m.next_of("presence").await, online(&alice), "she answered: the other node asked Redis");
+    assert_eq!(m0.next_of("presence").await, online(&alice), "her own node knew");
+    let (mut again, _) = WsClient::connect(nodes[1].addr, &mallory.token, json!({})).await;
+    assert!(told(&mut again).await.contains(&online(&alice)), "and at connect");
+    drop(a);
+    assert_eq!(m.next_of("presence").await, offline(&alice));
+}
+
+/// The presence frames `client` gets before the answer to a ping sent now.
+async fn told(client: &mut WsClient) -> Vec<Value> {
+    client.send(json!({"type": "ping", "ref": "told"})).await;
+    let mut told = Vec::new();
+    loop {
+        let frame = client.next().await;
+        match frame["type"].as_str() {
+            Some("presence") => told.push(frame),
+            Some("pong") => return told,
+            _ => {}
         }
     }
 }

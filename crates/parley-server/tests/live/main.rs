@@ -3,6 +3,7 @@
 mod delivery;
 mod limits;
 mod membership;
+mod presence;
 mod read_markers;
 mod sse;
 
