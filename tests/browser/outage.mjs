@@ -55,7 +55,8 @@ export async function offlineSpell({ step, alice, bob }) {
 /** `carol` reaches the server through `relay`; her network dies without a word. */
 export async function silentDrop({ step, bob, carol, relay }) {
   await step("a person whose network silently dropped shows offline to others within 60 s", async () => {
-    const { channel } = await fetchJson(bob, "POST", "/dms", { user_ids: [await userId(carol)] });
+    // Carol opens the DM: a DM shows the presence of who opened it or wrote in it.
+    const { channel } = await fetchJson(carol, "POST", "/dms", { user_ids: [await userId(bob)] });
     const dm = bob.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name: /carol/ });
     await dm.locator(".dot.online").waitFor();
     const dropped = Date.now();
