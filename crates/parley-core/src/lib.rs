@@ -3,6 +3,7 @@
 //! - [`error`]: the one error type every transport maps (HTTP status, WebSocket frame, log level).
 //! - [`id`] and [`time`]: identifiers (UUIDv7) and millisecond timestamps.
 //! - [`parse`]: input newtypes built once at the edge (`Username`, `Body`, …).
+//! - [`names`]: what a display name may hold, and when two users' names look alike.
 //! - [`model`]: users, channels, members, invites and the events of a channel's log.
 //! - [`ports`]: the small async traits each backend implements (`Store` and its parts).
 //! - [`search`]: what a people search matches, the same on every store.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod feed;
 pub mod id;
 pub mod model;
+pub mod names;
 pub mod parse;
 pub mod ports;
 pub mod presence;

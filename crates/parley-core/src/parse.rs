@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::{Error, Result};
+use crate::{names, Error, Result};
 
 fn char_len(s: &str) -> usize {
     s.chars().count()
@@ -16,7 +16,10 @@ fn has_control(s: &str) -> bool {
 }
 
 /// 3–32 of `a-z 0-9 _ . -`. Upper-case ASCII is accepted and folded to lower
-/// case, which is what makes usernames unique ignoring case.
+/// case, which is what makes usernames unique ignoring case. Being ASCII
+/// letters, digits and three marks, a username is NFC and drawn as what it is,
+/// the rules display names are held to (see [`names`]); one that looks like
+/// another user's name is refused where users are stored.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
 
@@ -41,6 +44,39 @@ impl Username {
 }
 
 impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A user's shown name: 1–64 characters in NFC after trimming, drawn as what
+/// it is — the rules of usernames but for case and the alphabet: no
+/// invisible, direction-changing or control character (see [`names`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub const MAX: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self> {
+        let name = names::normalized(raw);
+        if !(1..=Self::MAX).contains(&char_len(&name)) {
+            return Err(Error::bad_request("display_name must be 1 to 64 characters"));
+        }
+        names::check_visible("display_name", &name)?;
+        Ok(DisplayName(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for DisplayName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -115,10 +151,6 @@ macro_rules! text_type {
     };
 }
 
-text_type!(
-    /// A user's shown name: 1–64 characters.
-    DisplayName, "display_name", 1, 64
-);
 text_type!(
     /// A channel's name: 1–80 characters.
     ChannelName, "name", 1, 80
@@ -270,6 +302,17 @@ mod tests {
     }
 
     #[test]
+    fn display_names_are_nfc_trimmed_and_visible() {
+        let decomposed = "e\u{0301}".repeat(64);
+        assert_eq!(DisplayName::parse(&decomposed).unwrap().as_str(), "é".repeat(64), "counted after NFC");
+        assert!(DisplayName::parse(&"é".repeat(65)).is_err());
+        assert_eq!(DisplayName::parse("  Al  ").unwrap().as_str(), "Al");
+        assert_eq!(DisplayName::parse("\u{202E}ecila").unwrap_err().code, ErrorCode::BadRequest);
+        assert_eq!(DisplayName::parse("al\u{200B}ice").unwrap_err().code, ErrorCode::BadRequest);
+        assert!(DisplayName::parse(" \u{3000} ").is_err());
+    }
+
+    #[test]
     fn body_edges() {
         assert_eq!(Body::parse("  hi \n").unwrap().as_str(), "hi");
         assert_eq!(Body::parse("   ").unwrap_err().code, ErrorCode::BadRequest);
@@ -312,6 +355,15 @@ mod tests {
                     prop_assert_eq!(e.code, ErrorCode::PayloadTooLarge);
                     prop_assert!(trimmed.chars().count() > 4000);
                 }
+            }
+        }
+
+        #[test]
+        fn display_name_parses_to_itself(s in "\\PC{0,70}|.{0,70}") {
+            if let Ok(name) = DisplayName::parse(&s) {
+                prop_assert_eq!(DisplayName::parse(name.as_str()).unwrap(), name.clone());
+                prop_assert!((1..=64).contains(&name.as_str().chars().count()));
+                prop_assert_eq!(name.as_str().trim(), name.as_str());
             }
         }
 
