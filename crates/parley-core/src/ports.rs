@@ -17,7 +17,11 @@ use crate::Result;
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Fails with `Conflict` when the username is taken.
+    /// Fails with `Conflict` ([`NameClash`](crate::names::NameClash)) when
+    /// the username is taken, or when the username or display name shares a
+    /// look-alike key ([`NameKeys`](crate::names::NameKeys)) with another
+    /// user's names; the check and the write are one step, even against
+    /// writers on other nodes.
     async fn create_user(&self, user: &User, password_hash: &str) -> Result<()>;
     async fn user(&self, id: UserId) -> Result<Option<User>>;
     /// The user and their password hash, for login.
@@ -26,6 +30,11 @@ pub trait UserStore: Send + Sync {
     /// whose username starts with its text first, then the others, each by
     /// username.
     async fn search_users(&self, query: &PeopleQuery, limit: u32) -> Result<Vec<User>>;
+    /// Fails with `Conflict`
+    /// ([`DisplayNameLooksTaken`](crate::names::NameClash::DisplayNameLooksTaken))
+    /// when the name shares a look-alike key with another user's names and
+    /// is not one this user holds already (their username's, their current
+    /// name's), in one step with the write as for `create_user`.
     async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()>;
 }
 

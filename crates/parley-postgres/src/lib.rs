@@ -4,6 +4,8 @@
 //! - `error`: driver errors mapped to the port error where they arise.
 //! - `rows`: rows decoded into domain types, refusing malformed ones.
 //! - `users`: `UserStore`, `SessionStore`, `InviteStore` and `Health`.
+//! - `names`: the look-alike keys of users' names, checked as names are
+//!   written under one advisory lock.
 //! - `channels`: `ChannelStore`.
 //! - `events`: `EventLog` reads and the Sequencer's `LogTx`, whose statements
 //!   each take a whole batch as array parameters unpacked by `UNNEST`.
@@ -20,6 +22,7 @@
 mod channels;
 mod error;
 mod events;
+mod names;
 #[cfg(test)]
 mod plans;
 mod rows;
@@ -98,10 +101,12 @@ impl PostgresStore {
     /// what they leave to Rust, and disconnects (`parley migrate --database …`).
     pub async fn migrate(url: &str) -> Result<()> {
         let pool = pool(1).connect_with(connect_options(url)?).await.map_err(connect_err)?;
-        let result = match MIGRATOR.run(&pool).await.map_err(migrate_err) {
-            Ok(()) => users::fill_display_words(&pool).await,
-            Err(error) => Err(error),
-        };
+        let result = async {
+            MIGRATOR.run(&pool).await.map_err(migrate_err)?;
+            users::fill_display_words(&pool).await?;
+            names::fill_name_skeletons(&pool).await
+        }
+        .await;
         pool.close().await;
         result
     }

@@ -11,12 +11,13 @@
 use sqlx::{Connection, PgConnection, Postgres};
 use uuid::Uuid;
 
-use crate::{channels, events};
+use crate::{channels, events, names};
 
-const SCHEMA: [&str; 3] = [
+const SCHEMA: [&str; 4] = [
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_unique_channel_names.sql"),
     include_str!("../migrations/0003_user_display_words.sql"),
+    include_str!("../migrations/0004_user_name_skeletons.sql"),
 ];
 
 /// A query's parameters, bound by kind.
@@ -84,6 +85,9 @@ async fn hot_queries_use_their_indexes() {
         ("presence_peers: who wrote", channels::PRESENCE_PEERS, &[Id, Int], "events_dedupe"),
         ("public_channels", channels::PUBLIC_CHANNELS, &[], "channels_public_by_name"),
         ("channel_named", channels::NAMED, &[TextOne], "channels_by_name"),
+        ("look_alikes", names::LOOK_ALIKES, &[Id, Texts], "users_by_username_skeleton"),
+        ("look_alikes", names::LOOK_ALIKES, &[Id, Texts], "users_by_display_skeleton "),
+        ("look_alikes", names::LOOK_ALIKES, &[Id, Texts], "users_by_display_skeleton_caseless"),
         // Not here: `users::SEARCH_USERS` reads every user, by design.
     ];
     for (name, sql, params, index) in cases {

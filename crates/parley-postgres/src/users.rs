@@ -7,13 +7,13 @@ use parley_core::parse::Username;
 use parley_core::ports::{Health, InviteStore, SessionStore, UserStore};
 use parley_core::search::{self, PeopleQuery};
 use parley_core::time::Timestamp;
-use parley_core::{Error, Result};
+use parley_core::Result;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::{conflict_as, db_err};
 use crate::rows::{invite_columns, to_db, user_columns, CredentialsRow, InviteRow, UserRow};
-use crate::PostgresStore;
+use crate::{names, PostgresStore};
 
 /// `text` with `\`, `%` and `_` escaped for `LIKE … ESCAPE '\'`: it matches itself only.
 fn like_literal(text: &str) -> String {
@@ -82,20 +82,7 @@ fn storable(key: &str) -> bool {
 #[async_trait]
 impl UserStore for PostgresStore {
     async fn create_user(&self, user: &User, password_hash: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, username, display_name, display_words, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(user.id.as_uuid())
-        .bind(user.username.as_str())
-        .bind(&user.display_name)
-        .bind(search::words(&user.display_name))
-        .bind(password_hash)
-        .bind(to_db(user.created_at)?)
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_as("username is taken"))?;
-        Ok(())
+        names::create_user(&self.pool, user, password_hash).await
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {
@@ -143,17 +130,7 @@ impl UserStore for PostgresStore {
     }
 
     async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE users SET display_name = $2, display_words = $3 WHERE id = $1")
-            .bind(id.as_uuid())
-            .bind(display_name)
-            .bind(search::words(display_name))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found("user not found"));
-        }
-        Ok(())
+        names::set_display_name(&self.pool, id, display_name).await
     }
 }
 

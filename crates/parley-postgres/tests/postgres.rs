@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role, User};
+use parley_core::names::NameClash;
 use parley_core::parse::Username;
 use parley_core::ports::{ChannelHead, ChannelStore, MemberChange, PostKey, UserStore};
 use parley_core::search::PeopleQuery;
@@ -334,5 +335,52 @@ async fn repeated_channel_names_are_renamed_by_the_migration() {
     assert_eq!(general.as_deref(), Some("general"), "names are now unique and found ignoring case");
     let found = store.search_users(&PeopleQuery::parse("émi").expect("valid"), 20).await.expect("search_users");
     assert_eq!(found.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["owner"], "words filled in");
+    store.close().await;
+}
+
+/// Users from before migration 0004 whose names look alike keep them, and
+/// get the keys that refuse the next look-alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_from_before_keep_look_alike_names_and_get_their_keys() {
+    let db = ScratchDb::create().await;
+    let mut conn = PgConnection::connect(&db.url).await.expect("connect");
+    let scripts = tempfile::tempdir().expect("a temporary directory");
+    for migration in ["0001_init.sql", "0002_unique_channel_names.sql", "0003_user_display_words.sql"] {
+        let path = format!("{}/migrations/{migration}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(path, scripts.path().join(migration)).expect("copy");
+    }
+    Migrator::new(scripts.path()).await.expect("migrations 1-3").run(&mut conn).await.expect("run");
+    let users =
+        [("000000000001", "alice", "Alice"), ("000000000002", "a1ice", "Alice"), ("000000000003", "bob", "Bob")];
+    for (tail, username, display_name) in users {
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, password_hash, created_at) \
+             VALUES ($1::uuid, $2, $3, 'hash', now())",
+        )
+        .bind(format!("01900000-0000-7000-8000-{tail}"))
+        .bind(username)
+        .bind(display_name)
+        .execute(&mut conn)
+        .await
+        .expect("a user");
+    }
+    conn.close().await.expect("close");
+
+    let store = PostgresStore::connect(&db.url).await.expect("the migrations apply");
+    let id = |tail: &str| format!("01900000-0000-7000-8000-{tail}").parse::<UserId>().expect("an id");
+    let a1ice = store.user(id("000000000002")).await.expect("user").expect("kept");
+    assert_eq!(a1ice.display_name, "Alice", "a look-alike from before is not refused after the fact");
+    store.set_display_name(a1ice.id, "Alice").await.expect("and may keep the name it has");
+
+    let newcomer = User {
+        id: UserId::generate(),
+        username: Username::parse("b0b").expect("valid"),
+        display_name: "Newcomer".to_owned(),
+        created_at: Timestamp::now(),
+    };
+    let refused = store.create_user(&newcomer, "hash").await.expect_err("b0b looks like bob");
+    assert_eq!(refused.message, parley_core::Error::from(NameClash::UsernameLooksTaken).message, "keys filled in");
+    let refused = store.set_display_name(id("000000000003"), "A1ice").await.expect_err("looks like alice");
+    assert_eq!(refused.message, parley_core::Error::from(NameClash::DisplayNameLooksTaken).message);
     store.close().await;
 }

@@ -80,10 +80,8 @@ impl Auth {
             username,
             created_at: Timestamp::now(),
         };
-        self.store.create_user(&user, &hash).await.map_err(|e| match e.code {
-            parley_core::ErrorCode::Conflict => Error::conflict("that username is taken"),
-            _ => e,
-        })?;
+        // A conflict says which name, in the store's words (`NameClash`).
+        self.store.create_user(&user, &hash).await?;
         let token = self.open_session(user.id).await?;
         Ok((user, token))
     }

@@ -5,6 +5,7 @@
 //! - `error`: driver errors mapped to the port error where they arise.
 //! - `rows`: rows decoded into domain types, refusing malformed ones.
 //! - `users`: `UserStore`, `SessionStore`, `InviteStore` and `Health`.
+//! - `names`: the look-alike keys of users' names, checked as names are written.
 //! - `channels`: `ChannelStore`.
 //! - `events`: `EventLog` reads and the Sequencer's `LogTx`, which runs on
 //!   the writer thread.
@@ -18,6 +19,7 @@
 mod channels;
 mod error;
 mod events;
+mod names;
 #[cfg(test)]
 mod plans;
 mod rows;
@@ -89,10 +91,12 @@ impl SqliteStore {
     /// what they leave to Rust, and closes it.
     pub async fn migrate(data_dir: &Path) -> Result<()> {
         let pool = migration_pool(&db_path(data_dir)?).await?;
-        let result = match MIGRATOR.run(&pool).await.map_err(migrate_err) {
-            Ok(()) => users::fill_display_words(&pool).await,
-            Err(error) => Err(error),
-        };
+        let result = async {
+            MIGRATOR.run(&pool).await.map_err(migrate_err)?;
+            users::fill_display_words(&pool).await?;
+            names::fill_name_skeletons(&pool).await
+        }
+        .await;
         pool.close().await;
         result
     }

@@ -3,7 +3,7 @@
 
 use sqlx::SqlitePool;
 
-use crate::{channels, events, SqliteStore};
+use crate::{channels, events, names, SqliteStore};
 
 /// The `detail` lines of `EXPLAIN QUERY PLAN`, with `?1`… bound to `params`.
 async fn plan(pool: &SqlitePool, sql: &str, params: &[&str]) -> Vec<String> {
@@ -53,10 +53,19 @@ async fn hot_queries_probe_indexes() {
         ),
         ("public_channels", channels::PUBLIC_CHANNELS, &["SEARCH c USING INDEX channels_by_kind_name"]),
         ("channel_named", channels::NAMED, &["SEARCH c USING INDEX channels_by_name"]),
+        (
+            "look_alikes",
+            names::LOOK_ALIKES,
+            &[
+                "SEARCH users USING INDEX users_by_username_skeleton",
+                "SEARCH users USING INDEX users_by_display_skeleton ",
+                "SEARCH users USING INDEX users_by_display_skeleton_caseless",
+            ],
+        ),
         // Not here: `users::SEARCH_USERS` reads every user, by design.
     ];
     for (name, sql, expected) in cases {
-        let detail = plan(&store.read, sql, &["a", "b", "c"]).await;
+        let detail = plan(&store.read, sql, &["a", "b", "c", "d"]).await;
         for want in *expected {
             assert!(detail.iter().any(|d| d.starts_with(want)), "{name}: no `{want}…` in {detail:#?}");
         }

@@ -7,10 +7,11 @@ use parley_core::parse::Username;
 use parley_core::ports::{Health, InviteStore, SessionStore, UserStore};
 use parley_core::search::{self, PeopleQuery};
 use parley_core::time::Timestamp;
-use parley_core::{Error, Result};
+use parley_core::Result;
 use sqlx::SqlitePool;
 
 use crate::error::{conflict_means, db_err, write_err};
+use crate::names::{self, NewUser};
 use crate::rows::{invite_columns, user_columns, CredentialsRow, InviteRow, UserRow};
 use crate::SqliteStore;
 
@@ -74,23 +75,14 @@ pub(crate) async fn fill_display_words(pool: &SqlitePool) -> Result<()> {
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn create_user(&self, user: &User, password_hash: &str) -> Result<()> {
-        let row = (
-            user.id.to_string(),
-            user.username.as_str().to_owned(),
-            user.display_name.clone(),
-            search::words(&user.display_name),
-            password_hash.to_owned(),
-            user.created_at.millis(),
-        );
-        self.writer
-            .execute(
-                "INSERT INTO users (id, username, display_name, display_words, password_hash, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                row,
-            )
-            .await
-            .map_err(conflict_means("username is taken"))?;
-        Ok(())
+        let user = NewUser {
+            id: user.id.to_string(),
+            username: user.username.as_str().to_owned(),
+            display_name: user.display_name.clone(),
+            password_hash: password_hash.to_owned(),
+            created_at: user.created_at.millis(),
+        };
+        self.writer.run(move |conn| names::create_user(conn, user)).await
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {
@@ -135,13 +127,8 @@ impl UserStore for SqliteStore {
     }
 
     async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()> {
-        let row = (id.to_string(), display_name.to_owned(), search::words(display_name));
-        let changed =
-            self.writer.execute("UPDATE users SET display_name = ?2, display_words = ?3 WHERE id = ?1", row).await?;
-        if changed == 0 {
-            return Err(Error::not_found("user not found"));
-        }
-        Ok(())
+        let (id, display_name) = (id.to_string(), display_name.to_owned());
+        self.writer.run(move |conn| names::set_display_name(conn, &id, &display_name)).await
     }
 }
 

@@ -1,11 +1,13 @@
 //! Migrating a database written by an earlier version: channel names that
-//! repeat are renamed before they become unique, and users get the display
-//! words people search.
+//! repeat are renamed before they become unique, users get the display
+//! words people search, and the look-alike keys of their names.
 
 use std::path::Path;
 
+use parley_core::names::NameClash;
 use parley_core::ports::{ChannelStore, UserStore};
 use parley_core::search::PeopleQuery;
+use parley_core::time::Timestamp;
 use parley_sqlite::SqliteStore;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
@@ -13,9 +15,16 @@ use sqlx::{Connection, SqliteConnection};
 
 /// The first migration alone, as the first release made the database.
 async fn first_release(db: &Path) -> SqliteConnection {
+    migrated_by(db, &["0001_init.sql"]).await
+}
+
+/// The database as the given migrations alone leave it.
+async fn migrated_by(db: &Path, migrations: &[&str]) -> SqliteConnection {
     let scripts = tempfile::tempdir().unwrap();
-    let init = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/0001_init.sql");
-    std::fs::copy(init, scripts.path().join("0001_init.sql")).unwrap();
+    for migration in migrations {
+        let path = format!("{}/migrations/{migration}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(path, scripts.path().join(migration)).unwrap();
+    }
     let options = SqliteConnectOptions::new().filename(db).create_if_missing(true);
     let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
     Migrator::new(scripts.path()).await.unwrap().run(&mut conn).await.unwrap();
@@ -91,5 +100,49 @@ async fn repeated_channel_names_are_renamed_and_users_get_their_words() {
     // Opening again migrates nothing more and keeps every name.
     let store = SqliteStore::open(dir.path()).await.expect("opens again");
     assert_eq!(store.channel_named("general-3").await.unwrap().map(|c| c.name).as_deref(), Some("GENERAL-3"));
+    store.close().await;
+}
+
+/// Users from before whose names look alike keep them, and get the keys that
+/// refuse the next look-alike.
+#[tokio::test]
+async fn users_from_before_keep_look_alike_names_and_get_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = migrated_by(
+        &dir.path().join(parley_sqlite::DB_FILE),
+        &["0001_init.sql", "0002_unique_channel_names.sql", "0003_user_display_words.sql"],
+    )
+    .await;
+    let users =
+        [("000000000001", "alice", "Alice"), ("000000000002", "a1ice", "Alice"), ("000000000003", "bob", "Bob")];
+    for (tail, username, display_name) in users {
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, 'hash', 0)",
+        )
+        .bind(format!("01900000-0000-7000-8000-{tail}"))
+        .bind(username)
+        .bind(display_name)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let store = SqliteStore::open(dir.path()).await.expect("the migrations apply");
+    let id = |tail: &str| format!("01900000-0000-7000-8000-{tail}").parse().unwrap();
+    let a1ice = store.user(id("000000000002")).await.unwrap().expect("kept");
+    assert_eq!(a1ice.display_name, "Alice", "a look-alike from before is not refused after the fact");
+    store.set_display_name(a1ice.id, "Alice").await.expect("and may keep the name it has");
+
+    let newcomer = parley_core::model::User {
+        id: parley_core::id::UserId::generate(),
+        username: parley_core::parse::Username::parse("b0b").unwrap(),
+        display_name: "Newcomer".to_owned(),
+        created_at: Timestamp::now(),
+    };
+    let refused = store.create_user(&newcomer, "hash").await.unwrap_err();
+    assert_eq!(refused.message, parley_core::Error::from(NameClash::UsernameLooksTaken).message, "keys filled in");
+    let refused = store.set_display_name(id("000000000003"), "A1ice").await.unwrap_err();
+    assert_eq!(refused.message, parley_core::Error::from(NameClash::DisplayNameLooksTaken).message);
     store.close().await;
 }

@@ -27,6 +27,7 @@ mod dms;
 mod harness;
 mod invites;
 mod log;
+mod lookalikes;
 mod names;
 mod presence;
 
@@ -45,6 +46,7 @@ pub use concurrency::*;
 pub use dms::*;
 pub use invites::*;
 pub use log::*;
+pub use lookalikes::*;
 pub use names::*;
 pub use presence::*;
 
@@ -107,6 +109,8 @@ macro_rules! __store_suite_checks {
             users_search_display_words,
             users_search_order,
             users_set_display_name,
+            users_look_alike_names_conflict,
+            users_look_alike_names_race,
             sessions_lifecycle,
             channels_create_with_owner,
             channels_member_count_join_leave,

@@ -160,12 +160,14 @@ impl Harness {
         format!("{}{}", self.tag, name)
     }
 
-    /// Makes a user `<tag><name>` with password hash `hash-<name>`.
+    /// Makes a user `<tag><name>` called `User <name> <tag>`, with password
+    /// hash `hash-<name>`. The tag keeps display names apart too: no two
+    /// users' names may look alike, whichever check made them.
     pub async fn user(&self, name: &str) -> User {
         let user = User {
             id: UserId::generate(),
             username: Username::parse(&self.name(name)).expect("a valid test username"),
-            display_name: format!("User {name}"),
+            display_name: format!("User {name} {}", self.tag),
             created_at: Timestamp::now(),
         };
         self.store.create_user(&user, &format!("hash-{name}")).await.must("create_user");
