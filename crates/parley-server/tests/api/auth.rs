@@ -60,6 +60,58 @@ async fn register_refuses_bad_input() {
     assert_eq!(response.await.unwrap().status(), StatusCode::BAD_REQUEST);
 }
 
+async fn rename(app: &TestApp, token: &str, name: &str) -> (StatusCode, serde_json::Value) {
+    app.call(Method::PATCH, "/api/v1/me", Some(token), Some(json!({ "display_name": name }))).await
+}
+
+/// A display name that hides characters or reverses text is 400; one that
+/// looks like another user's username or display name is 409, and so is a
+/// username that looks like another's; your own username is yours to use.
+#[tokio::test]
+async fn display_names_that_hide_or_impersonate_are_refused() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let body = json!({"username": "bob", "password": "correct horse", "display_name": "Bob Builder"});
+    assert_eq!(app.call(Method::POST, REGISTER, None, Some(body)).await.0, StatusCode::CREATED);
+    let carol = app.register("carol").await;
+
+    for (name, shown) in [("\u{202E}ecila", "U+202E"), ("al\u{200B}ice", "U+200B"), ("\u{2066}alice", "U+2066")] {
+        let (status, body) = rename(&app, &carol.token, name).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name:?}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("invisible or text-direction") && message.contains(shown), "{message}");
+    }
+    // What each is drawn like: the skeleton maps Cyrillic а to a, 1 and a
+    // capital I to l; case is folded, and a run of spaces is one.
+    for name in ["\u{0430}lice", "a1ice", "AIice", "ALICE", "Alice", "Bob Builder", "bob  BUILDER"] {
+        let (status, body) = rename(&app, &carol.token, name).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{name:?}: {body}");
+        assert_eq!(body["error"]["message"], "that display name looks like another user's name");
+    }
+    assert_eq!(app.get("/api/v1/me", &carol.token).await.1["user"]["display_name"], "carol", "nothing stored");
+    let (status, body) = rename(&app, &carol.token, "Carol \u{1F469}\u{200D}\u{1F4BB}").await;
+    assert_eq!(status, StatusCode::OK, "a joiner inside an emoji: {body}");
+    for name in ["Alice", "ALICE"] {
+        let (status, body) = rename(&app, &alice.token, name).await;
+        assert_eq!(status, StatusCode::OK, "{name:?} looks like alice's own username: {body}");
+    }
+
+    let register = |username: &str, display_name: &str| {
+        let body = json!({"username": username, "password": "correct horse", "display_name": display_name});
+        app.call(Method::POST, REGISTER, None, Some(body))
+    };
+    let (status, body) = register("a1ice", "Someone").await;
+    assert_eq!(
+        (status, &body["error"]["message"]),
+        (StatusCode::CONFLICT, &json!("that username looks like another user's name"))
+    );
+    let (status, body) = register("dave", "B\u{043E}b Builder").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["message"], "that display name looks like another user's name");
+    let (status, body) = register("eve", "E\u{0301}ve").await;
+    assert_eq!((status, &body["user"]["display_name"]), (StatusCode::CREATED, &json!("\u{00C9}ve")), "stored in NFC");
+}
+
 #[tokio::test]
 async fn wrong_password_and_unknown_user_answer_alike() {
     let app = spawn_app().await;

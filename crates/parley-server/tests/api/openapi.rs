@@ -409,6 +409,7 @@ async fn real_answers_match_the_documented_responses() {
     let op = (patch.clone(), "/api/v1/me");
     expect(&app, &doc, op.clone(), op.1, a, Some(json!({"display_name": " Alice "})), StatusCode::OK).await;
     expect(&app, &doc, op.clone(), op.1, a, Some(json!({"display_name": " "})), StatusCode::BAD_REQUEST).await;
+    expect(&app, &doc, op.clone(), op.1, b, Some(json!({"display_name": "Alice"})), StatusCode::CONFLICT).await;
     let op = (get.clone(), "/api/v1/users");
     let found = expect(&app, &doc, op.clone(), "/api/v1/users?q=B", a, None, StatusCode::OK).await;
     assert_eq!(found["users"][0]["id"], bob_id);
