@@ -19,7 +19,7 @@ function form(mode, invite, done, show) {
     id: "username", name: "username", autocomplete: "username", required: true, autocapitalize: "none", spellcheck: "false",
     minlength: registering ? "3" : null, maxlength: "32",
   });
-  const displayName = registering ? el("input", { id: "display-name", name: "display_name", autocomplete: "name", maxlength: "80" }) : null;
+  const displayName = registering ? el("input", { id: "display-name", name: "display_name", autocomplete: "name", maxlength: "64" }) : null;
   const password = el("input", {
     id: "password", name: "password", type: "password", required: true,
     minlength: registering ? "8" : null, maxlength: "1024",

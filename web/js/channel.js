@@ -265,7 +265,7 @@ export class ChannelView {
         this.loadLatest();
       }
     }
-    this.title.replaceChildren(el("span", { class: "prefix" }, icon(channelIcon(channel))), channelTitle(channel, me));
+    this.title.replaceChildren(el("span", { class: "prefix" }, icon(channelIcon(channel))), el("bdi", {}, channelTitle(channel, me)));
     this.topic.textContent = channel.topic ?? "";
     this.topic.hidden = !channel.topic;
     this.memberCount.textContent = String(channel.member_count ?? (channel.members ?? []).length);
@@ -368,7 +368,7 @@ export class ChannelView {
       const what = event.type === "member_left" ? " left." : !founded ? " joined."
         : this.channel.kind === "direct" ? " started this conversation." : " created this channel.";
       return this.cached(event.seq, displayName(who), () => el("div", { class: "note", "data-seq": event.seq },
-        el("strong", {}, displayName(who)), what, " ", stamp(new Date(event.created_at))));
+        el("strong", { dir: "auto" }, displayName(who)), what, " ", stamp(new Date(event.created_at))));
     }
     if (event.type !== "message") return this.cached(event.seq, "", () => el("div", { hidden: true, "data-seq": event.seq }));
     const key = JSON.stringify([grouped, displayName(sender)]);
@@ -416,7 +416,7 @@ export class ChannelView {
     const sorted = [...members].sort((a, b) => online(b) - online(a) || displayName(a.user).localeCompare(displayName(b.user)));
     this.membersNode.replaceChildren(el("h2", {}, `Members (${members.length})`),
       el("ul", { class: "list" }, sorted.map((m) => el("li", { class: "member" }, avatar(m.user, m.user.id), dot(online(m)),
-        el("span", { class: "name" }, displayName(m.user)), m.role === "owner" ? el("small", { class: "role" }, "owner") : null))));
+        el("span", { class: "name", dir: "auto" }, displayName(m.user)), m.role === "owner" ? el("small", { class: "role" }, "owner") : null))));
   }
 
   /**
@@ -467,7 +467,7 @@ function message({ seq, sender, senderId, body, at, grouped, mine, state, client
   },
   grouped ? el("span", { class: "gutter" }, stamp(at, link, open)) : avatar(sender, senderId),
   el("div", { class: "content" },
-    grouped ? null : el("header", {}, el("span", { class: "who" }, displayName(sender)), stamp(at, link, open)),
+    grouped ? null : el("header", {}, el("span", { class: "who", dir: "auto" }, displayName(sender)), stamp(at, link, open)),
     el("div", { class: "body" }, linkified(body))),
   stateNode);
 }

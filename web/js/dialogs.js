@@ -142,7 +142,7 @@ export function newDirect(store) {
     const start = el("button", { class: "primary", type: "submit", disabled: true }, "Start conversation");
     const show = (users) => {
       results.replaceChildren(...users.filter((u) => u.id !== store.user.id).map((u) => el("li", {}, avatar(u, u.id),
-        el("span", { class: "grow" }, el("strong", {}, displayName(u)), el("small", {}, ` @${u.username}`)),
+        el("span", { class: "grow" }, el("strong", { dir: "auto" }, displayName(u)), el("small", {}, ` @${u.username}`)),
         el("button", {
           type: "button", "aria-pressed": String(chosen.has(u.id)), "aria-label": `${chosen.has(u.id) ? "Remove" : "Add"} ${u.username}`,
           onclick: () => {

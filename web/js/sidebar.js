@@ -53,7 +53,7 @@ export class Sidebar {
     this.fill(this.channelList, rooms, current, "No channels yet.");
     this.fill(this.directList, directs, current, "No conversations yet.");
     for (const id of [...this.items.keys()]) if (!store.channels.has(id)) this.items.delete(id);
-    this.me.replaceChildren(avatar(me, me.id), el("span", { class: "grow" }, displayName(me)),
+    this.me.replaceChildren(avatar(me, me.id), el("span", { class: "grow", dir: "auto" }, displayName(me)),
       el("button", { class: "link", onclick: this.actions.signOut }, "Sign out"));
   }
 
@@ -85,7 +85,7 @@ export class Sidebar {
       item.button.classList.toggle("unread", unread > 0);
       item.button.replaceChildren(...[
         channel.kind === "direct" ? dot(online) : el("span", { class: "prefix" }, icon(channelIcon(channel))),
-        el("span", { class: "name" }, title),
+        el("span", { class: "name", dir: "auto" }, title),
         unread > 0 ? el("span", { class: "badge", "aria-label": `${unread} unread` }, unread > 99 ? "99+" : String(unread)) : null,
       ].filter(Boolean));
     }

@@ -74,7 +74,7 @@ export function quickSwitcher(store, recent) {
           onclick: () => choose(option), onmousemove: () => { if (active !== i) { active = i; show(); } },
         },
         user ? avatar(user, user.id) : channel.kind === "direct" ? dot(others.some((u) => store.online.has(u.id))) : el("span", { class: "prefix" }, icon(channelIcon(channel))),
-        el("span", { class: "grow" }, option.title, user ? el("small", {}, ` @${user.username} · new conversation`) : null),
+        el("span", { class: "grow" }, el("bdi", {}, option.title), user ? el("small", {}, ` @${user.username} · new conversation`) : null),
         channel?.unread_count ? el("span", { class: "badge", "aria-label": `${channel.unread_count} unread` }, String(channel.unread_count)) : null);
       }));
       if (options.length === 0) list.append(el("li", { class: "empty" }, q ? "Nothing matches." : "No conversations yet."));
