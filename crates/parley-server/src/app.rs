@@ -28,14 +28,20 @@ use crate::connections::Timeouts;
 use crate::gateway::hub::{Hub, CLOSE_GOING_AWAY};
 use crate::gateway::limits::SessionLimits;
 use crate::metrics::Metrics;
+use crate::origin::Origins;
 use crate::rate::SendLimiter;
 use crate::state::AppState;
 
 /// How long open requests get to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
+/// Open connections at most on `--metrics-listen`: a scraper or two, and an
+/// operator. They come out of the open-file headroom (`connections::cap`).
+const METRICS_CONNECTIONS: usize = 16;
 
 pub struct Application {
     listener: TcpListener,
+    /// `--metrics-listen`: `/metrics`, `/healthz` and `/readyz` for operators.
+    metrics_listener: Option<TcpListener>,
     /// Open connections at most, within the open-file limit.
     cap: Arc<ConnectionCap>,
     state: AppState,
@@ -60,6 +66,11 @@ impl Application {
         let backend = Backend::open(&config).await?;
         let store = backend.store();
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let origins = own_origins(&config, listener.local_addr()?);
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding {addr} (metrics)"))?),
+            None => None,
+        };
         let metrics = Arc::new(Metrics::default());
         let cap = ConnectionCap::new(max_connections, metrics.clone());
         let stop = CancellationToken::new();
@@ -155,6 +166,7 @@ impl Application {
             auth: Arc::new(auth),
             sends: Arc::new(SendLimiter::new(config.send_rate)),
             hub,
+            origins: Arc::new(origins),
             session_limits: Arc::new(SessionLimits::new(
                 config.limits.max_sessions_per_user,
                 config.limits.max_sessions_per_address,
@@ -167,7 +179,7 @@ impl Application {
             tasks: TaskTracker::new(),
         };
         let feed = gateway.then_some(feed);
-        Ok(Application { listener, cap, state, backend, feed, background, stop, presence })
+        Ok(Application { listener, metrics_listener, cap, state, backend, feed, background, stop, presence })
     }
 
     /// The shared state, for tests that drive a session without a socket.
@@ -183,18 +195,31 @@ impl Application {
         self.local_addr().port()
     }
 
+    /// Where `--metrics-listen` bound, if it is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until `shutdown` resolves, then drains: open requests get
     /// [`DRAIN`] to finish, the Sequencers commit what they were given, the
     /// processor finishes its step, and the store closes.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, cap, state, backend, feed, background, stop, presence } = self;
+        let Application { listener, metrics_listener, cap, state, backend, feed, background, stop, presence } = self;
         let mode = match &state.config.cluster {
             None if state.config.database.is_some() => "postgres".to_owned(),
             None => format!("embedded in {}", state.config.data_dir.display()),
             Some(cluster) => format!("cluster, role {:?}", cluster.role).to_lowercase(),
         };
+        // `metrics=` names the metrics listener's address (tests and the
+        // benchmark read it, as they read `addr=`), else where /metrics is.
+        let metrics_at = match (&metrics_listener, &state.config.metrics_token) {
+            (Some(private), _) => private.local_addr()?.to_string(),
+            (None, Some(_)) => "bearer".to_owned(),
+            (None, None) => "off".to_owned(),
+        };
         tracing::info!(
             addr = %listener.local_addr()?,
+            metrics = %metrics_at,
             mode = %mode,
             max_connections = cap.limit(),
             "parley listening"
@@ -202,10 +227,20 @@ impl Application {
         let (hub, tasks, metrics) = (state.hub.clone(), state.tasks.clone(), state.metrics.clone());
         let timeouts = Timeouts::from(&state.config.limits);
         let dispatcher = feed.map(|feed| tokio::spawn(hub.clone().run_dispatcher(feed, stop.clone())));
+        // Built before `state` goes into the public router: nothing else may
+        // keep a handle of the Sequencer once the servers are done.
+        let private = metrics_listener.map(|listener| (listener, crate::http::metrics_router(state.clone())));
         let router = match dispatcher {
             Some(_) => crate::http::router(state),
             None => crate::http::ops_router(state),
         };
+        let private = private.map(|(listener, router)| {
+            // Its own small cap, out of the open-file headroom, and its own
+            // counters: the public port's figures stay the public port's.
+            let scrapes = Arc::new(Metrics::default());
+            let cap = ConnectionCap::new(METRICS_CONNECTIONS, scrapes.clone());
+            tokio::spawn(crate::connections::serve(listener, router, cap, timeouts, scrapes, stop.clone()))
+        });
         let server = crate::connections::serve(listener, router, cap, timeouts, metrics, stop.clone());
         let drained = async {
             shutdown.await;
@@ -225,6 +260,9 @@ impl Application {
         }
         if let Some(dispatcher) = dispatcher {
             let _ = dispatcher.await;
+        }
+        if let Some(private) = private {
+            let _ = tokio::time::timeout(DRAIN, private).await;
         }
         // The router, and with it the last handle of the Sequencer, is gone:
         // the writer finishes its queue and stops; the processor's once the
@@ -249,6 +287,20 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The origins that may use the session cookie: `--public-url`, else the
+/// bound address's own, and `--allowed-origin`s.
+fn own_origins(config: &Config, bound: SocketAddr) -> Origins {
+    let origins = Origins::new(config.public_url.as_ref(), bound, &config.allowed_origins);
+    if config.public_url.is_none() && bound.ip().is_unspecified() {
+        let own: Vec<String> = origins.own().iter().map(ToString::to_string).collect();
+        tracing::warn!(
+            own = %own.join(" "),
+            "listening on every address without --public-url: only these origins may use the session cookie"
+        );
+    }
+    origins
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -10,6 +10,11 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::origin::{parse_setting, Origin};
+
+/// A shorter `--metrics-token` is refused: it guards the public port.
+const MIN_METRICS_TOKEN: usize = 16;
+
 #[derive(Debug, Parser)]
 #[command(name = "parley", version, about = "Parley: a self-hosted real-time chat server")]
 pub struct Cli {
@@ -50,6 +55,19 @@ pub struct ServeArgs {
     /// changes, besides the server's own. Repeat, or separate with commas.
     #[arg(long = "allowed-origin", env = "PARLEY_ALLOWED_ORIGIN", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Where people reach this server (`https://chat.example.com`): then the
+    /// server's only own origin, and HSTS when https. Without it, the listen
+    /// address's own `http://` origins.
+    #[arg(long, env = "PARLEY_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Serve `/metrics` (and `/healthz`, `/readyz`) on this address too
+    /// (`127.0.0.1:9090`). The public port serves `/metrics` only with
+    /// `--metrics-token`.
+    #[arg(long, env = "PARLEY_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// `/metrics` on the public port, for `Authorization: Bearer <this>`.
+    #[arg(long, env = "PARLEY_METRICS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub metrics_token: Option<Secret>,
     /// Sends per second per user (burst twice that); 0 = no limit.
     #[arg(long, env = "PARLEY_SEND_RATE")]
     pub send_rate: Option<u32>,
@@ -128,6 +146,9 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     #[serde(default)]
     allowed_origins: Vec<String>,
+    public_url: Option<String>,
+    metrics_listen: Option<SocketAddr>,
+    metrics_token: Option<Secret>,
     send_rate: Option<u32>,
     header_timeout: Option<u64>,
     body_timeout: Option<u64>,
@@ -280,8 +301,14 @@ impl Limits {
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    /// Origins allowed besides the server's own (compared with `Host`).
-    pub allowed_origins: Vec<String>,
+    /// Origins allowed besides the server's own ([`crate::origin`]).
+    pub allowed_origins: Vec<Origin>,
+    /// The server's origin as people reach it; `None`: the listen address's.
+    pub public_url: Option<Origin>,
+    /// A listener of its own for `/metrics`, `/healthz` and `/readyz`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Opens `/metrics` on the public port to `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
     pub send_rate: u32,
     pub limits: Limits,
     /// Peers whose `X-Forwarded-For` is believed ([`crate::client_addr`]).
@@ -302,6 +329,9 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
             allowed_origins: Vec::new(),
+            public_url: None,
+            metrics_listen: None,
+            metrics_token: None,
             send_rate: 10,
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
@@ -324,10 +354,20 @@ impl Config {
         let mut allowed_origins = file.allowed_origins;
         allowed_origins.extend(args.allowed_origins.iter().cloned());
         let allowed_origins = allowed_origins
-            .into_iter()
-            .map(|o| o.trim().trim_end_matches('/').to_owned())
-            .filter(|o| !o.is_empty())
-            .collect();
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| parse_setting(o).map_err(|e| anyhow::anyhow!("allowed-origin: {e}")))
+            .collect::<anyhow::Result<_>>()?;
+        let public_url = args.public_url.clone().or(file.public_url);
+        let public_url =
+            public_url.map(|url| parse_setting(&url).map_err(|e| anyhow::anyhow!("public-url: {e}"))).transpose()?;
+        let metrics_token = args.metrics_token.clone().or(file.metrics_token);
+        if let Some(token) = &metrics_token {
+            anyhow::ensure!(
+                token.expose().len() >= MIN_METRICS_TOKEN,
+                "metrics-token must be at least {MIN_METRICS_TOKEN} characters (e.g. `openssl rand -hex 32`)"
+            );
+        }
         let database = args.store.database.clone().or(file.database);
         let role = args.role.or(file.role);
         let cluster = match args.kafka.clone().or(file.kafka) {
@@ -357,6 +397,9 @@ impl Config {
             listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
             data_dir: args.store.data_dir.clone().or(file.data_dir).unwrap_or(defaults.data_dir),
             allowed_origins,
+            public_url,
+            metrics_listen: args.metrics_listen.or(file.metrics_listen),
+            metrics_token,
             send_rate: args.send_rate.or(file.send_rate).unwrap_or(defaults.send_rate),
             limits,
             trusted_proxies,
@@ -394,7 +437,36 @@ mod tests {
         assert_eq!(config.listen.port(), 9000);
         assert_eq!(config.send_rate, 7);
         assert_eq!(config.data_dir, PathBuf::from("./data"));
-        assert_eq!(config.allowed_origins, vec!["https://a.example".to_owned()]);
+        assert_eq!(config.allowed_origins, vec!["https://a.example".parse::<Origin>().unwrap()]);
+    }
+
+    #[test]
+    fn the_public_url_and_the_metrics_settings() {
+        let serve = |extra: &[&str]| {
+            let cli = Cli::try_parse_from([&["parley", "serve"], extra].concat()).unwrap();
+            let Some(Command::Serve(args)) = cli.command else { unreachable!() };
+            Config::load(None, &args)
+        };
+        let token = "0123456789abcdef";
+        let config = serve(&[
+            "--public-url",
+            "https://Chat.example.com/",
+            "--metrics-listen",
+            "127.0.0.1:9090",
+            "--metrics-token",
+            token,
+        ])
+        .unwrap();
+        assert_eq!(config.public_url.map(|u| u.to_string()).as_deref(), Some("https://chat.example.com"));
+        assert_eq!(config.metrics_listen, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(config.metrics_token.as_ref().map(Secret::expose), Some(token));
+        assert!(!format!("{:?}", config.metrics_token).contains(token));
+        let defaults = serve(&[]).unwrap();
+        assert!(defaults.public_url.is_none() && defaults.metrics_listen.is_none() && defaults.metrics_token.is_none());
+        assert!(serve(&["--public-url", "https://chat.example.com/chat"]).is_err(), "a path");
+        assert!(serve(&["--public-url", "chat.example.com"]).is_err(), "no scheme");
+        assert!(serve(&["--allowed-origin", "https://a.example/x"]).is_err(), "a path");
+        assert!(serve(&["--metrics-token", "short"]).is_err(), "a guessable token");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`app`]: `Application::build(config)` → `port()` → `run_until_stopped(shutdown)`.
 //! - [`connections`]: the listener's connections: a cap, timeouts, hyper.
 //! - [`client_addr`]: who a request comes from (behind trusted proxies too).
+//! - [`origin`]: which web origins may use the session cookie.
 //! - [`backends`]: the store (SQLite or PostgreSQL) and cluster mode's Kafka parts.
 //! - [`http`]: the REST routes, the error body, extractors.
 //! - [`gateway`]: live sessions over WebSocket and SSE, and the hub that feeds them.
@@ -21,6 +22,7 @@ pub mod connections;
 pub mod gateway;
 pub mod http;
 pub mod metrics;
+pub mod origin;
 pub mod rate;
 pub mod state;
 pub mod telemetry;

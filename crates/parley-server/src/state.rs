@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::gateway::hub::Hub;
 use crate::gateway::limits::SessionLimits;
 use crate::metrics::Metrics;
+use crate::origin::Origins;
 use crate::rate::SendLimiter;
 
 #[derive(Clone)]
@@ -24,6 +25,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
     pub hub: Arc<Hub>,
+    /// The origins that may use the session cookie.
+    pub origins: Arc<Origins>,
     /// Live sessions per user and per client address.
     pub session_limits: Arc<SessionLimits>,
     /// What `/readyz` asks besides the store, by name: Kafka and Redis in
@@ -36,18 +39,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Whether the request's `Origin` is the server itself (as named by `Host`)
-    /// or one of the configured origins. No `Origin` is not allowed.
+    /// Whether the request's `Origin` is the server's own or an allowed one
+    /// ([`crate::origin`]). No `Origin` is not allowed; `Host` is not asked.
     pub fn origin_allowed(&self, headers: &HeaderMap) -> bool {
-        let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-            return false;
-        };
-        let origin = origin.trim_end_matches('/');
-        if self.config.allowed_origins.iter().any(|allowed| allowed == origin) {
-            return true;
-        }
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
-        matches!((host, authority), (Some(host), Some(authority)) if host.eq_ignore_ascii_case(authority))
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| self.origins.allows(origin))
     }
 }

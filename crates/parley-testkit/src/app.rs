@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// `--metrics-listen`'s address, when the config set one.
+    pub metrics_addr: Option<SocketAddr>,
     pub http: reqwest::Client,
     pub data_dir: TempDir,
     stop: Option<oneshot::Sender<()>>,
@@ -43,13 +45,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     };
     adjust(&mut config);
     let app = Application::build(config).await.expect("app builds");
-    let addr = app.local_addr();
+    let (addr, metrics_addr) = (app.local_addr(), app.metrics_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
     let http = reqwest::Client::builder().cookie_store(false).build().expect("http client");
-    TestApp { addr, http, data_dir, stop: Some(stop), task: Some(task) }
+    TestApp { addr, metrics_addr, http, data_dir, stop: Some(stop), task: Some(task) }
 }
 
 /// Logs only when `TEST_LOG=1`.

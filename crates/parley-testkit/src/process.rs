@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct ParleyProcess {
     child: Child,
     pub addr: SocketAddr,
+    /// `--metrics-listen`'s address, when `extra` set one.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl ParleyProcess {
@@ -37,19 +39,24 @@ impl ParleyProcess {
                 if echo {
                     eprintln!("[parley] {line}");
                 }
-                if let Some(rest) = line.split("addr=").nth(1) {
-                    if let Some(parsed) = rest.split_whitespace().next().and_then(|a| a.parse::<SocketAddr>().ok()) {
-                        let _ = found.send(parsed);
-                    }
+                // `… parley listening addr=<public> metrics=<address, or how /metrics is served> …`
+                let field = |name: &str| line.split(name).nth(1)?.split_whitespace().next()?.parse::<SocketAddr>().ok();
+                if let Some(parsed) = field(" addr=") {
+                    let _ = found.send((parsed, field(" metrics=")));
                 }
             }
         });
-        let addr = addr.recv_timeout(Duration::from_secs(30)).expect("parley logged its address");
-        ParleyProcess { child, addr }
+        let (addr, metrics_addr) = addr.recv_timeout(Duration::from_secs(30)).expect("parley logged its address");
+        ParleyProcess { child, addr, metrics_addr }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// `path` on the `--metrics-listen` address.
+    pub fn metrics_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.metrics_addr.expect("started with --metrics-listen"), path)
     }
 
     pub fn pid(&self) -> u32 {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use parley_core::model::User;
 use parley_core::{Error, ErrorCode};
@@ -15,6 +15,7 @@ use parley_protocol::ClientFrame;
 use super::limits::{refusal, Place};
 use super::session::{self, error_frame, Inbound, Outbound, Settings};
 use crate::client_addr::ClientAddr;
+use crate::http::error::ApiError;
 use crate::http::extract::cookie_token;
 use crate::state::AppState;
 
@@ -70,10 +71,15 @@ pub async fn upgrade(
         Err(error) => return refusal(error),
     };
     // A cookie counts only from an allowed Origin: a page elsewhere must not
-    // ride on it. A token in `hello` needs no such check. A store that fails
-    // here is kept as the error it is: it must not read as "signed out".
+    // ride on it, and one that tries is refused (403) before the upgrade.
+    // Without `Origin` (not a browser) the cookie is ignored and `hello`'s
+    // token signs in, which needs no such check. A store that fails here is
+    // kept as the error it is: it must not read as "signed out".
     let cookie_session = match cookie_token(&headers) {
         Some(token) if state.origin_allowed(&headers) => state.auth.authenticate(&token).await.map(Some),
+        Some(_) if headers.contains_key(header::ORIGIN) => {
+            return ApiError(Error::forbidden("this request must come from an allowed Origin")).into_response();
+        }
         _ => Ok(None),
     };
     configure(ws).on_upgrade(move |socket| run(state, socket, cookie_session, place))

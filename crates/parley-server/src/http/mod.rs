@@ -4,18 +4,18 @@ mod auth;
 mod channels;
 pub mod error;
 pub mod extract;
+pub mod headers;
 mod invites;
 mod messages;
 mod ops;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 use parley_core::model::Channel;
 use parley_core::Error;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
@@ -33,31 +33,36 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::gateway::router())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(|| async { ApiError(Error::not_found("no such endpoint")) });
-    Router::new()
-        .nest("/api/v1", api)
+    let router = Router::new()
+        .nest("/api/v1", api.layer(headers::no_store()))
         .merge(ops::router())
         .merge(crate::web::router())
+        // Outside the API's own layers: its `no-store` is said here.
         .method_not_allowed_fallback(|| async {
-            (StatusCode::METHOD_NOT_ALLOWED, ApiError(Error::bad_request("method not allowed for this endpoint")))
+            let error = ApiError(Error::bad_request("method not allowed for this endpoint"));
+            (StatusCode::METHOD_NOT_ALLOWED, [(header::CACHE_CONTROL, headers::API_CACHE_CONTROL)], error)
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(crate::connections::body::answer_too_slow))
         .layer(middleware::from_fn_with_state(state.clone(), count_responses))
-        .layer(TraceLayer::new_for_http())
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(crate::web::CONTENT_SECURITY_POLICY),
-        ))
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    headers::every_response(router, &state.config).with_state(state)
 }
 
 /// A processor-only node serves the operations endpoints alone.
 pub fn ops_router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .merge(ops::router())
-        .fallback(|| async { ApiError(Error::not_found("this node runs the processor only")) })
-        .with_state(state)
+        .fallback(|| async { ApiError(Error::not_found("this node runs the processor only")) });
+    headers::every_response(router, &state.config).with_state(state)
+}
+
+/// `--metrics-listen`'s: `/metrics`, `/healthz` and `/readyz`, no token asked.
+pub fn metrics_router(state: AppState) -> Router {
+    let router = Router::new()
+        .merge(ops::private_router())
+        .fallback(|| async { ApiError(Error::not_found("this address serves /metrics, /healthz and /readyz")) });
+    headers::every_response(router, &state.config).with_state(state)
 }
 
 /// The OpenAPI 3.1 document of this API, written by hand next to the routes

@@ -228,7 +228,9 @@ async fn people_search_finds_name_parts_and_display_words() {
 
 #[tokio::test]
 async fn cookie_sessions_need_an_allowed_origin_to_change_state() {
-    let app = parley_testkit::app::spawn_app_with(|c| c.allowed_origins = vec!["https://chat.example".into()]).await;
+    let app =
+        parley_testkit::app::spawn_app_with(|c| c.allowed_origins = vec!["https://chat.example".parse().unwrap()])
+            .await;
     let alice = app.register("alice").await;
     let cookie = format!("parley_session={}", alice.token);
     let get = app.http.get(app.url("/api/v1/me")).header(header::COOKIE, &cookie).send().await.unwrap();

@@ -2,7 +2,9 @@
 
 mod auth;
 mod channels;
+mod headers;
 mod invites;
 mod messages;
 mod openapi;
 mod ops;
+mod origin;

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use parley_testkit::app::{spawn_app, TestApp};
+use parley_testkit::app::{spawn_app, spawn_app_with, TestApp};
 use parley_testkit::ws::WsClient;
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
@@ -45,6 +45,9 @@ const ROUTED: &[(&str, &str)] = &[
 ];
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// The servers here open `/metrics` on their port to this token.
+const METRICS_TOKEN: &str = "openapi-test-metrics-token";
 
 /// A well-formed id that names nothing, and an invite code likewise.
 const SOME_ID: &str = "01900000-0000-7000-8000-000000000000";
@@ -162,7 +165,7 @@ async fn every_routed_endpoint_is_documented() {
 /// the document says it needs a session.
 #[tokio::test]
 async fn every_documented_endpoint_is_routed() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.metrics_token = Some(METRICS_TOKEN.parse().unwrap())).await;
     let doc = document(&app).await;
     // What a path nobody routes gets, under /api/v1 and outside it.
     let mut unrouted = Vec::new();
@@ -379,7 +382,7 @@ async fn expect(
 
 #[tokio::test]
 async fn real_answers_match_the_documented_responses() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.metrics_token = Some(METRICS_TOKEN.parse().unwrap())).await;
     let doc = document(&app).await;
     let (get, post, patch) = (Method::GET, Method::POST, Method::PATCH);
 
@@ -506,9 +509,12 @@ async fn real_answers_match_the_documented_responses() {
     expect(&app, &doc, op.clone(), &format!("/api/v1/channels/{dm}/events"), a, None, StatusCode::OK).await;
 
     // Operations and the document itself.
-    for path in ["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"] {
+    for path in ["/healthz", "/readyz", "/api/v1/openapi.json"] {
         expect(&app, &doc, (get.clone(), path), path, None, None, StatusCode::OK).await;
     }
+    let op = (get.clone(), "/metrics");
+    expect(&app, &doc, op.clone(), op.1, Some(METRICS_TOKEN), None, StatusCode::OK).await;
+    expect(&app, &doc, op.clone(), op.1, a, None, StatusCode::UNAUTHORIZED).await;
 
     // Live: the frames of a WebSocket session and of a stream.
     let frame_schema = json!({"$ref": "#/components/schemas/ServerFrame"});

@@ -1,23 +1,68 @@
 //! Health, readiness, metrics, unknown endpoints, body limits.
 
-use parley_testkit::app::spawn_app;
+use parley_testkit::app::{spawn_app, spawn_app_with};
 use reqwest::{header, Method, StatusCode};
 
 #[tokio::test]
-async fn health_ready_and_metrics() {
-    let app = spawn_app().await;
+async fn health_ready_and_metrics_on_their_own_listener() {
+    let app = spawn_app_with(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap())).await;
     let alice = app.register("alice").await;
     let channel = app.create_channel(&alice, "general", "public").await;
     app.send(&alice, &channel, "m1", "hello").await;
 
     assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
     assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let private = app.metrics_addr.expect("the metrics listener's address");
+    assert_ne!(private, app.addr);
+    let metrics = app.http.get(format!("http://{private}/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
     assert!(metrics.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
     let text = metrics.text().await.unwrap();
     assert!(text.contains("parley_messages_stored_total 1"), "{text}");
     assert!(text.contains("parley_events_stored_total 2"), "{text}");
     assert!(text.contains("parley_http_responses_total{class=\"2xx\"}"), "{text}");
+    for path in ["/healthz", "/readyz"] {
+        let response = app.http.get(format!("http://{private}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path} on the metrics listener");
+    }
+    // The metrics listener serves nothing else; the public port not /metrics.
+    for path in ["/", "/api/v1/me"] {
+        let response = app.http.get(format!("http://{private}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path} on the metrics listener");
+    }
+    let public = app.http.get(app.url("/metrics")).bearer_auth(&alice.token).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn metrics_are_not_on_the_public_port_unless_a_token_opens_them() {
+    let app = spawn_app().await;
+    let response = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(app.metrics_addr, None);
+
+    const TOKEN: &str = "a-metrics-token-of-some-length";
+    let app = spawn_app_with(|c| c.metrics_token = Some(TOKEN.parse().unwrap())).await;
+    let alice = app.register("alice").await;
+    for (token, why) in [
+        (None, "no token"),
+        (Some("a-metrics-token-of-some-lengthy"), "a wrong one"),
+        (Some(alice.token.as_str()), "a session's"),
+    ] {
+        let mut request = app.http.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{why}");
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer", "{why}");
+    }
+    let response = app.http.get(app.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    assert!(response.text().await.unwrap().contains("parley_http_connections "));
 }
 
 #[tokio::test]

@@ -78,6 +78,8 @@ impl Cluster {
             &redis,
             "--role",
             role,
+            "--metrics-listen",
+            "127.0.0.1:0",
         ];
         ParleyProcess::start(Path::new(BINARY), self.dir.path(), &args)
     }
@@ -170,7 +172,7 @@ impl Cluster {
 
     /// The messages `node`'s Sequencers stored so far (its processor's, on a processor node).
     pub async fn stored_messages(&self, node: &ParleyProcess) -> u64 {
-        let text = self.http.get(node.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let text = self.http.get(node.metrics_url("/metrics")).send().await.unwrap().text().await.unwrap();
         let line = text.lines().find_map(|l| l.strip_prefix("parley_messages_stored_total "));
         line.and_then(|n| n.trim().parse().ok()).expect("parley_messages_stored_total in /metrics")
     }

@@ -52,7 +52,7 @@ async fn the_connection_cap_holds_below_the_file_limit_and_recovers() {
     drop(held);
     wait_for_healthz(addr).await;
 
-    let metrics = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = server.metrics().await;
     assert!(metrics.contains(&format!("parley_http_connection_limit {CAP}\n")), "{metrics}");
     let refused = metrics
         .lines()

@@ -8,6 +8,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_parley");
+/// Opens `/metrics` on the server's own port ([`LimitedServer::metrics`]).
+const METRICS_TOKEN: &str = "connections-test-metrics";
 
 pub struct LimitedServer {
     child: Child,
@@ -26,6 +28,7 @@ impl LimitedServer {
             .arg(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--data-dir"])
             .arg(data.path())
+            .args(["--metrics-token", METRICS_TOKEN])
             .args(extra)
             .env("PARLEY_LOG", "info")
             .env("PARLEY_LOG_FORMAT", "text")
@@ -57,6 +60,14 @@ impl LimitedServer {
         });
         let addr = addr.recv_timeout(Duration::from_secs(60)).expect("parley logged its address");
         LimitedServer { child, addr, log, _data: data }
+    }
+
+    /// `/metrics`, asked on the server's port (with the token).
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://{}/metrics", self.addr);
+        let response = reqwest::Client::new().get(url).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+        assert!(response.status().is_success(), "/metrics: {}", response.status());
+        response.text().await.unwrap()
     }
 
     /// The log lines so far that contain `text`.

@@ -127,7 +127,7 @@ async fn slow_and_idle_connections_are_closed_in_time_while_healthz_answers() {
     done.store(true, Ordering::Relaxed);
     assert!(checker.await.unwrap() >= 10, "healthz was asked throughout");
 
-    let metrics = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = server.metrics().await;
     for (timeout, at_least) in [("header", 3 * EACH), ("body", EACH), ("idle", EACH)] {
         let line = format!("parley_http_connections_timed_out_total{{timeout=\"{timeout}\"}}");
         let count: usize = metrics
