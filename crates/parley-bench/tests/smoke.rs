@@ -69,6 +69,8 @@ fn throughput_delivers_every_acked_message_to_every_member() {
     assert_consistent(&report, &output);
     assert_eq!(report["sessions"], 40);
     assert!(report["deliver_latency"]["count"].as_u64().unwrap_or(0) > 0, "{output}");
+    // Read from the spawned server's own metrics listener.
+    assert!(report["server_stored_per_sec"].as_f64().is_some_and(|r| r > 0.0), "{output}");
 }
 
 #[test]

@@ -23,6 +23,8 @@ pub const PASSWORD: &str = "parley-bench-password";
 pub struct Api {
     http: reqwest::Client,
     base: String,
+    /// Where the server's `/metrics` is (not on its public port by default).
+    metrics: Option<String>,
 }
 
 /// Server-side counters from `GET /metrics`.
@@ -38,7 +40,12 @@ impl Api {
     pub fn new(base: String) -> anyhow::Result<Api> {
         // Registration waits on argon2 behind the server's hashing queue: be patient.
         let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
-        Ok(Api { http, base })
+        Ok(Api { http, base, metrics: None })
+    }
+
+    /// Reads the server's counters from `url` (`http://127.0.0.1:9090/metrics`).
+    pub fn with_metrics(self, url: Option<String>) -> Api {
+        Api { metrics: url, ..self }
     }
 
     pub fn base(&self) -> &str {
@@ -88,9 +95,10 @@ impl Api {
         answer(response).await.context("paging events")
     }
 
-    /// The counters of `/metrics`, or `None` when the server has none (the baseline).
+    /// The counters of `/metrics`, or `None` when it is not known where they
+    /// are (a `--url` without `--metrics-url`) or the server has none (the baseline).
     pub async fn counters(&self) -> Option<ServerCounters> {
-        let response = self.http.get(self.url("/metrics")).send().await.ok()?;
+        let response = self.http.get(self.metrics.as_deref()?).send().await.ok()?;
         if !response.status().is_success() {
             return None;
         }

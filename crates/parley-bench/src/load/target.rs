@@ -34,12 +34,19 @@ pub struct TargetArgs {
     /// Write the spawned server's log here (it is otherwise only counted).
     #[arg(long, value_name = "FILE")]
     pub server_log: Option<PathBuf>,
+    /// The server's `/metrics` (`http://127.0.0.1:9090/metrics`, its
+    /// `--metrics-listen`), for its own count of stored messages. A spawned
+    /// server gets a metrics listener of its own on a free loopback port.
+    #[arg(long, value_name = "URL", conflicts_with = "spawn")]
+    pub metrics_url: Option<String>,
 }
 
 /// A server to talk to, and, when started here, the process that owns it.
 pub struct Target {
     pub addr: SocketAddr,
     pub pid: Option<u32>,
+    /// The server's `/metrics`, when known.
+    metrics_url: Option<String>,
     child: Option<Spawned>,
 }
 
@@ -48,10 +55,12 @@ impl Target {
     pub fn open(args: &TargetArgs) -> anyhow::Result<Target> {
         if let Some(binary) = &args.spawn {
             let spawned = Spawned::parley(binary, &args.server_args, args.server_log.as_deref())?;
-            return Ok(Target { addr: spawned.addr, pid: Some(spawned.pid()), child: Some(spawned) });
+            let metrics_url = spawned.metrics.map(|addr| format!("http://{addr}/metrics"));
+            return Ok(Target { addr: spawned.addr, pid: Some(spawned.pid()), metrics_url, child: Some(spawned) });
         }
         let url = args.url.as_deref().context("either --url or --spawn is required")?;
-        Ok(Target { addr: parse_http_url(url)?, pid: args.server_pid, child: None })
+        let metrics_url = args.metrics_url.clone();
+        Ok(Target { addr: parse_http_url(url)?, pid: args.server_pid, metrics_url, child: None })
     }
 
     /// Starts this binary's bare broadcast server (`parley-bench baseline`).
@@ -63,7 +72,13 @@ impl Target {
             command.arg("--nodelay");
         }
         let spawned = Spawned::start(command, None, None)?;
-        Ok(Target { addr: spawned.addr, pid: Some(spawned.pid()), child: Some(spawned) })
+        Ok(Target { addr: spawned.addr, pid: Some(spawned.pid()), metrics_url: None, child: Some(spawned) })
+    }
+
+    /// The server's `/metrics` URL, when known (`--metrics-url`, or the
+    /// spawned server's metrics listener).
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics_url.clone()
     }
 
     pub fn http_url(&self, path: &str) -> String {
@@ -136,6 +151,8 @@ impl LogSummary {
 struct Spawned {
     child: Child,
     addr: SocketAddr,
+    /// Its `--metrics-listen` address, from the same line as `addr`.
+    metrics: Option<SocketAddr>,
     log: Arc<Mutex<LogSummary>>,
     /// The data directory, removed when the server is gone.
     _data: Option<tempfile::TempDir>,
@@ -145,10 +162,17 @@ impl Spawned {
     fn parley(binary: &Path, extra: &[String], log_file: Option<&Path>) -> anyhow::Result<Spawned> {
         let data = tempfile::Builder::new().prefix("parley-bench-").tempdir().context("creating a data directory")?;
         let mut command = Command::new(binary);
+        command.args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--data-dir"]).arg(data.path()).args([
+            "--max-sessions-per-user",
+            "0",
+            "--max-sessions-per-address",
+            "0",
+        ]);
+        // /metrics is on a listener of its own (not on the public port).
+        if !extra.iter().any(|a| a.starts_with("--metrics-listen")) {
+            command.args(["--metrics-listen", "127.0.0.1:0"]);
+        }
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--data-dir"])
-            .arg(data.path())
-            .args(["--max-sessions-per-user", "0", "--max-sessions-per-address", "0"])
             .args(extra)
             .env("PARLEY_LOG", std::env::var("PARLEY_LOG").unwrap_or_else(|_| "info".into()))
             .env("PARLEY_LOG_FORMAT", "text")
@@ -183,15 +207,15 @@ impl Spawned {
                 if let Some(file) = sink.as_mut() {
                     let _ = writeln!(file, "{line}");
                 }
-                if let Some(parsed) = listening_addr(&line) {
+                if let Some(parsed) = listening_addrs(&line) {
                     let _ = found.send(parsed);
                 }
                 summary.lock().unwrap_or_else(|p| p.into_inner()).note(&line);
             }
         });
         let started = Instant::now();
-        let addr = match addr.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr,
+        let (addr, metrics) = match addr.recv_timeout(Duration::from_secs(60)) {
+            Ok(addrs) => addrs,
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait().ok();
@@ -199,7 +223,7 @@ impl Spawned {
             }
         };
         eprintln!("started {program} (pid {}) on {addr} in {:.1} s", child.id(), started.elapsed().as_secs_f64());
-        Ok(Spawned { child, addr, log, _data: data })
+        Ok(Spawned { child, addr, metrics, log, _data: data })
     }
 
     fn pid(&self) -> u32 {
@@ -228,10 +252,11 @@ impl Drop for Spawned {
     }
 }
 
-/// The address in a log line such as `… parley listening addr=127.0.0.1:4321 mode=…`.
-fn listening_addr(line: &str) -> Option<SocketAddr> {
-    let rest = line.split("addr=").nth(1)?;
-    rest.split_whitespace().next()?.parse().ok()
+/// The address in a log line such as `… parley listening addr=127.0.0.1:4321
+/// metrics=127.0.0.1:4322 mode=…`, and the metrics listener's when it names one.
+fn listening_addrs(line: &str) -> Option<(SocketAddr, Option<SocketAddr>)> {
+    let field = |name: &str| line.split(name).nth(1)?.split_whitespace().next()?.parse::<SocketAddr>().ok();
+    Some((field(" addr=")?, field(" metrics=")))
 }
 
 #[cfg(test)]
@@ -241,8 +266,13 @@ mod tests {
     #[test]
     fn finds_the_address_in_the_listening_line() {
         let line = "2026-11-22T10:00:00Z  INFO parley_server::app: parley listening addr=127.0.0.1:40123 mode=embedded";
-        assert_eq!(listening_addr(line), Some("127.0.0.1:40123".parse().unwrap()));
-        assert_eq!(listening_addr("no address here"), None);
+        assert_eq!(listening_addrs(line), Some(("127.0.0.1:40123".parse().unwrap(), None)));
+        let line = "… parley listening addr=127.0.0.1:40123 metrics=127.0.0.1:40124 mode=embedded";
+        let metrics = Some("127.0.0.1:40124".parse().unwrap());
+        assert_eq!(listening_addrs(line), Some(("127.0.0.1:40123".parse().unwrap(), metrics)));
+        let line = "… parley listening addr=127.0.0.1:40123 metrics=off mode=embedded";
+        assert_eq!(listening_addrs(line), Some(("127.0.0.1:40123".parse().unwrap(), None)));
+        assert_eq!(listening_addrs("no address here"), None);
     }
 
     #[test]

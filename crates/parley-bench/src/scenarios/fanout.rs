@@ -146,7 +146,7 @@ fn plan(args: &FanoutArgs, protocol: Protocol, target: &Target, sessions: Vec<Pl
 
 async fn measure_parley(args: &FanoutArgs, target: &Target) -> anyhow::Result<Report> {
     limits::target(target, args.members)?;
-    let api = Api::new(target.http_url(""))?;
+    let api = Api::new(target.http_url(""))?.with_metrics(target.metrics_url());
     let (accounts, channels, setup) = super::populate(&api, 1, args.members, args.register_concurrency).await?;
     let tokens: Vec<String> = accounts.into_iter().map(|a| a.token).collect();
     let sessions = sessions(args, &channels[0], Some(&tokens));

@@ -76,7 +76,7 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<bool> {
 
 async fn measure(args: &ThroughputArgs, target: &Target) -> anyhow::Result<Vec<Report>> {
     limits::target(target, args.channels * args.members)?;
-    let api = Api::new(target.http_url(""))?;
+    let api = Api::new(target.http_url(""))?.with_metrics(target.metrics_url());
     let (accounts, channels, setup) =
         super::populate(&api, args.channels, args.members, args.register_concurrency).await?;
     let rates = if args.rates.is_empty() { vec![args.load.rate] } else { args.rates.clone() };
