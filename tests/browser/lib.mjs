@@ -23,17 +23,21 @@ function freePort() {
 
 export class Server {
   static async start(binary) {
-    const server = new Server(binary, await freePort(), mkdtempSync(join(tmpdir(), "parley-browser-")));
+    const server = new Server(binary, await freePort(), await freePort(), mkdtempSync(join(tmpdir(), "parley-browser-")));
     await server.run();
     return server;
   }
 
-  constructor(binary, port, dataDir) {
-    Object.assign(this, { binary, port, dataDir, base: `http://127.0.0.1:${port}` });
+  // `relayPort`: where a Relay to this server listens. A page loaded through
+  // the relay has its origin, which the server then allows for the session
+  // cookie besides its own (http://127.0.0.1:<port>).
+  constructor(binary, port, relayPort, dataDir) {
+    Object.assign(this, { binary, port, relayPort, dataDir, base: `http://127.0.0.1:${port}` });
   }
 
   async run() {
-    const args = ["serve", "--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--send-rate", "0"];
+    const args = ["serve", "--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--send-rate", "0",
+      "--allowed-origin", `http://127.0.0.1:${this.relayPort}`];
     this.process = spawn(this.binary, args, { env: { ...process.env, PARLEY_LOG: "warn" }, stdio: ["ignore", "inherit", "inherit"] });
     const exited = new Promise((resolve) => this.process.once("exit", resolve));
     this.exited = exited;
@@ -178,7 +182,8 @@ export function check(condition, message) {
 export class Relay {
   static async start(target) {
     const relay = new Relay(target);
-    await new Promise((resolve) => relay.listener.listen(0, "127.0.0.1", resolve));
+    // The port the server allows as an origin (one relay per server at a time).
+    await new Promise((resolve) => relay.listener.listen(target.relayPort ?? 0, "127.0.0.1", resolve));
     relay.base = `http://127.0.0.1:${relay.listener.address().port}`;
     return relay;
   }
