@@ -93,14 +93,39 @@ const WRITE_BATCH: usize = 256;
 /// How long a close frame may take to get out.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
+// The close codes of docs/protocol.md that the session and its transports
+// choose; the hub's are in `hub`, 4029 in `ws`, and `super::CLOSE_CODES`
+// lists them all.
 pub const CLOSE_TOO_LARGE: u16 = 1009;
+/// The client broke RFC 6455.
+pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+/// A text frame that is not UTF-8 (RFC 6455 asks for 1007).
+pub const CLOSE_BAD_DATA: u16 = 1007;
+/// The store failed: the client resumes.
+pub const CLOSE_SERVER_ERROR: u16 = 1011;
+/// No `hello` first, or no valid session.
+pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
+/// A malformed `hello` (a field of the wrong type, a `resume` entry that is
+/// not a channel id and a seq ≥ 0): the same one would be refused again, so
+/// it is neither 4001 (sign in) nor a code a client resumes after.
+pub const CLOSE_BAD_HELLO: u16 = 4400;
 
 /// A client-sent `resume`: channel → the last `seq` it has.
 pub type Resume = HashMap<ChannelId, Seq>;
 
-/// Parses a resume map; an entry with a malformed id or seq is an error.
+/// Parses a resume map; an entry with a malformed id or seq is an error
+/// that names it.
 pub fn parse_resume(raw: &BTreeMap<String, i64>) -> Result<Resume, Error> {
-    raw.iter().map(|(id, seq)| Ok((id.parse::<ChannelId>()?, parse_seq(*seq, "resume seq")?))).collect()
+    raw.iter()
+        .map(|(id, seq)| {
+            let Ok(channel) = id.parse::<ChannelId>() else {
+                let id = serde_json::to_string(&id.chars().take(40).collect::<String>()).unwrap_or_default();
+                return Err(Error::bad_request(format!("\"hello\": \"resume\" has {id}, which is not a channel id")));
+            };
+            let seq = parse_seq(*seq, &format!("\"hello\": the seq of channel {channel} in \"resume\""))?;
+            Ok((channel, seq))
+        })
+        .collect()
 }
 
 struct Session<W> {
@@ -191,8 +216,8 @@ pub async fn serve<R, W>(
                 match frame {
                     None | Some(Inbound::Closed) => break,
                     Some(Inbound::TooLarge) => Step::Close(CLOSE_TOO_LARGE, "frame too large"),
-                    Some(Inbound::Broken) => Step::Close(1002, "protocol error"),
-                    Some(Inbound::BadData) => Step::Close(1007, "invalid UTF-8"),
+                    Some(Inbound::Broken) => Step::Close(CLOSE_PROTOCOL_ERROR, "protocol error"),
+                    Some(Inbound::BadData) => Step::Close(CLOSE_BAD_DATA, "invalid UTF-8"),
                     Some(Inbound::Alive) => continue,
                     Some(Inbound::Binary) => {
                         let error = Error::bad_request("binary frames are not supported; send JSON text");
@@ -418,9 +443,9 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
 
     /// Handles one client frame; returns an immediate answer if it has one.
     async fn on_text(&mut self, text: &str, in_flight: &mut FuturesUnordered<Answer>) -> Option<Outbound> {
-        let frame = match serde_json::from_str::<ClientFrame>(text) {
+        let frame = match ClientFrame::parse(text) {
             Ok(frame) => frame,
-            Err(error) => return Some(error_frame(None, &Error::bad_request(format!("malformed frame: {error}")))),
+            Err(error) => return Some(error_frame(None, &error.into())),
         };
         match frame {
             ClientFrame::Hello { .. } => Some(error_frame(None, &Error::bad_request("hello was already said"))),
@@ -532,7 +557,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         self.state.hub.unregister(self.link.id);
         let frame = error_frame(None, error);
         let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, self.output.send(frame))).await;
-        self.close(1011, "server error, resume").await;
+        self.close(CLOSE_SERVER_ERROR, "server error, resume").await;
     }
 }
 
@@ -562,7 +587,7 @@ pub fn error_frame(reference: Option<serde_json::Value>, error: &Error) -> Outbo
 /// Tells a client we could not start its session, and closes.
 async fn refuse<W: Sink<Outbound> + Unpin>(mut output: W, error: &Error) {
     let _ = tokio::time::timeout(CLOSE_GRACE, output.send(error_frame(None, error))).await;
-    let code = if error.code == ErrorCode::Unauthenticated { 4001 } else { 1011 };
+    let code = if error.code == ErrorCode::Unauthenticated { CLOSE_UNAUTHENTICATED } else { CLOSE_SERVER_ERROR };
     let _ = tokio::time::timeout(CLOSE_GRACE, output.send(Outbound::Close(code, "cannot start the session"))).await;
 }
 

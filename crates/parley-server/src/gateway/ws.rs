@@ -13,7 +13,10 @@ use parley_core::{Error, ErrorCode};
 use parley_protocol::ClientFrame;
 
 use super::limits::{refusal, Place};
-use super::session::{self, error_frame, Inbound, Outbound, Settings};
+use super::session::{
+    self, error_frame, Inbound, Outbound, Settings, CLOSE_BAD_DATA, CLOSE_BAD_HELLO, CLOSE_PROTOCOL_ERROR,
+    CLOSE_SERVER_ERROR, CLOSE_UNAUTHENTICATED,
+};
 use crate::client_addr::ClientAddr;
 use crate::http::error::ApiError;
 use crate::http::extract::cookie_token;
@@ -42,10 +45,6 @@ const ECHO_MAX: usize = 16 * 1024 * 1024;
 /// itself is under the connection's header timeout, [`crate::connections`]).
 const HELLO_WITHIN: Duration = Duration::from_secs(10);
 
-pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
-pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
-pub const CLOSE_BAD_DATA: u16 = 1007;
-pub const CLOSE_SERVER_ERROR: u16 = 1011;
 /// The user already has as many live sessions as `--max-sessions-per-user`.
 pub const CLOSE_TOO_MANY_SESSIONS: u16 = 4029;
 
@@ -168,8 +167,12 @@ where
 {
     let hello = tokio::time::timeout(HELLO_WITHIN, input.next()).await;
     let (token, resume) = match hello {
-        Ok(Some(Inbound::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
+        Ok(Some(Inbound::Text(text))) => match ClientFrame::parse(&text) {
             Ok(ClientFrame::Hello { token, resume }) => (token, resume.unwrap_or_default()),
+            Err(error) if error.frame_type == Some("hello") => {
+                bad_hello(output, &error.into()).await;
+                return None;
+            }
             _ => {
                 refuse(output, "the first frame must be hello").await;
                 return None;
@@ -206,11 +209,15 @@ where
     match session::parse_resume(&resume) {
         Ok(resume) => Some((user, token_hash, resume)),
         Err(error) => {
-            let _ = output.send(error_frame(None, &error)).await;
-            let _ = output.send(Outbound::Close(1008, "malformed resume")).await;
+            bad_hello(output, &error).await;
             None
         }
     }
+}
+
+async fn bad_hello<W: Sink<Outbound> + Unpin>(output: &mut W, error: &Error) {
+    let _ = output.send(error_frame(None, error)).await;
+    let _ = output.send(Outbound::Close(CLOSE_BAD_HELLO, "malformed hello")).await;
 }
 
 async fn refuse<W: futures::Sink<Outbound> + Unpin>(output: &mut W, why: &str) {

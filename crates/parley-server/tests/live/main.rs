@@ -1,6 +1,7 @@
 //! Live delivery over WebSocket and SSE against the real server on port 0.
 
 mod delivery;
+mod frames;
 mod limits;
 mod membership;
 mod presence;
