@@ -163,14 +163,16 @@ fn repeated_key(text: &str) -> Option<String> {
             f.write_str("an object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut seen = std::collections::HashSet::new();
+            // Read to the end even past the first repeat: serde_json refuses
+            // a map its visitor left unfinished.
+            let (mut seen, mut repeated) = (std::collections::HashSet::new(), None);
             while let Some(key) = map.next_key::<String>()? {
                 map.next_value::<IgnoredAny>()?;
                 if !seen.insert(key.clone()) {
-                    return Ok(Some(key));
+                    repeated.get_or_insert(key);
                 }
             }
-            Ok(None)
+            Ok(repeated)
         }
     }
     let mut reader = serde_json::Deserializer::from_str(text);
@@ -210,6 +212,8 @@ mod tests {
                 r#""hello": "resume" must be an object of channel id to seq (a whole number)"#,
             ),
             (r#"{"type":"ping","type":"ping"}"#, Some("ping"), r#""ping" gives "type" twice"#),
+            // Found by the fuzzer: a repeat before the last key.
+            (r#"{"type":"ping","ref":1,"ref":1,"f":2}"#, Some("ping"), r#""ping" gives "ref" twice"#),
             (r#"{"type":7}"#, None, r#""type" must be a string"#),
             (r#"{"ref":1}"#, None, r#"the frame has no "type""#),
             ("[1]", None, r#"a frame must be a JSON object with a "type""#),
