@@ -67,7 +67,7 @@ pub async fn stream(
 }
 
 /// `c1:5,c2:0` → {c1: 5, c2: 0}.
-fn parse_resume(raw: &str) -> Result<Resume, Error> {
+pub fn parse_resume(raw: &str) -> Result<Resume, Error> {
     let mut resume = Resume::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (id, seq) = part.split_once(':').ok_or_else(|| Error::bad_request("resume is channel_id:seq,…"))?;
