@@ -8,7 +8,7 @@
 //!
 //! | line | what happens |
 //! |---|---|
-//! | `!resume {json}` (first line only) | the session starts with that `resume`, read as `hello`'s |
+//! | `!resume {json}` (first line only) | the session starts with that `resume`, read as `hello`'s, each seq counted back from the channel's head (so what is replayed does not grow with the runs before) |
 //! | `!binary` `!big` `!broken` `!utf8` `!alive` `!close` | the transport's other reads |
 //! | `!bob text` | bob posts `text` in `$C0` meanwhile |
 //! | `!leave N` `!join N` | alice leaves or joins channel N meanwhile (REST) |
@@ -103,12 +103,9 @@ pub fn run(data: &[u8]) {
         Some(raw) => {
             let raw = fixture.substitute(raw);
             lines.next();
-            serde_json::from_str::<BTreeMap<String, i64>>(&raw)
-                .ok()
-                .and_then(|map| session::parse_resume(&map).ok())
-                .unwrap_or_default()
+            serde_json::from_str::<BTreeMap<String, i64>>(&raw).unwrap_or_default()
         }
-        None => Resume::new(),
+        None => BTreeMap::new(),
     };
     let mut steps = Vec::new();
     let mut sends = 0;
@@ -156,6 +153,20 @@ impl Fixture {
         }
     }
 
+    /// `!resume`'s map with each seq counted back from its channel's head,
+    /// read as `hello`'s; none if `hello`'s would be refused.
+    async fn resume(&self, back: BTreeMap<String, i64>) -> Resume {
+        let mut resume = BTreeMap::new();
+        for (id, back) in back {
+            let head = match id.parse::<ChannelId>() {
+                Ok(channel) => self.state.chat.store().channel(channel).await.ok().flatten().map_or(0, |c| c.last_seq),
+                Err(_) => 0,
+            };
+            resume.insert(id, head.saturating_sub(back));
+        }
+        session::parse_resume(&resume).unwrap_or_default()
+    }
+
     /// What a step does besides reading: done when the session reads it.
     async fn act(&self, step: Step) -> Inbound {
         let chat = &self.state.chat;
@@ -176,12 +187,19 @@ impl Fixture {
         Inbound::Alive
     }
 
-    async fn serve(&'static self, resume: Resume, steps: Vec<Step>, sends: usize, ending: Option<Inbound>) {
+    async fn serve(
+        &'static self,
+        back: BTreeMap<String, i64>,
+        steps: Vec<Step>,
+        sends: usize,
+        ending: Option<Inbound>,
+    ) {
         // Every run starts from the same memberships, so that an input found
         // to fail fails again alone.
         let [general, _, bobs] = self.channels;
         self.state.chat.join(self.alice.id, general).await.expect("alice is in general");
         self.state.chat.leave(self.alice.id, bobs).await.expect("alice is not in bobs");
+        let resume = self.resume(back).await;
         let (output, mut written) = mpsc::unbounded::<Outbound>();
         let (answered_tx, mut answered) = watch::channel(0usize);
         // After the steps, the input waits until every send is answered, then ends as the input did.
