@@ -1,13 +1,15 @@
 //! REST query strings, read as axum reads them: the events page
-//! (`?after=&before=&limit=`) and the SSE stream's `?resume=`.
+//! (`?after=&before=&limit=`), people search's `?q=` and the SSE stream's
+//! `?resume=`.
 #![no_main]
 
 use axum::extract::Query;
 use axum::http::Uri;
 use libfuzzer_sys::fuzz_target;
 use parley_core::parse::{Page, PageLimit};
+use parley_core::search::{words, PeopleQuery};
 use parley_core::ErrorCode;
-use parley_protocol::EventsQuery;
+use parley_protocol::{EventsQuery, UsersQuery};
 use parley_server::gateway::sse;
 use serde::Deserialize;
 
@@ -38,6 +40,9 @@ fuzz_target!(|data: &[u8]| {
             Err(error) => assert_eq!(error.code, ErrorCode::BadRequest),
         }
     }
+    if let Ok(Query(UsersQuery { q: Some(q) })) = Query::<UsersQuery>::try_from_uri(&uri) {
+        people_search(&q);
+    }
     if let Ok(Query(q)) = Query::<StreamQuery>::try_from_uri(&uri) {
         match sse::parse_resume(q.resume.as_deref().unwrap_or("")) {
             Ok(resume) => assert!(resume.values().all(|seq| *seq >= 0)),
@@ -48,3 +53,27 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// `?q=`: refused only when long; and a person whose display name is `q`
+/// finds themselves by typing any start of it.
+fn people_search(q: &str) {
+    let name = q.trim();
+    let query = match PeopleQuery::parse(q) {
+        Ok(query) => query,
+        Err(error) => {
+            assert!(name.chars().count() > PeopleQuery::MAX && error.code == ErrorCode::BadRequest);
+            return;
+        }
+    };
+    assert_eq!(query.text(), name.to_lowercase());
+    let stored = words(name);
+    for (end, c) in name.char_indices() {
+        let typed = PeopleQuery::parse(&name[..end + c.len_utf8()]).expect("a shorter query");
+        assert!(
+            stored.starts_with(typed.words()),
+            "{:?} does not find {name:?}: {:?} in {stored:?}",
+            typed.text(),
+            typed.words()
+        );
+    }
+}
