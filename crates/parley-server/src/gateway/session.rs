@@ -105,9 +105,10 @@ pub const CLOSE_BAD_DATA: u16 = 1007;
 pub const CLOSE_SERVER_ERROR: u16 = 1011;
 /// No `hello` first, or no valid session.
 pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
-/// A malformed `hello` (a field of the wrong type, a `resume` entry that is
-/// not a channel id and a seq ≥ 0): the same one would be refused again, so
-/// it is neither 4001 (sign in) nor a code a client resumes after.
+/// A malformed `hello` (a field of the wrong type, a `resume` entry whose key
+/// is not a channel id or whose seq is negative): the same one would be
+/// refused again, so it is neither 4001 (sign in) nor a code a client
+/// resumes after.
 pub const CLOSE_BAD_HELLO: u16 = 4400;
 
 /// A client-sent `resume`: channel → the last `seq` it has.
