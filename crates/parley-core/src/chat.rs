@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::directory::DirectoryPage;
 use crate::id::{ChannelId, UserId};
 use crate::model::{name_taken, Channel, ChannelKind, Event, Invite, Member, MyChannel, ReadMarker, Role, User};
 use crate::parse::{Body, ChannelName, ClientMsgId, Page, Seq, Topic};
-use crate::ports::{CommandLog, Store};
+use crate::ports::{CommandLog, PostKey, Store};
 use crate::sequencer::{Command, Sequencer};
 use crate::stored::{Awaited, StoredWaiters};
 use crate::time::Timestamp;
@@ -89,6 +90,13 @@ pub enum Via {
 #[derive(Debug, Clone)]
 pub struct EventPage {
     pub events: Vec<Event>,
+    pub has_more: bool,
+}
+
+/// A page of the public channel directory; `has_more`: names follow the last.
+#[derive(Debug, Clone)]
+pub struct ChannelPage {
+    pub channels: Vec<Channel>,
     pub has_more: bool,
 }
 
@@ -289,8 +297,11 @@ impl Chat {
         self.store.my_channels(user).await
     }
 
-    pub async fn public_channels(&self) -> Result<Vec<Channel>> {
-        self.store.public_channels().await
+    pub async fn public_channels(&self, page: &DirectoryPage) -> Result<ChannelPage> {
+        let mut channels = self.store.public_channels(page, page.limit() + 1).await?;
+        let has_more = channels.len() > page.limit() as usize;
+        channels.truncate(page.limit() as usize);
+        Ok(ChannelPage { channels, has_more })
     }
 
     pub async fn create_invite(
@@ -404,6 +415,21 @@ impl Chat {
                 })
             }
         }
+    }
+
+    /// The message `user` already stored in channel `id` under
+    /// `client_msg_id`, as a retry's answer; `None` when there is none
+    /// (stored yet). Asks the store only: for a send that is not handed to
+    /// the writer, such as one past the sender's rate limit.
+    pub async fn stored_retry(
+        &self,
+        user: UserId,
+        id: ChannelId,
+        client_msg_id: &ClientMsgId,
+    ) -> Result<Option<Submitted>> {
+        let key = PostKey { channel_id: id, sender_id: user, client_msg_id: client_msg_id.as_str() };
+        let stored = self.store.stored_post(&key).await?;
+        Ok(stored.map(|event| Submitted::Stored(Posted { event, created: false })))
     }
 
     pub async fn events(&self, user: UserId, id: ChannelId, page: Page) -> Result<EventPage> {

@@ -7,6 +7,7 @@
 //! - [`model`]: users, channels, members, invites and the events of a channel's log.
 //! - [`ports`]: the small async traits each backend implements (`Store` and its parts).
 //! - [`search`]: what a people search matches, the same on every store.
+//! - [`directory`]: a page of the public channel directory, the same on every store.
 //! - [`feed`]: the event feed from the Sequencer to every gateway, and its in-process form.
 //! - [`sequencer`]: appends commands to channel logs with group commit.
 //! - [`presence`]: presence, typing and read markers across a cluster's nodes (the port Redis implements).
@@ -15,6 +16,7 @@
 //! - [`chat`]: the rules of the product (who may see, join, post, read) over the ports.
 
 pub mod chat;
+pub mod directory;
 pub mod error;
 pub mod feed;
 pub mod id;

@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 
+use crate::directory::DirectoryPage;
 use crate::id::{ChannelId, UserId};
 use crate::model::{Channel, Event, Invite, Member, MyChannel, ReadMarker, Role, Session, User};
 use crate::parse::{Seq, Username};
@@ -57,7 +58,9 @@ pub trait ChannelStore: Send + Sync {
     async fn role(&self, channel: ChannelId, user: UserId) -> Result<Option<Role>>;
     /// The channels `user` is a member of, DMs included, with read markers.
     async fn my_channels(&self, user: UserId) -> Result<Vec<MyChannel>>;
-    async fn public_channels(&self) -> Result<Vec<Channel>>;
+    /// Up to `limit` public channels of `page` (its name filter, after its
+    /// cursor), by name.
+    async fn public_channels(&self, page: &DirectoryPage, limit: u32) -> Result<Vec<Channel>>;
     async fn members(&self, channel: ChannelId) -> Result<Vec<Member>>;
     /// For each direct channel `user` is in, the people whose presence it
     /// shows (see [`crate::presence`]): who opened it and who has sent a
@@ -88,6 +91,9 @@ pub trait EventLog: Send + Sync {
     async fn events_after(&self, channel: ChannelId, after: Seq, limit: u32) -> Result<Vec<Event>>;
     /// The newest `limit` events with `seq < before` (all when `None`), oldest first.
     async fn events_before(&self, channel: ChannelId, before: Option<Seq>, limit: u32) -> Result<Vec<Event>>;
+    /// The message stored under `key`, if any: what a retry is answered
+    /// with when it is not handed to the Sequencer (past the send rate).
+    async fn stored_post(&self, key: &PostKey<'_>) -> Result<Option<Event>>;
     /// Appends one batch of the [`Sequencer`](crate::sequencer::Sequencer),
     /// the only writer of events: opens a write transaction and runs
     /// [`sequencer::apply`](crate::sequencer::apply) over it, which commits.

@@ -1,6 +1,7 @@
 //! Channels as their members and visitors see them (`ChannelStore`); the Sequencer writes them, in `events`.
 
 use async_trait::async_trait;
+use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{name_key, Channel, Member, MyChannel, ReadMarker, Role};
 use parley_core::parse::Seq;
@@ -23,8 +24,15 @@ pub(crate) const MY_CHANNELS: &str = concat!(
     " ORDER BY coalesce((SELECT e.created_at FROM events e WHERE e.channel_id = c.id AND e.seq = c.last_seq),",
     " c.created_at) DESC, c.id"
 );
-pub(crate) const PUBLIC_CHANNELS: &str =
-    concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.kind = 'public' ORDER BY c.name, c.id");
+/// `$1`: names after this; `$2`: a `LIKE` pattern of the name's ASCII lower
+/// case (`lower` folds only ASCII under "C"); `$3`: how many. A range of the
+/// partial `channels_public_by_name` index, in its order.
+pub(crate) const PUBLIC_CHANNELS: &str = concat!(
+    "SELECT ",
+    channel_columns!(),
+    " FROM channels c WHERE c.kind = 'public' AND c.name > $1 AND lower(c.name) LIKE $2 ESCAPE '\\'",
+    " ORDER BY c.name, c.id LIMIT $3"
+);
 pub(crate) const DM: &str = concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.dm_key = $1");
 /// `$1`: a name key. The expression and the kind are those of the
 /// `channels_by_name` index, which is what lets it serve.
@@ -127,8 +135,11 @@ impl ChannelStore for PostgresStore {
             .collect()
     }
 
-    async fn public_channels(&self) -> Result<Vec<Channel>> {
+    async fn public_channels(&self, page: &DirectoryPage, limit: u32) -> Result<Vec<Channel>> {
         sqlx::query_as::<_, ChannelRow>(PUBLIC_CHANNELS)
+            .bind(page.after())
+            .bind(page.name_pattern())
+            .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?

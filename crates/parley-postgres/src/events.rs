@@ -130,6 +130,19 @@ impl EventLog for PostgresStore {
         Ok(events)
     }
 
+    /// The batch's query with one key: the plan test covers it.
+    async fn stored_post(&self, key: &PostKey<'_>) -> Result<Option<Event>> {
+        sqlx::query_as::<_, EventRow>(FIND_POSTS)
+            .bind(vec![key.channel_id.as_uuid()])
+            .bind(vec![key.sender_id.as_uuid()])
+            .bind(vec![key.client_msg_id])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(EventRow::decode)
+            .transpose()
+    }
+
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
         sequencer::apply(self.begin().await?, &commands).await
     }

@@ -83,7 +83,7 @@ async fn hot_queries_use_their_indexes() {
         ("dm_shown: who wrote", channels::DM_SHOWN, &[Id], "events_dedupe"),
         ("presence_peers", channels::PRESENCE_PEERS, &[Id, Int], "members_by_user"),
         ("presence_peers: who wrote", channels::PRESENCE_PEERS, &[Id, Int], "events_dedupe"),
-        ("public_channels", channels::PUBLIC_CHANNELS, &[], "channels_public_by_name"),
+        ("public_channels", channels::PUBLIC_CHANNELS, &[TextOne, TextOne, Int], "channels_public_by_name"),
         ("channel_named", channels::NAMED, &[TextOne], "channels_by_name"),
         ("look_alikes", names::LOOK_ALIKES, &[Id, Texts], "users_by_username_skeleton"),
         ("look_alikes", names::LOOK_ALIKES, &[Id, Texts], "users_by_display_skeleton "),

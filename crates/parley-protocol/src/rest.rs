@@ -272,6 +272,18 @@ pub struct UsersQuery {
     pub q: Option<String>,
 }
 
+/// `?q=&after=&limit=` of `GET /channels/public`: names containing `q`,
+/// after the name `after` (the last of the previous page).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PublicChannelsQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
 // ---- responses ----
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -298,6 +310,13 @@ pub struct ChannelResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChannelsResponse {
     pub channels: Vec<Channel>,
+}
+
+/// A page of `GET /channels/public`; `has_more`: more names follow the last.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublicChannelsResponse {
+    pub channels: Vec<Channel>,
+    pub has_more: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

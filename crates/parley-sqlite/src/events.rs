@@ -82,6 +82,18 @@ impl EventLog for SqliteStore {
         Ok(events)
     }
 
+    async fn stored_post(&self, key: &PostKey<'_>) -> Result<Option<Event>> {
+        sqlx::query_as::<_, EventRow>(FIND_POST)
+            .bind(key.channel_id.to_string())
+            .bind(key.sender_id.to_string())
+            .bind(key.client_msg_id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?
+            .map(EventRow::decode)
+            .transpose()
+    }
+
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
         self.writer
             .run(move |conn| {

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use parley_core::directory::DirectoryPage;
 use parley_core::id::UserId;
 use parley_core::model::ChannelKind;
 use parley_core::parse::{ChannelName, Topic};
@@ -11,7 +12,7 @@ use parley_core::Error;
 use parley_protocol as wire;
 
 use super::error::ApiResult;
-use super::extract::{ApiJson, Authed};
+use super::extract::{ApiJson, ApiQuery, Authed};
 use super::{channel_body, channel_id};
 use crate::gateway::session::channel_bodies;
 use crate::state::AppState;
@@ -49,9 +50,18 @@ async fn mine(State(state): State<AppState>, authed: Authed) -> ApiResult<Json<w
     Ok(Json(wire::ChannelsResponse { channels: channel_bodies(&state, &mine).await? }))
 }
 
-async fn public(State(state): State<AppState>, _authed: Authed) -> ApiResult<Json<wire::ChannelsResponse>> {
-    let channels = state.chat.public_channels().await?;
-    Ok(Json(wire::ChannelsResponse { channels: channels.iter().map(wire::Channel::from).collect() }))
+/// A page of the public channels by name; without `limit`, up to 1000.
+async fn public(
+    State(state): State<AppState>,
+    _authed: Authed,
+    ApiQuery(query): ApiQuery<wire::PublicChannelsQuery>,
+) -> ApiResult<Json<wire::PublicChannelsResponse>> {
+    let page = DirectoryPage::parse(query.q.as_deref(), query.after.as_deref(), query.limit)?;
+    let page = state.chat.public_channels(&page).await?;
+    Ok(Json(wire::PublicChannelsResponse {
+        channels: page.channels.iter().map(wire::Channel::from).collect(),
+        has_more: page.has_more,
+    }))
 }
 
 async fn one(

@@ -217,3 +217,41 @@ async fn unread_counts_and_read_markers() {
     let (status, _) = app.post(&format!("/api/v1/channels/{general}/read"), &carol.token, json!({"seq": 1})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a visible channel carol has not joined");
 }
+
+#[tokio::test]
+async fn the_public_list_pages_by_name_and_filters_by_q() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    for name in ["ops", "Design", "ops-alerts", "random", "Ops 100%", "general"] {
+        app.create_channel(&alice, name, "public").await;
+    }
+    app.create_channel(&alice, "ops-secret", "private").await;
+    let list = |query: &str| {
+        let (path, query) = (format!("/api/v1/channels/public{query}"), query.to_owned());
+        let app = &app;
+        let token = alice.token.clone();
+        async move {
+            let (status, body) = app.get(&path, &token).await;
+            assert_eq!(status, StatusCode::OK, "{query}: {body}");
+            let names: Vec<String> =
+                body["channels"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect();
+            (names, body["has_more"].as_bool().unwrap())
+        }
+    };
+    // Byte order: upper-case letters before lower-case ones.
+    let all = ["Design", "Ops 100%", "general", "ops", "ops-alerts", "random"];
+    assert_eq!(list("").await, (all.map(String::from).to_vec(), false), "without a query, all of them");
+    assert_eq!(list("?limit=2").await, (vec!["Design".into(), "Ops 100%".into()], true));
+    assert_eq!(list("?limit=2&after=Ops%20100%25").await, (vec!["general".into(), "ops".into()], true));
+    assert_eq!(list("?limit=2&after=ops").await, (vec!["ops-alerts".into(), "random".into()], false));
+    assert_eq!(list("?after=random").await, (vec![], false));
+    let ops = vec!["Ops 100%".to_owned(), "ops".into(), "ops-alerts".into()];
+    assert_eq!(list("?q=OPS").await, (ops, false), "any ASCII case; never the private one");
+    assert_eq!(list("?q=ops&limit=1&after=ops").await, (vec!["ops-alerts".into()], false));
+    assert_eq!(list("?q=%25").await, (vec!["Ops 100%".into()], false), "% is itself");
+    assert_eq!(list("?q=%20%20").await.0.len(), 6, "a blank q is no filter");
+    for bad in ["?limit=0", "?limit=x", &format!("?q={}", "x".repeat(81))] {
+        let (status, body) = app.get(&format!("/api/v1/channels/public{bad}"), &alice.token).await;
+        assert_eq!((status, &body["error"]["code"]), (StatusCode::BAD_REQUEST, &json!("bad_request")), "{bad}");
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, EventKind, MyChannel, ReadMarker, Role};
 use parley_core::parse::{ChannelName, Topic};
@@ -189,7 +190,9 @@ pub async fn channels_my_channels_unread(store: Arc<dyn Store>) {
     assert!(mine(bob.id, channel.id).await.is_none(), "left: not listed");
 }
 
-/// `public_channels` lists public channels as stored, never private or direct ones.
+/// `public_channels` lists public channels as stored, never private or
+/// direct ones, by name, a page at a time after a name, and only those
+/// whose name contains the query, ignoring ASCII case.
 pub async fn channels_public_list(store: Arc<dyn Store>) {
     let h = &Harness::new(store);
     let alice = h.user("alice").await;
@@ -199,8 +202,28 @@ pub async fn channels_public_list(store: Arc<dyn Store>) {
     let dm = h.chat.open_dm(alice.id, &[bob.id]).await.must("open_dm");
     h.join(public.id, bob.id).await;
 
-    let listed = h.store.public_channels().await.must("public_channels");
+    let all = DirectoryPage::parse(None, None, None).must("a page");
+    let listed = h.store.public_channels(&all, 100_000).await.must("public_channels");
     assert!(listed.iter().all(|c| c.kind == ChannelKind::Public), "only public channels");
+    assert!(listed.windows(2).all(|w| w[0].name < w[1].name), "by name");
     let ours: Vec<&Channel> = listed.iter().filter(|c| [public.id, private.id, dm.id].contains(&c.id)).collect();
     assert_eq!(ours, [&h.load(public.id).await], "the public one, with its current counts");
+
+    for name in ["dir b", "dir a", "dir_c", "Dir d", "dirt"] {
+        h.channel(&alice, ChannelKind::Public, name).await;
+    }
+    h.channel(&alice, ChannelKind::Private, "dir secret").await;
+    let names = |page: Vec<Channel>| page.into_iter().map(|c| c.name).collect::<Vec<_>>();
+    let find = |q: String, after: Option<String>| async move {
+        let page = DirectoryPage::parse(Some(&q), after.as_deref(), None).must("a page");
+        names(h.store.public_channels(&page, 2).await.must("public_channels"))
+    };
+    let dir = h.name("DIR");
+    // Byte order: "D" before "d", " " before "_" before "t".
+    assert_eq!(find(dir.clone(), None).await, [h.name("Dir d"), h.name("dir a")], "the first page, any case");
+    let next = [h.name("dir b"), h.name("dir_c")];
+    assert_eq!(find(dir.clone(), Some(h.name("dir a"))).await, next, "after a name; never the private one");
+    assert_eq!(find(dir.clone(), Some(h.name("dir_c"))).await, [h.name("dirt")], "the last");
+    assert_eq!(find(h.name("dir_"), None).await, [h.name("dir_c")], "_ is itself");
+    assert_eq!(find(h.name("no such"), None).await, Vec::<String>::new());
 }

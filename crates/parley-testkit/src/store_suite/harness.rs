@@ -16,7 +16,7 @@ use parley_core::feed::EventBatch;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, Role, User};
 use parley_core::parse::{Body, ClientMsgId, Seq, Username};
-use parley_core::ports::{EventLog, Store};
+use parley_core::ports::{EventLog, PostKey, Store};
 use parley_core::sequencer::{Appended, Applied, Command, Sequencer};
 use parley_core::time::Timestamp;
 use parley_core::{ErrorCode, Result};
@@ -114,6 +114,10 @@ impl EventLog for GatedLog {
 
     async fn events_before(&self, channel: ChannelId, before: Option<Seq>, limit: u32) -> Result<Vec<Event>> {
         self.log.events_before(channel, before, limit).await
+    }
+
+    async fn stored_post(&self, key: &PostKey<'_>) -> Result<Option<Event>> {
+        self.log.stored_post(key).await
     }
 
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {

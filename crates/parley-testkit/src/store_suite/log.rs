@@ -6,7 +6,7 @@ use parley_core::chat::Via;
 use parley_core::feed::{EventFeed, LocalFeed};
 use parley_core::model::{ChannelKind, Event, EventKind, Role};
 use parley_core::parse::Seq;
-use parley_core::ports::Store;
+use parley_core::ports::{PostKey, Store};
 use parley_core::processor::{process, Processed};
 use parley_core::sequencer::Command;
 use parley_core::ErrorCode;
@@ -129,6 +129,13 @@ pub async fn dedupe_key_is_channel_sender_and_id(store: Arc<dyn Store>) {
     assert_ne!(a1.id, b1.id);
     let retry = h.post(one.id, bob.id, "shared-id", "again").await.must("retry");
     assert_eq!((retry.created, retry.events), (false, vec![b1.clone()]), "each key finds its own event");
+    let stored = |channel_id, sender_id, client_msg_id| async move {
+        h.store.stored_post(&PostKey { channel_id, sender_id, client_msg_id }).await.must("stored_post")
+    };
+    assert_eq!(stored(one.id, alice.id, "shared-id").await.as_ref(), Some(&a1), "stored_post too");
+    assert_eq!(stored(two.id, alice.id, "shared-id").await.as_ref(), Some(&a2));
+    assert_eq!(stored(two.id, bob.id, "shared-id").await, None, "bob never posted in two");
+    assert_eq!(stored(one.id, bob.id, "other-id").await, None);
     assert_eq!(h.log(one.id).await[2..], [a1, b1]);
     assert_eq!(h.log(two.id).await[1..], [a2]);
 }
