@@ -1,6 +1,7 @@
 //! One neutral error: a code every transport maps, and a message for the caller or the log.
 
 use std::fmt;
+use std::time::Duration;
 
 /// What went wrong, independent of transport. HTTP status, WebSocket `error`
 /// frames and log levels are all derived from this code.
@@ -40,13 +41,19 @@ impl ErrorCode {
 pub struct Error {
     pub code: ErrorCode,
     pub message: String,
+    /// `RateLimited`: when to try again (HTTP's `Retry-After`), if known.
+    pub retry_after: Option<Duration>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into() }
+        Error { code, message: message.into(), retry_after: None }
+    }
+    /// Over a rate limit, until `retry_after` has passed.
+    pub fn rate_limited(message: impl Into<String>, retry_after: Duration) -> Self {
+        Error { retry_after: Some(retry_after), ..Self::new(ErrorCode::RateLimited, message) }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::BadRequest, message)

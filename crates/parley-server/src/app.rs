@@ -29,7 +29,7 @@ use crate::gateway::hub::{Hub, CLOSE_GOING_AWAY};
 use crate::gateway::limits::SessionLimits;
 use crate::metrics::Metrics;
 use crate::origin::Origins;
-use crate::rate::SendLimiter;
+use crate::rate::RateLimits;
 use crate::state::AppState;
 
 /// How long open requests get to finish after a shutdown signal.
@@ -164,7 +164,7 @@ impl Application {
         let state = AppState {
             chat,
             auth: Arc::new(auth),
-            sends: Arc::new(SendLimiter::new(config.send_rate)),
+            rates: Arc::new(RateLimits::new(config.send_rate, &config.rate_limits)),
             hub,
             origins: Arc::new(origins),
             session_limits: Arc::new(SessionLimits::new(

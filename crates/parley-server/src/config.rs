@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 use crate::origin::{parse_setting, Origin};
+use crate::rate::RateLimitSetting;
 
 /// A shorter `--metrics-token` is refused: it guards the public port.
 const MIN_METRICS_TOKEN: usize = 16;
@@ -71,6 +72,12 @@ pub struct ServeArgs {
     /// Sends per second per user (burst twice that); 0 = no limit.
     #[arg(long, env = "PARLEY_SEND_RATE")]
     pub send_rate: Option<u32>,
+    /// A rate limit's budget, `CLASS=COUNT/WINDOW` (`channels=20/10m`;
+    /// window in ms, s, m or h), or `CLASS=0` for none; `all` is every
+    /// class but messages. Repeat, or separate with commas; later wins. The
+    /// classes and their defaults: docs/operations.md, "Security".
+    #[arg(long = "rate-limit", env = "PARLEY_RATE_LIMIT", value_delimiter = ',', value_name = "CLASS=COUNT/WINDOW")]
+    pub rate_limits: Vec<RateLimitSetting>,
     #[command(flatten)]
     pub limits: LimitArgs,
     /// A proxy (its IP address) whose `X-Forwarded-For` names the client:
@@ -150,6 +157,8 @@ struct FileConfig {
     metrics_listen: Option<SocketAddr>,
     metrics_token: Option<Secret>,
     send_rate: Option<u32>,
+    #[serde(default)]
+    rate_limits: Vec<RateLimitSetting>,
     header_timeout: Option<u64>,
     body_timeout: Option<u64>,
     body_min_rate: Option<u64>,
@@ -310,6 +319,8 @@ pub struct Config {
     /// Opens `/metrics` on the public port to `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
     pub send_rate: u32,
+    /// Budgets other than the defaults of [`crate::rate::TABLE`], in order.
+    pub rate_limits: Vec<RateLimitSetting>,
     pub limits: Limits,
     /// Peers whose `X-Forwarded-For` is believed ([`crate::client_addr`]).
     pub trusted_proxies: Vec<IpAddr>,
@@ -333,6 +344,7 @@ impl Default for Config {
             metrics_listen: None,
             metrics_token: None,
             send_rate: 10,
+            rate_limits: Vec::new(),
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
             session_queue: crate::gateway::hub::SESSION_QUEUE,
@@ -349,6 +361,8 @@ impl Config {
         let file = read_file(file)?;
         let defaults = Config::default();
         let limits = Limits::load(&args.limits, &file)?;
+        let mut rate_limits = file.rate_limits;
+        rate_limits.extend(args.rate_limits.iter().copied());
         let mut trusted_proxies = file.trusted_proxies;
         trusted_proxies.extend(args.trusted_proxies.iter().copied());
         let mut allowed_origins = file.allowed_origins;
@@ -401,6 +415,7 @@ impl Config {
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             metrics_token,
             send_rate: args.send_rate.or(file.send_rate).unwrap_or(defaults.send_rate),
+            rate_limits,
             limits,
             trusted_proxies,
             session_queue: defaults.session_queue,
@@ -519,6 +534,30 @@ mod tests {
         let zero =
             ServeArgs { limits: LimitArgs { header_timeout: Some(0), ..LimitArgs::default() }, ..ServeArgs::default() };
         assert!(Config::load(None, &zero).is_err(), "a timeout of 0 s");
+    }
+
+    #[test]
+    fn rate_limits_are_the_file_s_then_the_flags_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parley.toml");
+        std::fs::write(&path, "rate-limits = [\"channels=5/1m\", \"invites=0\"]\n").unwrap();
+        let cli =
+            Cli::try_parse_from(["parley", "serve", "--rate-limit", "channels=7/1h,all=0", "--rate-limit", "dms=1/1s"])
+                .unwrap();
+        let Some(Command::Serve(args)) = cli.command else { unreachable!() };
+        let config = Config::load(Some(&path), &args).unwrap();
+        let written: Vec<String> = config
+            .rate_limits
+            .iter()
+            .map(|s| format!("{:?}={}", s.class, s.budget.map_or("0".into(), |b| b.to_string())))
+            .collect();
+        assert_eq!(
+            written,
+            ["Some(Channels)=5/1m", "Some(Invites)=0", "Some(Channels)=7/1h", "None=0", "Some(Dms)=1/1s"]
+        );
+        assert!(Cli::try_parse_from(["parley", "serve", "--rate-limit", "chanels=1/1s"]).is_err(), "a typo");
+        std::fs::write(&path, "rate-limits = [\"channels=5\"]\n").unwrap();
+        assert!(Config::load(Some(&path), &ServeArgs::default()).is_err(), "no window");
     }
 
     #[test]

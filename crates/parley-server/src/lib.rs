@@ -9,7 +9,8 @@
 //! - [`http`]: the REST routes, the error body, extractors.
 //! - [`gateway`]: live sessions over WebSocket and SSE, and the hub that feeds them.
 //! - [`auth`]: argon2id passwords and session tokens.
-//! - [`rate`], [`metrics`], [`state`]: send limits, Prometheus counters, shared state.
+//! - [`rate`]: the rate limits of every write, login and registration.
+//! - [`metrics`], [`state`]: Prometheus counters, shared state.
 //! - [`telemetry`]: structured logs.
 //! - [`web`]: the embedded browser client served at `/`.
 

@@ -15,13 +15,14 @@ use crate::gateway::hub::Hub;
 use crate::gateway::limits::SessionLimits;
 use crate::metrics::Metrics;
 use crate::origin::Origins;
-use crate::rate::SendLimiter;
+use crate::rate::RateLimits;
 
 #[derive(Clone)]
 pub struct AppState {
     pub chat: Chat,
     pub auth: Arc<Auth>,
-    pub sends: Arc<SendLimiter>,
+    /// Budgets of writes and expensive reads, per user or client address.
+    pub rates: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
     pub hub: Arc<Hub>,

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use parley_server::rate::RateLimitSetting;
 use parley_server::{Application, Config};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -28,7 +29,8 @@ pub struct TestUser {
     pub token: String,
 }
 
-/// Starts the server with no send limit.
+/// Starts the server with no rate limits: tests register many users from
+/// one address, and those that check a limit set it.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -41,6 +43,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: data_dir.path().to_owned(),
         send_rate: 0,
+        rate_limits: vec![RateLimitSetting::ALL_OFF],
         ..Config::default()
     };
     adjust(&mut config);

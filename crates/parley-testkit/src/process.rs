@@ -15,11 +15,12 @@ pub struct ParleyProcess {
 }
 
 impl ParleyProcess {
-    /// Starts `parley serve` on a free loopback port over `data_dir` and
-    /// waits until it listens (it logs the bound address).
+    /// Starts `parley serve` on a free loopback port over `data_dir`,
+    /// without rate limits, and waits until it listens (it logs the bound
+    /// address).
     pub fn start(binary: &Path, data_dir: &Path, extra: &[&str]) -> ParleyProcess {
         let mut child = Command::new(binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--rate-limit", "all=0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env("PARLEY_LOG", "info")

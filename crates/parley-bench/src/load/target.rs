@@ -20,9 +20,10 @@ pub struct TargetArgs {
     #[arg(long, conflicts_with = "spawn")]
     pub url: Option<String>,
     /// Start this `parley` binary on a free loopback port over a fresh data
-    /// directory with `--send-rate 0` and no limit on sessions per user or
-    /// per address (the load is thousands of sessions from one loopback
-    /// address, often of one user), and stop it at the end.
+    /// directory with `--send-rate 0`, no other rate limit
+    /// (`--rate-limit all=0`) and no limit on sessions per user or per
+    /// address (the load is thousands of users, channels and sessions from
+    /// one loopback address, often of one user), and stop it at the end.
     #[arg(long, value_name = "PARLEY_BINARY")]
     pub spawn: Option<PathBuf>,
     /// The server's pid, for its CPU and RSS from /proc (known when spawned).
@@ -163,6 +164,8 @@ impl Spawned {
         let data = tempfile::Builder::new().prefix("parley-bench-").tempdir().context("creating a data directory")?;
         let mut command = Command::new(binary);
         command.args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--data-dir"]).arg(data.path()).args([
+            "--rate-limit",
+            "all=0",
             "--max-sessions-per-user",
             "0",
             "--max-sessions-per-address",

@@ -36,7 +36,7 @@ pub struct SessionLimits {
 /// A client address as counted: an IPv6 host is given a /64 of its own, so
 /// one /64 counts as one address (or its limit would be a formality).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum AddressKey {
+pub(crate) enum AddressKey {
     V4(u32),
     V6Net(u64),
 }

@@ -26,6 +26,7 @@ use tokio::time::Instant;
 
 use super::hub::{Delivery, EventFrame, Frame, SessionLink, CLOSE_GOING_AWAY};
 use crate::http::error::public_message;
+use crate::rate::Class;
 use crate::state::AppState;
 
 /// What the transport read from the client.
@@ -465,7 +466,9 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             ClientFrame::Read { channel_id, seq } => {
                 let result = async {
                     let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
-                    self.state.chat.mark_read(self.user.id, channel, parse_seq(seq, "seq")?).await
+                    let seq = parse_seq(seq, "seq")?;
+                    self.state.rates.user(Class::ReadMarkers, self.user.id)?;
+                    self.state.chat.mark_read(self.user.id, channel, seq).await
                 };
                 match Box::pin(result).await {
                     // This session learns it through the hub too, like the user's others.
@@ -483,7 +486,6 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                     let body = Body::parse(&body)?;
                     let client_msg_id = ClientMsgId::parse(&client_msg_id)?;
                     let reply_to_seq = reply_to_seq.map(|s| parse_seq(s, "reply_to_seq")).transpose()?;
-                    self.state.sends.check(self.user.id)?;
                     Ok::<_, Error>((channel, body, client_msg_id, reply_to_seq))
                 })();
                 match parsed {
@@ -491,9 +493,18 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                     Ok((channel, body, client_msg_id, reply_to_seq)) => {
                         let via = Via::Session { follows_through: self.delivered.get(&channel).copied() };
                         let (chat, user) = (self.state.chat.clone(), self.user.id);
+                        let budget = self.state.rates.user(Class::Messages, user);
                         in_flight.push(Box::pin(async move {
                             let id = client_msg_id.as_str().to_owned();
-                            let posted = chat.post(user, channel, client_msg_id, body, reply_to_seq, via).await;
+                            let posted = match budget {
+                                Ok(()) => chat.post(user, channel, client_msg_id, body, reply_to_seq, via).await,
+                                // As `POST …/messages`: past the budget, a
+                                // retry of a stored message is acked with it.
+                                Err(limited) => chat
+                                    .stored_retry(user, channel, &client_msg_id)
+                                    .await
+                                    .and_then(|stored| stored.ok_or(limited)),
+                            };
                             answer(reference, id, posted)
                         }));
                         None

@@ -15,6 +15,8 @@ use parley_protocol as wire;
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiQuery, Authed, SESSION_COOKIE};
 use crate::auth::SESSION_SECONDS;
+use crate::client_addr::ClientAddr;
+use crate::rate::Class;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -45,22 +47,31 @@ fn signed_in(headers: &HeaderMap, status: StatusCode, user: &User, token: String
 
 async fn register(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<wire::RegisterRequest>,
 ) -> ApiResult<Response> {
     let username = Username::parse(&body.username)?;
     let password = Password::parse(&body.password)?;
     let display_name = body.display_name.as_deref().map(DisplayName::parse).transpose()?;
+    // Before the password is hashed: a flood spends none of the hashing.
+    state.rates.address(Class::Registrations, client)?;
     let (user, token) = state.auth.register(username, password, display_name).await?;
     tracing::info!(user = %user.id, username = %user.username, "registered");
     Ok(signed_in(&headers, StatusCode::CREATED, &user, token))
 }
 
+/// Throttled per client address and per username before anything is
+/// looked up, so a known and an unknown username are refused alike, and
+/// refused attempts cost no password hash.
 async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<wire::LoginRequest>,
 ) -> ApiResult<Response> {
+    state.rates.address(Class::LoginsPerAddress, client)?;
+    state.rates.account(Class::Logins, &body.username)?;
     let (user, token) = state.auth.login(&body.username, &body.password).await?;
     Ok(signed_in(&headers, StatusCode::OK, &user, token))
 }
@@ -83,6 +94,7 @@ async fn update_me(
     let mut user = authed.user;
     if let Some(raw) = body.display_name {
         let name = DisplayName::parse(&raw)?;
+        state.rates.user(Class::Profile, user.id)?;
         state.chat.store().set_display_name(user.id, name.as_str()).await?;
         user.display_name = name.into_string();
     }
@@ -94,10 +106,11 @@ const SEARCH_LIMIT: u32 = 20;
 
 async fn search_users(
     State(state): State<AppState>,
-    _authed: Authed,
+    authed: Authed,
     ApiQuery(query): ApiQuery<wire::UsersQuery>,
 ) -> ApiResult<Json<wire::UsersResponse>> {
     let query = PeopleQuery::parse(query.q.as_deref().unwrap_or_default())?;
+    state.rates.user(Class::Searches, authed.user.id)?;
     let users = state.chat.store().search_users(&query, SEARCH_LIMIT).await?;
     Ok(Json(wire::UsersResponse { users: users.iter().map(wire::User::from).collect() }))
 }

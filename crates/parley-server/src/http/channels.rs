@@ -15,6 +15,7 @@ use super::error::ApiResult;
 use super::extract::{ApiJson, ApiQuery, Authed};
 use super::{channel_body, channel_id};
 use crate::gateway::session::channel_bodies;
+use crate::rate::Class;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -40,6 +41,7 @@ async fn create(
         _ => return Err(Error::bad_request("kind must be \"public\" or \"private\"").into()),
     };
     let topic = body.topic.as_deref().map(Topic::parse).transpose()?;
+    state.rates.user(Class::Channels, authed.user.id)?;
     let channel = state.chat.create_channel(authed.user.id, name, kind, topic).await?;
     tracing::info!(channel = %channel.id, kind = kind.as_str(), user = %authed.user.id, "channel created");
     Ok((StatusCode::CREATED, Json(wire::ChannelResponse { channel: wire::Channel::from(&channel) })))
@@ -53,10 +55,11 @@ async fn mine(State(state): State<AppState>, authed: Authed) -> ApiResult<Json<w
 /// A page of the public channels by name; without `limit`, up to 1000.
 async fn public(
     State(state): State<AppState>,
-    _authed: Authed,
+    authed: Authed,
     ApiQuery(query): ApiQuery<wire::PublicChannelsQuery>,
 ) -> ApiResult<Json<wire::PublicChannelsResponse>> {
     let page = DirectoryPage::parse(query.q.as_deref(), query.after.as_deref(), query.limit)?;
+    state.rates.user(Class::Searches, authed.user.id)?;
     let page = state.chat.public_channels(&page).await?;
     Ok(Json(wire::PublicChannelsResponse {
         channels: page.channels.iter().map(wire::Channel::from).collect(),
@@ -78,12 +81,16 @@ async fn join(
     authed: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<wire::ChannelResponse>> {
-    let channel = state.chat.join(authed.user.id, channel_id(&id)?).await?;
+    let id = channel_id(&id)?;
+    state.rates.user(Class::Joins, authed.user.id)?;
+    let channel = state.chat.join(authed.user.id, id).await?;
     Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
 }
 
 async fn leave(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    state.chat.leave(authed.user.id, channel_id(&id)?).await?;
+    let id = channel_id(&id)?;
+    state.rates.user(Class::Joins, authed.user.id)?;
+    state.chat.leave(authed.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -105,6 +112,7 @@ async fn open_dm(
         return Err(Error::bad_request("a DM needs 1 to 8 other people").into());
     }
     let others = body.user_ids.iter().map(|id| id.parse::<UserId>()).collect::<Result<Vec<_>, _>>()?;
+    state.rates.user(Class::Dms, authed.user.id)?;
     let channel = state.chat.open_dm(authed.user.id, &others).await?;
     Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
 }

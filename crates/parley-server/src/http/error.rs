@@ -56,7 +56,8 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         if self.0.code == ErrorCode::RateLimited {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            let seconds = self.0.retry_after.map_or(1, |wait| wait.as_secs().max(1));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -11,6 +11,7 @@ use parley_protocol as wire;
 use super::error::ApiResult;
 use super::extract::{Authed, JsonOrEmpty};
 use super::{channel_body, channel_id};
+use crate::rate::Class;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -38,7 +39,9 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<wire::InviteResponse>)> {
     let max_uses = parse_max_uses(body.max_uses)?;
     let expires_in = parse_expires_in(body.expires_in_seconds)?;
-    let invite = state.chat.create_invite(authed.user.id, channel_id(&id)?, max_uses, expires_in).await?;
+    let id = channel_id(&id)?;
+    state.rates.user(Class::Invites, authed.user.id)?;
+    let invite = state.chat.create_invite(authed.user.id, id, max_uses, expires_in).await?;
     Ok((StatusCode::CREATED, Json(wire::InviteResponse { invite: (&invite).into() })))
 }
 
@@ -59,6 +62,7 @@ async fn accept(
     Path(code): Path<String>,
 ) -> ApiResult<Json<wire::ChannelResponse>> {
     check_code(&code)?;
+    state.rates.user(Class::Joins, authed.user.id)?;
     let channel = state.chat.accept_invite(authed.user.id, &code).await?;
     Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
 }

@@ -12,6 +12,7 @@ use parley_protocol as wire;
 use super::channel_id;
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiQuery, Authed};
+use crate::rate::Class;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -22,9 +23,10 @@ pub fn router() -> Router<AppState> {
 }
 
 /// 201 with the stored event; a retry with the same `client_msg_id` is 200
-/// with the event first stored. In cluster mode, 202 when the stored event
-/// did not come back within [`STORED_WITHIN`](parley_core::chat::STORED_WITHIN): the message is durable in the
-/// command log either way.
+/// with the event first stored, past the send rate too. In cluster mode, 202
+/// when the stored event did not come back within
+/// [`STORED_WITHIN`](parley_core::chat::STORED_WITHIN): the message is
+/// durable in the command log either way.
 async fn post_message(
     State(state): State<AppState>,
     authed: Authed,
@@ -35,9 +37,15 @@ async fn post_message(
     let text = Body::parse(&body.body)?;
     let client_msg_id = ClientMsgId::parse(&body.client_msg_id)?;
     let reply_to_seq = body.reply_to_seq.map(|s| parse_seq(s, "reply_to_seq")).transpose()?;
-    state.sends.check(authed.user.id)?;
     let id = client_msg_id.as_str().to_owned();
-    match state.chat.post(authed.user.id, channel, client_msg_id, text, reply_to_seq, Via::Rest).await? {
+    let submitted = match state.rates.user(Class::Messages, authed.user.id) {
+        Ok(()) => state.chat.post(authed.user.id, channel, client_msg_id, text, reply_to_seq, Via::Rest).await?,
+        // The store is asked only past the budget (asking first would cost
+        // every send a read): a retry of a stored message is answered with
+        // it all the same, as docs/delivery.md promises.
+        Err(limited) => state.chat.stored_retry(authed.user.id, channel, &client_msg_id).await?.ok_or(limited)?,
+    };
+    match submitted {
         Submitted::Stored(Posted { event, created }) => {
             let status = if created { StatusCode::CREATED } else { StatusCode::OK };
             Ok((status, Json(wire::EventResponse { event: (&event).into() })).into_response())
@@ -72,6 +80,7 @@ async fn mark_read(
 ) -> ApiResult<StatusCode> {
     let channel = channel_id(&id)?;
     let seq = parse_seq(body.seq, "seq")?;
+    state.rates.user(Class::ReadMarkers, authed.user.id)?;
     if let Some(marker) = state.chat.mark_read(authed.user.id, channel, seq).await? {
         state.hub.read_marker(authed.user.id, marker);
     }

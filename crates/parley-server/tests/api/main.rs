@@ -8,3 +8,4 @@ mod messages;
 mod openapi;
 mod ops;
 mod origin;
+mod rate_limits;
