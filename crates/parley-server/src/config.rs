@@ -2,7 +2,7 @@
 //! environment variables, then flags. Loaded once and passed down.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::client_addr::TrustedProxy;
 use crate::origin::{parse_setting, Origin};
 use crate::rate::RateLimitSetting;
 
@@ -85,7 +86,7 @@ pub struct ServeArgs {
     /// Repeat, or separate with commas. Without one, a client is its peer
     /// address.
     #[arg(long = "trusted-proxy", env = "PARLEY_TRUSTED_PROXY", value_delimiter = ',')]
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<TrustedProxy>,
     /// Kafka bootstrap servers (`host:port,…`): cluster mode. Needs `--database`.
     #[arg(long, env = "PARLEY_KAFKA")]
     pub kafka: Option<String>,
@@ -167,7 +168,7 @@ struct FileConfig {
     max_sessions_per_user: Option<usize>,
     max_sessions_per_address: Option<usize>,
     #[serde(default)]
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<TrustedProxy>,
     database: Option<Secret>,
     kafka: Option<String>,
     role: Option<Role>,
@@ -323,7 +324,7 @@ pub struct Config {
     pub rate_limits: Vec<RateLimitSetting>,
     pub limits: Limits,
     /// Peers whose `X-Forwarded-For` is believed ([`crate::client_addr`]).
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<TrustedProxy>,
     /// Frames a live session may have queued before it is closed with 1008.
     pub session_queue: usize,
     /// `/api/v1/ws` echoes instead of serving sessions (Autobahn runs only).
@@ -518,7 +519,7 @@ mod tests {
             "--keepalive-timeout",
             "30",
             "--trusted-proxy",
-            "127.0.0.1,::1",
+            "127.0.0.1,::1,192.168.0.0/16",
         ])
         .unwrap();
         let Some(Command::Serve(args)) = cli.command else { unreachable!() };
@@ -529,7 +530,8 @@ mod tests {
         assert_eq!(limits.max_sessions_per_user, 7, "the flag beats the file");
         assert_eq!((limits.body_timeout, limits.body_min_rate), (Duration::from_secs(10), 1024), "defaults");
         assert_eq!((limits.max_sessions_per_address, limits.max_connections), (200, None));
-        let proxies: Vec<IpAddr> = ["10.0.0.1", "127.0.0.1", "::1"].iter().map(|a| a.parse().unwrap()).collect();
+        let proxies: Vec<TrustedProxy> =
+            ["10.0.0.1", "127.0.0.1", "::1", "192.168.0.0/16"].iter().map(|a| a.parse().unwrap()).collect();
         assert_eq!(config.trusted_proxies, proxies);
         let zero =
             ServeArgs { limits: LimitArgs { header_timeout: Some(0), ..LimitArgs::default() }, ..ServeArgs::default() };

@@ -97,7 +97,7 @@ async fn the_eleventh_wrong_password_in_a_minute_is_429_while_others_sign_in_and
 #[tokio::test]
 async fn a_registration_flood_from_one_address_is_429_and_no_one_else_is() {
     let app = spawn_app_with(|c| {
-        c.trusted_proxies = vec![IpAddr::from([127, 0, 0, 1])];
+        c.trusted_proxies = vec![IpAddr::from([127, 0, 0, 1]).into()];
         c.rate_limits = settings(&["all=0", "registrations-per-address=3/10m"]);
     })
     .await;
@@ -218,7 +218,7 @@ async fn every_write_route_answers_429_past_its_budget_and_recovers() {
     let app = spawn_app_with(|c| {
         c.send_rate = 1;
         c.rate_limits = settings(&["all=2/10s"]);
-        c.trusted_proxies = vec![IpAddr::from([127, 0, 0, 1])];
+        c.trusted_proxies = vec![IpAddr::from([127, 0, 0, 1]).into()];
     })
     .await;
     // Made from other addresses and by bob, so that alice, carol and

@@ -2,7 +2,7 @@
 //! SSE together: the one past the limit is refused as docs/protocol.md
 //! says, and there is room again once one closes.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use parley_testkit::app::{spawn_app, spawn_app_with, TestApp, TestUser};
@@ -139,7 +139,7 @@ async fn the_201st_session_from_one_address_is_refused_with_429_before_the_upgra
 async fn behind_a_trusted_proxy_each_forwarded_client_is_counted_on_its_own() {
     let app = spawn_app_with(|c| {
         c.limits.max_sessions_per_address = 2;
-        c.trusted_proxies = vec![[127, 0, 0, 1].into()];
+        c.trusted_proxies = vec![IpAddr::from([127, 0, 0, 1]).into()];
     })
     .await;
     let alice = app.register("alice").await;
