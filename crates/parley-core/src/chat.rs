@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::command::Command;
 use crate::directory::DirectoryPage;
 use crate::id::{ChannelId, UserId};
 use crate::model::{name_taken, Channel, ChannelKind, Event, Invite, Member, MyChannel, ReadMarker, Role, User};
 use crate::parse::{Body, ChannelName, ClientMsgId, Page, Seq, Topic};
 use crate::ports::{CommandLog, PostKey, Store};
-use crate::sequencer::{Command, Sequencer};
+use crate::sequencer::Sequencer;
 use crate::stored::{Awaited, StoredWaiters};
 use crate::time::Timestamp;
 use crate::{Error, ErrorCode, Result};

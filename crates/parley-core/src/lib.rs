@@ -9,13 +9,17 @@
 //! - [`search`]: what a people search matches, the same on every store.
 //! - [`directory`]: a page of the public channel directory, the same on every store.
 //! - [`feed`]: the event feed from the Sequencer to every gateway, and its in-process form.
-//! - [`sequencer`]: appends commands to channel logs with group commit.
+//! - [`command`]: the changes a channel's log takes, and what each did.
+//! - [`apply`]: the rules of the log, run by every store inside its write transaction.
+//! - [`sequencer`]: the one writer: appends commands to channel logs with group commit.
 //! - [`presence`]: presence, typing and read markers across a cluster's nodes (the port Redis implements).
 //! - [`processor`]: cluster mode's step from the command log to the store and the feed.
 //! - [`stored`]: cluster mode's waiters for the stored event of a command put in the log.
 //! - [`chat`]: the rules of the product (who may see, join, post, read) over the ports.
 
+pub mod apply;
 pub mod chat;
+pub mod command;
 pub mod directory;
 pub mod error;
 pub mod feed;

@@ -7,12 +7,12 @@
 
 use async_trait::async_trait;
 
+use crate::command::{Applied, Command};
 use crate::directory::DirectoryPage;
 use crate::id::{ChannelId, UserId};
 use crate::model::{Channel, Event, Invite, Member, MyChannel, ReadMarker, Role, Session, User};
 use crate::parse::{Seq, Username};
 use crate::search::PeopleQuery;
-use crate::sequencer::{Applied, Command};
 use crate::time::Timestamp;
 use crate::Result;
 
@@ -96,7 +96,7 @@ pub trait EventLog: Send + Sync {
     async fn stored_post(&self, key: &PostKey<'_>) -> Result<Option<Event>>;
     /// Appends one batch of the [`Sequencer`](crate::sequencer::Sequencer),
     /// the only writer of events: opens a write transaction and runs
-    /// [`sequencer::apply`](crate::sequencer::apply) over it, which commits.
+    /// [`apply`](crate::apply::apply) over it, which commits.
     async fn append(&self, commands: Vec<Command>) -> Result<Applied>;
 }
 

@@ -5,9 +5,10 @@
 //! past those commands: a crash before then processes them again, which the
 //! dedupe key makes harmless, and readers drop a `seq` they already have.
 
+use crate::command::Command;
 use crate::feed::EventFeed;
 use crate::model::Event;
-use crate::sequencer::{Command, Sequencer};
+use crate::sequencer::Sequencer;
 use crate::{ErrorCode, Result};
 
 /// What one step did.

@@ -15,11 +15,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parley_core::chat::Chat;
+use parley_core::command::{Appended, Command};
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{ChannelKind, Event, EventKind, User};
 use parley_core::parse::{Body, ChannelName, ClientMsgId, Username};
 use parley_core::ports::{ChannelStore, EventLog, UserStore};
-use parley_core::sequencer::{Appended, Command, Sequencer};
+use parley_core::sequencer::Sequencer;
 use parley_core::time::Timestamp;
 use parley_core::{ErrorCode, Result};
 use parley_sqlite::SqliteStore;

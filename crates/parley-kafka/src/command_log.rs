@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use parley_core::command::Command;
 use parley_core::ports::{CommandLog, Health};
-use parley_core::sequencer::Command;
 use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
 use rdkafka::client::ClientContext;

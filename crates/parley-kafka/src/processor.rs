@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
+use parley_core::command::Command;
 use parley_core::feed::EventFeed;
 use parley_core::processor::{self, Processed};
-use parley_core::sequencer::{Command, Sequencer};
+use parley_core::sequencer::Sequencer;
 use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
 use rdkafka::client::ClientContext;

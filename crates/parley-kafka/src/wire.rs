@@ -10,10 +10,10 @@
 //! new command type, which an older processor logs and skips: processors are
 //! upgraded before the gateways that send it.
 
+use parley_core::command::Command;
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role};
 use parley_core::parse::{Body, ClientMsgId};
-use parley_core::sequencer::Command;
 use parley_core::time::Timestamp;
 use parley_core::Error;
 use serde::{Deserialize, Serialize};

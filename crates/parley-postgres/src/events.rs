@@ -16,11 +16,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use parley_core::apply::apply;
+use parley_core::command::{Applied, Command};
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, Event, EventKind};
 use parley_core::parse::Seq;
 use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, PostKey};
-use parley_core::sequencer::{self, Applied, Command};
 use parley_core::{Error, Result};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
@@ -144,7 +145,7 @@ impl EventLog for PostgresStore {
     }
 
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
-        sequencer::apply(self.begin().await?, &commands).await
+        apply(self.begin().await?, &commands).await
     }
 }
 

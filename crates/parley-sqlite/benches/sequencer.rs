@@ -15,12 +15,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
+use parley_core::command::Command;
 use parley_core::feed::EventBatch;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, Role, User};
 use parley_core::parse::{Body, ClientMsgId, Username};
 use parley_core::ports::{EventLog, Store};
-use parley_core::sequencer::{Command, Sequencer};
+use parley_core::sequencer::Sequencer;
 use parley_core::time::Timestamp;
 use parley_sqlite::SqliteStore;
 use tempfile::TempDir;

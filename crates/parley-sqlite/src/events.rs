@@ -7,11 +7,12 @@
 
 use async_trait::async_trait;
 use futures::FutureExt;
+use parley_core::apply::apply;
+use parley_core::command::{Applied, Command};
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, Event, EventKind};
 use parley_core::parse::Seq;
 use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, PostKey};
-use parley_core::sequencer::{self, Applied, Command};
 use parley_core::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -100,7 +101,7 @@ impl EventLog for SqliteStore {
                 let tx = WriterTx::begin(conn)?;
                 // Every `WriterTx` method runs to the end when called, so this
                 // future is ready at its first poll: nothing here waits.
-                sequencer::apply(Box::new(tx), &commands)
+                apply(Box::new(tx), &commands)
                     .now_or_never()
                     .expect("the writer's transaction never waits: every WriterTx method is synchronous")
             })

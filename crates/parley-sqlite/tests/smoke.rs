@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
+use parley_core::command::Command;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, EventKind, Role, User};
 use parley_core::parse::{Body, ClientMsgId, Username};
 use parley_core::ports::{ChannelStore, EventLog, UserStore};
-use parley_core::sequencer::{Command, Sequencer};
+use parley_core::sequencer::Sequencer;
 use parley_core::time::Timestamp;
 use parley_sqlite::SqliteStore;
 

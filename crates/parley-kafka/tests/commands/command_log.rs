@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
+use parley_core::command::Command;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::parse::{Body, ClientMsgId};
 use parley_core::ports::CommandLog;
-use parley_core::sequencer::Command;
 use parley_core::ErrorCode;
 use parley_kafka::{KafkaCommandLog, KafkaConfig};
 

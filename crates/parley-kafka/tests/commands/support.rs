@@ -6,12 +6,13 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parley_core::command::Command;
 use parley_core::feed::{EventFeed, FeedSubscription};
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role, User};
 use parley_core::parse::{Body, ClientMsgId, Seq, Username};
 use parley_core::ports::{CommandLog, EventLog, UserStore};
-use parley_core::sequencer::{Command, Sequencer};
+use parley_core::sequencer::Sequencer;
 use parley_core::time::Timestamp;
 use parley_kafka::{KafkaCommandLog, KafkaConfig, KafkaFeed, Processor, ProcessorStats};
 use parley_sqlite::SqliteStore;

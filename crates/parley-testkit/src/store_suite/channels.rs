@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
+use parley_core::command::Command;
 use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, EventKind, MyChannel, ReadMarker, Role};
 use parley_core::parse::{ChannelName, Topic};
 use parley_core::ports::Store;
-use parley_core::sequencer::Command;
 
 use super::harness::{new_channel, seqs, Harness, Must};
 

@@ -96,7 +96,7 @@ pub async fn on_stored_sees_every_event_once(store: Arc<dyn Store>) {
                     assert!(!retry.created);
                 }
                 if i % 5 == 0 {
-                    let rejoin = parley_core::sequencer::Command::Join { channel, user: writer, actor: writer };
+                    let rejoin = parley_core::command::Command::Join { channel, user: writer, actor: writer };
                     assert!(!sequencer.submit(rejoin).await.expect("join").created);
                 }
             }

@@ -4,10 +4,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use parley_core::chat::MAX_DM_OTHERS;
+use parley_core::command::Command;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{ChannelKind, Role, User};
 use parley_core::ports::Store;
-use parley_core::sequencer::Command;
 use parley_core::ErrorCode;
 
 use super::harness::{code_of, new_channel, Harness, Must};

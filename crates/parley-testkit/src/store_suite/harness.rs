@@ -12,12 +12,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use parley_core::chat::Chat;
+use parley_core::command::{Appended, Applied, Command};
 use parley_core::feed::EventBatch;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, Role, User};
 use parley_core::parse::{Body, ClientMsgId, Seq, Username};
 use parley_core::ports::{EventLog, PostKey, Store};
-use parley_core::sequencer::{Appended, Applied, Command, Sequencer};
+use parley_core::sequencer::Sequencer;
 use parley_core::time::Timestamp;
 use parley_core::{ErrorCode, Result};
 

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use parley_core::chat::Via;
+use parley_core::command::Command;
 use parley_core::feed::{EventFeed, LocalFeed};
 use parley_core::model::{ChannelKind, Event, EventKind, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::{PostKey, Store};
 use parley_core::processor::{process, Processed};
-use parley_core::sequencer::Command;
 use parley_core::ErrorCode;
 
 use super::harness::{code_of, post, reply, seqs, Harness, Must};

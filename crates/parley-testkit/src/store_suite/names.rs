@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
+use parley_core::command::Command;
 use parley_core::feed::{EventFeed, LocalFeed};
 use parley_core::model::{Channel, ChannelKind, EventKind, Role};
 use parley_core::parse::ChannelName;
 use parley_core::ports::Store;
 use parley_core::processor::{process, Processed};
-use parley_core::sequencer::Command;
 use parley_core::ErrorCode;
 
 use super::harness::{code_of, new_channel, Harness, Must};
