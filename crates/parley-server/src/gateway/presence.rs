@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use parley_core::chat::Chat;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{ChannelKind, MyChannel};
 use parley_core::ports::Store;
@@ -125,21 +126,21 @@ async fn shown(hub: &Hub, presence: &dyn Presence, channel: ChannelId, user: Use
 /// Who among the people whose presence `me` is shown is online on any node:
 /// what a new session is told after `ready`. Channels too large to carry
 /// presence ([`PRESENCE_MAX_SESSIONS`] members) are left out.
-pub async fn online_neighbours(presence: &dyn Presence, store: &dyn Store, me: UserId) -> Result<Vec<UserId>> {
-    let people = store.presence_peers(me, PRESENCE_MAX_SESSIONS as u32).await?;
+pub async fn online_neighbours(presence: &dyn Presence, chat: &Chat, me: UserId) -> Result<Vec<UserId>> {
+    let people = chat.presence_peers(me, PRESENCE_MAX_SESSIONS as u32).await?;
     presence.online_among(&people).await
 }
 
 /// The DMs among `channels` (a session's, as `my_channels` read them), each
 /// with who shows in it: what the hub needs to follow them.
-pub async fn dms(store: &dyn Store, me: UserId, channels: &[MyChannel]) -> Result<Shown> {
+pub async fn dms(chat: &Chat, me: UserId, channels: &[MyChannel]) -> Result<Shown> {
     let mut dms: Shown = channels
         .iter()
         .filter(|c| c.channel.kind == ChannelKind::Direct)
         .map(|c| (c.channel.id, HashSet::from([c.channel.created_by])))
         .collect();
     if !dms.is_empty() {
-        for (channel, person) in store.dm_shown(me).await? {
+        for (channel, person) in chat.dm_shown(me).await? {
             if let Some(shown) = dms.get_mut(&channel) {
                 shown.insert(person);
             }

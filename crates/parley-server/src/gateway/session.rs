@@ -165,7 +165,7 @@ pub async fn serve<R, W>(
         Err(error) => return Box::pin(refuse(output, &error)).await,
     };
     let following: Vec<ChannelId> = first.iter().map(|c| c.channel.id).collect();
-    let dms = match super::presence::dms(state.chat.store().as_ref(), user.id, &first).await {
+    let dms = match super::presence::dms(&state.chat, user.id, &first).await {
         Ok(dms) => dms,
         Err(error) => return Box::pin(refuse(output, &error)).await,
     };
@@ -324,8 +324,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         // In cluster mode the people online are those of every node.
         let everywhere = match &self.state.presence {
             Some(presence) => {
-                let store = self.state.chat.store();
-                match super::presence::online_neighbours(presence.as_ref(), store.as_ref(), self.user.id).await {
+                match super::presence::online_neighbours(presence.as_ref(), &self.state.chat, self.user.id).await {
                     Ok(users) => users,
                     Err(error) => {
                         // Presence is a courtesy: the session goes on without it.
@@ -353,7 +352,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         // A channel joined between the two reads may have moved on meanwhile.
         for id in late {
             let last = self.delivered.get(&id).copied().unwrap_or(0);
-            let head = self.state.chat.store().channel(id).await?.map_or(last, |c| c.last_seq);
+            let head = self.state.chat.followed_channel(id).await?.map_or(last, |c| c.last_seq);
             if head > last {
                 self.replay(id, last, head, &mut out).await?;
             }
@@ -378,7 +377,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         let mut sent = after;
         while sent < inline_end {
             let want = u32::try_from((inline_end - sent).min(500)).unwrap_or(500);
-            let page = self.state.chat.store().events_after(channel, sent, want).await?;
+            let page = self.state.chat.followed_events(channel, sent, want).await?;
             if page.is_empty() {
                 break;
             }
@@ -434,7 +433,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
     }
 
     async fn channel_added(&self, id: ChannelId, out: &mut Vec<Outbound>) -> Result<(), Error> {
-        if let Some(channel) = self.state.chat.store().channel(id).await? {
+        if let Some(channel) = self.state.chat.followed_channel(id).await? {
             self.state.hub.learned(&channel);
             let people = self.state.chat.dm_people(&channel).await?;
             let body = wire::Channel::from(&channel).with_members(people);

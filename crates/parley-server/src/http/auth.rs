@@ -95,7 +95,7 @@ async fn update_me(
     if let Some(raw) = body.display_name {
         let name = DisplayName::parse(&raw)?;
         state.rates.user(Class::Profile, user.id)?;
-        state.chat.store().set_display_name(user.id, name.as_str()).await?;
+        state.chat.set_display_name(user.id, &name).await?;
         user.display_name = name.into_string();
     }
     Ok(Json(wire::UserResponse { user: (&user).into() }))
@@ -111,7 +111,7 @@ async fn search_users(
 ) -> ApiResult<Json<wire::UsersResponse>> {
     let query = PeopleQuery::parse(query.q.as_deref().unwrap_or_default())?;
     state.rates.user(Class::Searches, authed.user.id)?;
-    let users = state.chat.store().search_users(&query, SEARCH_LIMIT).await?;
+    let users = state.chat.search_users(&query, SEARCH_LIMIT).await?;
     Ok(Json(wire::UsersResponse { users: users.iter().map(wire::User::from).collect() }))
 }
 
@@ -122,6 +122,6 @@ async fn user(
 ) -> ApiResult<Json<wire::UserResponse>> {
     let not_found = || Error::not_found("user not found");
     let id: UserId = id.parse().map_err(|_| not_found())?;
-    let user = state.chat.store().user(id).await?.ok_or_else(not_found)?;
+    let user = state.chat.user(id).await?.ok_or_else(not_found)?;
     Ok(Json(wire::UserResponse { user: (&user).into() }))
 }

@@ -36,7 +36,7 @@ async fn healthz() -> &'static str {
 
 /// 200 when the store answers, and in cluster mode Kafka and Redis too.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if let Err(error) = state.chat.store().ping().await {
+    if let Err(error) = state.chat.ping().await {
         tracing::warn!(error = %error, "store not ready");
         return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n".to_owned());
     }

@@ -1,0 +1,37 @@
+//! People: who a user is, finding them by name, changing one's own name,
+//! and whose presence a user is shown.
+
+use super::Chat;
+use crate::id::{ChannelId, UserId};
+use crate::model::User;
+use crate::parse::DisplayName;
+use crate::search::PeopleQuery;
+use crate::Result;
+
+impl Chat {
+    pub async fn user(&self, id: UserId) -> Result<Option<User>> {
+        self.store.user(id).await
+    }
+
+    /// Up to `limit` users whose name matches `query` (see [`crate::search`]).
+    pub async fn search_users(&self, query: &PeopleQuery, limit: u32) -> Result<Vec<User>> {
+        self.store.search_users(query, limit).await
+    }
+
+    /// `conflict` when `name` looks like another user's name.
+    pub async fn set_display_name(&self, user: UserId, name: &DisplayName) -> Result<()> {
+        self.store.set_display_name(user, name.as_str()).await
+    }
+
+    /// For each DM `user` is in, the people it shows besides its opener
+    /// (those who have written in it): see [`crate::presence`].
+    pub async fn dm_shown(&self, user: UserId) -> Result<Vec<(ChannelId, UserId)>> {
+        self.store.dm_shown(user).await
+    }
+
+    /// The people whose presence `user` is shown, from channels of at most
+    /// `max_members` members.
+    pub async fn presence_peers(&self, user: UserId, max_members: u32) -> Result<Vec<UserId>> {
+        self.store.presence_peers(user, max_members).await
+    }
+}
