@@ -25,7 +25,8 @@ use crate::backends::{Backend, Kafka};
 use crate::config::Config;
 use crate::connections::cap::ConnectionCap;
 use crate::connections::Timeouts;
-use crate::gateway::hub::{Hub, CLOSE_GOING_AWAY};
+use crate::gateway::close::CloseCode;
+use crate::gateway::hub::Hub;
 use crate::gateway::limits::SessionLimits;
 use crate::metrics::Metrics;
 use crate::origin::Origins;
@@ -247,7 +248,7 @@ impl Application {
             tracing::info!("shutting down");
             stop.cancel();
             // Live sessions would hold the drain open: ask each to go (1001).
-            hub.close_all(CLOSE_GOING_AWAY);
+            hub.close_all(CloseCode::GoingAway);
             tokio::time::sleep(DRAIN).await;
         };
         tokio::select! {

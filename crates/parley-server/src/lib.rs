@@ -25,6 +25,7 @@ pub mod http;
 pub mod metrics;
 pub mod origin;
 pub mod rate;
+pub mod send;
 pub mod state;
 pub mod telemetry;
 pub mod web;

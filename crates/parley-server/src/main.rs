@@ -6,8 +6,8 @@ use parley_server::{app, telemetry, Application, Config};
 
 /// mimalloc (its 2.x line) for Rust's allocations: glibc's malloc and free
 /// were a sixth of the runtime workers' time. The C libraries (SQLite,
-/// librdkafka) keep the system's malloc. Measured in docs/benchmarks.md ("What moved in
-/// the evening"), which also says why not mimalloc's 3.x line.
+/// librdkafka) keep the system's malloc. Measured in docs/benchmarks.md ("The
+/// allocator"), which also says why not mimalloc's 3.x line.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

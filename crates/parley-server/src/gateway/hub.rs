@@ -26,6 +26,7 @@ use parley_protocol::ServerFrame;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::close::CloseCode;
 use crate::metrics::Metrics;
 
 /// Frames a session may have waiting before it counts as too slow.
@@ -37,10 +38,6 @@ pub const SESSION_QUEUE: usize = 4_096;
 /// members would cost the square of their number. DMs and ordinary channels
 /// are far below it; a channel that large shows no presence.
 pub const PRESENCE_MAX_SESSIONS: usize = 1_000;
-
-pub const CLOSE_OVERFLOW: u16 = 1008;
-pub const CLOSE_REVOKED: u16 = 4003;
-pub const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// A frame serialised once, shared by every recipient.
 #[derive(Clone)]
@@ -103,22 +100,19 @@ pub struct SessionLink {
 
 impl SessionLink {
     /// Asks the session to close with `code`; the first code asked wins.
-    pub fn close(&self, code: u16) {
-        let _ = self.close_code.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
+    pub fn close(&self, code: CloseCode) {
+        let _ = self.close_code.compare_exchange(0, code.code(), Ordering::AcqRel, Ordering::Acquire);
         self.closed.cancel();
     }
 
-    pub fn close_code(&self) -> u16 {
-        match self.close_code.load(Ordering::Acquire) {
-            0 => CLOSE_GOING_AWAY,
-            code => code,
-        }
+    pub fn close_code(&self) -> CloseCode {
+        CloseCode::from_code(self.close_code.load(Ordering::Acquire)).unwrap_or(CloseCode::GoingAway)
     }
 
     fn offer(&self, delivery: Delivery) {
         if self.queue.try_send(delivery).is_err() && !self.closed.is_cancelled() {
             tracing::info!(session = self.id, user = %self.user, "session too slow: closing with 1008");
-            self.close(CLOSE_OVERFLOW);
+            self.close(CloseCode::Overflow);
         }
     }
 }
@@ -532,13 +526,13 @@ impl Hub {
     pub fn revoke(&self, token_hash: &str) {
         for entry in self.lock().sessions.values() {
             if entry.link.token_hash == token_hash {
-                entry.link.close(CLOSE_REVOKED);
+                entry.link.close(CloseCode::Revoked);
             }
         }
     }
 
     /// Asks every session to close with `code`.
-    pub fn close_all(&self, code: u16) {
+    pub fn close_all(&self, code: CloseCode) {
         for entry in self.lock().sessions.values() {
             entry.link.close(code);
         }
@@ -635,7 +629,7 @@ impl Hub {
                 Ok(batch) => self.deliver(&batch),
                 Err(error) => {
                     tracing::warn!(error = %error, "feed lost events: closing every session so each resumes");
-                    self.close_all(CLOSE_OVERFLOW);
+                    self.close_all(CloseCode::Overflow);
                 }
             }
         }

@@ -8,7 +8,7 @@
 //! request is answered 429 before any upgrade or stream (the address is
 //! known from the request); over the user's, an SSE request is answered 429
 //! and a WebSocket, whose user is known only from `hello`, gets an `error`
-//! frame `rate_limited` and closes with [`super::ws::CLOSE_TOO_MANY_SESSIONS`].
+//! frame `rate_limited` and closes with [`super::close::CloseCode::TooManySessions`].
 
 use std::collections::HashMap;
 use std::hash::Hash;

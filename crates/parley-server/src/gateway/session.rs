@@ -18,15 +18,17 @@ use futures::{Sink, SinkExt, Stream, StreamExt};
 use parley_core::chat::{Submitted, Via};
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{MyChannel, User};
-use parley_core::parse::{parse_seq, Body, ClientMsgId, Seq};
+use parley_core::parse::{parse_seq, Seq};
 use parley_core::time::Timestamp;
 use parley_core::{Error, ErrorCode};
 use parley_protocol::{self as wire, ClientFrame, ServerFrame};
 use tokio::time::Instant;
 
-use super::hub::{Delivery, EventFrame, Frame, SessionLink, CLOSE_GOING_AWAY};
+use super::close::CloseCode;
+use super::hub::{Delivery, EventFrame, Frame, SessionLink};
 use crate::http::error::public_message;
 use crate::rate::Class;
+use crate::send::{self, NewMessage};
 use crate::state::AppState;
 
 /// What the transport read from the client.
@@ -50,7 +52,7 @@ pub enum Inbound {
 pub enum Outbound {
     Frame(Frame),
     Ping,
-    Close(u16, &'static str),
+    Close(CloseCode, &'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -93,24 +95,6 @@ const MAX_IN_FLIGHT: usize = 64;
 const WRITE_BATCH: usize = 256;
 /// How long a close frame may take to get out.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
-
-// The close codes of docs/protocol.md that the session and its transports
-// choose; the hub's are in `hub`, 4029 in `ws`, and `super::CLOSE_CODES`
-// lists them all.
-pub const CLOSE_TOO_LARGE: u16 = 1009;
-/// The client broke RFC 6455.
-pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
-/// A text frame that is not UTF-8 (RFC 6455 asks for 1007).
-pub const CLOSE_BAD_DATA: u16 = 1007;
-/// The store failed: the client resumes.
-pub const CLOSE_SERVER_ERROR: u16 = 1011;
-/// No `hello` first, or no valid session.
-pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
-/// A malformed `hello` (a field of the wrong type, a `resume` entry whose key
-/// is not a channel id or whose seq is negative): the same one would be
-/// refused again, so it is neither 4001 (sign in) nor a code a client
-/// resumes after.
-pub const CLOSE_BAD_HELLO: u16 = 4400;
 
 /// A client-sent `resume`: channel → the last `seq` it has.
 pub type Resume = HashMap<ChannelId, Seq>;
@@ -173,7 +157,7 @@ pub async fn serve<R, W>(
     let mut session = Session {
         state: state.clone(),
         user,
-        link: link.clone(),
+        link,
         output,
         delivered: HashMap::new(),
         typing: HashMap::new(),
@@ -182,101 +166,11 @@ pub async fn serve<R, W>(
     };
     // Boxed, as every rare path below: the session's future lives as long
     // as the socket, and its size is the largest of its states.
-    if let Err(error) = Box::pin(session.start(&following, &online, &resume)).await {
-        session.fail(&error).await;
-        return;
-    }
-
-    let mut in_flight = FuturesUnordered::new();
-    // One timer for the ping and the liveness deadline, set to whichever
-    // comes first. A frame heard only moves `heard`: the timer learns of it
-    // when it next wakes, so reading costs no timer reset.
-    let mut next_ping = Instant::now() + settings.ping_every;
-    let clock = tokio::time::sleep_until(session.wake_at(next_ping));
-    tokio::pin!(clock);
-    // Empty until something comes, and emptied again after each write: an
-    // idle session holds no batch buffer.
-    let mut batch = Vec::new();
-    // Made once: a `cancelled()` made on every turn takes the token's lock
-    // and joins its waiters again each time the session wakes.
-    let closed = link.closed.clone().cancelled_owned();
-    tokio::pin!(closed);
-    loop {
-        // What woke the session; each is then handled at one await point.
-        let step = tokio::select! {
-            biased;
-            () = &mut closed => Step::Close(link.close_code(), "closed by the server"),
-            Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
-                Step::Write(vec![Outbound::Frame(Frame::new(&answer))])
-            }
-            received = queue.recv_many(&mut batch, WRITE_BATCH) => {
-                if received == 0 { break; }
-                Step::Deliver
-            }
-            frame = input.next(), if in_flight.len() < MAX_IN_FLIGHT => {
-                session.heard = Instant::now();
-                match frame {
-                    None | Some(Inbound::Closed) => break,
-                    Some(Inbound::TooLarge) => Step::Close(CLOSE_TOO_LARGE, "frame too large"),
-                    Some(Inbound::Broken) => Step::Close(CLOSE_PROTOCOL_ERROR, "protocol error"),
-                    Some(Inbound::BadData) => Step::Close(CLOSE_BAD_DATA, "invalid UTF-8"),
-                    Some(Inbound::Alive) => continue,
-                    Some(Inbound::Binary) => {
-                        let error = Error::bad_request("binary frames are not supported; send JSON text");
-                        Step::Write(vec![error_frame(None, &error)])
-                    }
-                    Some(Inbound::Text(text)) => Step::Text(text),
-                }
-            }
-            () = &mut clock => {
-                let now = Instant::now();
-                if session.silent_too_long(now) {
-                    Step::Close(CLOSE_GOING_AWAY, SILENT_REASON)
-                } else {
-                    let ping = now >= next_ping;
-                    if ping {
-                        next_ping = now + settings.ping_every;
-                    }
-                    clock.as_mut().reset(session.wake_at(next_ping));
-                    if !ping {
-                        continue;
-                    }
-                    Step::Write(vec![Outbound::Ping])
-                }
-            }
-        };
-        let out = match step {
-            Step::Write(frames) => frames,
-            Step::Deliver => {
-                let mut out = Vec::with_capacity(batch.len());
-                let mut failed = None;
-                for delivery in batch.drain(..) {
-                    if let Err(error) = session.on_delivery(delivery, &mut out).await {
-                        failed = Some(error);
-                        break;
-                    }
-                }
-                batch.shrink_to(0);
-                if let Some(error) = failed {
-                    session.fail(&error).await;
-                    return;
-                }
-                out
-            }
-            Step::Text(text) => session.on_text(&text, &mut in_flight).await.into_iter().collect(),
-            Step::Close(code, reason) => {
-                session.close(code, reason).await;
-                break;
-            }
-        };
-        if !session.write(out).await {
-            break;
-        }
-    }
-    state.hub.unregister(link.id);
-    // Flushes what is still queued, such as the transport's answer to a
-    // client's close frame, so the closing handshake completes.
-    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), session.output.close())).await;
+    let exit = match Box::pin(session.start(&following, &online, &resume)).await {
+        Ok(()) => session.run(&mut queue, &mut input, &settings).await,
+        Err(exit) => exit,
+    };
+    Box::pin(session.end(exit)).await;
 }
 
 /// The reason of the close frame that ends a silent session.
@@ -288,12 +182,121 @@ enum Step {
     /// Deliveries are waiting in the batch buffer.
     Deliver,
     Text(String),
-    Close(u16, &'static str),
+    Close(CloseCode, &'static str),
+}
+
+/// Why a session ends, and so what it says last.
+enum Exit {
+    /// The client closed, or its socket is gone: nothing more to say.
+    Gone,
+    Close(CloseCode, &'static str),
+    /// The store failed: an `error` frame, then 1011 so the client resumes.
+    Failed(Error),
+}
+
+impl From<Error> for Exit {
+    fn from(error: Error) -> Self {
+        Exit::Failed(error)
+    }
 }
 
 type Answer = futures::future::BoxFuture<'static, ServerFrame>;
 
 impl<W: Sink<Outbound> + Unpin> Session<W> {
+    /// Serves the session until it ends, and says why.
+    async fn run<R>(
+        &mut self,
+        queue: &mut tokio::sync::mpsc::Receiver<Delivery>,
+        input: &mut R,
+        settings: &Settings,
+    ) -> Exit
+    where
+        R: Stream<Item = Inbound> + Unpin,
+    {
+        let mut in_flight = FuturesUnordered::new();
+        // One timer for the ping and the liveness deadline, set to whichever
+        // comes first. A frame heard only moves `heard`: the timer learns of it
+        // when it next wakes, so reading costs no timer reset.
+        let mut next_ping = Instant::now() + settings.ping_every;
+        let clock = tokio::time::sleep_until(self.wake_at(next_ping));
+        tokio::pin!(clock);
+        // Empty until something comes, and emptied again after each write: an
+        // idle session holds no batch buffer.
+        let mut batch = Vec::new();
+        // Made once: a `cancelled()` made on every turn takes the token's lock
+        // and joins its waiters again each time the session wakes.
+        let closed = self.link.closed.clone().cancelled_owned();
+        tokio::pin!(closed);
+        loop {
+            // What woke the session; each is then handled at one await point.
+            let step = tokio::select! {
+                biased;
+                () = &mut closed => Step::Close(self.link.close_code(), "closed by the server"),
+                Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
+                    Step::Write(vec![Outbound::Frame(Frame::new(&answer))])
+                }
+                received = queue.recv_many(&mut batch, WRITE_BATCH) => {
+                    if received == 0 { break Exit::Gone; }
+                    Step::Deliver
+                }
+                frame = input.next(), if in_flight.len() < MAX_IN_FLIGHT => {
+                    self.heard = Instant::now();
+                    match frame {
+                        None | Some(Inbound::Closed) => break Exit::Gone,
+                        Some(Inbound::TooLarge) => Step::Close(CloseCode::TooLarge, "frame too large"),
+                        Some(Inbound::Broken) => Step::Close(CloseCode::ProtocolError, "protocol error"),
+                        Some(Inbound::BadData) => Step::Close(CloseCode::BadData, "invalid UTF-8"),
+                        Some(Inbound::Alive) => continue,
+                        Some(Inbound::Binary) => {
+                            let error = Error::bad_request("binary frames are not supported; send JSON text");
+                            Step::Write(vec![error_frame(None, &error)])
+                        }
+                        Some(Inbound::Text(text)) => Step::Text(text),
+                    }
+                }
+                () = &mut clock => {
+                    let now = Instant::now();
+                    if self.silent_too_long(now) {
+                        Step::Close(CloseCode::GoingAway, SILENT_REASON)
+                    } else {
+                        let ping = now >= next_ping;
+                        if ping {
+                            next_ping = now + settings.ping_every;
+                        }
+                        clock.as_mut().reset(self.wake_at(next_ping));
+                        if !ping {
+                            continue;
+                        }
+                        Step::Write(vec![Outbound::Ping])
+                    }
+                }
+            };
+            let out = match step {
+                Step::Write(frames) => frames,
+                Step::Deliver => {
+                    let mut out = Vec::with_capacity(batch.len());
+                    let mut failed = None;
+                    for delivery in batch.drain(..) {
+                        if let Err(error) = self.on_delivery(delivery, &mut out).await {
+                            failed = Some(error);
+                            break;
+                        }
+                    }
+                    batch.shrink_to(0);
+                    if let Some(error) = failed {
+                        break Exit::Failed(error);
+                    }
+                    out
+                }
+                Step::Text(text) => self.on_text(&text, &mut in_flight).await.into_iter().collect(),
+                Step::Close(code, reason) => break Exit::Close(code, reason),
+            };
+            if let Err(exit) = self.write(out).await {
+                break exit;
+            }
+        }
+    }
+
     /// When the client will have been silent too long, if it may be.
     fn deadline(&self) -> Option<Instant> {
         self.idle_after.map(|idle| self.heard + idle)
@@ -309,7 +312,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
     }
 
     /// `ready`, who is online, then the replay of each resumed channel.
-    async fn start(&mut self, following: &[ChannelId], online: &[UserId], resume: &Resume) -> Result<(), Error> {
+    async fn start(&mut self, following: &[ChannelId], online: &[UserId], resume: &Resume) -> Result<(), Exit> {
         // Read again now that the hub delivers to us: any event after these
         // `last_seq`s reaches us live.
         let channels = self.state.chat.my_channels(self.user.id).await?;
@@ -357,11 +360,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                 self.replay(id, last, head, &mut out).await?;
             }
         }
-        if self.write(out).await {
-            Ok(())
-        } else {
-            Err(Error::unavailable("the client went away"))
-        }
+        self.write(out).await
     }
 
     /// Events `after+1 ..= through` of `channel`: up to [`REPLAY_INLINE`]
@@ -482,28 +481,17 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             ClientFrame::Send { reference, channel_id, client_msg_id, body, reply_to_seq } => {
                 let parsed = (|| {
                     let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
-                    let body = Body::parse(&body)?;
-                    let client_msg_id = ClientMsgId::parse(&client_msg_id)?;
-                    let reply_to_seq = reply_to_seq.map(|s| parse_seq(s, "reply_to_seq")).transpose()?;
-                    Ok::<_, Error>((channel, body, client_msg_id, reply_to_seq))
+                    Ok::<_, Error>((channel, NewMessage::parse(&body, &client_msg_id, reply_to_seq)?))
                 })();
                 match parsed {
                     Err(error) => Some(error_frame(Some(reference), &error)),
-                    Ok((channel, body, client_msg_id, reply_to_seq)) => {
+                    Ok((channel, message)) => {
                         let via = Via::Session { follows_through: self.delivered.get(&channel).copied() };
                         let (chat, user) = (self.state.chat.clone(), self.user.id);
                         let budget = self.state.rates.user(Class::Messages, user);
                         in_flight.push(Box::pin(async move {
-                            let id = client_msg_id.as_str().to_owned();
-                            let posted = match budget {
-                                Ok(()) => chat.post(user, channel, client_msg_id, body, reply_to_seq, via).await,
-                                // As `POST …/messages`: past the budget, a
-                                // retry of a stored message is acked with it.
-                                Err(limited) => chat
-                                    .stored_retry(user, channel, &client_msg_id)
-                                    .await
-                                    .and_then(|stored| stored.ok_or(limited)),
-                            };
+                            let id = message.client_msg_id.as_str().to_owned();
+                            let posted = send::post(&chat, budget, user, channel, message, via).await;
                             answer(reference, id, posted)
                         }));
                         None
@@ -513,14 +501,14 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         }
     }
 
-    /// Writes `frames` and flushes once; gives up (false) if the client is
+    /// Writes `frames` and flushes once; gives up, with why, if the client is
     /// gone, or the session is asked to close, or the client's liveness
     /// deadline passes while the write is stuck: a peer whose network
     /// dropped silently stops taking bytes once the socket's buffers are
     /// full, and is not heard from meanwhile (nothing is read while writing).
-    async fn write(&mut self, frames: Vec<Outbound>) -> bool {
+    async fn write(&mut self, frames: Vec<Outbound>) -> Result<(), Exit> {
         if frames.is_empty() {
-            return true;
+            return Ok(());
         }
         let closed = self.link.closed.clone();
         let deadline = self.deadline();
@@ -542,33 +530,33 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         // nor the deadline is polled.
         tokio::select! {
             biased;
-            result = write => result.is_ok(),
-            () = closed.cancelled() => {
-                let code = self.link.close_code();
-                self.close(code, "closed by the server").await;
-                false
-            }
-            () = silent => {
-                self.close(CLOSE_GOING_AWAY, SILENT_REASON).await;
-                false
-            }
+            result = write => result.map_err(|()| Exit::Gone),
+            () = closed.cancelled() => Err(Exit::Close(self.link.close_code(), "closed by the server")),
+            () = silent => Err(Exit::Close(CloseCode::GoingAway, SILENT_REASON)),
         }
     }
 
-    /// Leaves the hub, then says why: the close frame may wait up to
-    /// [`CLOSE_GRACE`] on a peer that does not read, and the user's presence
-    /// going offline must not wait with it.
-    async fn close(&mut self, code: u16, reason: &'static str) {
+    /// The one way out: leaves the hub, says why, and flushes. Leaving comes
+    /// first: the close frame may wait up to [`CLOSE_GRACE`] on a peer that
+    /// does not read, and the user's presence going offline must not wait
+    /// with it.
+    async fn end(&mut self, exit: Exit) {
         self.state.hub.unregister(self.link.id);
-        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, self.output.send(Outbound::Close(code, reason)))).await;
-    }
-
-    /// A store failure while serving: say so, then close so the client resumes.
-    async fn fail(&mut self, error: &Error) {
-        self.state.hub.unregister(self.link.id);
-        let frame = error_frame(None, error);
-        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, self.output.send(frame))).await;
-        self.close(CLOSE_SERVER_ERROR, "server error, resume").await;
+        let close = match exit {
+            Exit::Gone => None,
+            Exit::Close(code, reason) => Some((code, reason)),
+            Exit::Failed(error) => {
+                let frame = error_frame(None, &error);
+                let _ = tokio::time::timeout(CLOSE_GRACE, self.output.send(frame)).await;
+                Some((CloseCode::ServerError, "server error, resume"))
+            }
+        };
+        if let Some((code, reason)) = close {
+            let _ = tokio::time::timeout(CLOSE_GRACE, self.output.send(Outbound::Close(code, reason))).await;
+        }
+        // Flushes what is still queued, such as the transport's answer to a
+        // client's close frame, so the closing handshake completes.
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.output.close()).await;
     }
 }
 
@@ -598,7 +586,8 @@ pub fn error_frame(reference: Option<serde_json::Value>, error: &Error) -> Outbo
 /// Tells a client we could not start its session, and closes.
 async fn refuse<W: Sink<Outbound> + Unpin>(mut output: W, error: &Error) {
     let _ = tokio::time::timeout(CLOSE_GRACE, output.send(error_frame(None, error))).await;
-    let code = if error.code == ErrorCode::Unauthenticated { CLOSE_UNAUTHENTICATED } else { CLOSE_SERVER_ERROR };
+    let code =
+        if error.code == ErrorCode::Unauthenticated { CloseCode::Unauthenticated } else { CloseCode::ServerError };
     let _ = tokio::time::timeout(CLOSE_GRACE, output.send(Outbound::Close(code, "cannot start the session"))).await;
 }
 
@@ -619,7 +608,7 @@ mod tests {
     use crate::{Application, Config};
     use futures::channel::mpsc;
     use parley_core::model::ChannelKind;
-    use parley_core::parse::{ChannelName, Password, Username};
+    use parley_core::parse::{Body, ChannelName, ClientMsgId, Password, Username};
     use serde_json::{json, Value};
 
     struct Rig {
@@ -714,7 +703,7 @@ mod tests {
         assert_eq!(next(&mut output).await["code"], "bad_request");
         input.send(Inbound::TooLarge).await.unwrap();
         let closed = tokio::time::timeout(Duration::from_secs(5), output.next()).await.unwrap();
-        assert!(matches!(closed, Some(Outbound::Close(CLOSE_TOO_LARGE, _))));
+        assert!(matches!(closed, Some(Outbound::Close(CloseCode::TooLarge, _))));
     }
 
     #[tokio::test]
@@ -783,7 +772,7 @@ mod tests {
             }
         }
         assert!(pings >= 2, "{pings} pings");
-        assert_eq!(close, Some(1001));
+        assert_eq!(close, Some(CloseCode::GoingAway));
         drop(input);
     }
 
@@ -810,7 +799,7 @@ mod tests {
                 None => panic!("ended without a close"),
             }
         };
-        assert_eq!(close, CLOSE_GOING_AWAY);
+        assert_eq!(close, CloseCode::GoingAway);
         assert!(started.elapsed() < Duration::from_secs(2), "closed after {:?}", started.elapsed());
     }
 
@@ -878,7 +867,7 @@ mod tests {
         let mut saw_close = false;
         while let Ok(Some(out)) = tokio::time::timeout(Duration::from_secs(5), output.next()).await {
             if let Outbound::Close(code, _) = out {
-                assert_eq!(code, crate::gateway::hub::CLOSE_OVERFLOW);
+                assert_eq!(code, CloseCode::Overflow);
                 saw_close = true;
                 break;
             }

@@ -12,11 +12,9 @@ use parley_core::model::User;
 use parley_core::{Error, ErrorCode};
 use parley_protocol::ClientFrame;
 
+use super::close::CloseCode;
 use super::limits::{refusal, Place};
-use super::session::{
-    self, error_frame, Inbound, Outbound, Settings, CLOSE_BAD_DATA, CLOSE_BAD_HELLO, CLOSE_PROTOCOL_ERROR,
-    CLOSE_SERVER_ERROR, CLOSE_UNAUTHENTICATED,
-};
+use super::session::{self, error_frame, Inbound, Outbound, Settings};
 use crate::client_addr::ClientAddr;
 use crate::http::error::ApiError;
 use crate::http::extract::cookie_token;
@@ -44,9 +42,6 @@ const ECHO_MAX: usize = 16 * 1024 * 1024;
 /// How long a new socket may take to say `hello` (the upgrade request
 /// itself is under the connection's header timeout, [`crate::connections`]).
 const HELLO_WITHIN: Duration = Duration::from_secs(10);
-
-/// The user already has as many live sessions as `--max-sessions-per-user`.
-pub const CLOSE_TOO_MANY_SESSIONS: u16 = 4029;
 
 /// An address over its session limit is answered 429 here, before the
 /// upgrade; a user over theirs learns it after `hello` (4029).
@@ -106,13 +101,14 @@ async fn echo(mut socket: WebSocket) {
             Ok(_) => continue,
             Err(error) => {
                 let (code, reason) = if is_too_large(&error) {
-                    (session::CLOSE_TOO_LARGE, "frame too large")
+                    (CloseCode::TooLarge, "frame too large")
                 } else if is_bad_utf8(&error) {
-                    (CLOSE_BAD_DATA, "invalid UTF-8")
+                    (CloseCode::BadData, "invalid UTF-8")
                 } else {
-                    (CLOSE_PROTOCOL_ERROR, "protocol error")
+                    (CloseCode::ProtocolError, "protocol error")
                 };
-                let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                let _ =
+                    socket.send(Message::Close(Some(CloseFrame { code: code.code(), reason: reason.into() }))).await;
                 break;
             }
         };
@@ -147,7 +143,7 @@ async fn run(
             }
             Err(error) => {
                 let _ = output.send(error_frame(None, &error)).await;
-                let _ = output.send(Outbound::Close(CLOSE_TOO_MANY_SESSIONS, "too many sessions")).await;
+                let _ = output.send(Outbound::Close(CloseCode::TooManySessions, "too many sessions")).await;
             }
         }
     }
@@ -179,7 +175,7 @@ where
             }
         },
         Ok(Some(Inbound::TooLarge)) => {
-            let _ = output.send(Outbound::Close(session::CLOSE_TOO_LARGE, "frame too large")).await;
+            let _ = output.send(Outbound::Close(CloseCode::TooLarge, "frame too large")).await;
             return None;
         }
         _ => {
@@ -202,7 +198,7 @@ where
         Err(error) => {
             tracing::warn!(error = %error, "websocket session not started");
             let _ = output.send(error_frame(None, &error)).await;
-            let _ = output.send(Outbound::Close(CLOSE_SERVER_ERROR, "server error, resume")).await;
+            let _ = output.send(Outbound::Close(CloseCode::ServerError, "server error, resume")).await;
             return None;
         }
     };
@@ -217,12 +213,12 @@ where
 
 async fn bad_hello<W: Sink<Outbound> + Unpin>(output: &mut W, error: &Error) {
     let _ = output.send(error_frame(None, error)).await;
-    let _ = output.send(Outbound::Close(CLOSE_BAD_HELLO, "malformed hello")).await;
+    let _ = output.send(Outbound::Close(CloseCode::BadHello, "malformed hello")).await;
 }
 
 async fn refuse<W: futures::Sink<Outbound> + Unpin>(output: &mut W, why: &str) {
     let _ = output.send(error_frame(None, &Error::unauthenticated(why))).await;
-    let _ = output.send(Outbound::Close(CLOSE_UNAUTHENTICATED, "not authenticated")).await;
+    let _ = output.send(Outbound::Close(CloseCode::Unauthenticated, "not authenticated")).await;
 }
 
 fn inbound(message: Result<Message, axum::Error>) -> Inbound {
@@ -261,6 +257,6 @@ fn message(out: Outbound) -> Message {
     match out {
         Outbound::Frame(frame) => Message::Text(frame.text),
         Outbound::Ping => Message::Ping(Default::default()),
-        Outbound::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
+        Outbound::Close(code, reason) => Message::Close(Some(CloseFrame { code: code.code(), reason: reason.into() })),
     }
 }

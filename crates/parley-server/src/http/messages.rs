@@ -6,13 +6,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use parley_core::chat::{Posted, Submitted, Via};
-use parley_core::parse::{parse_seq, Body, ClientMsgId, Page};
+use parley_core::parse::{parse_seq, Page};
 use parley_protocol as wire;
 
 use super::channel_id;
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiQuery, Authed};
 use crate::rate::Class;
+use crate::send::{self, NewMessage};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -34,18 +35,10 @@ async fn post_message(
     ApiJson(body): ApiJson<wire::PostMessageRequest>,
 ) -> ApiResult<Response> {
     let channel = channel_id(&id)?;
-    let text = Body::parse(&body.body)?;
-    let client_msg_id = ClientMsgId::parse(&body.client_msg_id)?;
-    let reply_to_seq = body.reply_to_seq.map(|s| parse_seq(s, "reply_to_seq")).transpose()?;
-    let id = client_msg_id.as_str().to_owned();
-    let submitted = match state.rates.user(Class::Messages, authed.user.id) {
-        Ok(()) => state.chat.post(authed.user.id, channel, client_msg_id, text, reply_to_seq, Via::Rest).await?,
-        // The store is asked only past the budget (asking first would cost
-        // every send a read): a retry of a stored message is answered with
-        // it all the same, as docs/delivery.md promises.
-        Err(limited) => state.chat.stored_retry(authed.user.id, channel, &client_msg_id).await?.ok_or(limited)?,
-    };
-    match submitted {
+    let message = NewMessage::parse(&body.body, &body.client_msg_id, body.reply_to_seq)?;
+    let id = message.client_msg_id.as_str().to_owned();
+    let budget = state.rates.user(Class::Messages, authed.user.id);
+    match send::post(&state.chat, budget, authed.user.id, channel, message, Via::Rest).await? {
         Submitted::Stored(Posted { event, created }) => {
             let status = if created { StatusCode::CREATED } else { StatusCode::OK };
             Ok((status, Json(wire::EventResponse { event: (&event).into() })).into_response())
