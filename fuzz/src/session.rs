@@ -158,7 +158,7 @@ impl Fixture {
         let mut resume = BTreeMap::new();
         for (id, back) in back {
             let head = match id.parse::<ChannelId>() {
-                Ok(channel) => self.state.chat.store().channel(channel).await.ok().flatten().map_or(0, |c| c.last_seq),
+                Ok(channel) => self.state.chat.followed_channel(channel).await.ok().flatten().map_or(0, |c| c.last_seq),
                 Err(_) => 0,
             };
             resume.insert(id, head.saturating_sub(back));
