@@ -1,6 +1,7 @@
 //! One neutral error: a code every transport maps, and a message for the caller or the log.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What went wrong, independent of transport. HTTP status, WebSocket `error`
@@ -37,19 +38,36 @@ impl ErrorCode {
 
 /// An error with its code. For `Internal` and `Unavailable` the message holds
 /// the cause for the log; transports never show an `Internal` message to callers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Error {
     pub code: ErrorCode,
     pub message: String,
     /// `RateLimited`: when to try again (HTTP's `Retry-After`), if known.
     pub retry_after: Option<Duration>,
+    /// What an adapter's driver said (a database, Kafka or Redis error),
+    /// kept whole for the log and for `std::error::Error::source`.
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
+
+/// Two errors are the same when they say the same; where they came from
+/// is for the log.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        (self.code, &self.message, self.retry_after) == (other.code, &other.message, other.retry_after)
+    }
+}
+
+impl Eq for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), retry_after: None }
+        Error { code, message: message.into(), retry_after: None, source: None }
+    }
+    /// Keeps `source`, the driver's error this one was mapped from.
+    pub fn with_source(self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error { source: Some(Arc::new(source)), ..self }
     }
     /// Over a rate limit, until `retry_after` has passed.
     pub fn rate_limited(message: impl Into<String>, retry_after: Duration) -> Self {
@@ -87,4 +105,25 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_mapped_error_keeps_its_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let error = Error::unavailable("store: refused").with_source(io);
+        let source = error.source().expect("the driver's error");
+        assert_eq!(source.to_string(), "refused");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+        assert_eq!(error.clone().source().map(|s| s.to_string()), Some("refused".into()), "kept by a clone");
+        assert_eq!(error, Error::unavailable("store: refused"), "compared by what it says");
+    }
+}

@@ -15,7 +15,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::error::{blocking, client_err, unavailable};
+use crate::error::{blocking, client_err, kafka_err};
 use crate::{topics, wire, KafkaConfig};
 
 /// How long `ping` waits for a metadata answer: a readiness probe must answer
@@ -76,7 +76,7 @@ impl KafkaCommandLog {
             let metadata = producer
                 .client()
                 .fetch_metadata(Some(&topic), timeout)
-                .map_err(|err| unavailable("reading metadata", err))?;
+                .map_err(|err| kafka_err("reading metadata", err))?;
             match metadata.topics().iter().find(|t| t.name() == topic) {
                 Some(t) if t.error().is_none() => Ok(()),
                 _ => Err(Error::unavailable(format!("kafka: topic {topic} is missing"))),
@@ -124,7 +124,7 @@ impl CommandLog for KafkaCommandLog {
             FutureRecord::to(&self.config.commands_topic).key(&key).payload(&value).timestamp(accepted_at.millis());
         // A full local queue means Kafka is not keeping up: say so now rather
         // than wait for room while the sender waits for its ack.
-        let delivery = producer.send_result(record).map_err(|(err, _)| unavailable("producing a command", err))?;
+        let delivery = producer.send_result(record).map_err(|(err, _)| kafka_err("producing a command", err))?;
         match delivery.await {
             Ok(Ok(_)) => {
                 self.gate.up();
@@ -132,7 +132,7 @@ impl CommandLog for KafkaCommandLog {
             }
             Ok(Err((err, _))) => {
                 self.failed(&producer, &err);
-                Err(unavailable("delivering a command", err))
+                Err(kafka_err("delivering a command", err))
             }
             Err(_) => Err(Error::unavailable("kafka: the producer closed before delivering a command")),
         }

@@ -10,7 +10,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::error::{blocking, client_err, unavailable};
+use crate::error::{blocking, client_err, kafka_err};
 use crate::subscription::{KafkaSubscription, Start};
 use crate::{topics, wire, KafkaConfig};
 
@@ -38,7 +38,7 @@ impl KafkaFeed {
         // asking for its metadata now makes it known.
         let (known, topic, timeout) = (producer.clone(), config.events_topic.clone(), config.request_timeout);
         blocking(move || {
-            known.client().fetch_metadata(Some(&topic), timeout).map_err(|err| unavailable("reading metadata", err))
+            known.client().fetch_metadata(Some(&topic), timeout).map_err(|err| kafka_err("reading metadata", err))
         })
         .await?;
         tracing::info!(brokers = %config.brokers, topic = %config.events_topic, "kafka event feed connected");
@@ -67,7 +67,7 @@ impl EventFeed for KafkaFeed {
                 match self.producer.send_result(record) {
                     Ok(delivery) => break delivery,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {}
-                    Err((err, _)) => return Err(unavailable("producing an event", err)),
+                    Err((err, _)) => return Err(kafka_err("producing an event", err)),
                 }
                 tokio::time::sleep(QUEUE_FULL_PAUSE).await;
             };
@@ -76,7 +76,7 @@ impl EventFeed for KafkaFeed {
         for delivery in deliveries {
             match delivery.await {
                 Ok(Ok(_)) => {}
-                Ok(Err((err, _))) => return Err(unavailable("delivering an event", err)),
+                Ok(Err((err, _))) => return Err(kafka_err("delivering an event", err)),
                 Err(_) => return Err(Error::unavailable("kafka: the producer closed before delivering an event")),
             }
         }

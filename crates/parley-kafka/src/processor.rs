@@ -25,7 +25,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{blocking, client_err, unavailable};
+use crate::error::{blocking, client_err, kafka_err};
 use crate::stats::ProcessorStats;
 use crate::{topics, wire, KafkaConfig};
 
@@ -75,7 +75,7 @@ impl Processor {
         let context = GroupContext { group: group.to_owned() };
         let consumer: GroupConsumer = config.group_consumer(group).create_with_context(context).map_err(client_err)?;
         let topic = config.commands_topic;
-        consumer.subscribe(&[&topic]).map_err(|err| unavailable("subscribing to the commands", err))?;
+        consumer.subscribe(&[&topic]).map_err(|err| kafka_err("subscribing to the commands", err))?;
         tracing::info!(%group, %topic, "kafka processor subscribed");
         Ok(Processor { consumer: Arc::new(consumer), topic, sequencer, feed, stats: Arc::default() })
     }
@@ -198,7 +198,7 @@ impl Processor {
         }
         let consumer = self.consumer.clone();
         let committed = blocking(move || {
-            consumer.commit(&offsets, CommitMode::Sync).map_err(|err| unavailable("committing offsets", err))
+            consumer.commit(&offsets, CommitMode::Sync).map_err(|err| kafka_err("committing offsets", err))
         })
         .await;
         if let Err(error) = committed {

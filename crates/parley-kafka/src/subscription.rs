@@ -17,7 +17,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use uuid::Uuid;
 
-use crate::error::{blocking, client_err, unavailable};
+use crate::error::{blocking, client_err, kafka_err};
 use crate::topics::wait_for_leaders;
 use crate::{wire, KafkaConfig};
 
@@ -78,9 +78,9 @@ impl KafkaSubscription {
                     Start::Offset(offset) => offset,
                 };
                 list.add_partition_offset(&topic, partition, Offset::Offset(offset))
-                    .map_err(|err| unavailable("assigning partitions", err))?;
+                    .map_err(|err| kafka_err("assigning partitions", err))?;
             }
-            consumer.assign(&list).map_err(|err| unavailable("assigning partitions", err))
+            consumer.assign(&list).map_err(|err| kafka_err("assigning partitions", err))
         })
         .await
     }
@@ -142,7 +142,7 @@ fn end_offset(consumer: &StreamConsumer, topic: &str, partition: i32, timeout: D
     loop {
         match consumer.fetch_watermarks(topic, partition, timeout) {
             Ok((_, high)) => return Ok(high),
-            Err(err) if Instant::now() >= deadline => return Err(unavailable("reading the end offsets", err)),
+            Err(err) if Instant::now() >= deadline => return Err(kafka_err("reading the end offsets", err)),
             Err(err) => tracing::debug!(%topic, partition, error = %err, "kafka end offset not read yet"),
         }
         std::thread::sleep(RETRY_PAUSE);

@@ -7,7 +7,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::error::{blocking, client_err, unavailable};
+use crate::error::{blocking, client_err, kafka_err};
 use crate::KafkaConfig;
 
 /// How often start-up looks again for partitions without a leader.
@@ -35,7 +35,7 @@ pub async fn ensure_topics(config: &KafkaConfig) -> Result<()> {
     let options = AdminOptions::new()
         .request_timeout(Some(config.request_timeout))
         .operation_timeout(Some(config.request_timeout));
-    let results = admin.create_topics(&topics, &options).await.map_err(|err| unavailable("creating topics", err))?;
+    let results = admin.create_topics(&topics, &options).await.map_err(|err| kafka_err("creating topics", err))?;
     for result in results {
         match result {
             Ok(topic) => tracing::info!(
@@ -67,8 +67,7 @@ pub async fn ensure_topics(config: &KafkaConfig) -> Result<()> {
 pub(crate) fn wait_for_leaders<C: ClientContext>(client: &Client<C>, topic: &str, timeout: Duration) -> Result<usize> {
     let deadline = Instant::now() + timeout;
     loop {
-        let metadata =
-            client.fetch_metadata(Some(topic), timeout).map_err(|err| unavailable("reading metadata", err))?;
+        let metadata = client.fetch_metadata(Some(topic), timeout).map_err(|err| kafka_err("reading metadata", err))?;
         let ready =
             metadata.topics().iter().find(|t| t.name() == topic && t.error().is_none()).map(|t| t.partitions()).filter(
                 |partitions| {

@@ -47,8 +47,8 @@ pub(crate) fn encode(event: &Event) -> Vec<u8> {
 /// Decodes one message value; a value this version cannot read is `internal`
 /// with the reason, for the log.
 pub(crate) fn decode(value: &[u8]) -> Result<Event, Error> {
-    let wire: WireEvent =
-        serde_json::from_slice(value).map_err(|err| Error::internal(format!("undecodable feed message: {err}")))?;
+    let wire: WireEvent = serde_json::from_slice(value)
+        .map_err(|err| Error::internal(format!("undecodable feed message: {err}")).with_source(err))?;
     let kind = match wire.kind {
         WireKind::Message { body, client_msg_id, reply_to_seq } => {
             EventKind::Message { body, client_msg_id, reply_to_seq }

@@ -13,6 +13,7 @@ pub(crate) fn db_err(err: sqlx::Error) -> Error {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::conflict("already exists"),
         _ => Error::new(if unavailable(&err) { ErrorCode::Unavailable } else { ErrorCode::Internal }, cause(&err)),
     }
+    .with_source(err)
 }
 
 /// Whether retrying later may work.
@@ -60,7 +61,11 @@ pub(crate) fn conflict_as(message: &'static str) -> impl Fn(sqlx::Error) -> Erro
     move |err| {
         let mapped = db_err(err);
         match mapped.code {
-            ErrorCode::Conflict => Error::conflict(message),
+            ErrorCode::Conflict => {
+                let mut mapped = mapped;
+                mapped.message = message.to_owned();
+                mapped
+            }
             _ => mapped,
         }
     }
@@ -72,15 +77,24 @@ pub(crate) fn migrate_err(err: MigrateError) -> Error {
     let (err, context) = match err {
         MigrateError::Execute(err) => (err, "postgres migrations".to_owned()),
         MigrateError::ExecuteMigration(err, version) => (err, format!("postgres migration {version}")),
-        other => return Error::internal(format!("postgres migrations: {other}")),
+        other => return Error::internal(format!("postgres migrations: {other}")).with_source(other),
     };
     let code = if unavailable(&err) { ErrorCode::Unavailable } else { ErrorCode::Internal };
-    Error::new(code, format!("{context}: {}", cause(&err)))
+    Error::new(code, format!("{context}: {}", cause(&err))).with_source(err)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::transient;
+    use super::{db_err, transient};
+    use parley_core::ErrorCode;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_mapped_error_keeps_the_driver_error() {
+        let mapped = db_err(sqlx::Error::PoolTimedOut);
+        assert_eq!(mapped.code, ErrorCode::Unavailable);
+        assert!(mapped.source().and_then(|s| s.downcast_ref::<sqlx::Error>()).is_some(), "{mapped:?}");
+    }
 
     #[test]
     fn transient_codes() {

@@ -10,7 +10,7 @@ use redis::{ErrorKind, RedisError, RedisResult, ServerErrorKind};
 /// (connection refused or dropped, a timeout, loading, read-only replica):
 /// retrying later may work. `internal` otherwise: a script or a reply this
 /// crate did not expect is a bug.
-pub(crate) fn map(what: &str, err: RedisError) -> Error {
+pub(crate) fn redis_err(what: &str, err: RedisError) -> Error {
     let passing = err.is_io_error()
         || err.is_timeout()
         || err.is_connection_dropped()
@@ -26,11 +26,8 @@ pub(crate) fn map(what: &str, err: RedisError) -> Error {
             )
         );
     let message = format!("redis: {what}: {err}");
-    if passing {
-        Error::unavailable(message)
-    } else {
-        Error::internal(message)
-    }
+    let mapped = if passing { Error::unavailable(message) } else { Error::internal(message) };
+    mapped.with_source(err)
 }
 
 /// Runs one call to Redis within `limit`, mapping its error. The driver has
@@ -38,7 +35,7 @@ pub(crate) fn map(what: &str, err: RedisError) -> Error {
 /// pub/sub handshake), so this is the bound callers can count on.
 pub(crate) async fn bounded<T>(what: &str, limit: Duration, call: impl Future<Output = RedisResult<T>>) -> Result<T> {
     match tokio::time::timeout(limit, call).await {
-        Ok(result) => result.map_err(|err| map(what, err)),
+        Ok(result) => result.map_err(|err| redis_err(what, err)),
         Err(_) => Err(Error::unavailable(format!("redis: {what}: no answer within {limit:?}"))),
     }
 }

@@ -43,7 +43,8 @@ impl RedisPresence {
     /// `unavailable` when Redis does not answer within `config.timeout`.
     pub async fn connect(url: &str, config: RedisPresenceConfig) -> Result<RedisPresence> {
         config.validate()?;
-        let client = redis::Client::open(url).map_err(|err| Error::internal(format!("redis: bad url: {err}")))?;
+        let client = redis::Client::open(url)
+            .map_err(|err| Error::internal(format!("redis: bad url: {err}")).with_source(err))?;
         let timeout = config.timeout;
         let manager = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))

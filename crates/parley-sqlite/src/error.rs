@@ -15,7 +15,7 @@ const SQLITE_CANTOPEN: i32 = 14;
 /// space or unreachable is `unavailable` (retrying later may work); anything
 /// else is `internal`, with the driver's text for the log.
 pub(crate) fn db_err(err: sqlx::Error) -> Error {
-    match &err {
+    let mapped = match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::conflict("already exists"),
         sqlx::Error::Database(db) => match db.code().and_then(|code| code.parse::<i32>().ok()) {
             Some(code) => by_code(code, &err),
@@ -25,19 +25,21 @@ pub(crate) fn db_err(err: sqlx::Error) -> Error {
             Error::unavailable(format!("sqlite: {err}"))
         }
         _ => Error::internal(format!("sqlite: {err}")),
-    }
+    };
+    mapped.with_source(err)
 }
 
 /// The writer's errors, by the same rules as [`db_err`].
 pub(crate) fn write_err(err: rusqlite::Error) -> Error {
     use rusqlite::ffi;
-    match &err {
+    let mapped = match &err {
         rusqlite::Error::SqliteFailure(failure, _) => match failure.extended_code {
             ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => Error::conflict("already exists"),
             code => by_code(code, &err),
         },
         _ => Error::internal(format!("sqlite: {err}")),
-    }
+    };
+    mapped.with_source(err)
 }
 
 /// A result code other than a unique violation: `unavailable` when the
@@ -52,9 +54,13 @@ fn by_code(code: i32, err: &dyn std::fmt::Display) -> Error {
 }
 
 /// A conflict told in the caller's words; any other error as it is.
-pub(crate) fn conflict_means(message: &'static str) -> impl Fn(Error) -> Error {
+pub(crate) fn conflict_as(message: &'static str) -> impl Fn(Error) -> Error {
     move |err| match err.code {
-        parley_core::ErrorCode::Conflict => Error::conflict(message),
+        parley_core::ErrorCode::Conflict => {
+            let mut err = err;
+            err.message = message.to_owned();
+            err
+        }
         _ => err,
     }
 }
@@ -62,6 +68,22 @@ pub(crate) fn conflict_means(message: &'static str) -> impl Fn(Error) -> Error {
 pub(crate) fn migrate_err(err: MigrateError) -> Error {
     match err {
         MigrateError::Execute(err) => db_err(err),
-        other => Error::internal(format!("sqlite migration: {other}")),
+        other => Error::internal(format!("sqlite migration: {other}")).with_source(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_core::ErrorCode;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_mapped_error_keeps_the_driver_error() {
+        let mapped = db_err(sqlx::Error::PoolClosed);
+        assert_eq!(mapped.code, ErrorCode::Unavailable);
+        assert!(mapped.source().and_then(|s| s.downcast_ref::<sqlx::Error>()).is_some(), "{mapped:?}");
+        let conflict = conflict_as("a channel named \"x\" already exists")(mapped.clone());
+        assert!(conflict.source().is_some(), "rewording keeps the source");
     }
 }

@@ -70,7 +70,7 @@ impl SqliteStore {
             let path = path.clone();
             tokio::task::spawn_blocking(move || Writer::open(&path, BUSY_TIMEOUT))
                 .await
-                .map_err(|e| Error::internal(format!("opening the sqlite writer: {e}")))??
+                .map_err(|e| Error::internal(format!("opening the sqlite writer: {e}")).with_source(e))??
         };
         // Opened after the migration: it has created the file and put it in
         // WAL mode, which read-only connections can neither do nor undo.
@@ -110,8 +110,9 @@ impl SqliteStore {
 }
 
 fn db_path(data_dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| Error::unavailable(format!("cannot create data directory {}: {e}", data_dir.display())))?;
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        Error::unavailable(format!("cannot create data directory {}: {e}", data_dir.display())).with_source(e)
+    })?;
     Ok(data_dir.join(DB_FILE))
 }
 

@@ -10,7 +10,7 @@ use parley_core::time::Timestamp;
 use parley_core::Result;
 use sqlx::SqlitePool;
 
-use crate::error::{conflict_means, db_err, write_err};
+use crate::error::{conflict_as, db_err, write_err};
 use crate::names::{self, NewUser};
 use crate::rows::{invite_columns, user_columns, CredentialsRow, InviteRow, UserRow};
 use crate::SqliteStore;
@@ -184,7 +184,7 @@ impl InviteStore for SqliteStore {
         self.writer
             .execute(concat!("INSERT INTO invites (", invite_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"), row)
             .await
-            .map_err(conflict_means("invite code exists"))?;
+            .map_err(conflict_as("invite code exists"))?;
         Ok(())
     }
 

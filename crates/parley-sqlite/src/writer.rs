@@ -83,7 +83,7 @@ impl Writer {
         std::thread::Builder::new()
             .name("sqlite-writer".to_owned())
             .spawn(move || serve(conn, queue, checkpointer))
-            .map_err(|e| Error::unavailable(format!("cannot start the sqlite writer thread: {e}")))?;
+            .map_err(|e| Error::unavailable(format!("cannot start the sqlite writer thread: {e}")).with_source(e))?;
         Ok(Writer { jobs })
     }
 
@@ -211,7 +211,9 @@ impl Checkpointer {
                 }
                 let _ = conn.close();
             })
-            .map_err(|e| Error::unavailable(format!("cannot start the sqlite checkpoint thread: {e}")))?;
+            .map_err(|e| {
+                Error::unavailable(format!("cannot start the sqlite checkpoint thread: {e}")).with_source(e)
+            })?;
         Ok(Checkpointer { stop, thread })
     }
 

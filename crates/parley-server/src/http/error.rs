@@ -33,15 +33,17 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
-/// The message a caller may see: an internal cause is only logged.
+/// The message a caller may see: an internal cause is only logged, with the
+/// driver's error it came from (`source`) when an adapter kept it.
 pub fn public_message(error: &Error) -> String {
+    let source = std::error::Error::source(error);
     match error.code {
         ErrorCode::Internal => {
-            tracing::error!(cause = %error.message, "internal error");
+            tracing::error!(cause = %error.message, source = ?source, "internal error");
             "internal error".to_owned()
         }
         ErrorCode::Unavailable => {
-            tracing::warn!(cause = %error.message, "unavailable");
+            tracing::warn!(cause = %error.message, source = ?source, "unavailable");
             "the service is unavailable, retry shortly".to_owned()
         }
         _ => error.message.clone(),
