@@ -10,10 +10,11 @@ use anyhow::Context;
 use parley_core::chat::Chat;
 use parley_core::feed::{EventBatch, EventFeed, FeedSubscription, LocalFeed};
 use parley_core::model::EventKind;
-use parley_core::ports::{EventLog, Health};
+use parley_core::ports::{EventLog, Health, Store};
 use parley_core::presence::Presence;
 use parley_core::sequencer::{OnStored, Sequencer};
 use parley_core::stored::StoredWaiters;
+use parley_kafka::KafkaConfig;
 use parley_redis::{RedisPresence, RedisPresenceConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -22,7 +23,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
 use crate::backends::{Backend, Kafka};
-use crate::config::Config;
+use crate::config::{Cluster, Config};
 use crate::connections::cap::ConnectionCap;
 use crate::connections::Timeouts;
 use crate::gateway::close::CloseCode;
@@ -76,66 +77,10 @@ impl Application {
         let cap = ConnectionCap::new(max_connections, metrics.clone());
         let stop = CancellationToken::new();
 
-        let counting = |publish: Box<dyn Fn(EventBatch) + Send + Sync>| -> OnStored {
-            let counted = metrics.clone();
-            Arc::new(move |events: EventBatch| {
-                let messages = events.iter().filter(|e| matches!(e.kind, EventKind::Message { .. })).count();
-                counted.stored(events.len() as u64, messages as u64);
-                publish(events);
-            })
-        };
-        let log = store.clone() as Arc<dyn EventLog>;
         let stored = Arc::new(StoredWaiters::default());
-        let mut background = Vec::new();
-        let mut ready_checks: Vec<(&'static str, Arc<dyn Health>)> = Vec::new();
-        let (chat, feed) = match &config.cluster {
-            None => {
-                let local = LocalFeed::default();
-                let publish = local.clone();
-                let (sequencer, writer) = Sequencer::start(log, counting(Box::new(move |e| publish.publish_now(e))));
-                background.push(writer);
-                // Subscribed before anything can be stored, so the hub misses nothing.
-                (Chat::new(store.clone(), sequencer), local.subscribe().await?)
-            }
-            Some(cluster) => {
-                let kafka = Kafka::connect(cluster).await?;
-                let feed: Arc<dyn EventFeed> = kafka.feed.clone();
-                // Every change goes through the command log: a channel's one
-                // writer is the processor that owns its partition.
-                if cluster.role.processor() {
-                    let (writer, task) = Sequencer::start(log, counting(Box::new(|_| {})));
-                    let (config, group, feed, stop) =
-                        (kafka.config.clone(), Kafka::processor_group(cluster), feed.clone(), stop.clone());
-                    background.extend([
-                        task,
-                        tokio::spawn(async move {
-                            // A processor that cannot start or fails for good
-                            // (Kafka gone at start) starts again: a node never
-                            // stays without the processor it was asked to run.
-                            loop {
-                                let run = parley_kafka::run_processor(
-                                    config.clone(),
-                                    &group,
-                                    writer.clone(),
-                                    feed.clone(),
-                                    stop.clone(),
-                                );
-                                match run.await {
-                                    Ok(()) => return,
-                                    Err(error) => tracing::error!(error = %error, "the processor stopped; restarting"),
-                                }
-                                tokio::select! {
-                                    () = stop.cancelled() => return,
-                                    () = tokio::time::sleep(Duration::from_secs(2)) => {}
-                                }
-                            }
-                        }),
-                    ]);
-                }
-                let chat = Chat::clustered(store.clone(), kafka.commands.clone(), stored.clone());
-                ready_checks.push(("kafka", kafka.commands.clone()));
-                (chat, feed.subscribe().await?)
-            }
+        let Wiring { chat, feed, background, mut ready_checks } = match &config.cluster {
+            None => build_embedded(store.clone(), &metrics).await?,
+            Some(cluster) => build_cluster(store.clone(), cluster, &metrics, stored.clone(), &stop).await?,
         };
         let gateway = config.cluster.as_ref().is_none_or(|c| c.role.gateway());
         let mut hub = Hub::new(metrics.clone(), config.session_queue, stored);
@@ -288,6 +233,86 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// What one mode is wired from: the rules over their writer, the feed the
+/// hub reads, the writers' tasks, and what `/readyz` asks besides the store.
+struct Wiring {
+    chat: Chat,
+    feed: Box<dyn FeedSubscription>,
+    background: Vec<JoinHandle<()>>,
+    ready_checks: Vec<(&'static str, Arc<dyn Health>)>,
+}
+
+/// Embedded mode: the Sequencer in this process writes the store and
+/// publishes each committed batch to the in-process feed.
+async fn build_embedded(store: Arc<dyn Store>, metrics: &Arc<Metrics>) -> anyhow::Result<Wiring> {
+    let local = LocalFeed::default();
+    let publish = local.clone();
+    let log = store.clone() as Arc<dyn EventLog>;
+    let (sequencer, writer) = Sequencer::start(log, counting(metrics.clone(), move |e| publish.publish_now(e)));
+    // Subscribed before anything can be stored, so the hub misses nothing.
+    let feed = local.subscribe().await?;
+    Ok(Wiring { chat: Chat::new(store, sequencer), feed, background: vec![writer], ready_checks: Vec::new() })
+}
+
+/// Cluster mode: every change goes through Kafka's command log, so that a
+/// channel's one writer is the processor that owns its partition; a node
+/// with the processor role runs one, supervised.
+async fn build_cluster(
+    store: Arc<dyn Store>,
+    cluster: &Cluster,
+    metrics: &Arc<Metrics>,
+    stored: Arc<StoredWaiters>,
+    stop: &CancellationToken,
+) -> anyhow::Result<Wiring> {
+    let kafka = Kafka::connect(cluster).await?;
+    let feed: Arc<dyn EventFeed> = kafka.feed.clone();
+    let mut background = Vec::new();
+    if cluster.role.processor() {
+        let log = store.clone() as Arc<dyn EventLog>;
+        let (writer, task) = Sequencer::start(log, counting(metrics.clone(), |_| {}));
+        let group = Kafka::processor_group(cluster);
+        let processor = supervise_processor(kafka.config.clone(), group, writer, feed.clone(), stop.clone());
+        background.extend([task, processor]);
+    }
+    let chat = Chat::clustered(store, kafka.commands.clone(), stored);
+    let ready_checks: Vec<(&'static str, Arc<dyn Health>)> = vec![("kafka", kafka.commands.clone())];
+    Ok(Wiring { chat, feed: feed.subscribe().await?, background, ready_checks })
+}
+
+/// Runs the processor until `stop`. One that cannot start or fails for
+/// good (Kafka gone at start) starts again after a pause: a node never
+/// stays without the processor it was asked to run.
+fn supervise_processor(
+    config: KafkaConfig,
+    group: String,
+    writer: Sequencer,
+    feed: Arc<dyn EventFeed>,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let run = parley_kafka::run_processor(config.clone(), &group, writer.clone(), feed.clone(), stop.clone());
+            match run.await {
+                Ok(()) => return,
+                Err(error) => tracing::error!(error = %error, "the processor stopped; restarting"),
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    })
+}
+
+/// Counts each committed batch in the metrics, then hands it to `publish`.
+fn counting(metrics: Arc<Metrics>, publish: impl Fn(EventBatch) + Send + Sync + 'static) -> OnStored {
+    Arc::new(move |events: EventBatch| {
+        let messages = events.iter().filter(|e| matches!(e.kind, EventKind::Message { .. })).count();
+        metrics.stored(events.len() as u64, messages as u64);
+        publish(events);
+    })
 }
 
 /// The origins that may use the session cookie: `--public-url`, else the
