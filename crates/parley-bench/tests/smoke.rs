@@ -101,6 +101,10 @@ fn a_throughput_sweep_runs_each_rate_on_the_same_channels_and_draws_them() {
         assert_consistent(run, &output);
     }
     assert_eq!(sweep[0]["parameters"]["load"]["rate"], 100.0);
+    // A paced run sets what it was asked beside what it sent.
+    assert_eq!(sweep[0]["offered_per_sec"], 100.0, "{output}");
+    assert!(sweep[0]["late_sends"].is_u64(), "{output}");
+    assert!(output.contains("schedule: offered 100/s"), "{output}");
     let svg = std::fs::read_to_string(&svg).expect("the latency chart");
     assert_eq!(svg.matches("<polyline").count(), 5, "{svg}");
 }

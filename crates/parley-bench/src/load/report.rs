@@ -40,8 +40,13 @@ pub struct Report {
     pub consistency: Consistency,
     pub drain_secs: f64,
     pub drained: bool,
-    /// Paced sends skipped because the window was full.
+    /// At a set rate (`--rate`), the messages per second asked for, to set
+    /// beside `sent_per_sec`.
+    pub offered_per_sec: Option<f64>,
+    /// Paced sends skipped because the window was full, and written more
+    /// than 1 ms after their scheduled time, over the whole run.
     pub stalls: u64,
+    pub late_sends: u64,
     pub errors: BTreeMap<String, u64>,
     pub server_process: Option<ProcFigures>,
     pub client_process: Option<ProcFigures>,
@@ -79,7 +84,6 @@ impl Report {
         Report {
             scenario: scenario.to_owned(),
             server: server.to_owned(),
-            parameters,
             sessions: run.sessions,
             senders: run.senders,
             setup,
@@ -95,7 +99,10 @@ impl Report {
             consistency: run.consistency,
             drain_secs: run.drain_secs,
             drained: run.drained,
+            offered_per_sec: parameters["load"]["rate"].as_f64().filter(|rate| *rate > 0.0),
             stalls: run.end.stalls,
+            late_sends: run.end.late,
+            parameters,
             errors: run.errors,
             server_process: run.server,
             client_process: run.client,
@@ -174,7 +181,15 @@ impl fmt::Display for Report {
             c.stray,
             if c.consistent { "CONSISTENT" } else { "INCONSISTENT" }
         )?;
-        if self.stalls > 0 {
+        if let Some(offered) = self.offered_per_sec {
+            // Below 98 % of the schedule the run measured a lower rate than asked.
+            let behind = if self.sent_per_sec < offered * 0.98 { " — FELL BEHIND its schedule" } else { "" };
+            writeln!(
+                f,
+                "  schedule: offered {offered:.0}/s, sent {:.0}/s; {} sends late by over 1 ms, {} skipped (window full){behind}",
+                self.sent_per_sec, self.late_sends, self.stalls
+            )?;
+        } else if self.stalls > 0 {
             writeln!(f, "  paced sends skipped (window full): {}", self.stalls)?;
         }
         if !self.errors.is_empty() {

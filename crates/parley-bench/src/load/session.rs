@@ -161,11 +161,11 @@ impl Session {
                         break;
                     }
                 },
-                () = tick(&mut pacer), if sending && (paced || room > 0) => {
+                scheduled = tick(&mut pacer), if sending && (paced || room > 0) => {
                     let burst = if paced { room.min(1) } else { room };
                     if burst == 0 {
                         shared.counters.stalls.fetch_add(1, Relaxed);
-                    } else if let Err(error) = self.send(&mut ws, burst).await {
+                    } else if let Err(error) = self.send(&mut ws, burst, scheduled).await {
                         self.tally.end = End::Broken(format!("sending: {error}"));
                         break;
                     }
@@ -198,21 +198,35 @@ impl Session {
         }
     }
 
-    /// The interval of a paced sender, its first tick `offset` from now.
+    /// The interval of a paced sender, its first tick `offset` from now. A
+    /// tick that comes late is not skipped: the ticks missed fire at once,
+    /// so the sender keeps to its schedule (and a late send is counted).
     fn pacer(&self) -> Option<Interval> {
         let Flow::Paced { period, offset, .. } = self.sender.as_ref()?.plan.flow else { return None };
         let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
-        interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
         Some(interval)
     }
 
-    /// Writes `count` messages, then flushes once.
-    async fn send(&mut self, ws: &mut Ws, count: usize) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    /// Writes `count` messages, then flushes once. A paced send is timed
+    /// from when it was `scheduled`, not from when it went out: a client
+    /// that fell behind must not hide the wait from the latencies
+    /// (coordinated omission).
+    async fn send(
+        &mut self,
+        ws: &mut Ws,
+        count: usize,
+        scheduled: Option<Instant>,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
         let Some(sender) = self.sender.as_mut() else { return Ok(()) };
         let counters = &self.shared.counters;
+        let now = Instant::now();
+        if scheduled.is_some_and(|at| now.duration_since(at) > LATE) {
+            counters.late.fetch_add(1, Relaxed);
+        }
         for _ in 0..count {
             let n = sender.log.sent_ns.len() as u64;
-            let sent_ns = self.shared.ns_at(Instant::now());
+            let sent_ns = self.shared.ns_at(scheduled.unwrap_or(now));
             let (id, size) = (sender.plan.sender, sender.plan.body_size);
             let text = match self.shared.protocol {
                 Protocol::Parley => wire::send_frame(&sender.channel_json, id, n, sent_ns, size),
@@ -352,10 +366,15 @@ impl Session {
     }
 }
 
-/// The next tick of a paced sender; at once for the other flows.
-async fn tick(pacer: &mut Option<Interval>) {
-    if let Some(interval) = pacer {
-        interval.tick().await;
+/// A paced send written later than this after its scheduled time is late.
+const LATE: Duration = Duration::from_millis(1);
+
+/// The next tick of a paced sender, with when it was scheduled; at once
+/// (and `None`) for the other flows.
+async fn tick(pacer: &mut Option<Interval>) -> Option<Instant> {
+    match pacer {
+        Some(interval) => Some(interval.tick().await.into_std()),
+        None => None,
     }
 }
 

@@ -41,6 +41,8 @@ pub struct Counters {
     pub ended_early: AtomicU64,
     /// Sends a paced sender skipped because its window was full.
     pub stalls: AtomicU64,
+    /// Paced sends written more than 1 ms after their scheduled time.
+    pub late: AtomicU64,
     /// Senders that have stopped sending (told to, or ended): the drain
     /// waits for all, so no send slips in after it judged everything answered.
     pub senders_stopped: AtomicU64,
@@ -58,6 +60,7 @@ impl Counters {
             error_frames: self.error_frames.load(Relaxed),
             ended_early: self.ended_early.load(Relaxed),
             stalls: self.stalls.load(Relaxed),
+            late: self.late.load(Relaxed),
             senders_stopped: self.senders_stopped.load(Relaxed),
             at: Instant::now(),
         }
@@ -76,6 +79,7 @@ pub struct Snapshot {
     pub error_frames: u64,
     pub ended_early: u64,
     pub stalls: u64,
+    pub late: u64,
     pub senders_stopped: u64,
     pub at: Instant,
 }
