@@ -20,9 +20,4 @@ impl Chat {
     pub async fn followed_events(&self, channel: ChannelId, after: Seq, limit: u32) -> Result<Vec<Event>> {
         self.store.events_after(channel, after, limit).await
     }
-
-    /// The store answers: readiness.
-    pub async fn ping(&self) -> Result<()> {
-        self.store.ping().await
-    }
 }

@@ -115,6 +115,11 @@ impl Chat {
         Chat { store, writer: Writer::Log { log, stored } }
     }
 
+    /// The store answers: readiness (`/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        self.store.ping().await
+    }
+
     /// The channel if `user` may see it (a member, or anyone for a public one),
     /// with `user`'s role in it.
     pub async fn visible(&self, user: UserId, id: ChannelId) -> Result<(Channel, Option<Role>)> {
