@@ -24,10 +24,10 @@ use std::time::Duration;
 
 use futures::channel::mpsc;
 use futures::{StreamExt, TryFutureExt};
-use parley_core::chat::Via;
 use parley_core::id::ChannelId;
 use parley_core::model::{ChannelKind, User};
 use parley_core::parse::{Body, ChannelName, ClientMsgId, Password, Username};
+use parley_core::writer::Answer;
 use parley_protocol::{ClientFrame, ServerFrame};
 use parley_server::gateway::session::{self, Inbound, Outbound, Resume, Settings};
 use parley_server::state::AppState;
@@ -176,7 +176,7 @@ impl Fixture {
                 Ok(body) => {
                     let n = self.posts.fetch_add(1, Ordering::Relaxed);
                     let id = ClientMsgId::parse(&format!("bob-{n}")).expect("an id");
-                    chat.post(self.bob.id, self.channels[0], id, body, None, Via::Rest).await.map(|_| ())
+                    chat.post(self.bob.id, self.channels[0], id, body, None, Answer::Stored).await.map(|_| ())
                 }
                 Err(_) => Ok(()),
             },

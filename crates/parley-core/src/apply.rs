@@ -98,15 +98,10 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                     };
                     Ok(Appended { channel_id: *channel, events: vec![first], created: false })
                 } else {
-                    match batch.heads.get(channel).copied() {
-                        None => Err(Error::not_found("channel not found")),
-                        Some(_) if !members.contains(&(*channel, *sender)) => {
-                            Err(Error::forbidden("you are not a member of this channel"))
-                        }
-                        Some(last) if reply_to_seq.is_some_and(|r| r < 1 || r > last) => {
-                            Err(Error::bad_request("reply_to_seq is not an event of this channel"))
-                        }
-                        Some(_) => {
+                    let head = batch.heads.get(channel).copied();
+                    match check_post(head, members.contains(&(*channel, *sender)), *reply_to_seq) {
+                        Err(refused) => Err(refused),
+                        Ok(()) => {
                             let kind = EventKind::Message {
                                 body: body.as_str().to_owned(),
                                 client_msg_id: client_msg_id.as_str().to_owned(),
@@ -196,6 +191,20 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
     }
     tx.commit().await?;
     Ok(Applied { results, events })
+}
+
+/// Whether a message may be appended to a channel whose last `seq` is
+/// `head` (`None`: no such channel), by a sender who is a `member` or not,
+/// as a reply to `reply_to_seq`.
+pub fn check_post(head: Option<Seq>, member: bool, reply_to_seq: Option<Seq>) -> Result<()> {
+    match head {
+        None => Err(Error::not_found("channel not found")),
+        Some(_) if !member => Err(Error::forbidden("you are not a member of this channel")),
+        Some(last) if reply_to_seq.is_some_and(|r| r < 1 || r > last) => {
+            Err(Error::bad_request("reply_to_seq is not an event of this channel"))
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 /// Where the first event of a message key is: in what `find_posts` returned,

@@ -15,6 +15,7 @@
 //! - [`presence`]: presence, typing and read markers across a cluster's nodes (the port Redis implements).
 //! - [`processor`]: cluster mode's step from the command log to the store and the feed.
 //! - [`stored`]: cluster mode's waiters for the stored event of a command put in the log.
+//! - [`writer`]: who appends a change, chosen once: the Sequencer, or the command log.
 //! - [`chat`]: the rules of the product (who may see, join, post, read) over the ports.
 
 pub mod apply;
@@ -34,5 +35,6 @@ pub mod search;
 pub mod sequencer;
 pub mod stored;
 pub mod time;
+pub mod writer;
 
 pub use error::{Error, ErrorCode, Result};

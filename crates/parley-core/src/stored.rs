@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::command::Command;
 use crate::id::{ChannelId, UserId};
 use crate::model::{Event, EventKind};
 
@@ -26,6 +27,18 @@ pub enum Awaited {
 }
 
 impl Awaited {
+    /// What says that `command` is stored: a new channel by its creator's join.
+    pub fn of_command(command: &Command) -> Awaited {
+        match command {
+            Command::Post { channel, sender, client_msg_id, .. } => {
+                Awaited::Message(*channel, *sender, client_msg_id.as_str().to_owned())
+            }
+            Command::Join { channel, user, .. } => Awaited::Joined(*channel, *user),
+            Command::Leave { channel, user, .. } => Awaited::Left(*channel, *user),
+            Command::Create { channel, .. } => Awaited::Joined(channel.id, channel.created_by),
+        }
+    }
+
     fn of(event: &Event) -> Awaited {
         match &event.kind {
             EventKind::Message { client_msg_id, .. } => {

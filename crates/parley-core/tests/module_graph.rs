@@ -65,10 +65,7 @@ fn cycle_from(
 #[test]
 fn the_core_modules_import_each_other_without_a_cycle() {
     let graph = imports();
-    assert!(
-        graph["sequencer"].contains("ports") && graph["chat"].contains("sequencer"),
-        "the graph was read: {graph:?}"
-    );
+    assert!(graph["sequencer"].contains("ports") && graph["chat"].contains("writer"), "the graph was read: {graph:?}");
     let mut done = BTreeSet::new();
     for module in graph.keys() {
         if let Some(cycle) = cycle_from(&graph, module, &mut Vec::new(), &mut done) {

@@ -78,7 +78,7 @@ fn rig() -> &'static Rig {
         let (store, sequencer, chat) = runtime.block_on(async {
             let store = Arc::new(SqliteStore::open(dir.path()).await.expect("the store opens"));
             let (sequencer, _task) = Sequencer::start(store.clone() as Arc<dyn EventLog>, Arc::new(|_| {}));
-            let chat = Chat::new(store.clone(), sequencer.clone());
+            let chat = Chat::new(store.clone(), Arc::new(sequencer.clone()));
             (store, sequencer, chat)
         });
         Rig { runtime, store, sequencer, chat, cases: AtomicU64::new(0), _dir: dir }

@@ -11,9 +11,9 @@ use parley_core::chat::Chat;
 use parley_core::feed::{EventBatch, EventFeed, FeedSubscription, LocalFeed};
 use parley_core::model::EventKind;
 use parley_core::ports::{EventLog, Health, Store};
-use parley_core::presence::Presence;
 use parley_core::sequencer::{OnStored, Sequencer};
 use parley_core::stored::StoredWaiters;
+use parley_core::writer::LogWriter;
 use parley_kafka::KafkaConfig;
 use parley_redis::{RedisPresence, RedisPresenceConfig};
 use tokio::net::TcpListener;
@@ -92,8 +92,8 @@ impl Application {
                         RedisPresenceConfig { prefix: cluster.prefix.clone(), ..RedisPresenceConfig::default() };
                     let redis = RedisPresence::connect(url.expose(), settings).await.context("connecting to Redis")?;
                     let (relay, relays) = tokio::sync::mpsc::unbounded_channel();
-                    hub = hub.relaying(relay);
                     let redis = Arc::new(redis);
+                    hub = hub.relaying(relay, redis.clone());
                     ready_checks.push(("redis", redis.clone()));
                     presence = Some((redis, relays));
                 }
@@ -120,7 +120,6 @@ impl Application {
             )),
             metrics,
             ready_checks,
-            presence: presence.as_ref().map(|(redis, _)| redis.clone() as Arc<dyn Presence>),
             config: Arc::new(config),
             tasks: TaskTracker::new(),
         };
@@ -253,7 +252,7 @@ async fn build_embedded(store: Arc<dyn Store>, metrics: &Arc<Metrics>) -> anyhow
     let (sequencer, writer) = Sequencer::start(log, counting(metrics.clone(), move |e| publish.publish_now(e)));
     // Subscribed before anything can be stored, so the hub misses nothing.
     let feed = local.subscribe().await?;
-    Ok(Wiring { chat: Chat::new(store, sequencer), feed, background: vec![writer], ready_checks: Vec::new() })
+    Ok(Wiring { chat: Chat::new(store, Arc::new(sequencer)), feed, background: vec![writer], ready_checks: Vec::new() })
 }
 
 /// Cluster mode: every change goes through Kafka's command log, so that a
@@ -276,7 +275,7 @@ async fn build_cluster(
         let processor = supervise_processor(kafka.config.clone(), group, writer, feed.clone(), stop.clone());
         background.extend([task, processor]);
     }
-    let chat = Chat::clustered(store, kafka.commands.clone(), stored);
+    let chat = Chat::new(store.clone(), Arc::new(LogWriter::new(kafka.commands.clone(), stored, store)));
     let ready_checks: Vec<(&'static str, Arc<dyn Health>)> = vec![("kafka", kafka.commands.clone())];
     Ok(Wiring { chat, feed: feed.subscribe().await?, background, ready_checks })
 }

@@ -1,9 +1,10 @@
 //! A new message, the same over REST (`POST …/messages`) and the WebSocket
 //! (`send`): parsed by one parser, and posted within the sender's budget.
 
-use parley_core::chat::{Chat, Submitted, Via};
+use parley_core::chat::{Chat, Submitted};
 use parley_core::id::{ChannelId, UserId};
 use parley_core::parse::{parse_seq, Body, ClientMsgId, Seq};
+use parley_core::writer::Answer;
 use parley_core::Result;
 
 /// A new message's fields, each checked (docs/protocol.md, "Messages").
@@ -34,11 +35,11 @@ pub async fn post(
     user: UserId,
     channel: ChannelId,
     message: NewMessage,
-    via: Via,
+    answer: Answer,
 ) -> Result<Submitted> {
     let NewMessage { body, client_msg_id, reply_to_seq } = message;
     match budget {
-        Ok(()) => chat.post(user, channel, client_msg_id, body, reply_to_seq, via).await,
+        Ok(()) => chat.post(user, channel, client_msg_id, body, reply_to_seq, answer).await,
         Err(limited) => chat.stored_retry(user, channel, &client_msg_id).await?.ok_or(limited),
     }
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::http::{header, HeaderMap};
 use parley_core::chat::Chat;
 use parley_core::ports::Health;
-use parley_core::presence::Presence;
 
 use tokio_util::task::TaskTracker;
 
@@ -33,8 +32,6 @@ pub struct AppState {
     /// What `/readyz` asks besides the store, by name: Kafka and Redis in
     /// cluster mode.
     pub ready_checks: Vec<(&'static str, Arc<dyn Health>)>,
-    /// Cluster mode with Redis: who is online on any node.
-    pub presence: Option<Arc<dyn Presence>>,
     /// Session tasks the app spawns itself (SSE); waited for at shutdown.
     pub tasks: TaskTracker,
 }

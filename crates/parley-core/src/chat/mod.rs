@@ -11,43 +11,24 @@ mod invites;
 mod people;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::command::Command;
 use crate::directory::DirectoryPage;
 use crate::id::{ChannelId, UserId};
 use crate::model::{name_taken, Channel, ChannelKind, Event, Member, MyChannel, ReadMarker, Role, User};
 use crate::parse::{Body, ChannelName, ClientMsgId, Page, Seq, Topic};
-use crate::ports::{CommandLog, PostKey, Store};
-use crate::sequencer::Sequencer;
-use crate::stored::{Awaited, StoredWaiters};
+use crate::ports::{PostKey, Store};
 use crate::time::Timestamp;
+use crate::writer::{Answer, Writer, Written};
 use crate::{Error, ErrorCode, Result};
 
 /// The most other people a DM can have.
 pub const MAX_DM_OTHERS: usize = 8;
 
-/// Cluster mode: how long a change waits for its stored event before the
-/// caller is told (a REST send: 202; a join, leave or new channel:
-/// `unavailable`, try again). The command is durable in the log either way.
-pub const STORED_WITHIN: Duration = Duration::from_secs(5);
-
 #[derive(Clone)]
 pub struct Chat {
     store: Arc<dyn Store>,
-    writer: Writer,
-}
-
-/// Who appends to channel logs.
-#[derive(Clone)]
-enum Writer {
-    /// Embedded mode: the Sequencer in this process, answering once stored.
-    Sequencer(Sequencer),
-    /// Cluster mode: every change goes to the command log, so that each
-    /// channel has one writer (the processor of its partition) and its events
-    /// reach the feed in `seq` order; `stored` learns from the feed when a
-    /// change is stored.
-    Log { log: Arc<dyn CommandLog>, stored: Arc<StoredWaiters> },
+    writer: Arc<dyn Writer>,
 }
 
 /// What became of a message.
@@ -76,19 +57,6 @@ pub struct Posted {
     pub created: bool,
 }
 
-/// Where a message comes from, which decides what cluster mode checks and
-/// waits for before it answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// A REST send: answered once stored, or `Accepted` after [`STORED_WITHIN`].
-    Rest,
-    /// A live session, answered `Accepted` at once. `follows_through`: the
-    /// session follows the channel and has its events through this `seq`,
-    /// so the sender is a member as far as this node knows and the store is
-    /// not asked (unless `reply_to_seq` points past it).
-    Session { follows_through: Option<Seq> },
-}
-
 /// A page of a channel's log.
 #[derive(Debug, Clone)]
 pub struct EventPage {
@@ -104,15 +72,10 @@ pub struct ChannelPage {
 }
 
 impl Chat {
-    /// Embedded mode: `sequencer` appends every change.
-    pub fn new(store: Arc<dyn Store>, sequencer: Sequencer) -> Self {
-        Chat { store, writer: Writer::Sequencer(sequencer) }
-    }
-
-    /// Cluster mode: every change goes to `log`; `stored` must be resolved
-    /// with every event of the feed this node reads.
-    pub fn clustered(store: Arc<dyn Store>, log: Arc<dyn CommandLog>, stored: Arc<StoredWaiters>) -> Self {
-        Chat { store, writer: Writer::Log { log, stored } }
+    /// `writer` appends every change: the Sequencer (embedded mode) or the
+    /// command log (cluster mode).
+    pub fn new(store: Arc<dyn Store>, writer: Arc<dyn Writer>) -> Self {
+        Chat { store, writer }
     }
 
     /// The store answers: readiness (`/readyz`).
@@ -143,20 +106,15 @@ impl Chat {
         self.store.channel(id).await?.ok_or_else(|| Error::internal(format!("channel {id} vanished after its append")))
     }
 
-    /// Appends a change that is not a message and waits until it is stored.
-    /// Embedded mode: the Sequencer's answer. Cluster mode: the command goes
-    /// to the log, and the wait is for `awaited` on the feed, at most
-    /// [`STORED_WITHIN`]; `Ok(None)` then means it may not be stored yet, and
-    /// the caller looks in the store.
-    async fn change(&self, command: Command, awaited: Awaited) -> Result<Option<ChannelId>> {
-        match &self.writer {
-            Writer::Sequencer(sequencer) => Ok(Some(sequencer.submit(command).await?.channel_id)),
-            Writer::Log { log, stored } => {
-                let waiter = stored.wait(awaited);
-                log.append(&command).await?;
-                Ok(waiter.within(STORED_WITHIN).await.map(|event| event.channel_id))
-            }
-        }
+    /// Appends a change that is not a message and waits until it is stored:
+    /// `Ok(None)` when the writer cannot tell within
+    /// [`STORED_WITHIN`](crate::writer::STORED_WITHIN)
+    /// (cluster mode), and the caller looks in the store.
+    async fn change(&self, command: Command) -> Result<Option<ChannelId>> {
+        Ok(match self.writer.write(command, Answer::Stored).await? {
+            Written::Stored(appended) => Some(appended.channel_id),
+            Written::Accepted => None,
+        })
     }
 
     pub async fn create_channel(
@@ -188,7 +146,7 @@ impl Chat {
         };
         let id = channel.id;
         let command = Command::Create { channel, members: vec![(user, Role::Owner)] };
-        match self.change(command, Awaited::Joined(id, user)).await? {
+        match self.change(command).await? {
             Some(id) => self.load(id).await,
             // Not stored in time (cluster mode). Another node's new channel
             // may have taken the name between the check above and the
@@ -235,8 +193,7 @@ impl Chat {
             member_count: 0,
         };
         let members = people.iter().map(|id| (*id, Role::Member)).collect();
-        let id = channel.id;
-        match self.change(Command::Create { channel, members }, Awaited::Joined(id, user)).await? {
+        match self.change(Command::Create { channel, members }).await? {
             Some(id) => self.load(id).await,
             // Opened by someone else meanwhile (their channel is the one), or
             // not stored yet: opening it again is harmless.
@@ -259,9 +216,7 @@ impl Chat {
     /// once they are in it.
     async fn add_member(&self, id: ChannelId, user: UserId, actor: UserId) -> Result<Channel> {
         let command = Command::Join { channel: id, user, actor };
-        if self.change(command, Awaited::Joined(id, user)).await?.is_none()
-            && self.store.role(id, user).await?.is_none()
-        {
+        if self.change(command).await?.is_none() && self.store.role(id, user).await?.is_none() {
             return Err(Error::unavailable("the join is queued: try again"));
         }
         self.load(id).await
@@ -275,9 +230,7 @@ impl Chat {
         }
         if role.is_some() {
             let command = Command::Leave { channel: id, user, actor: user };
-            if self.change(command, Awaited::Left(id, user)).await?.is_none()
-                && self.store.role(id, user).await?.is_some()
-            {
+            if self.change(command).await?.is_none() && self.store.role(id, user).await?.is_some() {
                 return Err(Error::unavailable("the leave is queued: try again"));
             }
         }
@@ -308,10 +261,11 @@ impl Chat {
         Ok(ChannelPage { channels, has_more })
     }
 
-    /// Posts a message. Embedded mode answers once it is stored. Cluster mode
-    /// puts it in the command log and, as `via` says, answers `Accepted` at
-    /// once (a WebSocket `ack`) or waits up to [`STORED_WITHIN`] for it to
-    /// be stored (a REST send).
+    /// Posts a message, answered as `answer` asks: once stored, or (cluster
+    /// mode, a WebSocket `ack`) `Accepted` once durable in the command log.
+    /// The rules of the log check membership where the message lands, so an
+    /// embedded send reads nothing first; only a refusal asks the store
+    /// whether the caller may even know the channel is there.
     pub async fn post(
         &self,
         user: UserId,
@@ -319,59 +273,20 @@ impl Chat {
         client_msg_id: ClientMsgId,
         body: Body,
         reply_to_seq: Option<Seq>,
-        via: Via,
+        answer: Answer,
     ) -> Result<Submitted> {
-        match &self.writer {
-            Writer::Sequencer(sequencer) => {
-                let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq };
-                // The Sequencer checks membership where the message lands,
-                // so a send reads nothing first; only a refusal asks the
-                // store whether the caller may even know the channel is there.
-                let appended = match sequencer.submit(command).await {
-                    Ok(appended) => appended,
-                    Err(error) if error.code == ErrorCode::Forbidden => {
-                        self.visible(user, id).await?;
-                        return Err(error);
-                    }
-                    Err(error) => return Err(error),
-                };
-                let event =
-                    appended.events.into_iter().next().ok_or_else(|| Error::internal("a post appended no event"))?;
-                Ok(Submitted::Stored(Posted { event, created: appended.created }))
+        let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq };
+        let written = match self.writer.write(command, answer).await {
+            Ok(written) => written,
+            Err(error) if error.code == ErrorCode::Forbidden => {
+                self.visible(user, id).await?;
+                return Err(error);
             }
-            Writer::Log { log, stored } => {
-                // The processor checks again as of the message's place in the
-                // log; checking here refuses at once what it would refuse
-                // later, after the sender was told `accepted`. A session that
-                // follows the channel is a member as far as this node knows.
-                let followed = match via {
-                    Via::Session { follows_through: Some(through) } if reply_to_seq.is_none_or(|r| r <= through) => {
-                        Some(through)
-                    }
-                    _ => None,
-                };
-                let last_seq = match followed {
-                    Some(through) => through,
-                    None => self.as_member(user, id).await?.0.last_seq,
-                };
-                if reply_to_seq.is_some_and(|r| r < 1 || r > last_seq) {
-                    return Err(Error::bad_request("reply_to_seq is not an event of this channel"));
-                }
-                let asked = Timestamp::now();
-                let waiter = matches!(via, Via::Rest)
-                    .then(|| stored.wait(Awaited::Message(id, user, client_msg_id.as_str().to_owned())));
-                log.append(&Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq }).await?;
-                let Some(waiter) = waiter else { return Ok(Submitted::Accepted) };
-                Ok(match waiter.within(STORED_WITHIN).await {
-                    // A retry's event was stored before this call.
-                    Some(event) => {
-                        let created = event.created_at >= asked;
-                        Submitted::Stored(Posted { event, created })
-                    }
-                    None => Submitted::Accepted,
-                })
-            }
-        }
+            Err(error) => return Err(error),
+        };
+        let Written::Stored(appended) = written else { return Ok(Submitted::Accepted) };
+        let event = appended.events.into_iter().next().ok_or_else(|| Error::internal("a post appended no event"))?;
+        Ok(Submitted::Stored(Posted { event, created: appended.created }))
     }
 
     /// The message `user` already stored in channel `id` under

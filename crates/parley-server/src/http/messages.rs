@@ -5,8 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use parley_core::chat::{Posted, Submitted, Via};
+use parley_core::chat::{Posted, Submitted};
 use parley_core::parse::{parse_seq, Page};
+use parley_core::writer::Answer;
 use parley_protocol as wire;
 
 use super::channel_id;
@@ -26,7 +27,7 @@ pub fn router() -> Router<AppState> {
 /// 201 with the stored event; a retry with the same `client_msg_id` is 200
 /// with the event first stored, past the send rate too. In cluster mode, 202
 /// when the stored event did not come back within
-/// [`STORED_WITHIN`](parley_core::chat::STORED_WITHIN): the message is
+/// [`STORED_WITHIN`](parley_core::writer::STORED_WITHIN): the message is
 /// durable in the command log either way.
 async fn post_message(
     State(state): State<AppState>,
@@ -38,7 +39,7 @@ async fn post_message(
     let message = NewMessage::parse(&body.body, &body.client_msg_id, body.reply_to_seq)?;
     let id = message.client_msg_id.as_str().to_owned();
     let budget = state.rates.user(Class::Messages, authed.user.id);
-    match send::post(&state.chat, budget, authed.user.id, channel, message, Via::Rest).await? {
+    match send::post(&state.chat, budget, authed.user.id, channel, message, Answer::Stored).await? {
         Submitted::Stored(Posted { event, created }) => {
             let status = if created { StatusCode::CREATED } else { StatusCode::OK };
             Ok((status, Json(wire::EventResponse { event: (&event).into() })).into_response())

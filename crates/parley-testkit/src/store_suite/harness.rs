@@ -154,7 +154,7 @@ impl Harness {
         };
         let log = Arc::new(GatedLog { log: store.clone(), gate: gate.clone() });
         let (sequencer, _task) = Sequencer::start(log, on_stored);
-        let chat = Chat::new(store.clone(), sequencer.clone());
+        let chat = Chat::new(store.clone(), Arc::new(sequencer.clone()));
         let uuid = uuid::Uuid::now_v7().simple().to_string();
         let tag = format!("t{}", &uuid[uuid.len() - 7..]);
         Harness { store, sequencer, chat, seen, gate, plugs: AtomicUsize::new(0), tag }

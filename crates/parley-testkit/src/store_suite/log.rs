@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use parley_core::chat::Via;
 use parley_core::command::Command;
 use parley_core::feed::{EventFeed, LocalFeed};
 use parley_core::model::{ChannelKind, Event, EventKind, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::{PostKey, Store};
 use parley_core::processor::{process, Processed};
+use parley_core::writer::Answer;
 use parley_core::ErrorCode;
 
 use super::harness::{code_of, post, reply, seqs, Harness, Must};
@@ -98,7 +98,7 @@ pub async fn dedupe_retry_returns_first(store: Arc<dyn Store>) {
     }
     let via_chat = h
         .chat
-        .post(alice.id, channel.id, cmid("same"), body("third"), None, Via::Rest)
+        .post(alice.id, channel.id, cmid("same"), body("third"), None, Answer::Stored)
         .await
         .must("chat retry")
         .stored()
@@ -184,7 +184,7 @@ pub async fn membership_rechecked_at_append(store: Arc<dyn Store>) {
 
     let code = |r| code_of(r, "post");
     assert_eq!(code(h.post(channel.id, bob.id, "b0", "hi").await), ErrorCode::Forbidden, "not a member");
-    let via_chat = h.chat.post(bob.id, channel.id, cmid("b0"), body("hi"), None, Via::Rest).await;
+    let via_chat = h.chat.post(bob.id, channel.id, cmid("b0"), body("hi"), None, Answer::Stored).await;
     assert_eq!(code_of(via_chat, "chat post"), ErrorCode::Forbidden, "public but not joined");
     assert_eq!(code(h.post(unknown, alice.id, "a0", "hi").await), ErrorCode::NotFound, "unknown channel");
 

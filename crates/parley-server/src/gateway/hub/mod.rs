@@ -17,10 +17,12 @@ use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::ws::Utf8Bytes;
+use parley_core::chat::Chat;
 use parley_core::feed::FeedSubscription;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, EventKind, ReadMarker};
 use parley_core::parse::Seq;
+use parley_core::presence::Presence;
 use parley_core::stored::StoredWaiters;
 use parley_protocol::ServerFrame;
 use tokio::sync::mpsc;
@@ -28,8 +30,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::close::CloseCode;
 use crate::metrics::Metrics;
+use carrier::{Carrier, Here, Relayed};
 use state::{Entry, State};
 
+mod carrier;
 mod state;
 
 /// Frames a session may have waiting before it counts as too slow.
@@ -132,12 +136,9 @@ pub struct Hub {
     /// Changes waiting for their stored event (cluster mode): resolved with
     /// every event delivered.
     stored: Arc<StoredWaiters>,
-    /// Cluster mode with Redis: presence changes, typing and read markers go
-    /// to every node through here, and come back to each (this one
-    /// included) as notices ([`super::presence`]). Unbounded: changes are
-    /// one per first or last session, typing at most one a second per
-    /// session and channel, read markers one per store write that moved one.
-    relay: Option<mpsc::UnboundedSender<Relay>>,
+    /// Where presence, typing and read markers go: this node's sessions, or
+    /// every node's.
+    carrier: Box<dyn Carrier>,
 }
 
 /// What this node tells the others (cluster mode).
@@ -167,14 +168,21 @@ impl Hub {
             next_id: AtomicU64::new(1),
             metrics,
             stored,
-            relay: None,
+            carrier: Box::new(Here),
         }
     }
 
-    /// Presence and typing go through `relay` to every node instead of
-    /// straight to this node's sessions.
-    pub fn relaying(self, relay: mpsc::UnboundedSender<Relay>) -> Hub {
-        Hub { relay: Some(relay), ..self }
+    /// Presence, typing and read markers go through `relay` to every node
+    /// (and come back to each, this one included, as notices of `presence`)
+    /// instead of straight to this node's sessions.
+    pub fn relaying(self, relay: mpsc::UnboundedSender<Relay>, presence: Arc<dyn Presence>) -> Hub {
+        Hub { carrier: Box::new(Relayed { relay, presence }), ..self }
+    }
+
+    /// Who among the people `me` is shown is online on other nodes: what a
+    /// new session is told after `ready`, besides who is online here.
+    pub async fn online_elsewhere(&self, chat: &Chat, me: UserId) -> parley_core::Result<Vec<UserId>> {
+        self.carrier.online_elsewhere(chat, me).await
     }
 
     /// Tells the sessions here that share one of `channels` with `user` that
@@ -216,8 +224,8 @@ impl Hub {
         for person in people {
             if state.by_user.contains_key(person) {
                 state.tell_online(channel, *person);
-            } else if let Some(relay) = &self.relay {
-                let _ = relay.send(Relay::Shown(channel, *person));
+            } else {
+                self.carrier.shown(channel, *person);
             }
         }
     }
@@ -259,17 +267,8 @@ impl Hub {
         sessions.insert(id);
         let first = sessions.len() == 1;
         let online = state.seen_by(id, user);
-        match (&self.relay, first) {
-            (Some(relay), true) => {
-                let _ = relay.send(Relay::Online(user, true));
-            }
-            (None, true) => {
-                let frame = presence_frame(user, true);
-                for link in state.audience(id, user).values() {
-                    link.offer(Delivery::Frame(frame.clone()));
-                }
-            }
-            (_, false) => {}
+        if first {
+            self.carrier.online(&state, id, user, true);
         }
         self.metrics.sessions_opened();
         (link, receiver, online.into_iter().collect())
@@ -281,17 +280,8 @@ impl Hub {
         let Some(entry) = state.sessions.get(&id) else { return };
         let user = entry.link.user;
         let last = state.by_user.get(&user).is_some_and(|s| s.len() == 1);
-        match (&self.relay, last) {
-            (Some(relay), true) => {
-                let _ = relay.send(Relay::Online(user, false));
-            }
-            (None, true) => {
-                let frame = presence_frame(user, false);
-                for link in state.audience(id, user).values() {
-                    link.offer(Delivery::Frame(frame.clone()));
-                }
-            }
-            (_, false) => {}
+        if last {
+            self.carrier.online(&state, id, user, false);
         }
         let channels: Vec<ChannelId> = entry.channels.iter().copied().collect();
         for channel in channels {
@@ -322,12 +312,7 @@ impl Hub {
         if !self.lock().sessions.get(&from).is_some_and(|e| e.channels.contains(&channel)) {
             return;
         }
-        match &self.relay {
-            Some(relay) => {
-                let _ = relay.send(Relay::Typing(channel, user));
-            }
-            None => self.relay_typing(channel, user),
-        }
+        self.carrier.typing(self, channel, user);
     }
 
     /// Tells this node's sessions in `channel`, except `user`'s, that `user`
@@ -352,12 +337,7 @@ impl Hub {
     /// nobody else. Not an event of the channel's log: a session that
     /// connects later reads the marker in `ready`.
     pub fn read_marker(&self, user: UserId, marker: ReadMarker) {
-        match &self.relay {
-            Some(relay) => {
-                let _ = relay.send(Relay::Read(user, marker));
-            }
-            None => self.relay_read_marker(user, marker),
-        }
+        self.carrier.read_marker(self, user, marker);
     }
 
     /// Tells `user`'s sessions on this node where their read marker stands.
@@ -455,18 +435,7 @@ impl Hub {
         for id in &sessions {
             state.subscribe(*id, channel);
         }
-        match &self.relay {
-            // Who is online is known cluster-wide, not here.
-            Some(relay) => {
-                let _ = relay.send(Relay::Joined(channel, user));
-            }
-            None if !sessions.is_empty() => {
-                let here = state.presence_sessions(channel);
-                let online = here.into_iter().flat_map(|m| m.values()).map(|link| link.user).collect();
-                state.introduce(user, channel, &online);
-            }
-            None => {}
-        }
+        self.carrier.joined(state, channel, user, !sessions.is_empty());
     }
 
     /// Reads the feed until `stop`. If the feed says events were lost to this

@@ -33,21 +33,14 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         let ready =
             ServerFrame::Ready { user: (&self.user).into(), channels: channel_bodies(&self.state, &channels).await? };
         let mut out = vec![Outbound::Frame(Frame::new(&ready))];
-        // In cluster mode the people online are those of every node.
-        let everywhere = match &self.state.presence {
-            Some(presence) => {
-                match crate::gateway::presence::online_neighbours(presence.as_ref(), &self.state.chat, self.user.id)
-                    .await
-                {
-                    Ok(users) => users,
-                    Err(error) => {
-                        // Presence is a courtesy: the session goes on without it.
-                        tracing::warn!(error = %error, "presence unavailable at connect");
-                        Vec::new()
-                    }
-                }
+        // In a cluster, the people online on other nodes too.
+        let everywhere = match self.state.hub.online_elsewhere(&self.state.chat, self.user.id).await {
+            Ok(users) => users,
+            Err(error) => {
+                // Presence is a courtesy: the session goes on without it.
+                tracing::warn!(error = %error, "presence unavailable at connect");
+                Vec::new()
             }
-            None => Vec::new(),
         };
         let online: HashSet<&UserId> = online.iter().chain(&everywhere).collect();
         for user in online {

@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use futures::stream::FuturesUnordered;
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use parley_core::chat::{Submitted, Via};
+use parley_core::chat::Submitted;
 use parley_core::id::ChannelId;
 use parley_core::model::{MyChannel, User};
 use parley_core::parse::{parse_seq, Seq};
+use parley_core::writer::Answer;
 use parley_core::{Error, ErrorCode};
 use parley_protocol::{self as wire, ClientFrame, ServerFrame};
 use tokio::time::Instant;
@@ -201,7 +202,7 @@ impl From<Error> for Exit {
     }
 }
 
-type Answer = futures::future::BoxFuture<'static, ServerFrame>;
+type Reply = futures::future::BoxFuture<'static, ServerFrame>;
 
 impl<W: Sink<Outbound> + Unpin> Session<W> {
     /// Serves the session until it ends, and says why.
@@ -313,7 +314,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
     }
 
     /// Handles one client frame; returns an immediate answer if it has one.
-    async fn on_text(&mut self, text: &str, in_flight: &mut FuturesUnordered<Answer>) -> Option<Outbound> {
+    async fn on_text(&mut self, text: &str, in_flight: &mut FuturesUnordered<Reply>) -> Option<Outbound> {
         let frame = match ClientFrame::parse(text) {
             Ok(frame) => frame,
             Err(error) => return Some(error_frame(None, &error.into())),
@@ -357,12 +358,12 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                 match parsed {
                     Err(error) => Some(error_frame(Some(reference), &error)),
                     Ok((channel, message)) => {
-                        let via = Via::Session { follows_through: self.delivered.get(&channel).copied() };
+                        let asked = Answer::Durable { member_through: self.delivered.get(&channel).copied() };
                         let (chat, user) = (self.state.chat.clone(), self.user.id);
                         let budget = self.state.rates.user(Class::Messages, user);
                         in_flight.push(Box::pin(async move {
                             let id = message.client_msg_id.as_str().to_owned();
-                            let posted = send::post(&chat, budget, user, channel, message, via).await;
+                            let posted = send::post(&chat, budget, user, channel, message, asked).await;
                             answer(reference, id, posted)
                         }));
                         None

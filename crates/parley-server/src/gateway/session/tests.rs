@@ -62,7 +62,14 @@ async fn channel_with_messages(rig: &Rig, count: usize) -> ChannelId {
         let id = ClientMsgId::parse(&format!("m{i}")).unwrap();
         rig.state
             .chat
-            .post(rig.user.id, channel.id, id, Body::parse("hi").unwrap(), None, Via::Session { follows_through: None })
+            .post(
+                rig.user.id,
+                channel.id,
+                id,
+                Body::parse("hi").unwrap(),
+                None,
+                Answer::Durable { member_through: None },
+            )
             .await
             .unwrap()
             .stored()
@@ -104,7 +111,7 @@ async fn live_events_are_deduplicated_and_holes_refilled_from_the_store() {
         let posted = rig
             .state
             .chat
-            .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Via::Session { follows_through: None })
+            .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Answer::Durable { member_through: None })
             .await
             .unwrap()
             .stored()
@@ -122,7 +129,7 @@ async fn live_events_are_deduplicated_and_holes_refilled_from_the_store() {
     let last = rig
         .state
         .chat
-        .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Via::Session { follows_through: None })
+        .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Answer::Durable { member_through: None })
         .await
         .unwrap()
         .stored()
@@ -215,7 +222,8 @@ async fn a_client_that_stops_reading_goes_offline_at_its_deadline() {
     let mut events = Vec::new();
     for i in 0..16 {
         let id = ClientMsgId::parse(&format!("s{i}")).unwrap();
-        let posted = rig.state.chat.post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Via::Rest).await;
+        let posted =
+            rig.state.chat.post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Answer::Stored).await;
         events.push(posted.unwrap().stored().unwrap().event);
     }
     let started = Instant::now();
@@ -241,7 +249,7 @@ async fn a_full_queue_closes_the_session_with_1008() {
     let event = rig
         .state
         .chat
-        .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Via::Session { follows_through: None })
+        .post(rig.user.id, channel, id, Body::parse("x").unwrap(), None, Answer::Durable { member_through: None })
         .await
         .unwrap()
         .stored()
