@@ -162,6 +162,9 @@ pub trait CommandLog: Send + Sync {
 pub trait Health: Send + Sync {
     /// Succeeds while the store answers.
     async fn ping(&self) -> Result<()>;
+    /// Closes its connections once nothing uses it any more (shutdown),
+    /// after finishing what it was given.
+    async fn close(&self) {}
 }
 
 /// Everything a store provides.

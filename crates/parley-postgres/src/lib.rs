@@ -110,11 +110,6 @@ impl PostgresStore {
         pool.close().await;
         result
     }
-
-    /// Waits for the connections in use, then closes every connection.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
 }
 
 fn pool(max_connections: u32) -> PgPoolOptions {

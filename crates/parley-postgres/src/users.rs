@@ -239,6 +239,11 @@ impl Health for PostgresStore {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
         Ok(())
     }
+
+    /// Waits for the connections in use, then closes every connection.
+    async fn close(&self) {
+        self.pool.close().await;
+    }
 }
 
 #[cfg(test)]

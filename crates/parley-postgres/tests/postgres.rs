@@ -8,7 +8,7 @@ use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role, User};
 use parley_core::names::NameClash;
 use parley_core::parse::Username;
-use parley_core::ports::{ChannelHead, ChannelStore, MemberChange, PostKey, UserStore};
+use parley_core::ports::{ChannelHead, ChannelStore, Health, MemberChange, PostKey, UserStore};
 use parley_core::search::PeopleQuery;
 use parley_core::time::Timestamp;
 use parley_core::ErrorCode;

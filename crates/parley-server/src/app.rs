@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
-use crate::backends::{Backend, Kafka};
+use crate::backends::{open_store, Kafka};
 use crate::config::{Cluster, Config};
 use crate::connections::cap::ConnectionCap;
 use crate::connections::Timeouts;
@@ -47,7 +47,7 @@ pub struct Application {
     /// Open connections at most, within the open-file limit.
     cap: Arc<ConnectionCap>,
     state: AppState,
-    backend: Backend,
+    store: Arc<dyn Store>,
     /// What the hub reads: the feed of every stored event. `None` on a
     /// processor-only node, which serves no sessions.
     feed: Option<Box<dyn FeedSubscription>>,
@@ -65,8 +65,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         // Before anything opens files: a limit too low to serve is said at once.
         let max_connections = crate::connections::cap::limit(config.limits.max_connections)?;
-        let backend = Backend::open(&config).await?;
-        let store = backend.store();
+        let store = open_store(&config).await?;
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let origins = own_origins(&config, listener.local_addr()?);
         let metrics_listener = match config.metrics_listen {
@@ -106,7 +105,7 @@ impl Application {
                 crate::gateway::presence::spawn(redis.clone(), hub.clone(), store.clone(), relays, stop.clone());
             (redis, tasks)
         });
-        let auth = Auth::new(store).await?;
+        let auth = Auth::new(store.clone()).await?;
         let state = AppState {
             chat,
             auth: Arc::new(auth),
@@ -124,7 +123,7 @@ impl Application {
             tasks: TaskTracker::new(),
         };
         let feed = gateway.then_some(feed);
-        Ok(Application { listener, metrics_listener, cap, state, backend, feed, background, stop, presence })
+        Ok(Application { listener, metrics_listener, cap, state, store, feed, background, stop, presence })
     }
 
     /// The shared state, for tests that drive a session without a socket.
@@ -149,7 +148,7 @@ impl Application {
     /// [`DRAIN`] to finish, the Sequencers commit what they were given, the
     /// processor finishes its step, and the store closes.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, metrics_listener, cap, state, backend, feed, background, stop, presence } = self;
+        let Application { listener, metrics_listener, cap, state, store, feed, background, stop, presence } = self;
         let mode = match &state.config.cluster {
             None if state.config.database.is_some() => "postgres".to_owned(),
             None => format!("embedded in {}", state.config.data_dir.display()),
@@ -228,7 +227,7 @@ impl Application {
                 task.abort();
             }
         }
-        backend.close().await;
+        store.close().await;
         tracing::info!("stopped");
         Ok(())
     }

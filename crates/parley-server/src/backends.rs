@@ -11,39 +11,17 @@ use parley_sqlite::SqliteStore;
 
 use crate::config::{Cluster, Config};
 
-pub enum Backend {
-    Sqlite(Arc<SqliteStore>),
-    Postgres(Arc<PostgresStore>),
-}
-
-impl Backend {
-    /// PostgreSQL when a database URL is configured, else the SQLite file in `data_dir`.
-    pub async fn open(config: &Config) -> anyhow::Result<Backend> {
-        Ok(match &config.database {
-            Some(url) => Backend::Postgres(Arc::new(
-                PostgresStore::connect(url.expose()).await.context("connecting to PostgreSQL")?,
-            )),
-            None => Backend::Sqlite(Arc::new(
-                SqliteStore::open(&config.data_dir)
-                    .await
-                    .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
-            )),
-        })
-    }
-
-    pub fn store(&self) -> Arc<dyn Store> {
-        match self {
-            Backend::Sqlite(store) => store.clone(),
-            Backend::Postgres(store) => store.clone(),
-        }
-    }
-
-    pub async fn close(&self) {
-        match self {
-            Backend::Sqlite(store) => store.close().await,
-            Backend::Postgres(store) => store.close().await,
-        }
-    }
+/// The store: PostgreSQL when a database URL is configured, else the SQLite
+/// file in `data_dir`.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &config.database {
+        Some(url) => Arc::new(PostgresStore::connect(url.expose()).await.context("connecting to PostgreSQL")?),
+        None => Arc::new(
+            SqliteStore::open(&config.data_dir)
+                .await
+                .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
+        ),
+    })
 }
 
 /// Cluster mode's Kafka side: topics made if missing, the feed every gateway

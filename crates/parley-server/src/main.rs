@@ -65,7 +65,7 @@ async fn serve() -> anyhow::Result<()> {
                     tracing::info!("postgres migrations applied");
                 }
                 None => {
-                    parley_sqlite::SqliteStore::open(&config.data_dir).await?.close().await;
+                    parley_core::ports::Health::close(&parley_sqlite::SqliteStore::open(&config.data_dir).await?).await;
                     tracing::info!(data_dir = %config.data_dir.display(), "migrations applied");
                 }
             }

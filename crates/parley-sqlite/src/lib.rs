@@ -100,13 +100,6 @@ impl SqliteStore {
         pool.close().await;
         result
     }
-
-    /// Waits for the connections in use, then closes every connection. The
-    /// writer closes last so that, as the last connection, it checkpoints the WAL.
-    pub async fn close(&self) {
-        self.read.close().await;
-        self.writer.close().await;
-    }
 }
 
 fn db_path(data_dir: &Path) -> Result<PathBuf> {

@@ -79,5 +79,5 @@ async fn hot_queries_probe_indexes() {
             );
         }
     }
-    store.close().await;
+    parley_core::ports::Health::close(&store).await;
 }

@@ -233,6 +233,13 @@ impl Health for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.read).await.map_err(db_err)?;
         self.writer.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(write_err)).await
     }
+
+    /// Waits for the connections in use, then closes every connection. The
+    /// writer closes last so that, as the last connection, it checkpoints the WAL.
+    async fn close(&self) {
+        self.read.close().await;
+        self.writer.close().await;
+    }
 }
 
 #[cfg(test)]

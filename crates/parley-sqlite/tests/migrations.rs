@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use parley_core::names::NameClash;
-use parley_core::ports::{ChannelStore, UserStore};
+use parley_core::ports::{ChannelStore, Health, UserStore};
 use parley_core::search::PeopleQuery;
 use parley_core::time::Timestamp;
 use parley_sqlite::SqliteStore;

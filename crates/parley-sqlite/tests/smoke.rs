@@ -6,7 +6,7 @@ use parley_core::command::Command;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, EventKind, Role, User};
 use parley_core::parse::{Body, ClientMsgId, Username};
-use parley_core::ports::{ChannelStore, EventLog, UserStore};
+use parley_core::ports::{ChannelStore, EventLog, Health, UserStore};
 use parley_core::sequencer::Sequencer;
 use parley_core::time::Timestamp;
 use parley_sqlite::SqliteStore;
