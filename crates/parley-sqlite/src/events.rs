@@ -6,7 +6,6 @@
 //! with nothing to encode or unpack in between.
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use parley_core::apply::apply;
 use parley_core::command::{Applied, Command};
 use parley_core::id::{ChannelId, UserId};
@@ -99,11 +98,10 @@ impl EventLog for SqliteStore {
         self.writer
             .run(move |conn| {
                 let tx = WriterTx::begin(conn)?;
-                // Every `WriterTx` method runs to the end when called, so this
-                // future is ready at its first poll: nothing here waits.
-                apply(Box::new(tx), &commands)
-                    .now_or_never()
-                    .expect("the writer's transaction never waits: every WriterTx method is synchronous")
+                // The writer's own thread, outside the runtime: blocking on
+                // the rules is a plain call, as every `WriterTx` method runs
+                // to the end when called.
+                futures::executor::block_on(apply(Box::new(tx), &commands))
             })
             .await
     }
