@@ -53,12 +53,12 @@ async fn serve() -> anyhow::Result<()> {
     telemetry::init();
     match cli.command.unwrap_or(Command::Serve(Box::default())) {
         Command::Serve(args) => {
-            let config = Config::load(cli.config.as_deref(), &args)?;
+            let config = Config::load(cli.config.as_deref(), *args)?;
             Application::build(config).await?.run_until_stopped(app::shutdown_signal()).await
         }
         Command::Migrate(store) => {
             let args = ServeArgs { store, ..ServeArgs::default() };
-            let config = Config::load(cli.config.as_deref(), &args)?;
+            let config = Config::load(cli.config.as_deref(), args)?;
             match &config.database {
                 Some(url) => {
                     parley_postgres::PostgresStore::migrate(url.expose()).await?;
