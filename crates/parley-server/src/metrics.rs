@@ -1,5 +1,9 @@
 //! Counters rendered as Prometheus text at `/metrics`. Owned by the app (no
-//! global recorder), so tests can run many apps in one process.
+//! global recorder), so tests can run many apps in one process. Not the
+//! `metrics` facade's Prometheus exporter: its histograms keep every sample
+//! until the next scrape or upkeep, and this one takes a sample per live
+//! delivery (a million a second in the fan-out benchmark); a bucket here is
+//! one atomic add.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
