@@ -371,10 +371,11 @@ export class ChannelView {
         el("strong", { dir: "auto" }, displayName(who)), what, " ", stamp(new Date(event.created_at))));
     }
     if (event.type !== "message") return this.cached(event.seq, "", () => el("div", { hidden: true, "data-seq": event.seq }));
-    const key = JSON.stringify([grouped, displayName(sender)]);
+    const key = JSON.stringify([grouped, displayName(sender), event.changed_seq ?? 0]);
     return this.cached(event.seq, key, () => message({
-      seq: event.seq, sender, senderId: event.sender_id, body: event.body, at: new Date(event.created_at), grouped, mine,
+      seq: event.seq, sender, senderId: event.sender_id, body: event.body ?? "", at: new Date(event.created_at), grouped, mine,
       link: this.actions.link(this.channelId, event.seq), open: (e) => this.openLink(e, event.seq),
+      changed: event,
     }));
   }
 
@@ -456,7 +457,7 @@ function stamp(at, link, open) {
   return link ? el("a", { class: "stamp", href: link, onclick: open }, node) : node;
 }
 
-function message({ seq, sender, senderId, body, at, grouped, mine, state, clientMsgId, offline, error, link, open }) {
+function message({ seq, sender, senderId, body, at, grouped, mine, state, clientMsgId, offline, error, link, open, changed }) {
   const [label, title] = STATES[state] ?? [];
   const waiting = offline && state === "sending";
   const stateNode = state ? el("span", { class: `state ${state}`, title: waiting ? "Will be sent when the connection is back" : error ?? title },
@@ -468,8 +469,19 @@ function message({ seq, sender, senderId, body, at, grouped, mine, state, client
   grouped ? el("span", { class: "gutter" }, stamp(at, link, open)) : avatar(sender, senderId),
   el("div", { class: "content" },
     grouped ? null : el("header", {}, el("span", { class: "who", dir: "auto" }, displayName(sender)), stamp(at, link, open)),
-    el("div", { class: "body" }, linkified(body))),
+    changed?.deleted ? el("div", { class: "body deleted" }, "This message was deleted")
+      : el("div", { class: "body" }, linkified(body), changed?.edited_at ? el("span", { class: "edited", title: fullTime(new Date(changed.edited_at)) }, " (edited)") : null),
+    changed ? aboutMessage(changed) : null),
   stateNode);
+}
+
+/** What became of a message: its reactions, its thread, its pin. */
+function aboutMessage({ reactions = [], reply_count: replies, pinned, deleted }) {
+  if (deleted || (!reactions.length && !replies && !pinned)) return null;
+  return el("div", { class: "about" },
+    pinned ? el("span", { class: "pinned" }, "Pinned") : null,
+    ...reactions.map((r) => el("span", { class: `reaction${r.me ? " me" : ""}`, title: `${r.count} reacted with ${r.emoji}` }, `${r.emoji} ${r.count}`)),
+    replies ? el("span", { class: "replies" }, `${replies.toLocaleString()} ${replies === 1 ? "reply" : "replies"}`) : null);
 }
 
 /** The body as text nodes, with http(s) addresses as links; nothing is parsed as HTML. */

@@ -114,6 +114,7 @@ export class Store {
   addEvent(event, { live = false } = {}) {
     const log = this.logs.get(event.channel_id);
     if (!log || !log.add(event)) return false;
+    this.fold(log, event);
     const channel = this.channels.get(event.channel_id);
     if (event.seq > (channel.last_seq ?? 0)) {
       // Newer than the channel as last read from the server: counts move with it.
@@ -134,6 +135,52 @@ export class Store {
     this.lookupUser(event.sender_id);
     if (event.user_id) this.lookupUser(event.user_id);
     return true;
+  }
+
+  /**
+   * A change (or a reply) folded into the message it is about, when the log
+   * holds it and its state does not include the change yet: a message read
+   * from a page carries its state as of then (`changed_seq`), and the change
+   * events before it may come after it.
+   */
+  fold(log, change) {
+    const about = change.target_seq ?? (change.type === "message" ? change.reply_to_seq : undefined);
+    if (!about) return;
+    const target = log.events.find((e) => e.seq === about);
+    if (!target || target.type !== "message" || change.seq <= (target.changed_seq ?? 0)) return;
+    target.changed_seq = change.seq;
+    switch (change.type) {
+      case "message":
+        target.reply_count = (target.reply_count ?? 0) + 1;
+        target.last_reply_at = change.created_at;
+        break;
+      case "message_edited":
+        target.body = change.body;
+        target.edited_at = change.created_at;
+        break;
+      case "message_deleted":
+        target.deleted = true;
+        for (const field of ["body", "reactions", "pinned"]) delete target[field];
+        break;
+      case "reaction_added":
+      case "reaction_removed": {
+        const step = change.type === "reaction_added" ? 1 : -1;
+        const reactions = target.reactions ?? [];
+        const known = reactions.find((r) => r.emoji === change.emoji);
+        if (known) known.count += step;
+        else if (step > 0) reactions.push({ emoji: change.emoji, count: 1 });
+        const mine = reactions.find((r) => r.emoji === change.emoji);
+        if (mine && change.sender_id === this.user.id) mine.me = step > 0;
+        target.reactions = reactions.filter((r) => r.count > 0);
+        break;
+      }
+      case "message_pinned":
+        target.pinned = true;
+        break;
+      case "message_unpinned":
+        delete target.pinned;
+        break;
+    }
   }
 
   /** Everything up to `seq` is read here (the server is told by the caller). */

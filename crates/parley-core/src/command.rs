@@ -3,6 +3,7 @@
 //! processor) and the stores, with no behaviour of their own. The rules that
 //! apply them are in [`crate::apply`].
 
+use crate::emoji::Emoji;
 use crate::id::{ChannelId, UserId};
 use crate::model::{Channel, Event, Role};
 use crate::parse::{Body, ClientMsgId, Seq};
@@ -37,6 +38,42 @@ pub enum Command {
         channel: Channel,
         members: Vec<(UserId, Role)>,
     },
+    /// A member's change to a message of the channel, or to a member's role;
+    /// `client_msg_id` makes its retry harmless.
+    Change {
+        channel: ChannelId,
+        actor: UserId,
+        client_msg_id: ClientMsgId,
+        change: Change,
+    },
+}
+
+/// What a [`Command::Change`] changes; the rules are in [`crate::apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The author's new body.
+    Edit { target: Seq, body: Body },
+    /// By the author, or a channel's owner or admin (not in a DM).
+    Delete { target: Seq },
+    /// Adds (`add`) or removes the actor's reaction.
+    React { target: Seq, emoji: Emoji, add: bool },
+    /// Pins (`pin`) or unpins; unpinning another's pin takes an owner or admin.
+    Pin { target: Seq, pin: bool },
+    /// The owner makes a member `admin` or `member`.
+    SetRole { user: UserId, role: Role },
+}
+
+impl Change {
+    /// The message it changes.
+    pub fn target(&self) -> Option<Seq> {
+        match self {
+            Change::Edit { target, .. }
+            | Change::Delete { target }
+            | Change::React { target, .. }
+            | Change::Pin { target, .. } => Some(*target),
+            Change::SetRole { .. } => None,
+        }
+    }
 }
 
 /// What a command did.

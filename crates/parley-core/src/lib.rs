@@ -4,6 +4,7 @@
 //! - [`id`] and [`time`]: identifiers (UUIDv7) and millisecond timestamps.
 //! - [`parse`]: input newtypes built once at the edge (`Username`, `Body`, …).
 //! - [`names`]: what a display name may hold, and when two users' names look alike.
+//! - [`emoji`]: a reaction's emoji, checked against the built-in list.
 //! - [`model`]: users, channels, members, invites and the events of a channel's log.
 //! - [`ports`]: the small async traits each backend implements (`Store` and its parts).
 //! - [`search`]: what a people search matches, the same on every store.
@@ -22,6 +23,7 @@ pub mod apply;
 pub mod chat;
 pub mod command;
 pub mod directory;
+pub mod emoji;
 pub mod error;
 pub mod feed;
 pub mod id;

@@ -41,7 +41,10 @@ impl ChannelKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
+    /// Who made the channel.
     Owner,
+    /// Made so by the owner: may delete anyone's message and unpin anything.
+    Admin,
     Member,
 }
 
@@ -49,13 +52,20 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",
+            Role::Admin => "admin",
             Role::Member => "member",
         }
+    }
+
+    /// May act on other members' messages (delete, unpin).
+    pub fn moderates(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
     }
 
     pub fn from_db(s: &str) -> Option<Self> {
         match s {
             "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
             "member" => Some(Role::Member),
             _ => None,
         }
@@ -158,11 +168,58 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// What an event says. A change to a message is an event of its own,
+/// pointing at the message by `target_seq`; every change a client makes
+/// carries its `client_msg_id`, so that a retry stores nothing twice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
-    Message { body: String, client_msg_id: String, reply_to_seq: Option<Seq> },
-    MemberJoined { user_id: UserId },
-    MemberLeft { user_id: UserId },
+    /// `body` and `state` as they are now, after every later change
+    /// (an empty body once deleted); a thread's replies point at its root.
+    Message {
+        body: String,
+        client_msg_id: String,
+        reply_to_seq: Option<Seq>,
+        state: MessageState,
+    },
+    MemberJoined {
+        user_id: UserId,
+    },
+    MemberLeft {
+        user_id: UserId,
+    },
+    /// `body` is emptied when the message is deleted later.
+    MessageEdited {
+        target_seq: Seq,
+        body: String,
+        client_msg_id: String,
+    },
+    MessageDeleted {
+        target_seq: Seq,
+        client_msg_id: String,
+    },
+    ReactionAdded {
+        target_seq: Seq,
+        emoji: String,
+        client_msg_id: String,
+    },
+    ReactionRemoved {
+        target_seq: Seq,
+        emoji: String,
+        client_msg_id: String,
+    },
+    MessagePinned {
+        target_seq: Seq,
+        client_msg_id: String,
+    },
+    MessageUnpinned {
+        target_seq: Seq,
+        client_msg_id: String,
+    },
+    MemberRoleChanged {
+        user_id: UserId,
+        role: Role,
+        client_msg_id: String,
+    },
 }
 
 impl EventKind {
@@ -171,6 +228,69 @@ impl EventKind {
             EventKind::Message { .. } => "message",
             EventKind::MemberJoined { .. } => "member_joined",
             EventKind::MemberLeft { .. } => "member_left",
+            EventKind::MessageEdited { .. } => "message_edited",
+            EventKind::MessageDeleted { .. } => "message_deleted",
+            EventKind::ReactionAdded { .. } => "reaction_added",
+            EventKind::ReactionRemoved { .. } => "reaction_removed",
+            EventKind::MessagePinned { .. } => "message_pinned",
+            EventKind::MessageUnpinned { .. } => "message_unpinned",
+            EventKind::MemberRoleChanged { .. } => "member_role_changed",
         }
     }
+
+    /// The key that makes a retry of the change that stored this event
+    /// harmless: every event a client's change stores has one.
+    pub fn client_msg_id(&self) -> Option<&str> {
+        match self {
+            EventKind::Message { client_msg_id, .. }
+            | EventKind::MessageEdited { client_msg_id, .. }
+            | EventKind::MessageDeleted { client_msg_id, .. }
+            | EventKind::ReactionAdded { client_msg_id, .. }
+            | EventKind::ReactionRemoved { client_msg_id, .. }
+            | EventKind::MessagePinned { client_msg_id, .. }
+            | EventKind::MessageUnpinned { client_msg_id, .. }
+            | EventKind::MemberRoleChanged { client_msg_id, .. } => Some(client_msg_id),
+            EventKind::MemberJoined { .. } | EventKind::MemberLeft { .. } => None,
+        }
+    }
+
+    /// The message a change points at.
+    pub fn target_seq(&self) -> Option<Seq> {
+        match self {
+            EventKind::MessageEdited { target_seq, .. }
+            | EventKind::MessageDeleted { target_seq, .. }
+            | EventKind::ReactionAdded { target_seq, .. }
+            | EventKind::ReactionRemoved { target_seq, .. }
+            | EventKind::MessagePinned { target_seq, .. }
+            | EventKind::MessageUnpinned { target_seq, .. } => Some(*target_seq),
+            _ => None,
+        }
+    }
+}
+
+/// What became of a message since it was posted, served with it so that a
+/// client paging history need not fold the log. The default is a message
+/// nothing has changed yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageState {
+    pub edited_at: Option<Timestamp>,
+    pub deleted: bool,
+    pub pinned: bool,
+    /// Replies in its thread (those not deleted), when it is a thread's root.
+    pub reply_count: u32,
+    pub last_reply_at: Option<Timestamp>,
+    /// Each emoji on it, in the order they were first added.
+    pub reactions: Vec<Reactions>,
+    /// The `seq` of the last change this state includes (0: none): a client
+    /// that holds it applies only change events after it.
+    pub changed_seq: Seq,
+}
+
+/// One emoji on a message: how many reacted with it, and whether the reader
+/// did (`None` where the reader is not known: live delivery to everyone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reactions {
+    pub emoji: String,
+    pub count: u32,
+    pub me: Option<bool>,
 }

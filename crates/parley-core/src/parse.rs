@@ -255,16 +255,19 @@ pub enum Page {
     After(Seq, PageLimit),
     /// The newest `limit` events with `seq < before` (or the newest of all), oldest first.
     Before(Option<Seq>, PageLimit),
+    /// `limit` events around `seq` (it and up to half before it), oldest first.
+    Around(Seq, PageLimit),
 }
 
 impl Page {
-    pub fn parse(after: Option<i64>, before: Option<i64>, limit: Option<i64>) -> Result<Self> {
+    pub fn parse(after: Option<i64>, before: Option<i64>, around: Option<i64>, limit: Option<i64>) -> Result<Self> {
         let limit = PageLimit::parse(limit)?;
-        match (after, before) {
-            (Some(_), Some(_)) => Err(Error::bad_request("give either after or before, not both")),
-            (Some(a), None) => Ok(Page::After(parse_seq(a, "after")?, limit)),
-            (None, Some(b)) => Ok(Page::Before(Some(parse_seq(b, "before")?), limit)),
-            (None, None) => Ok(Page::Before(None, limit)),
+        match (after, before, around) {
+            (Some(a), None, None) => Ok(Page::After(parse_seq(a, "after")?, limit)),
+            (None, Some(b), None) => Ok(Page::Before(Some(parse_seq(b, "before")?), limit)),
+            (None, None, Some(seq)) => Ok(Page::Around(parse_seq(seq, "around")?, limit)),
+            (None, None, None) => Ok(Page::Before(None, limit)),
+            _ => Err(Error::bad_request("give one of after, before and around, not several")),
         }
     }
 }
@@ -323,11 +326,11 @@ mod tests {
 
     #[test]
     fn paging_edges() {
-        assert_eq!(Page::parse(None, None, None).unwrap(), Page::Before(None, PageLimit(50)));
-        assert_eq!(Page::parse(Some(0), None, Some(900)).unwrap(), Page::After(0, PageLimit(500)));
-        assert!(Page::parse(Some(1), Some(2), None).is_err());
-        assert!(Page::parse(Some(-1), None, None).is_err());
-        assert!(Page::parse(None, None, Some(0)).is_err());
+        assert_eq!(Page::parse(None, None, None, None).unwrap(), Page::Before(None, PageLimit(50)));
+        assert_eq!(Page::parse(Some(0), None, None, Some(900)).unwrap(), Page::After(0, PageLimit(500)));
+        assert!(Page::parse(Some(1), Some(2), None, None).is_err());
+        assert!(Page::parse(Some(-1), None, None, None).is_err());
+        assert!(Page::parse(None, None, None, Some(0)).is_err());
     }
 
     proptest! {
@@ -376,7 +379,7 @@ mod tests {
         fn paging_bounds(after in proptest::option::of(-5i64..1_000_000),
                          before in proptest::option::of(-5i64..1_000_000),
                          limit in proptest::option::of(-5i64..100_000)) {
-            match Page::parse(after, before, limit) {
+            match Page::parse(after, before, None, limit) {
                 Ok(Page::After(a, l)) => {
                     prop_assert!(a >= 0 && before.is_none());
                     prop_assert!((1..=500).contains(&l.get()));
@@ -392,6 +395,7 @@ mod tests {
                         || after.is_some_and(|a| a < 0) || before.is_some_and(|b| b < 0)
                         || limit.is_some_and(|l| l < 1));
                 }
+                Ok(Page::Around(..)) => prop_assert!(false, "no around was given"),
             }
         }
 

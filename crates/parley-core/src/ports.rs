@@ -94,13 +94,20 @@ pub trait EventLog: Send + Sync {
     /// The message stored under `key`, if any: what a retry is answered
     /// with when it is not handed to the Sequencer (past the send rate).
     async fn stored_post(&self, key: &PostKey<'_>) -> Result<Option<Event>>;
+    /// The reactions on messages `seqs` of `channel`, oldest first.
+    async fn reactions(&self, channel: ChannelId, seqs: &[Seq]) -> Result<Vec<Reaction>>;
+    /// The replies in the thread of `root` with `seq > after`, oldest first, at most `limit`.
+    async fn thread(&self, channel: ChannelId, root: Seq, after: Seq, limit: u32) -> Result<Vec<Event>>;
+    /// The pinned messages of `channel`, the latest pinned first.
+    async fn pins(&self, channel: ChannelId) -> Result<Vec<Event>>;
     /// Appends one batch of the [`Sequencer`](crate::sequencer::Sequencer),
     /// the only writer of events: opens a write transaction and runs
     /// [`apply`](crate::apply::apply) over it, which commits.
     async fn append(&self, commands: Vec<Command>) -> Result<Applied>;
 }
 
-/// The key that makes a message retry harmless.
+/// The key that makes the retry of a message, or of any change a client
+/// makes, harmless.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostKey<'a> {
     pub channel_id: ChannelId,
@@ -120,6 +127,75 @@ pub struct ChannelHead {
 pub enum MemberChange {
     Add { channel: ChannelId, user: UserId, role: Role, at: Timestamp },
     Remove { channel: ChannelId, user: UserId },
+    SetRole { channel: ChannelId, user: UserId, role: Role },
+}
+
+/// A message a change points at, as the rules of the log need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub channel_id: ChannelId,
+    pub seq: Seq,
+    pub sender_id: UserId,
+    pub body: String,
+    pub reply_to_seq: Option<Seq>,
+    pub deleted: bool,
+    /// Who pinned it, while it is pinned.
+    pub pinned_by: Option<UserId>,
+}
+
+/// One person's reaction to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reaction {
+    pub channel_id: ChannelId,
+    pub seq: Seq,
+    pub emoji: String,
+    pub user_id: UserId,
+    /// The `seq` of the event that added it: reactions are served in this order.
+    pub added_seq: Seq,
+}
+
+/// A change to what the store keeps of a message besides its event (its
+/// current state), made in the transaction that appends the change's event,
+/// in order within a batch. Each also sets the message's `changed_seq` to
+/// `by_seq`, the `seq` of the event that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageChange {
+    Edited {
+        channel: ChannelId,
+        seq: Seq,
+        body: String,
+        at: Timestamp,
+        by_seq: Seq,
+    },
+    /// The body goes from the message and from every edit of it, and so do
+    /// its reactions and its pin.
+    Deleted {
+        channel: ChannelId,
+        seq: Seq,
+        by_seq: Seq,
+    },
+    /// `reaction.added_seq` is the event's `seq`, also when it removes one.
+    Reacted {
+        reaction: Reaction,
+        add: bool,
+    },
+    /// `by`: who pinned it; `None` unpins it.
+    Pinned {
+        channel: ChannelId,
+        seq: Seq,
+        by: Option<UserId>,
+        at: Timestamp,
+        by_seq: Seq,
+    },
+    /// A reply was added to the thread of `root` at `at` (`delta` 1), or
+    /// one of its replies deleted (`delta` -1, `at` unchanged: `None`).
+    Replied {
+        channel: ChannelId,
+        root: Seq,
+        delta: i32,
+        at: Option<Timestamp>,
+        by_seq: Seq,
+    },
 }
 
 /// One write transaction. Every read sees the writes made before it in the
@@ -131,8 +207,14 @@ pub enum MemberChange {
 #[async_trait]
 pub trait LogTx: Send {
     async fn heads(&mut self, channels: &[ChannelId]) -> Result<Vec<ChannelHead>>;
-    /// Which of `pairs` are memberships.
-    async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>>;
+    /// Which of `pairs` are memberships, with the member's role.
+    async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId, Role)>>;
+    /// Those of `targets` that are messages.
+    async fn messages(&mut self, targets: &[(ChannelId, Seq)]) -> Result<Vec<Target>>;
+    /// Every reaction on `targets`.
+    async fn reactions(&mut self, targets: &[(ChannelId, Seq)]) -> Result<Vec<Reaction>>;
+    /// How many messages each of `channels` has pinned (a channel with none may be left out).
+    async fn pin_counts(&mut self, channels: &[ChannelId]) -> Result<Vec<(ChannelId, u32)>>;
     /// The stored messages for those keys that exist.
     async fn find_posts(&mut self, keys: &[PostKey<'_>]) -> Result<Vec<Event>>;
     async fn find_dm(&mut self, dm_key: &str) -> Result<Option<ChannelId>>;
@@ -144,6 +226,8 @@ pub trait LogTx: Send {
     async fn insert_channel(&mut self, channel: &Channel) -> Result<()>;
     async fn change_members(&mut self, changes: &[MemberChange]) -> Result<()>;
     async fn insert_events(&mut self, events: &[Event]) -> Result<()>;
+    /// After `insert_events`: the messages' state.
+    async fn change_messages(&mut self, changes: &[MessageChange]) -> Result<()>;
     async fn set_heads(&mut self, heads: &[ChannelHead]) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }

@@ -18,8 +18,9 @@ use crate::model::{Event, EventKind};
 /// What a waiter waits for: the event that will say it happened.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Awaited {
-    /// The message `(channel, sender, client_msg_id)`, stored.
-    Message(ChannelId, UserId, String),
+    /// The message, or other change a client made, `(channel, sender,
+    /// client_msg_id)`, stored.
+    Keyed(ChannelId, UserId, String),
     /// `user` joined `channel`.
     Joined(ChannelId, UserId),
     /// `user` left `channel`.
@@ -30,8 +31,9 @@ impl Awaited {
     /// What says that `command` is stored: a new channel by its creator's join.
     pub fn of_command(command: &Command) -> Awaited {
         match command {
-            Command::Post { channel, sender, client_msg_id, .. } => {
-                Awaited::Message(*channel, *sender, client_msg_id.as_str().to_owned())
+            Command::Post { channel, sender, client_msg_id, .. }
+            | Command::Change { channel, actor: sender, client_msg_id, .. } => {
+                Awaited::Keyed(*channel, *sender, client_msg_id.as_str().to_owned())
             }
             Command::Join { channel, user, .. } => Awaited::Joined(*channel, *user),
             Command::Leave { channel, user, .. } => Awaited::Left(*channel, *user),
@@ -41,11 +43,9 @@ impl Awaited {
 
     fn of(event: &Event) -> Awaited {
         match &event.kind {
-            EventKind::Message { client_msg_id, .. } => {
-                Awaited::Message(event.channel_id, event.sender_id, client_msg_id.clone())
-            }
             EventKind::MemberJoined { user_id } => Awaited::Joined(event.channel_id, *user_id),
             EventKind::MemberLeft { user_id } => Awaited::Left(event.channel_id, *user_id),
+            kind => Awaited::Keyed(event.channel_id, event.sender_id, kind.client_msg_id().unwrap_or("").to_owned()),
         }
     }
 }
@@ -129,7 +129,12 @@ mod tests {
             id: EventId::generate(),
             sender_id: sender,
             created_at: Timestamp::now(),
-            kind: EventKind::Message { body: "hi".into(), client_msg_id: id.into(), reply_to_seq: None },
+            kind: EventKind::Message {
+                body: "hi".into(),
+                client_msg_id: id.into(),
+                reply_to_seq: None,
+                state: Default::default(),
+            },
         }
     }
 
@@ -137,8 +142,8 @@ mod tests {
     async fn a_waiter_gets_its_own_message_and_forgets_itself() {
         let waiters = Arc::new(StoredWaiters::default());
         let (channel, sender) = (ChannelId::generate(), UserId::generate());
-        let mine = waiters.wait(Awaited::Message(channel, sender, "m1".into()));
-        let other = waiters.wait(Awaited::Message(channel, sender, "m2".into()));
+        let mine = waiters.wait(Awaited::Keyed(channel, sender, "m1".into()));
+        let other = waiters.wait(Awaited::Keyed(channel, sender, "m2".into()));
         waiters.resolve(&[message(channel, UserId::generate(), "m1"), message(channel, sender, "m1")]);
         let event = mine.within(Duration::from_secs(1)).await.expect("resolved");
         assert_eq!(event.sender_id, sender);

@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::apply::check_post;
+use crate::apply::{check_post, check_target};
 use crate::command::{Appended, Command};
+use crate::model::EventKind;
 use crate::parse::Seq;
 use crate::ports::{CommandLog, Store};
 use crate::sequencer::Sequencer;
 use crate::stored::{Awaited, StoredWaiters};
 use crate::time::Timestamp;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Cluster mode: how long a change waits for its stored event before the
 /// caller is told (a REST send: 202; a join, leave or new channel:
@@ -81,15 +82,37 @@ impl LogWriter {
     /// after the sender was told `accepted`: what they would refuse as of
     /// now is refused here, at once.
     async fn check(&self, command: &Command, answer: Answer) -> Result<()> {
-        let Command::Post { channel, sender, reply_to_seq, .. } = command else { return Ok(()) };
-        if let Answer::Durable { member_through: Some(through) } = answer {
-            if reply_to_seq.is_none_or(|r| r <= through) {
-                return Ok(());
+        let (channel, sender, reply_to_seq, target) = match command {
+            Command::Post { channel, sender, reply_to_seq, .. } => (*channel, *sender, *reply_to_seq, None),
+            Command::Change { channel, actor, change, .. } => (*channel, *actor, None, change.target()),
+            _ => return Ok(()),
+        };
+        let known_member = match answer {
+            Answer::Durable { member_through: Some(through) } => {
+                reply_to_seq.is_none_or(|r| r <= through) && target.is_none_or(|t| t <= through)
             }
+            _ => false,
+        };
+        if !known_member {
+            let head = self.store.channel(channel).await?.map(|c| c.last_seq);
+            let member = head.is_some() && self.store.role(channel, sender).await?.is_some();
+            check_post(head, member, reply_to_seq)?;
         }
-        let head = self.store.channel(*channel).await?.map(|c| c.last_seq);
-        let member = head.is_some() && self.store.role(*channel, *sender).await?.is_some();
-        check_post(head, member, *reply_to_seq)
+        // What a change or a reply points at: a message, not deleted, and
+        // for an edit, the sender's own.
+        let Some(seq) = target.or(reply_to_seq) else { return Ok(()) };
+        let message = self.store.events_after(channel, seq - 1, 1).await?.pop().filter(|e| e.seq == seq);
+        match message.map(|e| (e.sender_id, e.kind)) {
+            Some((author, EventKind::Message { state, .. })) => {
+                let change = match command {
+                    Command::Change { change, .. } => Some(change),
+                    _ => None,
+                };
+                check_target(change, author, state.deleted, sender)
+            }
+            _ if reply_to_seq.is_some() => Err(Error::bad_request("reply_to_seq is not a message of this channel")),
+            _ => Err(Error::not_found("message not found")),
+        }
     }
 }
 

@@ -174,6 +174,7 @@ impl Model {
                         let key = (channel, sender, client_msg_id.clone());
                         assert!(model.posts.insert(key, event.clone()).is_none(), "a second event for {event:?}");
                     }
+                    other => panic!("the waves make no changes to messages: {other:?}"),
                 }
             }
             let members = rig.store.members(channel).await.expect("members");
@@ -204,7 +205,7 @@ impl Model {
                 (*channel, "member_left")
             }
             Command::Join { .. } | Command::Leave { .. } => return Ok((false, None)),
-            Command::Create { .. } => unreachable!("no creates in a wave"),
+            Command::Create { .. } | Command::Change { .. } => unreachable!("no creates or changes in a wave"),
         };
         let head = self.heads.entry(channel).or_default();
         *head += 1;

@@ -10,7 +10,8 @@
 //! new command type, which an older processor logs and skips: processors are
 //! upgraded before the gateways that send it.
 
-use parley_core::command::Command;
+use parley_core::command::{Change, Command};
+use parley_core::emoji::Emoji;
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role};
 use parley_core::parse::{Body, ClientMsgId};
@@ -25,12 +26,32 @@ pub(crate) fn key(event: &Event) -> String {
 }
 
 pub(crate) fn encode(event: &Event) -> Vec<u8> {
-    let kind = match &event.kind {
-        EventKind::Message { body, client_msg_id, reply_to_seq } => {
-            WireKind::Message { body: body.clone(), client_msg_id: client_msg_id.clone(), reply_to_seq: *reply_to_seq }
+    let kind = match event.kind.clone() {
+        // A message is on the feed as it was stored, before any change.
+        EventKind::Message { body, client_msg_id, reply_to_seq, .. } => {
+            WireKind::Message { body, client_msg_id, reply_to_seq }
         }
         EventKind::MemberJoined { user_id } => WireKind::MemberJoined { user_id: user_id.as_uuid() },
         EventKind::MemberLeft { user_id } => WireKind::MemberLeft { user_id: user_id.as_uuid() },
+        EventKind::MessageEdited { target_seq, body, client_msg_id } => {
+            WireKind::MessageEdited { target_seq, body, client_msg_id }
+        }
+        EventKind::MessageDeleted { target_seq, client_msg_id } => {
+            WireKind::MessageDeleted { target_seq, client_msg_id }
+        }
+        EventKind::ReactionAdded { target_seq, emoji, client_msg_id } => {
+            WireKind::ReactionAdded { target_seq, emoji, client_msg_id }
+        }
+        EventKind::ReactionRemoved { target_seq, emoji, client_msg_id } => {
+            WireKind::ReactionRemoved { target_seq, emoji, client_msg_id }
+        }
+        EventKind::MessagePinned { target_seq, client_msg_id } => WireKind::MessagePinned { target_seq, client_msg_id },
+        EventKind::MessageUnpinned { target_seq, client_msg_id } => {
+            WireKind::MessageUnpinned { target_seq, client_msg_id }
+        }
+        EventKind::MemberRoleChanged { user_id, role, client_msg_id } => {
+            WireKind::MemberRoleChanged { user_id: user_id.as_uuid(), role: role.as_str().to_owned(), client_msg_id }
+        }
     };
     let wire = WireEvent {
         channel_id: event.channel_id.as_uuid(),
@@ -51,10 +72,32 @@ pub(crate) fn decode(value: &[u8]) -> Result<Event, Error> {
         .map_err(|err| Error::internal(format!("undecodable feed message: {err}")).with_source(err))?;
     let kind = match wire.kind {
         WireKind::Message { body, client_msg_id, reply_to_seq } => {
-            EventKind::Message { body, client_msg_id, reply_to_seq }
+            EventKind::Message { body, client_msg_id, reply_to_seq, state: Default::default() }
         }
         WireKind::MemberJoined { user_id } => EventKind::MemberJoined { user_id: UserId::from_uuid(user_id) },
         WireKind::MemberLeft { user_id } => EventKind::MemberLeft { user_id: UserId::from_uuid(user_id) },
+        WireKind::MessageEdited { target_seq, body, client_msg_id } => {
+            EventKind::MessageEdited { target_seq, body, client_msg_id }
+        }
+        WireKind::MessageDeleted { target_seq, client_msg_id } => {
+            EventKind::MessageDeleted { target_seq, client_msg_id }
+        }
+        WireKind::ReactionAdded { target_seq, emoji, client_msg_id } => {
+            EventKind::ReactionAdded { target_seq, emoji, client_msg_id }
+        }
+        WireKind::ReactionRemoved { target_seq, emoji, client_msg_id } => {
+            EventKind::ReactionRemoved { target_seq, emoji, client_msg_id }
+        }
+        WireKind::MessagePinned { target_seq, client_msg_id } => EventKind::MessagePinned { target_seq, client_msg_id },
+        WireKind::MessageUnpinned { target_seq, client_msg_id } => {
+            EventKind::MessageUnpinned { target_seq, client_msg_id }
+        }
+        WireKind::MemberRoleChanged { user_id, role, client_msg_id } => EventKind::MemberRoleChanged {
+            user_id: UserId::from_uuid(user_id),
+            role: Role::from_db(&role)
+                .ok_or_else(|| Error::internal(format!("undecodable feed message: role {role:?}")))?,
+            client_msg_id,
+        },
     };
     Ok(Event {
         channel_id: ChannelId::from_uuid(wire.channel_id),
@@ -91,6 +134,38 @@ enum WireKind {
     },
     MemberLeft {
         user_id: Uuid,
+    },
+    MessageEdited {
+        target_seq: i64,
+        body: String,
+        client_msg_id: String,
+    },
+    MessageDeleted {
+        target_seq: i64,
+        client_msg_id: String,
+    },
+    ReactionAdded {
+        target_seq: i64,
+        emoji: String,
+        client_msg_id: String,
+    },
+    ReactionRemoved {
+        target_seq: i64,
+        emoji: String,
+        client_msg_id: String,
+    },
+    MessagePinned {
+        target_seq: i64,
+        client_msg_id: String,
+    },
+    MessageUnpinned {
+        target_seq: i64,
+        client_msg_id: String,
+    },
+    MemberRoleChanged {
+        user_id: Uuid,
+        role: String,
+        client_msg_id: String,
     },
 }
 
@@ -154,6 +229,49 @@ pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> (Stri
                 accepted_at_ms,
             },
         ),
+        Command::Change { channel, actor, client_msg_id, change } => {
+            let (channel_id, actor_id, client_msg_id) =
+                (channel.as_uuid(), actor.as_uuid(), client_msg_id.as_str().to_owned());
+            let wire = match change {
+                Change::Edit { target, body } => WireCommand::Edit {
+                    channel_id,
+                    actor_id,
+                    client_msg_id,
+                    target_seq: *target,
+                    body: body.as_str().to_owned(),
+                    accepted_at_ms,
+                },
+                Change::Delete { target } => {
+                    WireCommand::Delete { channel_id, actor_id, client_msg_id, target_seq: *target, accepted_at_ms }
+                }
+                Change::React { target, emoji, add } => WireCommand::React {
+                    channel_id,
+                    actor_id,
+                    client_msg_id,
+                    target_seq: *target,
+                    emoji: emoji.as_str().to_owned(),
+                    add: *add,
+                    accepted_at_ms,
+                },
+                Change::Pin { target, pin } => WireCommand::Pin {
+                    channel_id,
+                    actor_id,
+                    client_msg_id,
+                    target_seq: *target,
+                    pin: *pin,
+                    accepted_at_ms,
+                },
+                Change::SetRole { user, role } => WireCommand::SetRole {
+                    channel_id,
+                    actor_id,
+                    client_msg_id,
+                    user_id: user.as_uuid(),
+                    role: role.as_str().to_owned(),
+                    accepted_at_ms,
+                },
+            };
+            (*channel, wire)
+        }
     };
     // Serializing plain strings and numbers to a Vec cannot fail.
     (channel.to_string(), serde_json::to_vec(&wire).expect("a command serializes"))
@@ -224,6 +342,29 @@ pub(crate) fn decode_command(value: &[u8]) -> Result<Accepted, Error> {
             };
             (Command::Create { channel, members }, accepted_at_ms)
         }
+        WireCommand::Edit { channel_id, actor_id, client_msg_id, target_seq, body, accepted_at_ms } => {
+            let body = Body::parse(&body).map_err(|err| undecodable(err.message))?;
+            let change = Change::Edit { target: target_seq, body };
+            (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
+        }
+        WireCommand::Delete { channel_id, actor_id, client_msg_id, target_seq, accepted_at_ms } => {
+            let change = Change::Delete { target: target_seq };
+            (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
+        }
+        WireCommand::React { channel_id, actor_id, client_msg_id, target_seq, emoji, add, accepted_at_ms } => {
+            let emoji = Emoji::parse(&emoji).map_err(|err| undecodable(err.message))?;
+            let change = Change::React { target: target_seq, emoji, add };
+            (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
+        }
+        WireCommand::Pin { channel_id, actor_id, client_msg_id, target_seq, pin, accepted_at_ms } => {
+            let change = Change::Pin { target: target_seq, pin };
+            (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
+        }
+        WireCommand::SetRole { channel_id, actor_id, client_msg_id, user_id, role, accepted_at_ms } => {
+            let role = Role::from_db(&role).ok_or_else(|| undecodable(format!("member role {role:?}")))?;
+            let change = Change::SetRole { user: UserId::from_uuid(user_id), role };
+            (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
+        }
     };
     Ok(Accepted { command, accepted_at: Timestamp::from_millis(accepted_at_ms) })
 }
@@ -265,6 +406,60 @@ enum WireCommand {
         members: Vec<WireMember>,
         accepted_at_ms: i64,
     },
+    Edit {
+        channel_id: Uuid,
+        actor_id: Uuid,
+        client_msg_id: String,
+        target_seq: i64,
+        body: String,
+        accepted_at_ms: i64,
+    },
+    Delete {
+        channel_id: Uuid,
+        actor_id: Uuid,
+        client_msg_id: String,
+        target_seq: i64,
+        accepted_at_ms: i64,
+    },
+    /// Adds (`add`) or removes a reaction.
+    React {
+        channel_id: Uuid,
+        actor_id: Uuid,
+        client_msg_id: String,
+        target_seq: i64,
+        emoji: String,
+        add: bool,
+        accepted_at_ms: i64,
+    },
+    /// Pins (`pin`) or unpins a message.
+    Pin {
+        channel_id: Uuid,
+        actor_id: Uuid,
+        client_msg_id: String,
+        target_seq: i64,
+        pin: bool,
+        accepted_at_ms: i64,
+    },
+    SetRole {
+        channel_id: Uuid,
+        actor_id: Uuid,
+        client_msg_id: String,
+        user_id: Uuid,
+        role: String,
+        accepted_at_ms: i64,
+    },
+}
+
+/// A [`Command::Change`] read back.
+fn changed(channel: Uuid, actor: Uuid, client_msg_id: &str, change: Change) -> Result<Command, Error> {
+    let client_msg_id = ClientMsgId::parse(client_msg_id)
+        .map_err(|err| Error::internal(format!("undecodable command message: {}", err.message)))?;
+    Ok(Command::Change {
+        channel: ChannelId::from_uuid(channel),
+        actor: UserId::from_uuid(actor),
+        client_msg_id,
+        change,
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -294,8 +489,12 @@ mod tests {
 
     #[test]
     fn a_message_has_this_form() {
-        let message =
-            event(EventKind::Message { body: "hé\n😀".into(), client_msg_id: "c1".into(), reply_to_seq: Some(5) });
+        let message = event(EventKind::Message {
+            body: "hé\n😀".into(),
+            client_msg_id: "c1".into(),
+            reply_to_seq: Some(5),
+            state: Default::default(),
+        });
         assert_eq!(
             String::from_utf8(encode(&message)).unwrap(),
             r#"{"channel_id":"00000000-0000-0000-0000-000000000001","seq":7,"id":"00000000-0000-0000-0000-000000000002","sender_id":"00000000-0000-0000-0000-000000000003","created_at_ms":1700000000123,"type":"message","body":"hé\n😀","client_msg_id":"c1","reply_to_seq":5}"#
@@ -316,10 +515,28 @@ mod tests {
     fn every_kind_round_trips() {
         let user = UserId::generate();
         for kind in [
-            EventKind::Message { body: "b".into(), client_msg_id: "m".into(), reply_to_seq: None },
-            EventKind::Message { body: String::new(), client_msg_id: "m".into(), reply_to_seq: Some(0) },
+            EventKind::Message {
+                body: "b".into(),
+                client_msg_id: "m".into(),
+                reply_to_seq: None,
+                state: Default::default(),
+            },
+            EventKind::Message {
+                body: String::new(),
+                client_msg_id: "m".into(),
+                reply_to_seq: Some(0),
+                state: Default::default(),
+            },
             EventKind::MemberJoined { user_id: user },
             EventKind::MemberLeft { user_id: user },
+            EventKind::MessageEdited { target_seq: 3, body: "new".into(), client_msg_id: "e".into() },
+            EventKind::MessageEdited { target_seq: 3, body: String::new(), client_msg_id: "e".into() },
+            EventKind::MessageDeleted { target_seq: 3, client_msg_id: "d".into() },
+            EventKind::ReactionAdded { target_seq: 3, emoji: "👍".into(), client_msg_id: "r".into() },
+            EventKind::ReactionRemoved { target_seq: 3, emoji: "👍".into(), client_msg_id: "r".into() },
+            EventKind::MessagePinned { target_seq: 3, client_msg_id: "p".into() },
+            EventKind::MessageUnpinned { target_seq: 3, client_msg_id: "p".into() },
+            EventKind::MemberRoleChanged { user_id: user, role: Role::Admin, client_msg_id: "o".into() },
         ] {
             let original = Event { created_at: Timestamp::now(), ..event(kind) };
             assert_eq!(decode(&encode(&original)).unwrap(), original);
@@ -372,6 +589,12 @@ mod tests {
     #[test]
     fn every_command_round_trips() {
         let (channel, user, actor) = (ChannelId::generate(), UserId::generate(), UserId::generate());
+        let change = |actor, change| Command::Change {
+            channel,
+            actor,
+            client_msg_id: ClientMsgId::parse("c-1").unwrap(),
+            change,
+        };
         let created = Channel {
             id: channel,
             kind: ChannelKind::Direct,
@@ -391,6 +614,13 @@ mod tests {
                 channel: Channel { kind: ChannelKind::Public, dm_key: None, ..created },
                 members: vec![],
             },
+            change(actor, Change::Edit { target: 4, body: Body::parse("new text").unwrap() }),
+            change(actor, Change::Delete { target: 4 }),
+            change(actor, Change::React { target: 4, emoji: Emoji::parse(":tada:").unwrap(), add: true }),
+            change(actor, Change::React { target: 4, emoji: Emoji::parse("👍").unwrap(), add: false }),
+            change(actor, Change::Pin { target: 4, pin: true }),
+            change(actor, Change::Pin { target: 4, pin: false }),
+            change(actor, Change::SetRole { user, role: Role::Admin }),
         ] {
             let (key, value) = encode_command(&command, Timestamp::now());
             assert_eq!(key, channel.to_string(), "keyed by channel: one partition, one writer");

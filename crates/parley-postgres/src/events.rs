@@ -19,15 +19,15 @@ use chrono::{DateTime, Utc};
 use parley_core::apply::apply;
 use parley_core::command::{Applied, Command};
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, Event, EventKind};
+use parley_core::model::{Channel, Event, EventKind, Role};
 use parley_core::parse::Seq;
-use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, PostKey};
+use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target};
 use parley_core::{Error, Result};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::error::db_err;
-use crate::rows::{event_columns, to_db, EventRow};
+use crate::rows::{self, event_columns, to_db, EventRow};
 use crate::PostgresStore;
 
 pub(crate) const EVENTS_AFTER: &str = concat!(
@@ -46,9 +46,51 @@ pub(crate) const EVENTS_BEFORE: &str = concat!(
 pub(crate) const HEADS: &str =
     "SELECT c.id, c.last_seq FROM channels c WHERE c.id = ANY($1) ORDER BY c.id FOR NO KEY UPDATE";
 /// `$1`, `$2`: channel and user ids, pairwise.
-pub(crate) const MEMBERSHIPS: &str = "SELECT m.channel_id, m.user_id \
+pub(crate) const MEMBERSHIPS: &str = "SELECT m.channel_id, m.user_id, m.role \
      FROM UNNEST($1::uuid[], $2::uuid[]) AS k (channel_id, user_id) \
      JOIN members m ON m.channel_id = k.channel_id AND m.user_id = k.user_id";
+/// `$1`, `$2`: channel ids and seqs, pairwise.
+pub(crate) const TARGETS: &str = "SELECT e.channel_id, e.seq, e.sender_id, e.body, e.reply_to_seq, e.deleted, \
+     e.pinned_by FROM UNNEST($1::uuid[], $2::int8[]) AS k (channel_id, seq) \
+     JOIN events e ON e.channel_id = k.channel_id AND e.seq = k.seq WHERE e.type = 'message'";
+/// `$1`, `$2`: channel ids and seqs, pairwise.
+pub(crate) const REACTIONS_ON: &str = "SELECT r.channel_id, r.seq, r.emoji, r.user_id, r.added_seq \
+     FROM UNNEST($1::uuid[], $2::int8[]) AS k (channel_id, seq) \
+     JOIN reactions r ON r.channel_id = k.channel_id AND r.seq = k.seq";
+pub(crate) const PIN_COUNTS: &str = "SELECT e.channel_id, COUNT(*) FROM events e \
+     WHERE e.channel_id = ANY($1) AND e.pinned_at IS NOT NULL GROUP BY e.channel_id";
+pub(crate) const REACTIONS: &str = "SELECT r.channel_id, r.seq, r.emoji, r.user_id, r.added_seq FROM reactions r \
+     WHERE r.channel_id = $1 AND r.seq = ANY($2) ORDER BY r.added_seq";
+pub(crate) const THREAD: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM events e WHERE e.channel_id = $1 AND e.reply_to_seq = $2 AND e.seq > $3 ORDER BY e.seq LIMIT $4"
+);
+pub(crate) const PINS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM events e WHERE e.channel_id = $1 AND e.pinned_at IS NOT NULL ORDER BY e.pinned_at DESC, e.seq DESC"
+);
+/// `$1`…`$3`: channel, user and role, row-wise.
+pub(crate) const SET_ROLES: &str = "UPDATE members m SET role = k.role \
+     FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS k (channel_id, user_id, role) \
+     WHERE m.channel_id = k.channel_id AND m.user_id = k.user_id";
+pub(crate) const EDIT: &str =
+    "UPDATE events SET body = $3, edited_at = $4, changed_seq = $5 WHERE channel_id = $1 AND seq = $2";
+pub(crate) const DELETE_MESSAGE: &str = "UPDATE events SET body = '', deleted = true, pinned_by = NULL, \
+     pinned_at = NULL, changed_seq = $3 WHERE channel_id = $1 AND seq = $2";
+pub(crate) const CHANGED: &str = "UPDATE events SET changed_seq = $3 WHERE channel_id = $1 AND seq = $2";
+pub(crate) const EMPTY_EDITS: &str =
+    "UPDATE events SET body = '' WHERE channel_id = $1 AND target_seq = $2 AND type = 'message_edited'";
+pub(crate) const DROP_REACTIONS: &str = "DELETE FROM reactions WHERE channel_id = $1 AND seq = $2";
+pub(crate) const ADD_REACTION: &str =
+    "INSERT INTO reactions (channel_id, seq, emoji, user_id, added_seq) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const REMOVE_REACTION: &str =
+    "DELETE FROM reactions WHERE channel_id = $1 AND seq = $2 AND emoji = $3 AND user_id = $4";
+pub(crate) const PIN: &str =
+    "UPDATE events SET pinned_by = $3, pinned_at = $4, changed_seq = $5 WHERE channel_id = $1 AND seq = $2";
+pub(crate) const REPLIED: &str = "UPDATE events SET reply_count = reply_count + $3, \
+     last_reply_at = coalesce($4, last_reply_at), changed_seq = $5 WHERE channel_id = $1 AND seq = $2";
 /// `$1`, `$2`, `$3`: channel, sender and client_msg_id, row-wise. The IS NOT
 /// NULL lets the partial dedupe index serve.
 pub(crate) const FIND_POSTS: &str = concat!(
@@ -88,11 +130,11 @@ pub(crate) const CHANGE_MEMBERS: &str = "WITH removed AS ( \
      SELECT * FROM UNNEST($3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[]) \
      ON CONFLICT (channel_id, user_id) DO UPDATE \
        SET role = excluded.role, joined_at = excluded.joined_at, last_read_seq = 0";
-/// `$1`…`$10`: the columns, in this order.
+/// `$1`…`$13`: the columns, in this order.
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (channel_id, seq, id, type, sender_id, created_at, \
-     client_msg_id, body, reply_to_seq, user_id) \
+     client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role) \
      SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::uuid[], $4::text[], $5::uuid[], $6::timestamptz[], \
-     $7::text[], $8::text[], $9::int8[], $10::uuid[])";
+     $7::text[], $8::text[], $9::int8[], $10::uuid[], $11::int8[], $12::text[], $13::text[])";
 /// `$1`, `$2`: channel ids and their new heads. Heads only move forward: a
 /// head that would not is left alone, and `set_heads` fails the batch.
 pub(crate) const SET_HEADS: &str = "UPDATE channels c SET last_seq = h.last_seq \
@@ -144,6 +186,40 @@ impl EventLog for PostgresStore {
             .transpose()
     }
 
+    async fn reactions(&self, channel: ChannelId, seqs: &[Seq]) -> Result<Vec<Reaction>> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<ReactionRow> =
+            sqlx::query_as(REACTIONS).bind(channel.as_uuid()).bind(seqs).fetch_all(&self.pool).await.map_err(db_err)?;
+        Ok(rows.into_iter().map(reaction).collect())
+    }
+
+    async fn thread(&self, channel: ChannelId, root: Seq, after: Seq, limit: u32) -> Result<Vec<Event>> {
+        sqlx::query_as::<_, EventRow>(THREAD)
+            .bind(channel.as_uuid())
+            .bind(root)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(EventRow::decode)
+            .collect()
+    }
+
+    async fn pins(&self, channel: ChannelId) -> Result<Vec<Event>> {
+        sqlx::query_as::<_, EventRow>(PINS)
+            .bind(channel.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(EventRow::decode)
+            .collect()
+    }
+
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
         apply(self.begin().await?, &commands).await
     }
@@ -174,11 +250,46 @@ impl LogTx for PgLogTx {
         Ok(rows.into_iter().map(|(id, last_seq)| ChannelHead { id: ChannelId::from_uuid(id), last_seq }).collect())
     }
 
-    async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>> {
+    async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId, Role)>> {
         let (channels, users): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().map(|(c, u)| (c.as_uuid(), u.as_uuid())).unzip();
-        let rows: Vec<(Uuid, Uuid)> =
+        let rows: Vec<(Uuid, Uuid, String)> =
             sqlx::query_as(MEMBERSHIPS).bind(channels).bind(users).fetch_all(&mut *self.tx).await.map_err(db_err)?;
-        Ok(rows.into_iter().map(|(c, u)| (ChannelId::from_uuid(c), UserId::from_uuid(u))).collect())
+        rows.into_iter()
+            .map(|(c, u, role)| Ok((ChannelId::from_uuid(c), UserId::from_uuid(u), rows::role(&role)?)))
+            .collect()
+    }
+
+    async fn messages(&mut self, targets: &[(ChannelId, Seq)]) -> Result<Vec<Target>> {
+        let (channels, seqs): (Vec<Uuid>, Vec<Seq>) = targets.iter().map(|(c, s)| (c.as_uuid(), *s)).unzip();
+        type Row = (Uuid, Seq, Uuid, String, Option<Seq>, bool, Option<Uuid>);
+        let rows: Vec<Row> =
+            sqlx::query_as(TARGETS).bind(channels).bind(seqs).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(channel, seq, sender, body, reply_to_seq, deleted, pinned_by)| Target {
+                channel_id: ChannelId::from_uuid(channel),
+                seq,
+                sender_id: UserId::from_uuid(sender),
+                body,
+                reply_to_seq,
+                deleted,
+                pinned_by: pinned_by.map(UserId::from_uuid),
+            })
+            .collect())
+    }
+
+    async fn reactions(&mut self, targets: &[(ChannelId, Seq)]) -> Result<Vec<Reaction>> {
+        let (channels, seqs): (Vec<Uuid>, Vec<Seq>) = targets.iter().map(|(c, s)| (c.as_uuid(), *s)).unzip();
+        let rows: Vec<ReactionRow> =
+            sqlx::query_as(REACTIONS_ON).bind(channels).bind(seqs).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        Ok(rows.into_iter().map(reaction).collect())
+    }
+
+    async fn pin_counts(&mut self, channels: &[ChannelId]) -> Result<Vec<(ChannelId, u32)>> {
+        let ids: Vec<Uuid> = channels.iter().map(ChannelId::as_uuid).collect();
+        let rows: Vec<(Uuid, i64)> =
+            sqlx::query_as(PIN_COUNTS).bind(ids).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        Ok(rows.into_iter().map(|(c, n)| (ChannelId::from_uuid(c), u32::try_from(n).unwrap_or(u32::MAX))).collect())
     }
 
     async fn find_posts(&mut self, keys: &[PostKey<'_>]) -> Result<Vec<Event>> {
@@ -246,12 +357,24 @@ impl LogTx for PgLogTx {
     /// whole list whatever its mix of adds and removes.
     async fn change_members(&mut self, changes: &[MemberChange]) -> Result<()> {
         let pair = |change: &MemberChange| match change {
-            MemberChange::Add { channel, user, .. } | MemberChange::Remove { channel, user } => (*channel, *user),
+            MemberChange::Add { channel, user, .. }
+            | MemberChange::Remove { channel, user }
+            | MemberChange::SetRole { channel, user, .. } => (*channel, *user),
         };
-        let last: HashMap<(ChannelId, UserId), usize> = changes.iter().enumerate().map(|(i, c)| (pair(c), i)).collect();
+        let joins_and_leaves = changes.iter().enumerate().filter(|(_, c)| !matches!(c, MemberChange::SetRole { .. }));
+        let last: HashMap<(ChannelId, UserId), usize> = joins_and_leaves.map(|(i, c)| (pair(c), i)).collect();
         let mut removed: (Vec<Uuid>, Vec<Uuid>) = Default::default();
         let mut added: (Vec<Uuid>, Vec<Uuid>, Vec<&str>, Vec<DateTime<Utc>>) = Default::default();
+        // A role set after the pair's last join or leave, the latest one:
+        // set once the joins and leaves are made.
+        let mut roles: HashMap<(ChannelId, UserId), &str> = HashMap::new();
         for (i, change) in changes.iter().enumerate() {
+            if let MemberChange::SetRole { role, .. } = change {
+                if last.get(&pair(change)).is_none_or(|at| *at < i) {
+                    roles.insert(pair(change), role.as_str());
+                }
+                continue;
+            }
             if last[&pair(change)] != i {
                 continue;
             }
@@ -266,6 +389,7 @@ impl LogTx for PgLogTx {
                     removed.0.push(channel.as_uuid());
                     removed.1.push(user.as_uuid());
                 }
+                MemberChange::SetRole { .. } => {}
             }
         }
         sqlx::query(CHANGE_MEMBERS)
@@ -278,6 +402,15 @@ impl LogTx for PgLogTx {
             .execute(&mut *self.tx)
             .await
             .map_err(db_err)?;
+        if !roles.is_empty() {
+            let mut set: (Vec<Uuid>, Vec<Uuid>, Vec<&str>) = Default::default();
+            for ((channel, user), role) in roles {
+                set.0.push(channel.as_uuid());
+                set.1.push(user.as_uuid());
+                set.2.push(role);
+            }
+            sqlx::query(SET_ROLES).bind(set.0).bind(set.1).bind(set.2).execute(&mut *self.tx).await.map_err(db_err)?;
+        }
         Ok(())
     }
 
@@ -297,9 +430,59 @@ impl LogTx for PgLogTx {
             .bind(columns.body)
             .bind(columns.reply_to_seq)
             .bind(columns.user_id)
+            .bind(columns.target_seq)
+            .bind(columns.emoji)
+            .bind(columns.role)
             .execute(&mut *self.tx)
             .await
             .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// In order, one statement each: changes to messages are a small part of
+    /// the log next to messages themselves.
+    async fn change_messages(&mut self, changes: &[MessageChange]) -> Result<()> {
+        for change in changes {
+            let done = match change {
+                MessageChange::Edited { channel, seq, body, at, by_seq } => {
+                    sqlx::query(EDIT).bind(channel.as_uuid()).bind(seq).bind(body).bind(to_db(*at)?).bind(by_seq)
+                }
+                MessageChange::Deleted { channel, seq, by_seq } => {
+                    let query = sqlx::query(DELETE_MESSAGE).bind(channel.as_uuid()).bind(seq).bind(by_seq);
+                    query.execute(&mut *self.tx).await.map_err(db_err)?;
+                    let query = sqlx::query(EMPTY_EDITS).bind(channel.as_uuid()).bind(seq);
+                    query.execute(&mut *self.tx).await.map_err(db_err)?;
+                    sqlx::query(DROP_REACTIONS).bind(channel.as_uuid()).bind(seq)
+                }
+                MessageChange::Reacted { reaction: r, add } => {
+                    let (channel, user) = (r.channel_id.as_uuid(), r.user_id.as_uuid());
+                    let query = match add {
+                        true => sqlx::query(ADD_REACTION)
+                            .bind(channel)
+                            .bind(r.seq)
+                            .bind(&r.emoji)
+                            .bind(user)
+                            .bind(r.added_seq),
+                        false => sqlx::query(REMOVE_REACTION).bind(channel).bind(r.seq).bind(&r.emoji).bind(user),
+                    };
+                    query.execute(&mut *self.tx).await.map_err(db_err)?;
+                    sqlx::query(CHANGED).bind(channel).bind(r.seq).bind(r.added_seq)
+                }
+                MessageChange::Pinned { channel, seq, by, at, by_seq } => {
+                    let at = match by {
+                        Some(_) => Some(to_db(*at)?),
+                        None => None,
+                    };
+                    let by = by.map(|by| by.as_uuid());
+                    sqlx::query(PIN).bind(channel.as_uuid()).bind(seq).bind(by).bind(at).bind(by_seq)
+                }
+                MessageChange::Replied { channel, root, delta, at, by_seq } => {
+                    let at = at.map(to_db).transpose()?;
+                    sqlx::query(REPLIED).bind(channel.as_uuid()).bind(root).bind(delta).bind(at).bind(by_seq)
+                }
+            };
+            done.execute(&mut *self.tx).await.map_err(db_err)?;
+        }
         Ok(())
     }
 
@@ -333,6 +516,9 @@ struct EventColumns<'a> {
     body: Vec<Option<&'a str>>,
     reply_to_seq: Vec<Option<Seq>>,
     user_id: Vec<Option<Uuid>>,
+    target_seq: Vec<Option<Seq>>,
+    emoji: Vec<Option<&'a str>>,
+    role: Vec<Option<&'static str>>,
 }
 
 impl<'a> EventColumns<'a> {
@@ -348,28 +534,49 @@ impl<'a> EventColumns<'a> {
             body: Vec::with_capacity(n),
             reply_to_seq: Vec::with_capacity(n),
             user_id: Vec::with_capacity(n),
+            target_seq: Vec::with_capacity(n),
+            emoji: Vec::with_capacity(n),
+            role: Vec::with_capacity(n),
         }
     }
 
     fn push(&mut self, event: &'a Event) -> Result<()> {
-        let (client_msg_id, body, reply_to_seq, user_id) = match &event.kind {
-            EventKind::Message { body, client_msg_id, reply_to_seq } => {
-                (Some(client_msg_id.as_str()), Some(body.as_str()), *reply_to_seq, None)
+        let (mut body, mut reply_to_seq, mut user_id, mut emoji, mut role) = (None, None, None, None, None);
+        match &event.kind {
+            EventKind::Message { body: text, reply_to_seq: reply, .. } => {
+                (body, reply_to_seq) = (Some(text.as_str()), *reply)
             }
-            EventKind::MemberJoined { user_id } | EventKind::MemberLeft { user_id } => {
-                (None, None, None, Some(user_id.as_uuid()))
+            EventKind::MemberJoined { user_id: user } | EventKind::MemberLeft { user_id: user } => {
+                user_id = Some(user.as_uuid())
             }
-        };
+            EventKind::MessageEdited { body: text, .. } => body = Some(text.as_str()),
+            EventKind::ReactionAdded { emoji: e, .. } | EventKind::ReactionRemoved { emoji: e, .. } => {
+                emoji = Some(e.as_str())
+            }
+            EventKind::MemberRoleChanged { user_id: user, role: r, .. } => {
+                (user_id, role) = (Some(user.as_uuid()), Some(r.as_str()))
+            }
+            EventKind::MessageDeleted { .. } | EventKind::MessagePinned { .. } | EventKind::MessageUnpinned { .. } => {}
+        }
         self.channel_id.push(event.channel_id.as_uuid());
         self.seq.push(event.seq);
         self.id.push(event.id.as_uuid());
         self.kind.push(event.kind.type_name());
         self.sender_id.push(event.sender_id.as_uuid());
         self.created_at.push(to_db(event.created_at)?);
-        self.client_msg_id.push(client_msg_id);
+        self.client_msg_id.push(event.kind.client_msg_id());
         self.body.push(body);
         self.reply_to_seq.push(reply_to_seq);
         self.user_id.push(user_id);
+        self.target_seq.push(event.kind.target_seq());
+        self.emoji.push(emoji);
+        self.role.push(role);
         Ok(())
     }
+}
+
+type ReactionRow = (Uuid, Seq, String, Uuid, Seq);
+
+fn reaction((channel, seq, emoji, user, added_seq): ReactionRow) -> Reaction {
+    Reaction { channel_id: ChannelId::from_uuid(channel), seq, emoji, user_id: UserId::from_uuid(user), added_seq }
 }

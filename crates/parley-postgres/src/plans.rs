@@ -13,11 +13,12 @@ use uuid::Uuid;
 
 use crate::{channels, events, names};
 
-const SCHEMA: [&str; 4] = [
+const SCHEMA: [&str; 5] = [
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_unique_channel_names.sql"),
     include_str!("../migrations/0003_user_display_words.sql"),
     include_str!("../migrations/0004_user_name_skeletons.sql"),
+    include_str!("../migrations/0005_message_changes.sql"),
 ];
 
 /// A query's parameters, bound by kind.
@@ -76,6 +77,12 @@ async fn hot_queries_use_their_indexes() {
         ("set_heads", events::SET_HEADS, &[Ids, Ints], "channels_pkey"),
         ("events_after", events::EVENTS_AFTER, &[Id, Int, Int], "events_pkey"),
         ("events_before", events::EVENTS_BEFORE, &[Id, Int, Int], "events_pkey"),
+        ("targets", events::TARGETS, &[Ids, Ints], "events_pkey"),
+        ("reactions_on", events::REACTIONS_ON, &[Ids, Ints], "reactions_pkey"),
+        ("pin_counts", events::PIN_COUNTS, &[Ids], "events_pins"),
+        ("reactions", events::REACTIONS, &[Id, Ints], "reactions_pkey"),
+        ("thread", events::THREAD, &[Id, Int, Int, Int], "events_thread"),
+        ("pins", events::PINS, &[Id], "events_pins"),
         ("my_channels", channels::MY_CHANNELS, &[Id], "members_by_user"),
         ("dm", channels::DM, &[TextOne], "channels_dm_key_key"),
         ("members", channels::MEMBERS, &[Id], "members_pkey"),

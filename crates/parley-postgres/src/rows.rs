@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use parley_core::id::{ChannelId, EventId, UserId};
-use parley_core::model::{Channel, ChannelKind, Event, EventKind, Invite, Member, MyChannel, Role, User};
+use parley_core::model::{Channel, ChannelKind, Event, EventKind, Invite, Member, MessageState, MyChannel, Role, User};
 use parley_core::parse::{Seq, Username};
 use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
@@ -176,7 +176,9 @@ impl InviteRow {
 /// The columns of [`EventRow`], from `events e`.
 macro_rules! event_columns {
     () => {
-        "e.channel_id, e.seq, e.id, e.type, e.sender_id, e.created_at, e.client_msg_id, e.body, e.reply_to_seq, e.user_id"
+        "e.channel_id, e.seq, e.id, e.type, e.sender_id, e.created_at, e.client_msg_id, e.body, e.reply_to_seq, \
+         e.user_id, e.target_seq, e.emoji, e.role, e.edited_at, e.deleted, e.pinned_at, e.reply_count, e.last_reply_at, \
+         e.changed_seq"
     };
 }
 pub(crate) use event_columns;
@@ -194,20 +196,60 @@ pub(crate) struct EventRow {
     body: Option<String>,
     reply_to_seq: Option<Seq>,
     user_id: Option<Uuid>,
+    target_seq: Option<Seq>,
+    emoji: Option<String>,
+    role: Option<String>,
+    edited_at: Option<DateTime<Utc>>,
+    deleted: bool,
+    pinned_at: Option<DateTime<Utc>>,
+    reply_count: i32,
+    last_reply_at: Option<DateTime<Utc>>,
+    changed_seq: Seq,
 }
 
 impl EventRow {
     pub(crate) fn decode(self) -> Result<Event> {
         let missing = |column: &str| malformed(&format!("{} event without", self.kind), column);
-        let user = |user_id: Option<Uuid>| user_id.map(UserId::from_uuid).ok_or_else(|| missing("user_id"));
+        let user = || self.user_id.map(UserId::from_uuid).ok_or_else(|| missing("user_id"));
+        let target_seq = || self.target_seq.ok_or_else(|| missing("target_seq"));
+        let cmid = || self.client_msg_id.clone().ok_or_else(|| missing("client_msg_id"));
+        let body = || self.body.clone().ok_or_else(|| missing("body"));
+        let emoji = || self.emoji.clone().ok_or_else(|| missing("emoji"));
         let kind = match self.kind.as_str() {
             "message" => EventKind::Message {
-                body: self.body.ok_or_else(|| missing("body"))?,
-                client_msg_id: self.client_msg_id.ok_or_else(|| missing("client_msg_id"))?,
+                body: body()?,
+                client_msg_id: cmid()?,
                 reply_to_seq: self.reply_to_seq,
+                state: MessageState {
+                    edited_at: self.edited_at.map(from_db),
+                    deleted: self.deleted,
+                    pinned: self.pinned_at.is_some(),
+                    reply_count: u32::try_from(self.reply_count)
+                        .map_err(|_| malformed("reply_count", self.reply_count))?,
+                    last_reply_at: self.last_reply_at.map(from_db),
+                    reactions: Vec::new(),
+                    changed_seq: self.changed_seq,
+                },
             },
-            "member_joined" => EventKind::MemberJoined { user_id: user(self.user_id)? },
-            "member_left" => EventKind::MemberLeft { user_id: user(self.user_id)? },
+            "member_joined" => EventKind::MemberJoined { user_id: user()? },
+            "member_left" => EventKind::MemberLeft { user_id: user()? },
+            "message_edited" => {
+                EventKind::MessageEdited { target_seq: target_seq()?, body: body()?, client_msg_id: cmid()? }
+            }
+            "message_deleted" => EventKind::MessageDeleted { target_seq: target_seq()?, client_msg_id: cmid()? },
+            "reaction_added" => {
+                EventKind::ReactionAdded { target_seq: target_seq()?, emoji: emoji()?, client_msg_id: cmid()? }
+            }
+            "reaction_removed" => {
+                EventKind::ReactionRemoved { target_seq: target_seq()?, emoji: emoji()?, client_msg_id: cmid()? }
+            }
+            "message_pinned" => EventKind::MessagePinned { target_seq: target_seq()?, client_msg_id: cmid()? },
+            "message_unpinned" => EventKind::MessageUnpinned { target_seq: target_seq()?, client_msg_id: cmid()? },
+            "member_role_changed" => EventKind::MemberRoleChanged {
+                user_id: user()?,
+                role: role(self.role.as_deref().ok_or_else(|| missing("role"))?)?,
+                client_msg_id: cmid()?,
+            },
             other => return Err(malformed("event type", other)),
         };
         Ok(Event {

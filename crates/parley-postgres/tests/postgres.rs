@@ -60,7 +60,12 @@ fn message(channel: ChannelId, sender: UserId, seq: i64, client_msg_id: &str) ->
         id: EventId::generate(),
         sender_id: sender,
         created_at: Timestamp::now(),
-        kind: EventKind::Message { body: "hi".to_owned(), client_msg_id: client_msg_id.to_owned(), reply_to_seq: None },
+        kind: EventKind::Message {
+            body: "hi".to_owned(),
+            client_msg_id: client_msg_id.to_owned(),
+            reply_to_seq: None,
+            state: Default::default(),
+        },
     }
 }
 
@@ -111,7 +116,7 @@ async fn second_writer_waits_for_the_head_and_sees_the_first() {
     let key = PostKey { channel_id: id, sender_id: alice.id, client_msg_id: "k1" };
     assert_eq!(second.find_posts(&[key]).await.expect("find_posts"), [posted], "the first writer's message");
     let members = second.memberships(&[(id, alice.id)]).await.expect("memberships");
-    assert_eq!(members, [(id, alice.id)]);
+    assert_eq!(members, [(id, alice.id, Role::Owner)]);
 }
 
 /// Writers of different channels do not wait for each other.

@@ -157,14 +157,32 @@ pub struct Event {
     pub body: EventBody,
 }
 
+/// A field left out is its default: no body once deleted, no reactions,
+/// no replies, not pinned, not edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
     Message {
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         body: String,
         client_msg_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to_seq: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        edited_at: Option<String>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        deleted: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reactions: Vec<Reactions>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        reply_count: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_reply_at: Option<String>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        pinned: bool,
+        /// The last change this state includes: apply only change events after it.
+        #[serde(default, skip_serializing_if = "is_zero_seq")]
+        changed_seq: i64,
     },
     MemberJoined {
         user_id: String,
@@ -172,20 +190,105 @@ pub enum EventBody {
     MemberLeft {
         user_id: String,
     },
+    MessageEdited {
+        target_seq: i64,
+        /// Left out once the message is deleted.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        body: String,
+        client_msg_id: String,
+    },
+    MessageDeleted {
+        target_seq: i64,
+        client_msg_id: String,
+    },
+    ReactionAdded {
+        target_seq: i64,
+        emoji: String,
+        client_msg_id: String,
+    },
+    ReactionRemoved {
+        target_seq: i64,
+        emoji: String,
+        client_msg_id: String,
+    },
+    MessagePinned {
+        target_seq: i64,
+        client_msg_id: String,
+    },
+    MessageUnpinned {
+        target_seq: i64,
+        client_msg_id: String,
+    },
+    MemberRoleChanged {
+        user_id: String,
+        role: String,
+        client_msg_id: String,
+    },
     #[serde(other)]
     Unknown,
 }
 
+/// One emoji on a message; `me` only where the reader is known (not in live
+/// delivery, which is the same for everyone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reactions {
+    pub emoji: String,
+    pub count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub me: Option<bool>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_seq(n: &i64) -> bool {
+    *n == 0
+}
+
 impl From<&model::Event> for Event {
     fn from(e: &model::Event) -> Self {
-        let body = match &e.kind {
-            model::EventKind::Message { body, client_msg_id, reply_to_seq } => EventBody::Message {
-                body: body.clone(),
-                client_msg_id: client_msg_id.clone(),
-                reply_to_seq: *reply_to_seq,
+        use model::EventKind as K;
+        let body = match e.kind.clone() {
+            K::Message { body, client_msg_id, reply_to_seq, state } => EventBody::Message {
+                body,
+                client_msg_id,
+                reply_to_seq,
+                edited_at: state.edited_at.map(|at| at.to_rfc3339()),
+                deleted: state.deleted,
+                reactions: state
+                    .reactions
+                    .into_iter()
+                    .map(|r| Reactions { emoji: r.emoji, count: r.count, me: r.me })
+                    .collect(),
+                reply_count: state.reply_count,
+                last_reply_at: state.last_reply_at.map(|at| at.to_rfc3339()),
+                pinned: state.pinned,
+                changed_seq: state.changed_seq,
             },
-            model::EventKind::MemberJoined { user_id } => EventBody::MemberJoined { user_id: user_id.to_string() },
-            model::EventKind::MemberLeft { user_id } => EventBody::MemberLeft { user_id: user_id.to_string() },
+            K::MemberJoined { user_id } => EventBody::MemberJoined { user_id: user_id.to_string() },
+            K::MemberLeft { user_id } => EventBody::MemberLeft { user_id: user_id.to_string() },
+            K::MessageEdited { target_seq, body, client_msg_id } => {
+                EventBody::MessageEdited { target_seq, body, client_msg_id }
+            }
+            K::MessageDeleted { target_seq, client_msg_id } => EventBody::MessageDeleted { target_seq, client_msg_id },
+            K::ReactionAdded { target_seq, emoji, client_msg_id } => {
+                EventBody::ReactionAdded { target_seq, emoji, client_msg_id }
+            }
+            K::ReactionRemoved { target_seq, emoji, client_msg_id } => {
+                EventBody::ReactionRemoved { target_seq, emoji, client_msg_id }
+            }
+            K::MessagePinned { target_seq, client_msg_id } => EventBody::MessagePinned { target_seq, client_msg_id },
+            K::MessageUnpinned { target_seq, client_msg_id } => {
+                EventBody::MessageUnpinned { target_seq, client_msg_id }
+            }
+            K::MemberRoleChanged { user_id, role, client_msg_id } => {
+                EventBody::MemberRoleChanged { user_id: user_id.to_string(), role: role.as_str().into(), client_msg_id }
+            }
         };
         Event {
             channel_id: e.channel_id.to_string(),
@@ -263,7 +366,59 @@ pub struct EventsQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub around: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+
+/// `PATCH /channels/{id}/messages/{seq}`: the author's new body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EditRequest {
+    pub body: String,
+    pub client_msg_id: String,
+}
+
+/// `PUT /channels/{id}/members/{user_id}`: `admin` or `member`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleRequest {
+    pub role: String,
+    pub client_msg_id: String,
+}
+
+/// The key of a change sent without a body (a DELETE, a PUT of a reaction
+/// or a pin), in the query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChangeQuery {
+    #[serde(default)]
+    pub client_msg_id: Option<String>,
+}
+
+/// `GET /channels/{id}/threads/{seq}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ThreadQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// A change's answer: the event it stored, or `null` when it changed
+/// nothing (a reaction that was there already).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangeResponse {
+    pub event: Option<Event>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThreadResponse {
+    pub root: Event,
+    pub replies: Vec<Event>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PinsResponse {
+    pub pins: Vec<Event>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -356,6 +511,8 @@ pub struct AcceptedResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parley_core::id::{ChannelId, EventId, UserId};
+    use parley_core::time::Timestamp;
     use serde_json::json;
 
     #[test]
@@ -366,16 +523,77 @@ mod tests {
             id: "e".into(),
             sender_id: "u".into(),
             created_at: "2026-11-22T08:30:00.123Z".into(),
-            body: EventBody::Message { body: "hi".into(), client_msg_id: "m1".into(), reply_to_seq: None },
+            body: EventBody::Message {
+                body: "hi".into(),
+                client_msg_id: "m1".into(),
+                reply_to_seq: None,
+                edited_at: None,
+                deleted: false,
+                reactions: Vec::new(),
+                reply_count: 0,
+                last_reply_at: None,
+                pinned: false,
+                changed_seq: 0,
+            },
         };
         let value = serde_json::to_value(&event).unwrap();
         assert_eq!(
             value,
             json!({"channel_id": "c", "seq": 7, "id": "e", "sender_id": "u",
                    "created_at": "2026-11-22T08:30:00.123Z",
-                   "type": "message", "body": "hi", "client_msg_id": "m1"})
+                   "type": "message", "body": "hi", "client_msg_id": "m1"}),
+            "a message nothing changed yet has no state fields"
         );
         assert_eq!(serde_json::from_value::<Event>(value).unwrap(), event);
+    }
+
+    #[test]
+    fn a_changed_message_carries_its_state() {
+        let at = Timestamp::from_millis(1_795_000_000_000);
+        let state = model::MessageState {
+            edited_at: Some(at),
+            deleted: false,
+            pinned: true,
+            reply_count: 2,
+            last_reply_at: Some(at),
+            reactions: vec![model::Reactions { emoji: "👍".into(), count: 3, me: Some(true) }],
+            changed_seq: 9,
+        };
+        let event = model::Event {
+            channel_id: ChannelId::generate(),
+            seq: 4,
+            id: EventId::generate(),
+            sender_id: UserId::generate(),
+            created_at: at,
+            kind: model::EventKind::Message {
+                body: "now".into(),
+                client_msg_id: "m".into(),
+                reply_to_seq: None,
+                state,
+            },
+        };
+        let value = serde_json::to_value(Event::from(&event)).unwrap();
+        let when = at.to_rfc3339();
+        for (key, want) in [
+            ("body", json!("now")),
+            ("edited_at", json!(when)),
+            ("pinned", json!(true)),
+            ("reply_count", json!(2)),
+            ("last_reply_at", json!(when)),
+            ("reactions", json!([{"emoji": "👍", "count": 3, "me": true}])),
+            ("changed_seq", json!(9)),
+        ] {
+            assert_eq!(value[key], want, "{key}");
+        }
+        assert!(value.get("deleted").is_none());
+        let deleted = model::EventKind::Message {
+            body: String::new(),
+            client_msg_id: "m".into(),
+            reply_to_seq: None,
+            state: model::MessageState { deleted: true, ..Default::default() },
+        };
+        let value = serde_json::to_value(Event::from(&model::Event { kind: deleted, ..event })).unwrap();
+        assert_eq!((value.get("body"), &value["deleted"]), (None, &json!(true)), "a tombstone has no body");
     }
 
     #[test]
@@ -386,7 +604,7 @@ mod tests {
         assert_eq!(event.body, EventBody::MemberJoined { user_id: "u2".into() });
         assert_eq!(serde_json::to_value(&event).unwrap(), value);
         let later = json!({"channel_id": "c", "seq": 2, "id": "e", "sender_id": "u",
-                           "created_at": "t", "type": "reaction_added", "emoji": "x"});
+                           "created_at": "t", "type": "poll_opened", "question": "x"});
         assert_eq!(serde_json::from_value::<Event>(later).unwrap().body, EventBody::Unknown);
     }
 

@@ -9,14 +9,14 @@ use async_trait::async_trait;
 use parley_core::apply::apply;
 use parley_core::command::{Applied, Command};
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, Event, EventKind};
+use parley_core::model::{Channel, Event, EventKind, Role};
 use parley_core::parse::Seq;
-use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, PostKey};
+use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target};
 use parley_core::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{db_err, write_err};
-use crate::rows::{event_columns, id, EventRow, IdText};
+use crate::rows::{self, event_columns, id, EventRow, IdText};
 use crate::SqliteStore;
 
 pub(crate) const EVENTS_AFTER: &str = concat!(
@@ -30,7 +30,45 @@ pub(crate) const EVENTS_BEFORE: &str = concat!(
     " FROM events e WHERE e.channel_id = ?1 AND e.seq < ?2 ORDER BY e.seq DESC LIMIT ?3"
 );
 pub(crate) const HEAD: &str = "SELECT c.last_seq FROM channels c WHERE c.id = ?1";
-pub(crate) const MEMBERSHIP: &str = "SELECT 1 FROM members m WHERE m.channel_id = ?1 AND m.user_id = ?2";
+pub(crate) const MEMBERSHIP: &str = "SELECT m.role FROM members m WHERE m.channel_id = ?1 AND m.user_id = ?2";
+pub(crate) const TARGET: &str = "SELECT e.sender_id, e.body, e.reply_to_seq, e.deleted, e.pinned_by FROM events e \
+     WHERE e.channel_id = ?1 AND e.seq = ?2 AND e.type = 'message'";
+pub(crate) const REACTIONS_ON: &str =
+    "SELECT r.emoji, r.user_id, r.added_seq FROM reactions r WHERE r.channel_id = ?1 AND r.seq = ?2";
+pub(crate) const PIN_COUNT: &str = "SELECT COUNT(*) FROM events e WHERE e.channel_id = ?1 AND e.pinned_at IS NOT NULL";
+/// A page's reactions: every message of the page is in `seq` ?2 to ?3.
+pub(crate) const REACTIONS: &str = "SELECT r.channel_id, r.seq, r.emoji, r.user_id, r.added_seq FROM reactions r \
+     WHERE r.channel_id = ?1 AND r.seq >= ?2 AND r.seq <= ?3 ORDER BY r.added_seq";
+/// The thread index, named: without statistics the planner would walk every
+/// event after the root instead.
+pub(crate) const THREAD: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM events e INDEXED BY events_thread",
+    " WHERE e.channel_id = ?1 AND e.reply_to_seq = ?2 AND e.seq > ?3 ORDER BY e.seq LIMIT ?4"
+);
+pub(crate) const PINS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM events e WHERE e.channel_id = ?1 AND e.pinned_at IS NOT NULL ORDER BY e.pinned_at DESC, e.seq DESC"
+);
+pub(crate) const SET_ROLE: &str = "UPDATE members SET role = ?3 WHERE channel_id = ?1 AND user_id = ?2";
+pub(crate) const EDIT: &str =
+    "UPDATE events SET body = ?3, edited_at = ?4, changed_seq = ?5 WHERE channel_id = ?1 AND seq = ?2";
+pub(crate) const DELETE_MESSAGE: &str = "UPDATE events SET body = '', deleted = 1, pinned_by = NULL, \
+     pinned_at = NULL, changed_seq = ?3 WHERE channel_id = ?1 AND seq = ?2";
+pub(crate) const CHANGED: &str = "UPDATE events SET changed_seq = ?3 WHERE channel_id = ?1 AND seq = ?2";
+pub(crate) const EMPTY_EDITS: &str = "UPDATE events INDEXED BY events_target SET body = '' \
+     WHERE channel_id = ?1 AND target_seq = ?2 AND type = 'message_edited'";
+pub(crate) const DROP_REACTIONS: &str = "DELETE FROM reactions WHERE channel_id = ?1 AND seq = ?2";
+pub(crate) const ADD_REACTION: &str =
+    "INSERT INTO reactions (channel_id, seq, emoji, user_id, added_seq) VALUES (?1, ?2, ?3, ?4, ?5)";
+pub(crate) const REMOVE_REACTION: &str =
+    "DELETE FROM reactions WHERE channel_id = ?1 AND seq = ?2 AND emoji = ?3 AND user_id = ?4";
+pub(crate) const PIN: &str =
+    "UPDATE events SET pinned_by = ?3, pinned_at = ?4, changed_seq = ?5 WHERE channel_id = ?1 AND seq = ?2";
+pub(crate) const REPLIED: &str = "UPDATE events SET reply_count = reply_count + ?3, \
+     last_reply_at = coalesce(?4, last_reply_at), changed_seq = ?5 WHERE channel_id = ?1 AND seq = ?2";
 /// `e.client_msg_id = ?3` implies NOT NULL, which is what lets the partial
 /// dedupe index serve.
 pub(crate) const FIND_POST: &str = concat!(
@@ -47,7 +85,8 @@ pub(crate) const ADD_MEMBER: &str =
     "INSERT INTO members (channel_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
 pub(crate) const REMOVE_MEMBER: &str = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2";
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (channel_id, seq, id, type, sender_id, created_at, \
-     client_msg_id, body, reply_to_seq, user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+     client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 pub(crate) const SET_HEAD: &str = "UPDATE channels SET last_seq = ?2 WHERE id = ?1";
 
 #[async_trait]
@@ -94,6 +133,54 @@ impl EventLog for SqliteStore {
             .transpose()
     }
 
+    async fn reactions(&self, channel: ChannelId, seqs: &[Seq]) -> Result<Vec<Reaction>> {
+        let (Some(first), Some(last)) = (seqs.iter().min(), seqs.iter().max()) else { return Ok(Vec::new()) };
+        let rows: Vec<(String, i64, String, String, i64)> = sqlx::query_as(REACTIONS)
+            .bind(channel.to_string())
+            .bind(first)
+            .bind(last)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .filter(|row| seqs.contains(&row.1))
+            .map(|(channel_id, seq, emoji, user_id, added_seq)| {
+                Ok(Reaction {
+                    channel_id: id("reaction channel", &channel_id)?,
+                    seq,
+                    emoji,
+                    user_id: id("reaction user", &user_id)?,
+                    added_seq,
+                })
+            })
+            .collect()
+    }
+
+    async fn thread(&self, channel: ChannelId, root: Seq, after: Seq, limit: u32) -> Result<Vec<Event>> {
+        sqlx::query_as::<_, EventRow>(THREAD)
+            .bind(channel.to_string())
+            .bind(root)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(EventRow::decode)
+            .collect()
+    }
+
+    async fn pins(&self, channel: ChannelId) -> Result<Vec<Event>> {
+        sqlx::query_as::<_, EventRow>(PINS)
+            .bind(channel.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(EventRow::decode)
+            .collect()
+    }
+
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
         self.writer
             .run(move |conn| {
@@ -137,18 +224,40 @@ impl Drop for WriterTx<'_> {
 }
 
 /// An event's columns in the order of [`INSERT_EVENT`].
-type EventParams<'a> =
-    (IdText, Seq, IdText, &'static str, IdText, i64, Option<&'a str>, Option<&'a str>, Option<Seq>, Option<IdText>);
+type EventParams<'a> = (
+    IdText,
+    Seq,
+    IdText,
+    &'static str,
+    IdText,
+    i64,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<Seq>,
+    Option<IdText>,
+    Option<Seq>,
+    Option<&'a str>,
+    Option<&'static str>,
+);
 
 fn event_params(event: &Event) -> EventParams<'_> {
-    let (client_msg_id, body, reply_to_seq, user_id) = match &event.kind {
-        EventKind::Message { body, client_msg_id, reply_to_seq } => {
-            (Some(client_msg_id.as_str()), Some(body.as_str()), *reply_to_seq, None)
+    let (mut body, mut reply_to_seq, mut user_id, mut emoji, mut role) = (None, None, None, None, None);
+    match &event.kind {
+        EventKind::Message { body: text, reply_to_seq: reply, .. } => {
+            (body, reply_to_seq) = (Some(text.as_str()), *reply)
         }
-        EventKind::MemberJoined { user_id } | EventKind::MemberLeft { user_id } => {
-            (None, None, None, Some(IdText::of(user_id.as_uuid())))
+        EventKind::MemberJoined { user_id: user } | EventKind::MemberLeft { user_id: user } => {
+            user_id = Some(IdText::of(user.as_uuid()))
         }
-    };
+        EventKind::MessageEdited { body: text, .. } => body = Some(text.as_str()),
+        EventKind::ReactionAdded { emoji: e, .. } | EventKind::ReactionRemoved { emoji: e, .. } => {
+            emoji = Some(e.as_str())
+        }
+        EventKind::MemberRoleChanged { user_id: user, role: r, .. } => {
+            (user_id, role) = (Some(IdText::of(user.as_uuid())), Some(r.as_str()))
+        }
+        EventKind::MessageDeleted { .. } | EventKind::MessagePinned { .. } | EventKind::MessageUnpinned { .. } => {}
+    }
     (
         IdText::of(event.channel_id.as_uuid()),
         event.seq,
@@ -156,10 +265,13 @@ fn event_params(event: &Event) -> EventParams<'_> {
         event.kind.type_name(),
         IdText::of(event.sender_id.as_uuid()),
         event.created_at.millis(),
-        client_msg_id,
+        event.kind.client_msg_id(),
         body,
         reply_to_seq,
         user_id,
+        event.kind.target_seq(),
+        emoji,
+        role,
     )
 }
 
@@ -176,15 +288,71 @@ impl LogTx for WriterTx<'_> {
         Ok(heads)
     }
 
-    async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>> {
+    async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId, Role)>> {
         let mut statement = self.conn.prepare_cached(MEMBERSHIP).map_err(write_err)?;
         let mut found = Vec::with_capacity(pairs.len());
         for &(channel, user) in pairs {
-            if statement.exists([IdText::of(channel.as_uuid()), IdText::of(user.as_uuid())]).map_err(write_err)? {
-                found.push((channel, user));
+            let key = [IdText::of(channel.as_uuid()), IdText::of(user.as_uuid())];
+            let role: Option<String> = statement.query_row(key, |row| row.get(0)).optional().map_err(write_err)?;
+            if let Some(role) = role {
+                found.push((channel, user, rows::role(&role)?));
             }
         }
         Ok(found)
+    }
+
+    async fn messages(&mut self, targets: &[(ChannelId, Seq)]) -> Result<Vec<Target>> {
+        let mut statement = self.conn.prepare_cached(TARGET).map_err(write_err)?;
+        let mut found = Vec::with_capacity(targets.len());
+        for &(channel, seq) in targets {
+            type Row = (String, String, Option<Seq>, i64, Option<String>);
+            let row: Option<Row> = statement
+                .query_row((IdText::of(channel.as_uuid()), seq), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()
+                .map_err(write_err)?;
+            if let Some((sender, body, reply_to_seq, deleted, pinned_by)) = row {
+                found.push(Target {
+                    channel_id: channel,
+                    seq,
+                    sender_id: id("message sender", &sender)?,
+                    body,
+                    reply_to_seq,
+                    deleted: deleted != 0,
+                    pinned_by: pinned_by.map(|by| id("pinned by", &by)).transpose()?,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    async fn reactions(&mut self, targets: &[(ChannelId, Seq)]) -> Result<Vec<Reaction>> {
+        let mut statement = self.conn.prepare_cached(REACTIONS_ON).map_err(write_err)?;
+        let mut found = Vec::new();
+        for &(channel, seq) in targets {
+            let rows = statement
+                .query_map((IdText::of(channel.as_uuid()), seq), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                })
+                .map_err(write_err)?;
+            for row in rows {
+                let (emoji, user, added_seq) = row.map_err(write_err)?;
+                let user_id = id("reaction user", &user)?;
+                found.push(Reaction { channel_id: channel, seq, emoji, user_id, added_seq });
+            }
+        }
+        Ok(found)
+    }
+
+    async fn pin_counts(&mut self, channels: &[ChannelId]) -> Result<Vec<(ChannelId, u32)>> {
+        let mut statement = self.conn.prepare_cached(PIN_COUNT).map_err(write_err)?;
+        let mut counts = Vec::with_capacity(channels.len());
+        for channel in channels {
+            let count: u32 = statement.query_row([IdText::of(channel.as_uuid())], |r| r.get(0)).map_err(write_err)?;
+            counts.push((*channel, count));
+        }
+        Ok(counts)
     }
 
     async fn find_posts(&mut self, keys: &[PostKey<'_>]) -> Result<Vec<Event>> {
@@ -255,6 +423,9 @@ impl LogTx for WriterTx<'_> {
                 MemberChange::Remove { channel, user } => {
                     self.execute(REMOVE_MEMBER, (channel.to_string(), user.to_string()))?
                 }
+                MemberChange::SetRole { channel, user, role } => {
+                    self.execute(SET_ROLE, (channel.to_string(), user.to_string(), role.as_str()))?
+                }
             }
         }
         Ok(())
@@ -264,6 +435,40 @@ impl LogTx for WriterTx<'_> {
         let mut statement = self.conn.prepare_cached(INSERT_EVENT).map_err(write_err)?;
         for event in events {
             statement.execute(event_params(event)).map_err(write_err)?;
+        }
+        Ok(())
+    }
+
+    async fn change_messages(&mut self, changes: &[MessageChange]) -> Result<()> {
+        for change in changes {
+            match change {
+                MessageChange::Edited { channel, seq, body, at, by_seq } => {
+                    self.execute(EDIT, (IdText::of(channel.as_uuid()), seq, body, at.millis(), by_seq))?
+                }
+                MessageChange::Deleted { channel, seq, by_seq } => {
+                    self.execute(DELETE_MESSAGE, (IdText::of(channel.as_uuid()), seq, by_seq))?;
+                    self.execute(EMPTY_EDITS, (IdText::of(channel.as_uuid()), seq))?;
+                    self.execute(DROP_REACTIONS, (IdText::of(channel.as_uuid()), seq))?;
+                }
+                MessageChange::Reacted { reaction, add } => {
+                    let r = reaction;
+                    let (channel, user) = (IdText::of(r.channel_id.as_uuid()), IdText::of(r.user_id.as_uuid()));
+                    match add {
+                        true => self.execute(ADD_REACTION, (channel, r.seq, r.emoji.as_str(), user, r.added_seq))?,
+                        false => self.execute(REMOVE_REACTION, (channel, r.seq, r.emoji.as_str(), user))?,
+                    }
+                    self.execute(CHANGED, (IdText::of(r.channel_id.as_uuid()), r.seq, r.added_seq))?;
+                }
+                MessageChange::Pinned { channel, seq, by, at, by_seq } => {
+                    let by = by.map(|by| IdText::of(by.as_uuid()));
+                    let at = by.as_ref().map(|_| at.millis());
+                    self.execute(PIN, (IdText::of(channel.as_uuid()), seq, by, at, by_seq))?
+                }
+                MessageChange::Replied { channel, root, delta, at, by_seq } => {
+                    let at = at.map(|at| at.millis());
+                    self.execute(REPLIED, (IdText::of(channel.as_uuid()), root, delta, at, by_seq))?
+                }
+            }
         }
         Ok(())
     }

@@ -30,6 +30,17 @@ async fn hot_queries_probe_indexes() {
         ("remove_member", events::REMOVE_MEMBER, &["SEARCH members USING"]),
         ("events_after", events::EVENTS_AFTER, &["SEARCH e USING PRIMARY KEY (channel_id=? AND seq>?)"]),
         ("events_before", events::EVENTS_BEFORE, &["SEARCH e USING PRIMARY KEY (channel_id=? AND seq<?)"]),
+        ("target", events::TARGET, &["SEARCH e USING PRIMARY KEY (channel_id=? AND seq=?)"]),
+        ("reactions_on", events::REACTIONS_ON, &["SEARCH r USING PRIMARY KEY (channel_id=? AND seq=?)"]),
+        ("pin_count", events::PIN_COUNT, &["SEARCH e USING COVERING INDEX events_pins (channel_id=?"]),
+        ("reactions", events::REACTIONS, &["SEARCH r USING PRIMARY KEY (channel_id=? AND seq>? AND seq<?)"]),
+        ("thread", events::THREAD, &["SEARCH e USING INDEX events_thread (channel_id=? AND reply_to_seq=? AND seq>?)"]),
+        ("pins", events::PINS, &["SEARCH e USING INDEX events_pins (channel_id=?"]),
+        (
+            "empty_edits",
+            events::EMPTY_EDITS,
+            &["SEARCH events USING INDEX events_target (channel_id=? AND target_seq=?)"],
+        ),
         ("my_channels", channels::MY_CHANNELS, &["SEARCH m USING INDEX members_by_user", "SEARCH c USING"]),
         ("members", channels::MEMBERS, &["SEARCH m USING PRIMARY KEY (channel_id=?)", "SEARCH u USING"]),
         (

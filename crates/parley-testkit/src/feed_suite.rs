@@ -19,7 +19,12 @@ fn event(channel: ChannelId, seq: i64) -> Event {
         id: EventId::generate(),
         sender_id: UserId::generate(),
         created_at: Timestamp::now(),
-        kind: EventKind::Message { body: format!("body {seq}"), client_msg_id: format!("m{seq}"), reply_to_seq: None },
+        kind: EventKind::Message {
+            body: format!("body {seq}"),
+            client_msg_id: format!("m{seq}"),
+            reply_to_seq: None,
+            state: Default::default(),
+        },
     }
 }
 
@@ -77,6 +82,7 @@ pub async fn events_arrive_intact(feed: Arc<dyn EventFeed>) {
                 body: "héllo 😀\nline".into(),
                 client_msg_id: "c-1".into(),
                 reply_to_seq: Some(1),
+                state: Default::default(),
             },
             ..event(channel, 2)
         },

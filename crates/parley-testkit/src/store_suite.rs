@@ -21,6 +21,7 @@
 //! store that other checks have already written to.
 
 mod accounts;
+mod changes;
 mod channels;
 mod concurrency;
 mod dms;
@@ -41,6 +42,7 @@ use futures::FutureExt;
 use parley_core::ports::Store;
 
 pub use accounts::*;
+pub use changes::*;
 pub use channels::*;
 pub use concurrency::*;
 pub use dms::*;
@@ -137,6 +139,10 @@ macro_rules! __store_suite_checks {
             on_stored_sees_every_event_once,
             processor_stores_and_publishes,
             processor_refuses_a_taken_name_for_good,
+            changes_edit_then_delete,
+            changes_reactions,
+            changes_pins_and_roles,
+            changes_threads,
         }
     };
 }

@@ -4,7 +4,7 @@
 //! again on every event.
 
 use super::Chat;
-use crate::id::ChannelId;
+use crate::id::{ChannelId, UserId};
 use crate::model::{Channel, Event};
 use crate::parse::Seq;
 use crate::Result;
@@ -15,9 +15,17 @@ impl Chat {
         self.store.channel(id).await
     }
 
-    /// Up to `limit` events of `channel` after `after`, oldest first: what a
-    /// session replays.
-    pub async fn followed_events(&self, channel: ChannelId, after: Seq, limit: u32) -> Result<Vec<Event>> {
-        self.store.events_after(channel, after, limit).await
+    /// Up to `limit` events of `channel` after `after`, oldest first, each
+    /// message with its state as `reader` sees it: what a session replays.
+    pub async fn followed_events(
+        &self,
+        reader: UserId,
+        channel: ChannelId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<Vec<Event>> {
+        let mut events = self.store.events_after(channel, after, limit).await?;
+        self.with_reactions(channel, Some(reader), &mut events).await?;
+        Ok(events)
     }
 }

@@ -8,6 +8,7 @@
 
 mod follow;
 mod invites;
+mod messages;
 mod people;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub struct Chat {
 
 /// What became of a message.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant, reason = "one answer per send, never held in bulk")]
 pub enum Submitted {
     /// Stored (embedded mode): the event, with its `seq`.
     Stored(Posted),
@@ -110,7 +112,7 @@ impl Chat {
     /// `Ok(None)` when the writer cannot tell within
     /// [`STORED_WITHIN`](crate::writer::STORED_WITHIN)
     /// (cluster mode), and the caller looks in the store.
-    async fn change(&self, command: Command) -> Result<Option<ChannelId>> {
+    async fn stored(&self, command: Command) -> Result<Option<ChannelId>> {
         Ok(match self.writer.write(command, Answer::Stored).await? {
             Written::Stored(appended) => Some(appended.channel_id),
             Written::Accepted => None,
@@ -146,7 +148,7 @@ impl Chat {
         };
         let id = channel.id;
         let command = Command::Create { channel, members: vec![(user, Role::Owner)] };
-        match self.change(command).await? {
+        match self.stored(command).await? {
             Some(id) => self.load(id).await,
             // Not stored in time (cluster mode). Another node's new channel
             // may have taken the name between the check above and the
@@ -193,7 +195,7 @@ impl Chat {
             member_count: 0,
         };
         let members = people.iter().map(|id| (*id, Role::Member)).collect();
-        match self.change(Command::Create { channel, members }).await? {
+        match self.stored(Command::Create { channel, members }).await? {
             Some(id) => self.load(id).await,
             // Opened by someone else meanwhile (their channel is the one), or
             // not stored yet: opening it again is harmless.
@@ -216,7 +218,7 @@ impl Chat {
     /// once they are in it.
     async fn add_member(&self, id: ChannelId, user: UserId, actor: UserId) -> Result<Channel> {
         let command = Command::Join { channel: id, user, actor };
-        if self.change(command).await?.is_none() && self.store.role(id, user).await?.is_none() {
+        if self.stored(command).await?.is_none() && self.store.role(id, user).await?.is_none() {
             return Err(Error::unavailable("the join is queued: try again"));
         }
         self.load(id).await
@@ -230,7 +232,7 @@ impl Chat {
         }
         if role.is_some() {
             let command = Command::Leave { channel: id, user, actor: user };
-            if self.change(command).await?.is_none() && self.store.role(id, user).await?.is_some() {
+            if self.stored(command).await?.is_none() && self.store.role(id, user).await?.is_some() {
                 return Err(Error::unavailable("the leave is queued: try again"));
             }
         }
@@ -304,24 +306,38 @@ impl Chat {
         Ok(stored.map(|event| Submitted::Stored(Posted { event, created: false })))
     }
 
+    /// A page of channel `id`'s log, each message with its state as `user` sees it.
+    /// `has_more`: events before the page (`Before`, `Around`) or after it (`After`).
     pub async fn events(&self, user: UserId, id: ChannelId, page: Page) -> Result<EventPage> {
         self.visible(user, id).await?;
-        match page {
-            Page::After(after, limit) => {
-                let mut events = self.store.events_after(id, after, limit.get() + 1).await?;
-                let has_more = events.len() > limit.get() as usize;
-                events.truncate(limit.get() as usize);
-                Ok(EventPage { events, has_more })
+        let mut page = match page {
+            Page::After(after, limit) => self.after(id, after, limit.get()).await?,
+            Page::Before(before, limit) => self.before(id, before, limit.get()).await?,
+            Page::Around(seq, limit) => {
+                let mut page = self.before(id, Some(seq.saturating_add(1)), limit.get().div_ceil(2)).await?;
+                let later = self.after(id, seq, limit.get() - page.events.len() as u32).await?;
+                page.events.extend(later.events);
+                page
             }
-            Page::Before(before, limit) => {
-                let mut events = self.store.events_before(id, before, limit.get() + 1).await?;
-                let has_more = events.len() > limit.get() as usize;
-                if has_more {
-                    events.remove(0);
-                }
-                Ok(EventPage { events, has_more })
-            }
+        };
+        self.with_reactions(id, Some(user), &mut page.events).await?;
+        Ok(page)
+    }
+
+    async fn after(&self, id: ChannelId, after: Seq, limit: u32) -> Result<EventPage> {
+        let mut events = self.store.events_after(id, after, limit + 1).await?;
+        let has_more = events.len() > limit as usize;
+        events.truncate(limit as usize);
+        Ok(EventPage { events, has_more })
+    }
+
+    async fn before(&self, id: ChannelId, before: Option<Seq>, limit: u32) -> Result<EventPage> {
+        let mut events = self.store.events_before(id, before, limit + 1).await?;
+        let has_more = events.len() > limit as usize;
+        if has_more {
+            events.remove(0);
         }
+        Ok(EventPage { events, has_more })
     }
 
     /// Raises my read marker, capped at the channel's last `seq`; the marker

@@ -58,7 +58,7 @@ async fn events(
     ApiQuery(query): ApiQuery<wire::EventsQuery>,
 ) -> ApiResult<Json<wire::EventsResponse>> {
     let channel = channel_id(&id)?;
-    let page = Page::parse(query.after, query.before, query.limit)?;
+    let page = Page::parse(query.after, query.before, query.around, query.limit)?;
     let page = state.chat.events(authed.user.id, channel, page).await?;
     Ok(Json(wire::EventsResponse {
         events: page.events.iter().map(wire::Event::from).collect(),

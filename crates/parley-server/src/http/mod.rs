@@ -1,6 +1,7 @@
 //! The HTTP API: one router per area, the layers every request passes.
 
 mod auth;
+mod changes;
 mod channels;
 pub mod error;
 pub mod extract;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(channels::router())
         .merge(invites::router())
         .merge(messages::router())
+        .merge(changes::router())
         .merge(crate::gateway::router())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(|| async { ApiError(Error::not_found("no such endpoint")) });

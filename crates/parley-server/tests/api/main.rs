@@ -1,6 +1,7 @@
 //! REST API tests against the real server on port 0, one binary for all.
 
 mod auth;
+mod changes;
 mod channels;
 mod headers;
 mod invites;

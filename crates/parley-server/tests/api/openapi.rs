@@ -12,7 +12,7 @@ use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
 /// Every (method, path) the routers of src/http/ serve: auth.rs, channels.rs,
-/// invites.rs, messages.rs, the gateway and the document itself (mod.rs),
+/// invites.rs, messages.rs, changes.rs, the gateway and the document itself (mod.rs),
 /// ops.rs. A route added there belongs here and in the document.
 const ROUTED: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/register"),
@@ -36,6 +36,15 @@ const ROUTED: &[(&str, &str)] = &[
     ("post", "/api/v1/channels/{id}/messages"),
     ("get", "/api/v1/channels/{id}/events"),
     ("post", "/api/v1/channels/{id}/read"),
+    ("patch", "/api/v1/channels/{id}/messages/{seq}"),
+    ("delete", "/api/v1/channels/{id}/messages/{seq}"),
+    ("put", "/api/v1/channels/{id}/messages/{seq}/reactions/{emoji}"),
+    ("delete", "/api/v1/channels/{id}/messages/{seq}/reactions/{emoji}"),
+    ("get", "/api/v1/channels/{id}/pins"),
+    ("put", "/api/v1/channels/{id}/pins/{seq}"),
+    ("delete", "/api/v1/channels/{id}/pins/{seq}"),
+    ("get", "/api/v1/channels/{id}/threads/{seq}"),
+    ("put", "/api/v1/channels/{id}/members/{user_id}"),
     ("get", "/api/v1/ws"),
     ("get", "/api/v1/stream"),
     ("get", "/api/v1/openapi.json"),
@@ -82,7 +91,11 @@ fn needs_session(doc: &Value, operation: &Value) -> bool {
 }
 
 fn concrete(path: &str) -> String {
-    path.replace("{id}", SOME_ID).replace("{code}", SOME_CODE)
+    path.replace("{id}", SOME_ID)
+        .replace("{code}", SOME_CODE)
+        .replace("{seq}", "1")
+        .replace("{emoji}", "%F0%9F%91%8D")
+        .replace("{user_id}", SOME_ID)
 }
 
 /// Follows a local `$ref` (`#/components/...`).
@@ -113,7 +126,19 @@ async fn the_document_is_openapi_3_with_the_shared_schemas() {
     }
     let mapping = schemas["Event"]["discriminator"]["mapping"].as_object().expect("Event has a discriminator");
     assert_eq!(schemas["Event"]["discriminator"]["propertyName"], "type");
-    assert_eq!(mapping.keys().collect::<Vec<_>>(), ["member_joined", "member_left", "message"]);
+    let types = [
+        "member_joined",
+        "member_left",
+        "member_role_changed",
+        "message",
+        "message_deleted",
+        "message_edited",
+        "message_pinned",
+        "message_unpinned",
+        "reaction_added",
+        "reaction_removed",
+    ];
+    assert_eq!(mapping.keys().collect::<Vec<_>>(), types);
 
     // Every $ref points somewhere.
     fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {

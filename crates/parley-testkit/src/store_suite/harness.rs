@@ -17,7 +17,7 @@ use parley_core::feed::EventBatch;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, Role, User};
 use parley_core::parse::{Body, ClientMsgId, Seq, Username};
-use parley_core::ports::{EventLog, PostKey, Store};
+use parley_core::ports::{EventLog, PostKey, Reaction, Store};
 use parley_core::sequencer::Sequencer;
 use parley_core::time::Timestamp;
 use parley_core::{ErrorCode, Result};
@@ -119,6 +119,18 @@ impl EventLog for GatedLog {
 
     async fn stored_post(&self, key: &PostKey<'_>) -> Result<Option<Event>> {
         self.log.stored_post(key).await
+    }
+
+    async fn reactions(&self, channel: ChannelId, seqs: &[Seq]) -> Result<Vec<Reaction>> {
+        self.log.reactions(channel, seqs).await
+    }
+
+    async fn thread(&self, channel: ChannelId, root: Seq, after: Seq, limit: u32) -> Result<Vec<Event>> {
+        self.log.thread(channel, root, after, limit).await
+    }
+
+    async fn pins(&self, channel: ChannelId) -> Result<Vec<Event>> {
+        self.log.pins(channel).await
     }
 
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {

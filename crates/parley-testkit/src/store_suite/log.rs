@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use parley_core::command::Command;
+use parley_core::command::{Appended, Command};
 use parley_core::feed::{EventFeed, LocalFeed};
 use parley_core::model::{ChannelKind, Event, EventKind, Role};
 use parley_core::parse::Seq;
@@ -29,6 +29,11 @@ pub async fn log_seq_and_paging(store: Arc<dyn Store>) {
     }
     let reply = h.sequencer.submit(reply(channel.id, bob.id, "reply", "a reply", Some(7))).await.must("reply");
     acked.extend(reply.events);
+    // The root of the thread as any later read sees it.
+    let replied_at = acked[30].created_at;
+    if let EventKind::Message { state, .. } = &mut acked[6].kind {
+        (state.reply_count, state.last_reply_at, state.changed_seq) = (1, Some(replied_at), 31);
+    }
     let last: Seq = 31;
     assert_eq!(seqs(&acked), (1..=last).collect::<Vec<_>>(), "acked seqs run 1..=31");
     assert_eq!(h.load(channel.id).await.last_seq, last);
@@ -250,15 +255,18 @@ pub async fn reply_to_out_of_range(store: Arc<dyn Store>) {
     h.posted(channel.id, alice.id, "m2", "two").await;
     let reply_to = |id: &str, to: Seq| h.sequencer.submit(reply(channel.id, alice.id, id, "re", Some(to)));
 
-    for bad in [-1, 0, 3, 1000] {
+    // 1 is alice's member_joined: a reply points at a message.
+    for bad in [-1, 0, 1, 3, 1000] {
         assert_eq!(
             code_of(reply_to(&format!("bad{bad}"), bad).await, "reply"),
             ErrorCode::BadRequest,
             "reply_to_seq {bad}"
         );
     }
-    assert!(reply_to("ok1", 1).await.must("reply to the first").created);
-    assert!(reply_to("ok3", 3).await.must("reply to the newest").created);
+    let first = reply_to("ok2", 2).await.must("reply to the message");
+    assert_eq!(reply_seq(&first), Some(2));
+    let second = reply_to("ok3", 3).await.must("reply to the reply");
+    assert_eq!(reply_seq(&second), Some(2), "a reply to a reply joins the root's thread");
     assert_eq!(h.load(channel.id).await.last_seq, 4, "refused replies append nothing");
 }
 
@@ -295,4 +303,11 @@ pub async fn processor_stores_and_publishes(store: Arc<dyn Store>) {
         assert_eq!(published, expected.map(|(s, b)| (s, b.to_owned())), "{round}");
     }
     assert_eq!(h.log(channel.id).await.len() as Seq, first.seq + 2, "nothing stored twice");
+}
+
+fn reply_seq(appended: &Appended) -> Option<Seq> {
+    match appended.events.first().map(|e| &e.kind) {
+        Some(EventKind::Message { reply_to_seq, .. }) => *reply_to_seq,
+        _ => None,
+    }
 }

@@ -75,7 +75,7 @@ impl EventFrame {
         let membership = match event.kind {
             EventKind::MemberJoined { user_id } => Some((user_id, true)),
             EventKind::MemberLeft { user_id } => Some((user_id, false)),
-            EventKind::Message { .. } => None,
+            _ => None,
         };
         EventFrame {
             channel: event.channel_id,

@@ -139,7 +139,12 @@ fn event(channel: ChannelId, seq: Seq, kind: EventKind) -> Event {
 }
 
 fn message(channel: ChannelId, seq: Seq) -> Event {
-    let kind = EventKind::Message { body: "hi".into(), client_msg_id: seq.to_string(), reply_to_seq: None };
+    let kind = EventKind::Message {
+        body: "hi".into(),
+        client_msg_id: seq.to_string(),
+        reply_to_seq: None,
+        state: Default::default(),
+    };
     event(channel, seq, kind)
 }
 

@@ -80,7 +80,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         let mut sent = after;
         while sent < inline_end {
             let want = u32::try_from((inline_end - sent).min(500)).unwrap_or(500);
-            let page = self.state.chat.followed_events(channel, sent, want).await?;
+            let page = self.state.chat.followed_events(self.user.id, channel, sent, want).await?;
             if page.is_empty() {
                 break;
             }

@@ -1,0 +1,239 @@
+//! What a change may do to a message, and who may make it: edits by the
+//! author; deletes by the author or the channel's owner or admins; one
+//! reaction per person, message and emoji, at most [`MAX_EMOJI`] emoji on a
+//! message; at most [`MAX_PINS`] pins in a channel; roles set by the owner.
+//! A change that would change nothing (a reaction already there, a pin of a
+//! pinned message) stores no event and is not an error.
+
+use super::{Batch, Keys, Known};
+use crate::command::{Appended, Change};
+use crate::id::{ChannelId, UserId};
+use crate::model::{EventKind, Role};
+use crate::parse::Seq;
+use crate::ports::{MemberChange, MessageChange, Reaction, Target};
+use crate::{Error, Result};
+
+/// The most distinct emoji on one message.
+pub const MAX_EMOJI: usize = 20;
+/// The most pinned messages in one channel.
+pub const MAX_PINS: u32 = 100;
+
+/// What the batch must read for `change`.
+pub(super) fn keys(channel: ChannelId, change: &Change, keys: &mut Keys<'_>) {
+    match change {
+        Change::Edit { target, .. } | Change::Delete { target } => keys.targets.push((channel, *target)),
+        Change::React { target, .. } => {
+            keys.targets.push((channel, *target));
+            keys.reacted.push((channel, *target));
+        }
+        Change::Pin { target, .. } => {
+            keys.targets.push((channel, *target));
+            keys.pinned.push(channel);
+        }
+        Change::SetRole { user, .. } => keys.pairs.push((channel, *user)),
+    }
+}
+
+/// The type of the event `change` stores, which a retry's first event must have.
+pub(super) fn event_type(change: &Change) -> &'static str {
+    match change {
+        Change::Edit { .. } => "message_edited",
+        Change::Delete { .. } => "message_deleted",
+        Change::React { add: true, .. } => "reaction_added",
+        Change::React { add: false, .. } => "reaction_removed",
+        Change::Pin { pin: true, .. } => "message_pinned",
+        Change::Pin { pin: false, .. } => "message_unpinned",
+        Change::SetRole { .. } => "member_role_changed",
+    }
+}
+
+/// What the rules say of `change` (`None`: a reply) by `actor` to a message,
+/// from what anyone can read of it: its `author`, and whether it is
+/// `deleted`. A cluster's gateway checks this before it answers `accepted`.
+pub fn check_target(change: Option<&Change>, author: UserId, deleted: bool, actor: UserId) -> Result<()> {
+    match change {
+        None if deleted => Err(Error::conflict("the message replied to is deleted")),
+        Some(Change::Edit { .. }) if author != actor => Err(Error::forbidden("only its author can edit a message")),
+        // Deleting a deleted message changes nothing.
+        Some(Change::Delete { .. }) => Ok(()),
+        Some(_) if deleted => Err(Error::conflict("the message is deleted")),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn key_reused() -> Error {
+    Error::conflict("client_msg_id was used for another change: each change needs its own")
+}
+
+/// The root of the thread a reply to `reply_to_seq` joins: the message
+/// itself, or the root it replies to (a thread is one level deep).
+pub(super) fn thread_root(known: &Known<'_>, channel: ChannelId, reply_to_seq: Option<Seq>) -> Result<Option<Seq>> {
+    let Some(seq) = reply_to_seq else { return Ok(None) };
+    match known.targets.get(&(channel, seq)) {
+        None => Err(Error::bad_request("reply_to_seq is not a message of this channel")),
+        Some(target) => {
+            check_target(None, target.sender_id, target.deleted, target.sender_id)?;
+            Ok(Some(target.reply_to_seq.unwrap_or(seq)))
+        }
+    }
+}
+
+/// One change applied to what the batch knows.
+pub(super) struct Step<'a, 'c> {
+    pub(super) known: &'a mut Known<'c>,
+    pub(super) batch: &'a mut Batch,
+    pub(super) members: &'a mut Vec<MemberChange>,
+}
+
+impl Step<'_, '_> {
+    pub(super) fn apply(
+        &mut self,
+        channel: ChannelId,
+        actor: UserId,
+        client_msg_id: &str,
+        change: &Change,
+        messages: &mut Vec<MessageChange>,
+    ) -> Result<Appended> {
+        if !self.known.heads.contains_key(&channel) {
+            return Err(Error::not_found("channel not found"));
+        }
+        let Some(role) = self.known.members.get(&(channel, actor)).copied() else {
+            return Err(Error::forbidden("you are not a member of this channel"));
+        };
+        let cmid = client_msg_id.to_owned();
+        let now = self.batch.now;
+        // The seq of the event this change appends, last.
+        let by_seq = self.known.heads[&channel] + 1;
+        let kind = match change {
+            Change::SetRole { user, role: new } => {
+                if role != Role::Owner {
+                    return Err(Error::forbidden("only the channel's owner can change roles"));
+                }
+                if *new == Role::Owner {
+                    return Err(Error::bad_request("role must be admin or member"));
+                }
+                if *user == actor {
+                    return Err(Error::bad_request("the owner's own role cannot change"));
+                }
+                match self.known.members.get_mut(&(channel, *user)) {
+                    None => return Err(Error::not_found("user is not a member of this channel")),
+                    Some(now) if now == new => return Ok(self.nothing(channel)),
+                    Some(now) => *now = *new,
+                }
+                self.members.push(MemberChange::SetRole { channel, user: *user, role: *new });
+                EventKind::MemberRoleChanged { user_id: *user, role: *new, client_msg_id: cmid }
+            }
+            Change::Edit { target, body } => {
+                let message = self.target(channel, *target)?;
+                check_target(Some(change), message.sender_id, message.deleted, actor)?;
+                if message.body == body.as_str() {
+                    return Ok(self.nothing(channel));
+                }
+                message.body = body.as_str().to_owned();
+                let body = body.as_str().to_owned();
+                messages.push(MessageChange::Edited { channel, seq: *target, body: body.clone(), at: now, by_seq });
+                EventKind::MessageEdited { target_seq: *target, body, client_msg_id: cmid }
+            }
+            Change::Delete { target } => {
+                let message = self.target(channel, *target)?;
+                if message.deleted {
+                    return Ok(self.nothing(channel));
+                }
+                // A DM's people are all plain members: each deletes only their own.
+                if message.sender_id != actor && !role.moderates() {
+                    return Err(Error::forbidden(
+                        "only its author or the channel's owner or admins can delete a message",
+                    ));
+                }
+                message.deleted = true;
+                message.body.clear();
+                let (root, was_pinned) = (message.reply_to_seq, message.pinned_by.take().is_some());
+                messages.push(MessageChange::Deleted { channel, seq: *target, by_seq });
+                if let Some(root) = root {
+                    messages.push(MessageChange::Replied { channel, root, delta: -1, at: None, by_seq });
+                }
+                if was_pinned {
+                    self.known.pins.entry(channel).and_modify(|n| *n = n.saturating_sub(1));
+                }
+                self.known.emoji.remove(&(channel, *target));
+                self.known.reactions.retain(|(c, s, ..)| !(*c == channel && s == target));
+                EventKind::MessageDeleted { target_seq: *target, client_msg_id: cmid }
+            }
+            Change::React { target, emoji, add } => {
+                let message = self.target(channel, *target)?;
+                check_target(Some(change), message.sender_id, message.deleted, actor)?;
+                let key = (channel, *target, emoji.as_str().to_owned(), actor);
+                let on_message = self.known.emoji.entry((channel, *target)).or_default();
+                if *add {
+                    if self.known.reactions.contains(&key) {
+                        return Ok(self.nothing(channel));
+                    }
+                    if !on_message.contains_key(emoji.as_str()) && on_message.len() >= MAX_EMOJI {
+                        return Err(Error::conflict(format!("a message has at most {MAX_EMOJI} different emoji")));
+                    }
+                    *on_message.entry(emoji.as_str().to_owned()).or_default() += 1;
+                    self.known.reactions.insert(key);
+                } else {
+                    if !self.known.reactions.remove(&key) {
+                        return Ok(self.nothing(channel));
+                    }
+                    if let Some(count) = on_message.get_mut(emoji.as_str()) {
+                        *count -= 1;
+                        if *count == 0 {
+                            on_message.remove(emoji.as_str());
+                        }
+                    }
+                }
+                let reaction = Reaction {
+                    channel_id: channel,
+                    seq: *target,
+                    emoji: emoji.as_str().to_owned(),
+                    user_id: actor,
+                    added_seq: by_seq,
+                };
+                messages.push(MessageChange::Reacted { reaction, add: *add });
+                let (target_seq, emoji) = (*target, emoji.as_str().to_owned());
+                match add {
+                    true => EventKind::ReactionAdded { target_seq, emoji, client_msg_id: cmid },
+                    false => EventKind::ReactionRemoved { target_seq, emoji, client_msg_id: cmid },
+                }
+            }
+            Change::Pin { target, pin } => {
+                let message = self.target(channel, *target)?;
+                check_target(Some(change), message.sender_id, message.deleted, actor)?;
+                let pinned_by = message.pinned_by;
+                match (pin, pinned_by) {
+                    (true, Some(_)) | (false, None) => return Ok(self.nothing(channel)),
+                    (false, Some(by)) if by != actor && !role.moderates() => {
+                        return Err(Error::forbidden(
+                            "only who pinned it or the channel's owner or admins can unpin it",
+                        ))
+                    }
+                    _ => {}
+                }
+                let pins = self.known.pins.entry(channel).or_default();
+                if *pin && *pins >= MAX_PINS {
+                    return Err(Error::conflict(format!("a channel has at most {MAX_PINS} pinned messages")));
+                }
+                *pins = if *pin { *pins + 1 } else { pins.saturating_sub(1) };
+                let by = pin.then_some(actor);
+                self.target(channel, *target)?.pinned_by = by;
+                messages.push(MessageChange::Pinned { channel, seq: *target, by, at: now, by_seq });
+                match pin {
+                    true => EventKind::MessagePinned { target_seq: *target, client_msg_id: cmid },
+                    false => EventKind::MessageUnpinned { target_seq: *target, client_msg_id: cmid },
+                }
+            }
+        };
+        let event = self.batch.append(&mut self.known.heads, channel, actor, kind);
+        Ok(Appended { channel_id: channel, events: vec![event], created: true })
+    }
+
+    fn target(&mut self, channel: ChannelId, seq: Seq) -> Result<&mut Target> {
+        self.known.targets.get_mut(&(channel, seq)).ok_or_else(|| Error::not_found("message not found"))
+    }
+
+    fn nothing(&self, channel: ChannelId) -> Appended {
+        Appended { channel_id: channel, events: vec![], created: false }
+    }
+}

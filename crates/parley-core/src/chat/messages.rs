@@ -1,0 +1,104 @@
+//! Changes to messages (edits, deletes, reactions, pins) and members' roles,
+//! each a command of the channel's log like a message; and the reads that
+//! serve a message's state: a thread, a channel's pins, reactions with `me`.
+
+use std::collections::HashMap;
+
+use super::{Chat, EventPage};
+use crate::command::{Change, Command};
+use crate::id::{ChannelId, UserId};
+use crate::model::{Event, EventKind, Reactions};
+use crate::parse::{ClientMsgId, PageLimit, Seq};
+use crate::writer::{Answer, Written};
+use crate::{Error, ErrorCode, Result};
+
+/// A thread: its root message and a page of its replies.
+#[derive(Debug, Clone)]
+pub struct Thread {
+    pub root: Event,
+    pub replies: EventPage,
+}
+
+impl Chat {
+    /// Makes `user`'s `change` in channel `id`, answered as `answer` asks.
+    /// `Written::Stored` with no event: it changed nothing (a reaction that
+    /// was there already), or it is a retry whose event is given.
+    pub async fn change(
+        &self,
+        user: UserId,
+        id: ChannelId,
+        client_msg_id: ClientMsgId,
+        change: Change,
+        answer: Answer,
+    ) -> Result<Written> {
+        let command = Command::Change { channel: id, actor: user, client_msg_id, change };
+        match self.writer.write(command, answer).await {
+            // Not a member: may they even know the channel is there?
+            Err(error) if error.code == ErrorCode::Forbidden => {
+                self.visible(user, id).await?;
+                Err(error)
+            }
+            written => written,
+        }
+    }
+
+    /// The thread of message `root`: the root, and its replies after `after`.
+    pub async fn thread(&self, user: UserId, id: ChannelId, root: Seq, after: Seq, limit: PageLimit) -> Result<Thread> {
+        self.visible(user, id).await?;
+        let not_found = || Error::not_found("message not found");
+        let mut root = match self.store.events_after(id, root.saturating_sub(1), 1).await?.pop() {
+            Some(event) if event.seq == root && matches!(event.kind, EventKind::Message { .. }) => event,
+            _ => return Err(not_found()),
+        };
+        let mut events = self.store.thread(id, root.seq, after, limit.get() + 1).await?;
+        let has_more = events.len() > limit.get() as usize;
+        events.truncate(limit.get() as usize);
+        self.with_reactions(id, Some(user), std::slice::from_mut(&mut root)).await?;
+        self.with_reactions(id, Some(user), &mut events).await?;
+        Ok(Thread { root, replies: EventPage { events, has_more } })
+    }
+
+    /// The pinned messages of channel `id`, the latest pinned first.
+    pub async fn pins(&self, user: UserId, id: ChannelId) -> Result<Vec<Event>> {
+        self.visible(user, id).await?;
+        let mut pins = self.store.pins(id).await?;
+        self.with_reactions(id, Some(user), &mut pins).await?;
+        Ok(pins)
+    }
+
+    /// Fills in the reactions of the messages among `events`, in the order
+    /// each emoji was first added, with `me` for `reader` when known.
+    pub(super) async fn with_reactions(
+        &self,
+        channel: ChannelId,
+        reader: Option<UserId>,
+        events: &mut [Event],
+    ) -> Result<()> {
+        let seqs: Vec<Seq> = events
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::Message { state, .. } if !state.deleted))
+            .map(|e| e.seq)
+            .collect();
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let mut on: HashMap<Seq, Vec<Reactions>> = HashMap::new();
+        for reaction in self.store.reactions(channel, &seqs).await? {
+            let mine = reader.map(|reader| reader == reaction.user_id);
+            let list = on.entry(reaction.seq).or_default();
+            match list.iter_mut().find(|r| r.emoji == reaction.emoji) {
+                Some(r) => {
+                    r.count += 1;
+                    r.me = r.me.zip(mine).map(|(a, b)| a || b);
+                }
+                None => list.push(Reactions { emoji: reaction.emoji, count: 1, me: mine }),
+            }
+        }
+        for event in events {
+            if let (EventKind::Message { state, .. }, Some(reactions)) = (&mut event.kind, on.remove(&event.seq)) {
+                state.reactions = reactions;
+            }
+        }
+        Ok(())
+    }
+}

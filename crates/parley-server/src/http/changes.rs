@@ -1,0 +1,168 @@
+//! Changes to messages and roles, each an event of the channel's log
+//! (docs/protocol.md, "Changing messages"), and the reads of a thread and of
+//! a channel's pins. A change costs one unit of the sender's message budget.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, put};
+use axum::{Json, Router};
+use parley_core::command::Change;
+use parley_core::emoji::Emoji;
+use parley_core::error::Error;
+use parley_core::id::UserId;
+use parley_core::model::Role;
+use parley_core::parse::{parse_seq, Body, ClientMsgId, PageLimit};
+use parley_core::writer::{Answer, Written};
+use parley_protocol as wire;
+
+use super::channel_id;
+use super::error::ApiResult;
+use super::extract::{ApiJson, ApiQuery, Authed};
+use crate::rate::Class;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/channels/{id}/messages/{seq}", patch(edit).delete(delete))
+        .route("/channels/{id}/messages/{seq}/reactions/{emoji}", put(react).delete(unreact))
+        .route("/channels/{id}/pins", get(pins))
+        .route("/channels/{id}/pins/{seq}", put(pin).delete(unpin))
+        .route("/channels/{id}/threads/{seq}", get(thread))
+        .route("/channels/{id}/members/{user_id}", put(set_role))
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, seq)): Path<(String, String)>,
+    ApiJson(body): ApiJson<wire::EditRequest>,
+) -> ApiResult<Response> {
+    let change = Change::Edit { target: target(&seq)?, body: Body::parse(&body.body)? };
+    make(&state, &authed, &id, Some(&body.client_msg_id), change).await
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, seq)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<wire::ChangeQuery>,
+) -> ApiResult<Response> {
+    make(&state, &authed, &id, query.client_msg_id.as_deref(), Change::Delete { target: target(&seq)? }).await
+}
+
+async fn react(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, seq, emoji)): Path<(String, String, String)>,
+    ApiQuery(query): ApiQuery<wire::ChangeQuery>,
+) -> ApiResult<Response> {
+    let change = Change::React { target: target(&seq)?, emoji: Emoji::parse(&emoji)?, add: true };
+    make(&state, &authed, &id, query.client_msg_id.as_deref(), change).await
+}
+
+async fn unreact(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, seq, emoji)): Path<(String, String, String)>,
+    ApiQuery(query): ApiQuery<wire::ChangeQuery>,
+) -> ApiResult<Response> {
+    let change = Change::React { target: target(&seq)?, emoji: Emoji::parse(&emoji)?, add: false };
+    make(&state, &authed, &id, query.client_msg_id.as_deref(), change).await
+}
+
+async fn pin(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, seq)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<wire::ChangeQuery>,
+) -> ApiResult<Response> {
+    make(&state, &authed, &id, query.client_msg_id.as_deref(), Change::Pin { target: target(&seq)?, pin: true }).await
+}
+
+async fn unpin(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, seq)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<wire::ChangeQuery>,
+) -> ApiResult<Response> {
+    make(&state, &authed, &id, query.client_msg_id.as_deref(), Change::Pin { target: target(&seq)?, pin: false }).await
+}
+
+async fn set_role(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, user)): Path<(String, String)>,
+    ApiJson(body): ApiJson<wire::RoleRequest>,
+) -> ApiResult<Response> {
+    let user: UserId = user.parse().map_err(|_| Error::not_found("user is not a member of this channel"))?;
+    let role = match body.role.as_str() {
+        "admin" => Role::Admin,
+        "member" => Role::Member,
+        _ => return Err(Error::bad_request("role must be admin or member").into()),
+    };
+    make(&state, &authed, &id, Some(&body.client_msg_id), Change::SetRole { user, role }).await
+}
+
+async fn thread(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, seq)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<wire::ThreadQuery>,
+) -> ApiResult<Json<wire::ThreadResponse>> {
+    let channel = channel_id(&id)?;
+    let after = parse_seq(query.after.unwrap_or(0), "after")?;
+    let thread =
+        state.chat.thread(authed.user.id, channel, target(&seq)?, after, PageLimit::parse(query.limit)?).await?;
+    Ok(Json(wire::ThreadResponse {
+        root: (&thread.root).into(),
+        replies: thread.replies.events.iter().map(wire::Event::from).collect(),
+        has_more: thread.replies.has_more,
+    }))
+}
+
+async fn pins(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<wire::PinsResponse>> {
+    let pins = state.chat.pins(authed.user.id, channel_id(&id)?).await?;
+    Ok(Json(wire::PinsResponse { pins: pins.iter().map(wire::Event::from).collect() }))
+}
+
+/// A message's `seq` in a path: a message is never at 0.
+fn target(raw: &str) -> Result<i64, Error> {
+    match raw.parse::<i64>() {
+        Ok(seq @ 1..) => Ok(seq),
+        _ => Err(Error::not_found("message not found")),
+    }
+}
+
+/// Makes the change within the sender's message budget. 201 with the event
+/// it stored; 200 with the event first stored for a retry, or with `null`
+/// when it changed nothing; in cluster mode 202 when its event did not come
+/// back in time (the change is durable in the command log either way).
+async fn make(
+    state: &AppState,
+    authed: &Authed,
+    id: &str,
+    client_msg_id: Option<&str>,
+    change: Change,
+) -> ApiResult<Response> {
+    let channel = channel_id(id)?;
+    let client_msg_id =
+        ClientMsgId::parse(client_msg_id.ok_or_else(|| Error::bad_request("client_msg_id is required"))?)?;
+    state.rates.user(Class::Messages, authed.user.id)?;
+    let key = client_msg_id.as_str().to_owned();
+    match state.chat.change(authed.user.id, channel, client_msg_id, change, Answer::Stored).await? {
+        Written::Stored(appended) => {
+            let status = if appended.created { StatusCode::CREATED } else { StatusCode::OK };
+            let event = appended.events.first().map(wire::Event::from);
+            Ok((status, Json(wire::ChangeResponse { event })).into_response())
+        }
+        Written::Accepted => {
+            let accepted = wire::AcceptedResponse { status: "accepted".into(), client_msg_id: key };
+            Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Changing messages over REST: edits, deletes, reactions, pins, roles,
+//! threads and jumping to a message; live delivery and resume of the change
+//! events over the WebSocket.
+
+use parley_testkit::app::{spawn_app, TestApp, TestUser};
+use parley_testkit::ws::WsClient;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn call(app: &TestApp, method: Method, path: &str, user: &TestUser, body: Option<Value>) -> (StatusCode, Value) {
+    app.call(method, path, Some(&user.token), body).await
+}
+
+/// The message `seq` of `channel` as `user` reads it in a page around it.
+async fn message(app: &TestApp, user: &TestUser, channel: &str, seq: i64) -> Value {
+    let (status, page) = app.get(&format!("/api/v1/channels/{channel}/events?around={seq}&limit=3"), &user.token).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["events"].as_array().unwrap().iter().find(|e| e["seq"] == seq).cloned().expect("the message in its page")
+}
+
+fn code(answer: &(StatusCode, Value)) -> (StatusCode, &str) {
+    (answer.0, answer.1["error"]["code"].as_str().unwrap_or(""))
+}
+
+#[tokio::test]
+async fn edit_and_delete_follow_their_rules() {
+    let app = spawn_app().await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let general = app.create_channel(&alice, "general", "public").await;
+    app.post(&format!("/api/v1/channels/{general}/join"), &bob.token, json!({})).await;
+    let seq = app.send(&alice, &general, "m1", "helo").await["seq"].as_i64().unwrap();
+    let path = format!("/api/v1/channels/{general}/messages/{seq}");
+
+    let bobs = call(&app, Method::PATCH, &path, &bob, Some(json!({"body": "mine", "client_msg_id": "e0"}))).await;
+    assert_eq!(code(&bobs), (StatusCode::FORBIDDEN, "forbidden"), "only the author edits");
+    let (status, edited) =
+        call(&app, Method::PATCH, &path, &alice, Some(json!({"body": " hello ", "client_msg_id": "e1"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{edited}");
+    assert_eq!((&edited["event"]["type"], &edited["event"]["target_seq"]), (&json!("message_edited"), &json!(seq)));
+    assert_eq!(edited["event"]["body"], "hello", "trimmed as a new message is");
+    let shown = message(&app, &bob, &general, seq).await;
+    assert_eq!((&shown["body"], shown["edited_at"].is_string()), (&json!("hello"), true), "{shown}");
+    let long = json!({"body": "x".repeat(4001), "client_msg_id": "e2"});
+    assert_eq!(code(&call(&app, Method::PATCH, &path, &alice, Some(long)).await).0, StatusCode::PAYLOAD_TOO_LARGE);
+    let retried = call(&app, Method::PATCH, &path, &alice, Some(json!({"body": "hello", "client_msg_id": "e1"}))).await;
+    assert_eq!((retried.0, &retried.1["event"]), (StatusCode::OK, &edited["event"]), "a retry: the first event");
+
+    let no_key = call(&app, Method::DELETE, &path, &alice, None).await;
+    assert_eq!(code(&no_key), (StatusCode::BAD_REQUEST, "bad_request"), "a change needs its client_msg_id");
+    let by_bob = call(&app, Method::DELETE, &format!("{path}?client_msg_id=d0"), &bob, None).await;
+    assert_eq!(code(&by_bob).0, StatusCode::FORBIDDEN);
+    let (status, deleted) = call(&app, Method::DELETE, &format!("{path}?client_msg_id=d1"), &alice, None).await;
+    assert_eq!((status, &deleted["event"]["type"]), (StatusCode::CREATED, &json!("message_deleted")));
+    let tombstone = message(&app, &bob, &general, seq).await;
+    assert_eq!((tombstone.get("body"), &tombstone["deleted"]), (None, &json!(true)), "{tombstone}");
+    let (_, log) = app.get(&format!("/api/v1/channels/{general}/events"), &bob.token).await;
+    assert!(!log.to_string().contains("hello"), "the text is gone from every read: {log}");
+
+    let again = call(&app, Method::PATCH, &path, &alice, Some(json!({"body": "back", "client_msg_id": "e3"}))).await;
+    assert_eq!(code(&again), (StatusCode::CONFLICT, "conflict"), "a deleted message stays deleted");
+    let reply = json!({"body": "re", "client_msg_id": "r1", "reply_to_seq": seq});
+    let replied = app.post(&format!("/api/v1/channels/{general}/messages"), &bob.token, reply).await;
+    assert_eq!(code(&replied).0, StatusCode::CONFLICT, "no replies to a deleted message");
+    for bad in ["0", "x", "999"] {
+        let answer = call(
+            &app,
+            Method::DELETE,
+            &format!("/api/v1/channels/{general}/messages/{bad}?client_msg_id=z"),
+            &alice,
+            None,
+        )
+        .await;
+        assert_eq!(code(&answer), (StatusCode::NOT_FOUND, "not_found"), "seq {bad}");
+    }
+
+    let secret = app.create_channel(&alice, "secret", "private").await;
+    let hidden = app.send(&alice, &secret, "s1", "shh").await["seq"].as_i64().unwrap();
+    let outsider =
+        call(&app, Method::DELETE, &format!("/api/v1/channels/{secret}/messages/{hidden}?client_msg_id=o"), &bob, None)
+            .await;
+    assert_eq!(code(&outsider).0, StatusCode::NOT_FOUND, "a private channel is not there for outsiders");
+    let bobs = app.send(&bob, &general, "b1", "bye").await["seq"].as_i64().unwrap();
+    app.post(&format!("/api/v1/channels/{general}/leave"), &bob.token, json!({})).await;
+    let edit = Some(json!({"body": "x", "client_msg_id": "l"}));
+    let left = call(&app, Method::PATCH, &format!("/api/v1/channels/{general}/messages/{bobs}"), &bob, edit).await;
+    assert_eq!(code(&left).0, StatusCode::FORBIDDEN, "a channel I left is not mine to change");
+}
+
+#[tokio::test]
+async fn reactions_pins_roles_and_threads() {
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (app.register("alice").await, app.register("bob").await, app.register("carol").await);
+    let general = app.create_channel(&alice, "general", "public").await;
+    for user in [&bob, &carol] {
+        app.post(&format!("/api/v1/channels/{general}/join"), &user.token, json!({})).await;
+    }
+    let seq = app.send(&carol, &general, "m1", "react to me").await["seq"].as_i64().unwrap();
+    let reactions = format!("/api/v1/channels/{general}/messages/{seq}/reactions");
+
+    let added = call(&app, Method::PUT, &format!("{reactions}/%F0%9F%91%8D?client_msg_id=a1"), &alice, None).await;
+    assert_eq!((added.0, &added.1["event"]["emoji"]), (StatusCode::CREATED, &json!("👍")));
+    let twice = call(&app, Method::PUT, &format!("{reactions}/:+1:?client_msg_id=a2"), &alice, None).await;
+    assert_eq!((twice.0, &twice.1["event"]), (StatusCode::OK, &Value::Null), "a shortcode names the same emoji");
+    call(&app, Method::PUT, &format!("{reactions}/:thumbsup:?client_msg_id=b1"), &bob, None).await;
+    let bad = call(&app, Method::PUT, &format!("{reactions}/nope?client_msg_id=b2"), &bob, None).await;
+    assert_eq!(code(&bad), (StatusCode::BAD_REQUEST, "bad_request"));
+    let shown = message(&app, &bob, &general, seq).await;
+    assert_eq!(shown["reactions"], json!([{"emoji": "👍", "count": 2, "me": true}]));
+    let gone = call(&app, Method::DELETE, &format!("{reactions}/%F0%9F%91%8D?client_msg_id=b3"), &bob, None).await;
+    assert_eq!((gone.0, &gone.1["event"]["type"]), (StatusCode::CREATED, &json!("reaction_removed")));
+    assert_eq!(
+        message(&app, &bob, &general, seq).await["reactions"],
+        json!([{"emoji": "👍", "count": 1, "me": false}])
+    );
+
+    let pin = format!("/api/v1/channels/{general}/pins/{seq}");
+    assert_eq!(call(&app, Method::PUT, &format!("{pin}?client_msg_id=p1"), &bob, None).await.0, StatusCode::CREATED);
+    let (_, pins) = app.get(&format!("/api/v1/channels/{general}/pins"), &carol.token).await;
+    assert_eq!((pins["pins"][0]["seq"].as_i64(), &pins["pins"][0]["pinned"]), (Some(seq), &json!(true)));
+    let unpin = call(&app, Method::DELETE, &format!("{pin}?client_msg_id=u1"), &carol, None).await;
+    assert_eq!(code(&unpin).0, StatusCode::FORBIDDEN, "bob's pin is bob's, or an admin's, to take down");
+
+    let role = |user: &TestUser, role: &str, key: &str| {
+        (format!("/api/v1/channels/{general}/members/{}", user.id), json!({"role": role, "client_msg_id": key}))
+    };
+    let (path, body) = role(&carol, "admin", "r1");
+    assert_eq!(
+        code(&call(&app, Method::PUT, &path, &bob, Some(body)).await).0,
+        StatusCode::FORBIDDEN,
+        "only the owner"
+    );
+    let (path, body) = role(&carol, "owner", "r2");
+    assert_eq!(code(&call(&app, Method::PUT, &path, &alice, Some(body)).await).0, StatusCode::BAD_REQUEST);
+    let (path, body) = role(&carol, "admin", "r3");
+    let (status, promoted) = call(&app, Method::PUT, &path, &alice, Some(body)).await;
+    assert_eq!(
+        (status, &promoted["event"]["type"], &promoted["event"]["role"]),
+        (StatusCode::CREATED, &json!("member_role_changed"), &json!("admin"))
+    );
+    let (_, members) = app.get(&format!("/api/v1/channels/{general}/members"), &alice.token).await;
+    let carols = members["members"].as_array().unwrap().iter().find(|m| m["user"]["id"] == carol.id.as_str()).cloned();
+    assert_eq!(carols.map(|m| m["role"].clone()), Some(json!("admin")));
+    assert_eq!(
+        call(&app, Method::DELETE, &format!("{pin}?client_msg_id=u2"), &carol, None).await.0,
+        StatusCode::CREATED,
+        "an admin unpins"
+    );
+    let bobs = app.send(&bob, &general, "b-m", "bob's").await["seq"].as_i64().unwrap();
+    let moderated = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/channels/{general}/messages/{bobs}?client_msg_id=x"),
+        &carol,
+        None,
+    )
+    .await;
+    assert_eq!(moderated.0, StatusCode::CREATED, "an admin deletes anyone's message");
+
+    let post = |user: &TestUser, key: &str, to: i64| {
+        let body = json!({"body": format!("reply {key}"), "client_msg_id": key, "reply_to_seq": to});
+        (format!("/api/v1/channels/{general}/messages"), user.token.clone(), body)
+    };
+    let (path, token, body) = post(&alice, "t1", seq);
+    let first = app.post(&path, &token, body).await.1["event"]["seq"].as_i64().unwrap();
+    let (path, token, body) = post(&bob, "t2", first);
+    let (_, second) = app.post(&path, &token, body).await;
+    assert_eq!(second["event"]["reply_to_seq"], seq, "a reply to a reply joins the root's thread");
+    let (status, thread) = app.get(&format!("/api/v1/channels/{general}/threads/{seq}?limit=1"), &carol.token).await;
+    assert_eq!(status, StatusCode::OK, "{thread}");
+    assert_eq!(
+        (&thread["root"]["reply_count"], thread["replies"].as_array().unwrap().len(), &thread["has_more"]),
+        (&json!(2), 1, &json!(true))
+    );
+    let (_, rest) = app.get(&format!("/api/v1/channels/{general}/threads/{seq}?after={first}"), &carol.token).await;
+    assert_eq!(rest["replies"][0]["body"], "reply t2");
+    let not_a_message = app.get(&format!("/api/v1/channels/{general}/threads/1"), &carol.token).await;
+    assert_eq!(code(&not_a_message).0, StatusCode::NOT_FOUND);
+    let both = app.get(&format!("/api/v1/channels/{general}/events?around=3&after=1"), &carol.token).await;
+    assert_eq!(code(&both).0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn changes_are_delivered_live_and_on_resume() {
+    let app = spawn_app().await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let general = app.create_channel(&alice, "general", "public").await;
+    app.post(&format!("/api/v1/channels/{general}/join"), &bob.token, json!({})).await;
+    let (mut live, _) = WsClient::connect(app.addr, &bob.token, json!({})).await;
+    let seq = app.send(&alice, &general, "m1", "first").await["seq"].as_i64().unwrap();
+    let path = format!("/api/v1/channels/{general}/messages/{seq}");
+    call(&app, Method::PATCH, &path, &alice, Some(json!({"body": "first!", "client_msg_id": "e1"}))).await;
+    let seen = live.events_through(&general, seq + 1).await;
+    let types: Vec<&str> = seen.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types.last(), Some(&"message_edited"), "{seen:?}");
+    assert_eq!(seen.last().unwrap()["body"], "first!");
+
+    // Bob is away while his copy of the message is edited, reacted to and deleted.
+    drop(live);
+    let head = seq + 1;
+    call(&app, Method::PATCH, &path, &alice, Some(json!({"body": "first!!", "client_msg_id": "e2"}))).await;
+    call(&app, Method::PUT, &format!("{path}/reactions/:tada:?client_msg_id=r1"), &alice, None).await;
+    call(&app, Method::DELETE, &format!("{path}?client_msg_id=d1"), &alice, None).await;
+    let (mut back, _) = WsClient::connect(app.addr, &bob.token, json!({ general.clone(): head })).await;
+    let missed = back.events_through(&general, head + 3).await;
+    let kinds: Vec<(i64, &str, i64)> = missed
+        .iter()
+        .map(|e| (e["seq"].as_i64().unwrap(), e["type"].as_str().unwrap(), e["target_seq"].as_i64().unwrap_or(0)))
+        .collect();
+    assert_eq!(
+        kinds,
+        [(head + 1, "message_edited", seq), (head + 2, "reaction_added", seq), (head + 3, "message_deleted", seq)],
+        "exactly the changes, in order"
+    );
+    assert!(missed[0].get("body").is_none(), "the edit of a message deleted since carries no text: {:?}", missed[0]);
+}
