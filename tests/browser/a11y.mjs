@@ -8,7 +8,7 @@ import { fetchJson, person, say, sees } from "./lib.mjs";
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 /** Runs axe on what `page` shows now, in both schemes; throws on what a person would trip over. */
-async function audit(page, screen) {
+export async function audit(page, screen) {
   const found = [];
   for (const scheme of ["light", "dark"]) {
     await page.emulateMedia({ colorScheme: scheme });

@@ -8,6 +8,7 @@
 import { mkdirSync } from "node:fs";
 import { accessibility } from "./a11y.mjs";
 import { firstDay } from "./basics.mjs";
+import { conversations } from "./conversations.mjs";
 import { launch, person, register, Relay, Server } from "./lib.mjs";
 import { offlineSpell, silentDrop } from "./outage.mjs";
 import { places } from "./places.mjs";
@@ -32,6 +33,7 @@ async function step(name, body) {
     console.log(`browser: ${name}: ok (${Date.now() - started} ms)`);
   } catch (error) {
     console.error(`browser: ${name}: FAILED: ${error.message}`);
+    error.step = name;
     if (process.env.BROWSER_DEBUG) for (const page of pages) console.error(page.person, "sent", JSON.stringify(page.sent.slice(-20)), "received", JSON.stringify(page.received.slice(-20)));
     throw error;
   }
@@ -76,9 +78,12 @@ try {
   }
   if (wanted("places")) await places(t);
   if (wanted("polish")) await polish(t);
+  if (wanted("conversations")) await conversations(t);
   if (wanted("a11y")) await accessibility(t);
-} catch {
+} catch (error) {
   failed = true;
+  // A step says its own failure; anything else (setting up people) is said here.
+  if (!error?.step) console.error(`browser: FAILED outside a step: ${error?.stack ?? error}`, problems.join("; "));
 } finally {
   await browser.close();
   for (const relay of relays) await relay.stop();

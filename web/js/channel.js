@@ -4,9 +4,11 @@
 // the composer. What was on screen while the window had focus is read; the
 // rest stays unread, with a button down to it.
 
+import { change, confirmDelete, pickEmoji, toolbar } from "./actions.js";
 import { api } from "./api.js";
 import { avatar, dot, el, icon, reconcile } from "./dom.js";
 import { channelIcon, channelTitle, dayKey, dayLabel, displayName, fullTime, plural, time } from "./format.js";
+import { rendered } from "./markdown.js";
 
 const PAGE = 50;
 const JUMP_PAGE = 500; // paging back to a linked or first unread message
@@ -69,6 +71,10 @@ export class ChannelView {
     this.jumpUp = el("button", { class: "jump up", hidden: true, onclick: () => this.showFirstUnread(true) });
     this.jumpDown = el("button", { class: "jump down", hidden: true, onclick: () => this.toBottom() });
     this.membersNode = el("aside", { class: "members", "aria-label": "Members", hidden: true });
+    this.threadNode = el("aside", { class: "thread", "aria-label": "Thread", hidden: true });
+    this.thread = null; // {root: seq, replies: [event], error}
+    this.editing = null; // the seq of my message being edited
+    this.changeError = el("p", { class: "error change-error", role: "alert" });
     this.typingNode = el("div", { class: "typing", "aria-live": "polite" });
     this.input = el("textarea", { "aria-label": "Message", placeholder: `Message ${direct ? "" : channel.kind === "public" ? "#" : ""}${channelTitle(channel, this.store.user)}`, rows: "1" });
     this.input.value = this.store.drafts.get(this.channelId) ?? "";
@@ -76,6 +82,13 @@ export class ChannelView {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         this.submit();
+      }
+      if (e.key === "ArrowUp" && !this.input.value) {
+        const last = this.log.events.findLast((m) => m.type === "message" && !m.deleted && m.sender_id === this.store.user.id);
+        if (last) {
+          e.preventDefault();
+          this.edit(last.seq);
+        }
       }
     });
     this.input.addEventListener("input", () => {
@@ -99,8 +112,8 @@ export class ChannelView {
           this.typingNode,
           el("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); this.submit(); } },
             this.input, this.limit, el("button", { class: "primary", type: "submit", "aria-label": "Send" }, "Send")),
-          this.composeError),
-        this.membersNode));
+          this.composeError, this.changeError),
+        this.membersNode, this.threadNode));
     // A narrower log (the member list opened, a rotated phone) rewraps its
     // lines: whoever was reading the newest message still is.
     new ResizeObserver(() => {
@@ -275,6 +288,7 @@ export class ChannelView {
     this.renderTyping();
     this.refreshMembers();
     this.renderMembers();
+    this.renderThread();
     this.markRead();
     this.renderJumps();
   }
@@ -371,12 +385,172 @@ export class ChannelView {
         el("strong", { dir: "auto" }, displayName(who)), what, " ", stamp(new Date(event.created_at))));
     }
     if (event.type !== "message") return this.cached(event.seq, "", () => el("div", { hidden: true, "data-seq": event.seq }));
-    const key = JSON.stringify([grouped, displayName(sender), event.changed_seq ?? 0]);
-    return this.cached(event.seq, key, () => message({
-      seq: event.seq, sender, senderId: event.sender_id, body: event.body ?? "", at: new Date(event.created_at), grouped, mine,
-      link: this.actions.link(this.channelId, event.seq), open: (e) => this.openLink(e, event.seq),
-      changed: event,
-    }));
+    const editing = this.editing === event.seq;
+    const key = JSON.stringify([grouped, displayName(sender), event.changed_seq ?? 0, editing, this.moderator()]);
+    return this.cached(event.seq, key, () => {
+      const node = message({
+        seq: event.seq, sender, senderId: event.sender_id, body: event.body ?? "", at: new Date(event.created_at), grouped, mine,
+        link: this.actions.link(this.channelId, event.seq), open: (e) => this.openLink(e, event.seq),
+        changed: event, toggle: (emoji, me) => this.react(event.seq, emoji, !me), openThread: () => this.openThread(event.seq),
+      });
+      if (event.deleted) return node;
+      if (editing) node.querySelector(".body").replaceWith(this.editor(event));
+      node.querySelector(".content").prepend(toolbar({
+        mine, moderator: this.moderator(), pinned: event.pinned,
+        onReact: async () => {
+          const emoji = await pickEmoji();
+          if (emoji) this.react(event.seq, emoji, true);
+        },
+        onReply: () => this.openThread(event.seq),
+        onEdit: () => this.edit(event.seq),
+        onDelete: () => this.remove(event.seq),
+        onPin: () => this.act(event.pinned ? "DELETE" : "PUT", `/pins/${event.seq}`),
+        onCopy: () => this.copyLink(event.seq),
+      }));
+      // Held on a phone: the toolbar shows until the next touch elsewhere.
+      node.addEventListener("contextmenu", (e) => {
+        if (matchMedia("(pointer: fine)").matches) return;
+        e.preventDefault();
+        for (const held of this.logNode.querySelectorAll(".msg.held")) held.classList.remove("held");
+        node.classList.add("held");
+      });
+      return node;
+    });
+  }
+
+  /** Whether I may delete anyone's message and unpin anything here: the channel's owner or an admin. */
+  moderator() {
+    const me = this.store.user.id;
+    if (this.channel.kind === "direct") return false;
+    const role = this.members?.find((m) => m.user.id === me)?.role;
+    return role ? role !== "member" : this.channel.created_by === me;
+  }
+
+  /** A change to a message; a refusal is said under the composer. */
+  async act(method, path, body = null) {
+    this.changeError.textContent = "";
+    try {
+      await change(method, `/channels/${this.channelId}${path}`, body);
+    } catch (error) {
+      this.changeError.textContent = error.message;
+    }
+  }
+
+  react(seq, emoji, add) {
+    return this.act(add ? "PUT" : "DELETE", `/messages/${seq}/reactions/${encodeURIComponent(emoji)}`);
+  }
+
+  edit(seq) {
+    this.editing = seq;
+    this.render();
+    this.logNode.querySelector(`[data-seq="${seq}"] textarea.edit`)?.focus();
+  }
+
+  /** My message's text, in place: Enter saves, Escape leaves it as it was. */
+  editor(event) {
+    const box = el("textarea", { class: "edit", "aria-label": "Edit message", rows: "2" });
+    box.value = event.body ?? "";
+    const done = () => {
+      this.editing = null;
+      this.render();
+      this.input.focus();
+    };
+    const save = async () => {
+      const body = box.value.trim();
+      if (body && body !== event.body) await this.act("PATCH", `/messages/${event.seq}`, { body });
+      done();
+    };
+    box.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        save();
+      }
+      if (e.key === "Escape") {
+        e.preventDefault();
+        done();
+      }
+    });
+    return el("div", { class: "editing" }, box,
+      el("div", { class: "buttons" }, el("button", { type: "button", onclick: done }, "Cancel"),
+        el("button", { type: "button", class: "primary", onclick: save }, "Save")));
+  }
+
+  async remove(seq) {
+    if (await confirmDelete()) await this.act("DELETE", `/messages/${seq}`);
+  }
+
+  async copyLink(seq) {
+    const link = new URL(this.actions.link(this.channelId, seq), location.href).href;
+    try {
+      await navigator.clipboard.writeText(link);
+      this.changeError.textContent = "";
+    } catch {
+      this.changeError.textContent = `Copy this link: ${link}`;
+    }
+  }
+
+  /** Opens the thread of message `root` beside the log (over it on a phone). */
+  async openThread(root) {
+    this.thread = { root, replies: [], error: "" };
+    this.threadNode.hidden = false;
+    this.render();
+    try {
+      const { replies } = await api("GET", `/channels/${this.channelId}/threads/${root}?limit=500`);
+      if (this.thread?.root === root) this.thread.replies = replies;
+    } catch (error) {
+      if (this.thread?.root === root) this.thread.error = error.message;
+    }
+    this.render();
+    this.threadNode.querySelector("textarea")?.focus();
+  }
+
+  closeThread() {
+    this.thread = null;
+    this.threadNode.hidden = true;
+    delete this.threadNode.dataset.root;
+    this.render();
+    this.input.focus();
+  }
+
+  /** The open thread: its root, its replies (fetched, and those come since), its composer. */
+  renderThread() {
+    const thread = this.thread;
+    if (!thread) return;
+    const held = this.log.events.filter((e) => e.type === "message");
+    const root = held.find((e) => e.seq === thread.root);
+    const replies = new Map(thread.replies.map((e) => [e.seq, e]));
+    for (const event of held) if (event.reply_to_seq === thread.root) replies.set(event.seq, event);
+    const entry = (event) => message({
+      seq: event.seq, sender: this.store.users.get(event.sender_id), senderId: event.sender_id, body: event.body ?? "",
+      at: new Date(event.created_at), grouped: false, mine: event.sender_id === this.store.user.id, changed: event,
+    });
+    if (this.threadNode.dataset.root !== String(thread.root)) {
+      // Built once per thread, so that a render does not take the composer's focus.
+      this.threadNode.dataset.root = String(thread.root);
+      const box = el("textarea", { "aria-label": "Reply in thread", placeholder: "Reply…", rows: "1" });
+      box.addEventListener("keydown", (e) => {
+        if (e.key === "Escape") this.closeThread();
+        if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+        e.preventDefault();
+        if (!box.value.trim()) return;
+        this.connection.send(this.channelId, box.value, thread.root);
+        box.value = "";
+      });
+      this.threadLog = el("div", { class: "thread-log" });
+      this.threadNode.replaceChildren(
+        el("header", {}, el("h2", {}, "Thread"),
+          el("button", { class: "icon", type: "button", "aria-label": "Close thread", onclick: () => this.closeThread() }, icon("close"))),
+        this.threadLog,
+        el("form", { class: "composer", onsubmit: (e) => e.preventDefault() }, box));
+    }
+    const pending = [...this.store.outbox].filter(([, o]) => o.channel_id === this.channelId && o.reply_to_seq === thread.root);
+    this.threadLog.replaceChildren(...[
+      root ? entry(root) : el("p", { class: "hint" }, "The message this thread answers is further back in the channel."),
+      el("p", { class: "hint" }, `${replies.size} ${replies.size === 1 ? "reply" : "replies"}`),
+      ...[...replies.values()].sort((a, b) => a.seq - b.seq).map(entry),
+      ...pending.map(([id, o]) => message({ sender: this.store.user, senderId: this.store.user.id, body: o.body, at: new Date(o.created_at), grouped: false, mine: true, state: o.state, clientMsgId: id })),
+      thread.error ? el("p", { class: "error" }, thread.error) : null,
+    ].filter(Boolean));
   }
 
   /** A message's time is its link: a plain click stays in the app. */
@@ -417,7 +591,7 @@ export class ChannelView {
     const sorted = [...members].sort((a, b) => online(b) - online(a) || displayName(a.user).localeCompare(displayName(b.user)));
     this.membersNode.replaceChildren(el("h2", {}, `Members (${members.length})`),
       el("ul", { class: "list" }, sorted.map((m) => el("li", { class: "member" }, avatar(m.user, m.user.id), dot(online(m)),
-        el("span", { class: "name", dir: "auto" }, displayName(m.user)), m.role === "owner" ? el("small", { class: "role" }, "owner") : null))));
+        el("span", { class: "name", dir: "auto" }, displayName(m.user)), m.role !== "member" ? el("small", { class: "role" }, m.role) : null))));
   }
 
   /**
@@ -457,7 +631,7 @@ function stamp(at, link, open) {
   return link ? el("a", { class: "stamp", href: link, onclick: open }, node) : node;
 }
 
-function message({ seq, sender, senderId, body, at, grouped, mine, state, clientMsgId, offline, error, link, open, changed }) {
+function message({ seq, sender, senderId, body, at, grouped, mine, state, clientMsgId, offline, error, link, open, changed, toggle, openThread }) {
   const [label, title] = STATES[state] ?? [];
   const waiting = offline && state === "sending";
   const stateNode = state ? el("span", { class: `state ${state}`, title: waiting ? "Will be sent when the connection is back" : error ?? title },
@@ -470,35 +644,22 @@ function message({ seq, sender, senderId, body, at, grouped, mine, state, client
   el("div", { class: "content" },
     grouped ? null : el("header", {}, el("span", { class: "who", dir: "auto" }, displayName(sender)), stamp(at, link, open)),
     changed?.deleted ? el("div", { class: "body deleted" }, "This message was deleted")
-      : el("div", { class: "body" }, linkified(body), changed?.edited_at ? el("span", { class: "edited", title: fullTime(new Date(changed.edited_at)) }, " (edited)") : null),
-    changed ? aboutMessage(changed) : null),
+      : el("div", { class: "body" }, ...rendered(body), changed?.edited_at ? el("span", { class: "edited", title: fullTime(new Date(changed.edited_at)) }, " (edited)") : null),
+    changed ? aboutMessage(changed, toggle, openThread) : null),
   stateNode);
 }
 
-/** What became of a message: its reactions, its thread, its pin. */
-function aboutMessage({ reactions = [], reply_count: replies, pinned, deleted }) {
+/** What became of a message: its pin, its reactions (a click toggles mine), its thread. */
+function aboutMessage({ reactions = [], reply_count: replies, pinned, deleted }, toggle, openThread) {
   if (deleted || (!reactions.length && !replies && !pinned)) return null;
+  const chip = (r) => toggle
+    ? el("button", { type: "button", class: `reaction${r.me ? " me" : ""}`, "aria-pressed": String(Boolean(r.me)),
+      "aria-label": `${r.emoji} ${r.count}: ${r.me ? "take my reaction back" : "react with it too"}`, onclick: () => toggle(r.emoji, r.me) }, `${r.emoji} ${r.count}`)
+    : el("span", { class: "reaction" }, `${r.emoji} ${r.count}`);
+  const count = replies ? `${replies.toLocaleString()} ${replies === 1 ? "reply" : "replies"}` : null;
   return el("div", { class: "about" },
-    pinned ? el("span", { class: "pinned" }, "Pinned") : null,
-    ...reactions.map((r) => el("span", { class: `reaction${r.me ? " me" : ""}`, title: `${r.count} reacted with ${r.emoji}` }, `${r.emoji} ${r.count}`)),
-    replies ? el("span", { class: "replies" }, `${replies.toLocaleString()} ${replies === 1 ? "reply" : "replies"}`) : null);
+    pinned ? el("span", { class: "pinned" }, icon("pin"), "Pinned") : null,
+    ...reactions.map(chip),
+    count ? (openThread ? el("button", { type: "button", class: "link replies", onclick: openThread }, count) : el("span", { class: "replies" }, count)) : null);
 }
 
-/** The body as text nodes, with http(s) addresses as links; nothing is parsed as HTML. */
-function linkified(body) {
-  const parts = [];
-  let last = 0;
-  for (const match of body.matchAll(/\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g)) {
-    let url;
-    try {
-      url = new URL(match[0]);
-    } catch {
-      continue;
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") continue;
-    parts.push(body.slice(last, match.index), el("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow" }, match[0]));
-    last = match.index + match[0].length;
-  }
-  parts.push(body.slice(last));
-  return parts;
-}

@@ -283,9 +283,12 @@ export class Connection {
   }
 
   /** Queues a message; it goes out now if connected, else on reconnect. */
-  send(channelId, body) {
+  /** Queues a message (a reply in the thread of `replyTo`, when given) and sends it when it can. */
+  send(channelId, body, replyTo = null) {
     const id = newClientMsgId();
-    this.store.outbox.set(id, { channel_id: channelId, body, state: "sending", created_at: new Date().toISOString() });
+    const entry = { channel_id: channelId, body, state: "sending", created_at: new Date().toISOString() };
+    if (replyTo) entry.reply_to_seq = replyTo;
+    this.store.outbox.set(id, entry);
     this.store.saveOutbox();
     this.typingAfterSend.add(channelId);
     clearTimeout(this.typingTimers.get(channelId));
@@ -323,7 +326,7 @@ export class Connection {
       const ref = this.nextRef++;
       this.inFlight.set(ref, { id, channelId });
       this.busy.add(channelId);
-      this.socket.send(JSON.stringify({ type: "send", ref, channel_id: channelId, client_msg_id: id, body: entry.body }));
+      this.socket.send(JSON.stringify({ type: "send", ref, channel_id: channelId, client_msg_id: id, body: entry.body, reply_to_seq: entry.reply_to_seq }));
       return;
     }
   }
@@ -374,7 +377,7 @@ export class Connection {
 }
 
 /** 128 random bits as hex: crypto.randomUUID exists only in secure contexts. */
-function newClientMsgId() {
+export function newClientMsgId() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

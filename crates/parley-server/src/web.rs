@@ -17,7 +17,8 @@ pub const CONTENT_SECURITY_POLICY: &str =
 const INDEX: &str = include_str!("../../../web/index.html");
 const CSS: &str = include_str!("../../../web/app.css");
 const FAVICON: &str = include_str!("../../../web/favicon.svg");
-const SCRIPTS: [(&str, &str); 11] = [
+const SCRIPTS: [(&str, &str); 13] = [
+    ("actions.js", include_str!("../../../web/js/actions.js")),
     ("api.js", include_str!("../../../web/js/api.js")),
     ("auth.js", include_str!("../../../web/js/auth.js")),
     ("channel.js", include_str!("../../../web/js/channel.js")),
@@ -26,6 +27,7 @@ const SCRIPTS: [(&str, &str); 11] = [
     ("dom.js", include_str!("../../../web/js/dom.js")),
     ("format.js", include_str!("../../../web/js/format.js")),
     ("main.js", include_str!("../../../web/js/main.js")),
+    ("markdown.js", include_str!("../../../web/js/markdown.js")),
     ("sidebar.js", include_str!("../../../web/js/sidebar.js")),
     ("store.js", include_str!("../../../web/js/store.js")),
     ("switcher.js", include_str!("../../../web/js/switcher.js")),

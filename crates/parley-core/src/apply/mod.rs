@@ -162,13 +162,13 @@ impl<'c> Known<'c> {
             emoji: HashMap::new(),
             pins: HashMap::new(),
         };
+        // Keyed by the commands' own text, which outlives what was read.
+        let asked: HashMap<(ChannelId, UserId, &str), &'c str> =
+            keys.posts.iter().map(|k| ((k.channel_id, k.sender_id, k.client_msg_id), k.client_msg_id)).collect();
         for (i, event) in stored.iter().enumerate() {
-            if let Some(key) = keys.posts.iter().find(|k| {
-                k.channel_id == event.channel_id
-                    && k.sender_id == event.sender_id
-                    && event.kind.client_msg_id() == Some(k.client_msg_id)
-            }) {
-                known.firsts.insert((key.channel_id, key.sender_id, key.client_msg_id), First::Stored(i));
+            let key = event.kind.client_msg_id().map(|id| (event.channel_id, event.sender_id, id));
+            if let Some(&id) = key.and_then(|key| asked.get(&key)) {
+                known.firsts.insert((event.channel_id, event.sender_id, id), First::Stored(i));
             }
         }
         known.stored = stored;
@@ -196,6 +196,9 @@ impl<'c> Known<'c> {
 async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<Applied> {
     let keys = Keys::of(commands);
     let mut known = Known::read(tx.as_mut(), &keys).await?;
+    // Messages are kept as targets only when a change or a reply of this
+    // batch may point at them: a batch of plain messages keeps none.
+    let tracks_targets = !keys.targets.is_empty();
     let mut batch = Batch { now: Timestamp::now(), changed: HashSet::new(), events: Vec::new() };
     let mut new_channels = Vec::new();
     let mut members = Vec::new();
@@ -225,18 +228,20 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                             };
                             let event = batch.append(&mut known.heads, *channel, *sender, kind);
                             known.firsts.insert(key, First::Appended(batch.events.len() - 1));
-                            known.targets.insert(
-                                (*channel, event.seq),
-                                Target {
-                                    channel_id: *channel,
-                                    seq: event.seq,
-                                    sender_id: *sender,
-                                    body: body.as_str().to_owned(),
-                                    reply_to_seq: root,
-                                    deleted: false,
-                                    pinned_by: None,
-                                },
-                            );
+                            if tracks_targets {
+                                known.targets.insert(
+                                    (*channel, event.seq),
+                                    Target {
+                                        channel_id: *channel,
+                                        seq: event.seq,
+                                        sender_id: *sender,
+                                        body: body.as_str().to_owned(),
+                                        reply_to_seq: root,
+                                        deleted: false,
+                                        pinned_by: None,
+                                    },
+                                );
+                            }
                             if let Some(root) = root {
                                 let at = Some(batch.now);
                                 let by_seq = event.seq;
