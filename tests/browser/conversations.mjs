@@ -81,7 +81,18 @@ export async function conversations({ step, newcomer, screenshots }) {
     await screenshots(lee, "thread", { phone: true });
     await lee.getByRole("button", { name: "Close thread" }).click();
     await lee.setViewportSize({ width: 1280, height: 800 });
-    await kim.getByRole("button", { name: "Close thread" }).click();
+    await kim.getByRole("textbox", { name: "Reply in thread" }).press("Escape");
+    await kim.getByRole("complementary", { name: "Thread" }).waitFor({ state: "hidden" });
+  });
+
+  await step("the toolbar is reached from the keyboard", async () => {
+    await kim.getByRole("textbox", { name: "Message" }).focus();
+    await kim.keyboard.press("Shift+Tab");
+    for (let i = 0; i < 12 && !(await kim.evaluate(() => document.activeElement?.closest(".msg-tools"))); i += 1) await kim.keyboard.press("Shift+Tab");
+    const label = await kim.evaluate(() => document.activeElement?.getAttribute("aria-label"));
+    check(label === "Copy link", `Shift+Tab from the composer reaches the last message's toolbar (${label})`);
+    const shown = await kim.evaluate(() => getComputedStyle(document.activeElement.closest(".msg-tools")).opacity);
+    check(shown === "1", `a focused toolbar shows (opacity ${shown})`);
   });
 
   await step("a pin shows on both sides", async () => {

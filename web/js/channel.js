@@ -72,6 +72,9 @@ export class ChannelView {
     this.jumpDown = el("button", { class: "jump down", hidden: true, onclick: () => this.toBottom() });
     this.membersNode = el("aside", { class: "members", "aria-label": "Members", hidden: true });
     this.threadNode = el("aside", { class: "thread", "aria-label": "Thread", hidden: true });
+    this.threadNode.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") this.closeThread();
+    });
     this.thread = null; // {root: seq, replies: [event], error}
     this.editing = null; // the seq of my message being edited
     this.changeError = el("p", { class: "error change-error", role: "alert" });
@@ -529,7 +532,6 @@ export class ChannelView {
       this.threadNode.dataset.root = String(thread.root);
       const box = el("textarea", { "aria-label": "Reply in thread", placeholder: "Reply…", rows: "1" });
       box.addEventListener("keydown", (e) => {
-        if (e.key === "Escape") this.closeThread();
         if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
         e.preventDefault();
         if (!box.value.trim()) return;

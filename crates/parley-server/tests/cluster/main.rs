@@ -2,6 +2,7 @@
 //! `scripts/services`, each test on a scratch database and Kafka topics of its
 //! own, checked with parley-bench's delivery checker.
 
+mod changes;
 mod client;
 mod faults;
 mod harness;
