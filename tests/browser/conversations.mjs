@@ -73,6 +73,7 @@ export async function conversations({ step, newcomer, screenshots }) {
     await thread.getByRole("textbox", { name: "Reply in thread" }).fill("a reply in the thread");
     await thread.getByRole("textbox", { name: "Reply in thread" }).press("Enter");
     await thread.locator(".msg[data-seq]").filter({ hasText: "a reply in the thread" }).waitFor();
+    await message(lee, "a reply in the thread").getByRole("button", { name: "Replied in a thread" }).waitFor();
     await message(lee, "hello world").getByRole("button", { name: "1 reply" }).click();
     await lee.getByRole("complementary", { name: "Thread" }).locator(".msg").filter({ hasText: "a reply in the thread" }).waitFor();
     await screenshots(lee, "thread");

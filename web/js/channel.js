@@ -394,7 +394,7 @@ export class ChannelView {
       const node = message({
         seq: event.seq, sender, senderId: event.sender_id, body: event.body ?? "", at: new Date(event.created_at), grouped, mine,
         link: this.actions.link(this.channelId, event.seq), open: (e) => this.openLink(e, event.seq),
-        changed: event, toggle: (emoji, me) => this.react(event.seq, emoji, !me), openThread: () => this.openThread(event.seq),
+        changed: event, toggle: (emoji, me) => this.react(event.seq, emoji, !me), openThread: (root = event.seq) => this.openThread(root),
       });
       if (event.deleted) return node;
       if (editing) node.querySelector(".body").replaceWith(this.editor(event));
@@ -404,7 +404,7 @@ export class ChannelView {
           const emoji = await pickEmoji();
           if (emoji) this.react(event.seq, emoji, true);
         },
-        onReply: () => this.openThread(event.seq),
+        onReply: () => this.openThread(event.reply_to_seq ?? event.seq),
         onEdit: () => this.edit(event.seq),
         onDelete: () => this.remove(event.seq),
         onPin: () => this.act(event.pinned ? "DELETE" : "PUT", `/pins/${event.seq}`),
@@ -652,8 +652,8 @@ function message({ seq, sender, senderId, body, at, grouped, mine, state, client
 }
 
 /** What became of a message: its pin, its reactions (a click toggles mine), its thread. */
-function aboutMessage({ reactions = [], reply_count: replies, pinned, deleted }, toggle, openThread) {
-  if (deleted || (!reactions.length && !replies && !pinned)) return null;
+function aboutMessage({ reactions = [], reply_count: replies, reply_to_seq: replyTo, pinned, deleted }, toggle, openThread) {
+  if (deleted || (!reactions.length && !replies && !pinned && !replyTo)) return null;
   const chip = (r) => toggle
     ? el("button", { type: "button", class: `reaction${r.me ? " me" : ""}`, "aria-pressed": String(Boolean(r.me)),
       "aria-label": `${r.emoji} ${r.count}: ${r.me ? "take my reaction back" : "react with it too"}`, onclick: () => toggle(r.emoji, r.me) }, `${r.emoji} ${r.count}`)
@@ -662,6 +662,7 @@ function aboutMessage({ reactions = [], reply_count: replies, pinned, deleted },
   return el("div", { class: "about" },
     pinned ? el("span", { class: "pinned" }, icon("pin"), "Pinned") : null,
     ...reactions.map(chip),
-    count ? (openThread ? el("button", { type: "button", class: "link replies", onclick: openThread }, count) : el("span", { class: "replies" }, count)) : null);
+    count ? (openThread ? el("button", { type: "button", class: "link replies", onclick: () => openThread() }, count) : el("span", { class: "replies" }, count)) : null,
+    replyTo && openThread ? el("button", { type: "button", class: "link replies", onclick: () => openThread(replyTo) }, "Replied in a thread") : null);
 }
 

@@ -158,10 +158,17 @@ export class Store {
         target.body = change.body;
         target.edited_at = change.created_at;
         break;
-      case "message_deleted":
+      case "message_deleted": {
         target.deleted = true;
         for (const field of ["body", "reactions", "pinned"]) delete target[field];
+        // A deleted reply leaves its thread's count.
+        const root = target.reply_to_seq && log.events.find((e) => e.seq === target.reply_to_seq);
+        if (root && change.seq > (root.changed_seq ?? 0) && root.reply_count) {
+          root.reply_count -= 1;
+          root.changed_seq = change.seq;
+        }
         break;
+      }
       case "reaction_added":
       case "reaction_removed": {
         const step = change.type === "reaction_added" ? 1 : -1;
