@@ -13,6 +13,7 @@
 //! - [`command`]: the changes a channel's log takes, and what each did.
 //! - [`apply`]: the rules of the log, run by every store inside its write transaction.
 //! - [`sequencer`]: the one writer: appends commands to channel logs with group commit.
+//! - [`row`]: an event's columns in every store, mapped once.
 //! - [`presence`]: presence, typing and read markers across a cluster's nodes (the port Redis implements).
 //! - [`processor`]: cluster mode's step from the command log to the store and the feed.
 //! - [`stored`]: cluster mode's waiters for the stored event of a command put in the log.
@@ -33,6 +34,7 @@ pub mod parse;
 pub mod ports;
 pub mod presence;
 pub mod processor;
+pub mod row;
 pub mod search;
 pub mod sequencer;
 pub mod stored;

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use parley_core::apply::apply;
 use parley_core::command::{Applied, Command};
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, Event, EventKind, Role};
+use parley_core::model::{Channel, Event, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target};
 use parley_core::{Error, Result};
@@ -541,36 +541,20 @@ impl<'a> EventColumns<'a> {
     }
 
     fn push(&mut self, event: &'a Event) -> Result<()> {
-        let (mut body, mut reply_to_seq, mut user_id, mut emoji, mut role) = (None, None, None, None, None);
-        match &event.kind {
-            EventKind::Message { body: text, reply_to_seq: reply, .. } => {
-                (body, reply_to_seq) = (Some(text.as_str()), *reply)
-            }
-            EventKind::MemberJoined { user_id: user } | EventKind::MemberLeft { user_id: user } => {
-                user_id = Some(user.as_uuid())
-            }
-            EventKind::MessageEdited { body: text, .. } => body = Some(text.as_str()),
-            EventKind::ReactionAdded { emoji: e, .. } | EventKind::ReactionRemoved { emoji: e, .. } => {
-                emoji = Some(e.as_str())
-            }
-            EventKind::MemberRoleChanged { user_id: user, role: r, .. } => {
-                (user_id, role) = (Some(user.as_uuid()), Some(r.as_str()))
-            }
-            EventKind::MessageDeleted { .. } | EventKind::MessagePinned { .. } | EventKind::MessageUnpinned { .. } => {}
-        }
+        let columns = event.kind.columns();
         self.channel_id.push(event.channel_id.as_uuid());
         self.seq.push(event.seq);
         self.id.push(event.id.as_uuid());
         self.kind.push(event.kind.type_name());
         self.sender_id.push(event.sender_id.as_uuid());
         self.created_at.push(to_db(event.created_at)?);
-        self.client_msg_id.push(event.kind.client_msg_id());
-        self.body.push(body);
-        self.reply_to_seq.push(reply_to_seq);
-        self.user_id.push(user_id);
-        self.target_seq.push(event.kind.target_seq());
-        self.emoji.push(emoji);
-        self.role.push(role);
+        self.client_msg_id.push(columns.client_msg_id);
+        self.body.push(columns.body);
+        self.reply_to_seq.push(columns.reply_to_seq);
+        self.user_id.push(columns.user_id.map(|user| user.as_uuid()));
+        self.target_seq.push(columns.target_seq);
+        self.emoji.push(columns.emoji);
+        self.role.push(columns.role.map(Role::as_str));
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use parley_core::apply::apply;
 use parley_core::command::{Applied, Command};
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, Event, EventKind, Role};
+use parley_core::model::{Channel, Event, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target};
 use parley_core::Result;
@@ -241,23 +241,7 @@ type EventParams<'a> = (
 );
 
 fn event_params(event: &Event) -> EventParams<'_> {
-    let (mut body, mut reply_to_seq, mut user_id, mut emoji, mut role) = (None, None, None, None, None);
-    match &event.kind {
-        EventKind::Message { body: text, reply_to_seq: reply, .. } => {
-            (body, reply_to_seq) = (Some(text.as_str()), *reply)
-        }
-        EventKind::MemberJoined { user_id: user } | EventKind::MemberLeft { user_id: user } => {
-            user_id = Some(IdText::of(user.as_uuid()))
-        }
-        EventKind::MessageEdited { body: text, .. } => body = Some(text.as_str()),
-        EventKind::ReactionAdded { emoji: e, .. } | EventKind::ReactionRemoved { emoji: e, .. } => {
-            emoji = Some(e.as_str())
-        }
-        EventKind::MemberRoleChanged { user_id: user, role: r, .. } => {
-            (user_id, role) = (Some(IdText::of(user.as_uuid())), Some(r.as_str()))
-        }
-        EventKind::MessageDeleted { .. } | EventKind::MessagePinned { .. } | EventKind::MessageUnpinned { .. } => {}
-    }
+    let columns = event.kind.columns();
     (
         IdText::of(event.channel_id.as_uuid()),
         event.seq,
@@ -265,13 +249,13 @@ fn event_params(event: &Event) -> EventParams<'_> {
         event.kind.type_name(),
         IdText::of(event.sender_id.as_uuid()),
         event.created_at.millis(),
-        event.kind.client_msg_id(),
-        body,
-        reply_to_seq,
-        user_id,
-        event.kind.target_seq(),
-        emoji,
-        role,
+        columns.client_msg_id,
+        columns.body,
+        columns.reply_to_seq,
+        columns.user_id.map(|user| IdText::of(user.as_uuid())),
+        columns.target_seq,
+        columns.emoji,
+        columns.role.map(Role::as_str),
     )
 }
 

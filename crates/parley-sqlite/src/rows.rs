@@ -2,8 +2,9 @@
 
 use std::str::FromStr;
 
-use parley_core::model::{Channel, ChannelKind, Event, EventKind, Invite, Member, MessageState, MyChannel, Role, User};
+use parley_core::model::{Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Role, User};
 use parley_core::parse::Username;
+use parley_core::row::StoredColumns;
 use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
 
@@ -261,49 +262,26 @@ impl EventRow {
     }
 
     pub(crate) fn decode(self) -> Result<Event> {
-        let missing = |column: &str| malformed(&format!("{} event without", self.kind), column);
-        let user = || id("event user", self.user_id.as_deref().ok_or_else(|| missing("user_id"))?);
-        let target_seq = || self.target_seq.ok_or_else(|| missing("target_seq"));
-        let cmid = || self.client_msg_id.clone().ok_or_else(|| missing("client_msg_id"));
-        let body = || self.body.clone().ok_or_else(|| missing("body"));
-        let emoji = || self.emoji.clone().ok_or_else(|| missing("emoji"));
-        let kind = match self.kind.as_str() {
-            "message" => EventKind::Message {
-                body: body()?,
-                client_msg_id: cmid()?,
-                reply_to_seq: self.reply_to_seq,
-                state: MessageState {
-                    edited_at: self.edited_at.map(Timestamp::from_millis),
-                    deleted: self.deleted != 0,
-                    pinned: self.pinned_at.is_some(),
-                    reply_count: u32::try_from(self.reply_count)
-                        .map_err(|_| malformed("reply_count", self.reply_count))?,
-                    last_reply_at: self.last_reply_at.map(Timestamp::from_millis),
-                    reactions: Vec::new(),
-                    changed_seq: self.changed_seq,
-                },
+        let reply_count = u32::try_from(self.reply_count).map_err(|_| malformed("reply_count", self.reply_count))?;
+        let columns = StoredColumns {
+            client_msg_id: self.client_msg_id,
+            body: self.body,
+            reply_to_seq: self.reply_to_seq,
+            user_id: self.user_id.as_deref().map(|user| id("event user", user)).transpose()?,
+            target_seq: self.target_seq,
+            emoji: self.emoji,
+            role: self.role,
+            state: MessageState {
+                edited_at: self.edited_at.map(Timestamp::from_millis),
+                deleted: self.deleted != 0,
+                pinned: self.pinned_at.is_some(),
+                reply_count,
+                last_reply_at: self.last_reply_at.map(Timestamp::from_millis),
+                reactions: Vec::new(),
+                changed_seq: self.changed_seq,
             },
-            "member_joined" => EventKind::MemberJoined { user_id: user()? },
-            "member_left" => EventKind::MemberLeft { user_id: user()? },
-            "message_edited" => {
-                EventKind::MessageEdited { target_seq: target_seq()?, body: body()?, client_msg_id: cmid()? }
-            }
-            "message_deleted" => EventKind::MessageDeleted { target_seq: target_seq()?, client_msg_id: cmid()? },
-            "reaction_added" => {
-                EventKind::ReactionAdded { target_seq: target_seq()?, emoji: emoji()?, client_msg_id: cmid()? }
-            }
-            "reaction_removed" => {
-                EventKind::ReactionRemoved { target_seq: target_seq()?, emoji: emoji()?, client_msg_id: cmid()? }
-            }
-            "message_pinned" => EventKind::MessagePinned { target_seq: target_seq()?, client_msg_id: cmid()? },
-            "message_unpinned" => EventKind::MessageUnpinned { target_seq: target_seq()?, client_msg_id: cmid()? },
-            "member_role_changed" => EventKind::MemberRoleChanged {
-                user_id: user()?,
-                role: role(self.role.as_deref().ok_or_else(|| missing("role"))?)?,
-                client_msg_id: cmid()?,
-            },
-            other => return Err(malformed("event type", other)),
         };
+        let kind = columns.into_kind(&self.kind)?;
         Ok(Event {
             channel_id: id("event channel", &self.channel_id)?,
             seq: self.seq,
