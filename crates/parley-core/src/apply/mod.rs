@@ -162,13 +162,16 @@ impl<'c> Known<'c> {
             emoji: HashMap::new(),
             pins: HashMap::new(),
         };
-        // Keyed by the commands' own text, which outlives what was read.
-        let asked: HashMap<(ChannelId, UserId, &str), &'c str> =
-            keys.posts.iter().map(|k| ((k.channel_id, k.sender_id, k.client_msg_id), k.client_msg_id)).collect();
+        // Keyed by the commands' own text, which outlives what was read,
+        // found in the sorted keys without building anything.
         for (i, event) in stored.iter().enumerate() {
-            let key = event.kind.client_msg_id().map(|id| (event.channel_id, event.sender_id, id));
-            if let Some(&id) = key.and_then(|key| asked.get(&key)) {
-                known.firsts.insert((event.channel_id, event.sender_id, id), First::Stored(i));
+            let Some(id) = event.kind.client_msg_id() else { continue };
+            let wanted = (event.channel_id, event.sender_id, id);
+            let at = keys.posts.binary_search_by(|k| (k.channel_id, k.sender_id, k.client_msg_id).cmp(&wanted));
+            if let Ok(at) = at {
+                known
+                    .firsts
+                    .insert((event.channel_id, event.sender_id, keys.posts[at].client_msg_id), First::Stored(i));
             }
         }
         known.stored = stored;
