@@ -21,7 +21,7 @@ async function myChannel(page, id) {
   return (await fetchJson(page, "GET", "/channels")).channels.find((c) => c.id === id);
 }
 
-export async function places({ step, newcomer, screenshots }) {
+export async function places({ step, newcomer, browser, screenshots }) {
   const frank = await newcomer("frank");
   const gina = await newcomer("gina");
   const made = {};
@@ -104,23 +104,33 @@ export async function places({ step, newcomer, screenshots }) {
     await screenshots(gina, "new-messages");
   });
 
-  await step("reading in one tab clears the badge in my other tab within a second", async () => {
+  await step("reading in one tab clears the badge in my other tab within a second, and on my other device", async () => {
     await open(gina, "alpha");
     const other = await gina.context().newPage();
     await other.goto(gina.base);
     await heading(other, "alpha").waitFor(); // my last place
+    // My other computer: another browser, told by the server rather than by its tabs.
+    const device = await browser.newContext({ storageState: await gina.context().storageState(), viewport: { width: 1280, height: 800 } });
+    const away = await device.newPage();
+    await away.goto(gina.base);
     await post(frank, made.beta, "for both tabs");
     const badge = (page) => sidebar(page).getByRole("button", { name: /beta/ }).locator(".badge");
     await badge(gina).waitFor();
     await badge(other).waitFor();
+    await badge(away).waitFor();
     await other.bringToFront();
     await open(other, "beta");
     const read = Date.now();
     await badge(gina).waitFor({ state: "detached", timeout: 3_000 });
     const took = Date.now() - read;
     check(took <= 1_000, `the badge went in ${took} ms`);
+    await badge(away).waitFor({ state: "detached" });
+    console.log(`browser: a read cleared my other tab's badge in ${took} ms, my other device's in ${Date.now() - read} ms`);
+    const marker = await myChannel(away, made.beta);
+    check(marker.unread_count === 0, `the server has it read: ${JSON.stringify(marker)}`);
     await gina.bringToFront();
     await other.close();
+    await device.close();
   });
 
   await step("a link to a public channel I am not in offers to join it", async () => {

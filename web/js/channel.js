@@ -617,8 +617,7 @@ export class ChannelView {
     while (seen + 1 < log.events.length && this.nodes.get(log.events[seen + 1].seq)?.node.hidden) seen += 1;
     const seq = log.events[seen].seq;
     if (!this.store.markRead(this.channelId, seq)) return;
-    clearTimeout(this.readTimer);
-    this.readTimer = setTimeout(() => this.connection.read(this.channelId, channel.last_read_seq), 300);
+    this.connection.read(this.channelId, channel.last_read_seq, channel.unread_count ?? 0);
     this.actions.unreadChanged();
   }
 }

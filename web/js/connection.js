@@ -12,6 +12,7 @@ const PONG_WITHIN = 10_000; // else the socket is dead, whatever the browser thi
 const TYPING_EVERY = 3_000; // how often we tell others we are still typing
 const TYPING_SHOWN = 6_000; // how long a typing frame from others is shown
 const RELAY_EVERY = 1_100; // the server relays one typing frame a second per session and channel
+const READ_EVERY = 300; // read markers to the server: at once, then at most one per channel this often
 
 export class Connection {
   constructor(store, { onSignedOut }) {
@@ -26,6 +27,8 @@ export class Connection {
     this.typingAfterSend = new Set(); // channels where I sent since
     this.typingTimers = new Map(); // channel id → a deferred typing frame
     this.timers = new Set();
+    this.reads = new Map(); // channel id → {seq, sent, timer}: read markers owed to the server
+    this.tabs = null; // my other tabs in this browser, told of a read at once
     this.stopped = false;
     this.online = () => this.reconnectNow();
     // The browser knows the network is gone before any timeout does.
@@ -37,6 +40,12 @@ export class Connection {
     window.addEventListener("online", this.online);
     window.addEventListener("offline", this.offline);
     if (navigator.onLine === false) this.setStatus("offline");
+    if (typeof BroadcastChannel === "function") {
+      this.tabs = new BroadcastChannel(`parley.reads.${this.store.user.id}`);
+      this.tabs.onmessage = ({ data }) => {
+        if (this.store.applyReadMarker(data)) this.store.changed();
+      };
+    }
     this.open();
   }
 
@@ -46,6 +55,9 @@ export class Connection {
     window.removeEventListener("offline", this.offline);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.reads.clear();
+    this.tabs?.close();
+    this.tabs = null;
     this.socket?.close(1000);
     this.socket = null;
   }
@@ -369,10 +381,33 @@ export class Connection {
     this.socket.send(JSON.stringify({ type: "typing", channel_id: channelId }));
   }
 
-  /** Tells the server how far I have read: over the socket when up, else REST. */
-  read(channelId, seq) {
-    if (this.ready()) this.socket.send(JSON.stringify({ type: "read", channel_id: channelId, seq }));
-    else api("POST", `/channels/${channelId}/read`, { seq }).catch(() => {});
+  /**
+   * Tells my other tabs at once, and the server (so my other devices) over
+   * the socket when up, else REST: the first read at once, a burst of them
+   * while scrolling as one more at the end.
+   */
+  read(channelId, seq, unread) {
+    this.tabs?.postMessage({ channel_id: channelId, last_read_seq: seq, unread_count: unread });
+    const read = this.reads.get(channelId) ?? { seq: 0, sent: 0, timer: null };
+    read.seq = Math.max(read.seq, seq);
+    this.reads.set(channelId, read);
+    if (read.timer === null) this.flushRead(channelId);
+  }
+
+  flushRead(channelId) {
+    const read = this.reads.get(channelId);
+    if (!read) return;
+    if (read.seq <= read.sent) {
+      this.reads.delete(channelId);
+      return;
+    }
+    read.sent = read.seq;
+    if (this.ready()) this.socket.send(JSON.stringify({ type: "read", channel_id: channelId, seq: read.seq }));
+    else api("POST", `/channels/${channelId}/read`, { seq: read.seq }).catch(() => {});
+    read.timer = this.later(READ_EVERY, () => {
+      read.timer = null;
+      this.flushRead(channelId);
+    });
   }
 }
 
