@@ -74,6 +74,40 @@ fn throughput_delivers_every_acked_message_to_every_member() {
 }
 
 #[test]
+fn edits_and_reactions_mixed_in_reach_every_member_once() {
+    let (ok, output, report) = bench(&[
+        "throughput",
+        "--senders",
+        "6",
+        "--channels",
+        "3",
+        "--members",
+        "4",
+        "--rate",
+        "150",
+        "--duration",
+        "2",
+        "--warmup",
+        "0.5",
+        "--edits",
+        "0.1",
+        "--reactions",
+        "0.3",
+    ]);
+    assert!(ok, "{output}");
+    assert_consistent(&report, &output);
+    let changes = &report["consistency"]["changes"];
+    assert!(changes["stored"].as_u64().unwrap_or(0) > 0, "no change was stored\n{output}");
+    assert_eq!(changes["failed"], 0, "{output}");
+    assert_eq!(changes["owed"].as_u64(), changes["stored"].as_u64().map(|n| n * 4), "{output}");
+    assert_eq!(changes["owed"], changes["received"], "{output}");
+    assert!(report["change_latency"]["count"].as_u64().unwrap_or(0) > 0, "{output}");
+    // Messages, edits and reactions together, from the server's own count.
+    let (events, messages) = (&report["server_events_per_sec"], &report["server_stored_per_sec"]);
+    assert!(events.as_f64() > messages.as_f64(), "{events} events/s against {messages} messages/s\n{output}");
+}
+
+#[test]
 fn a_throughput_sweep_runs_each_rate_on_the_same_channels_and_draws_them() {
     let plot = tempfile::tempdir().expect("a temp dir");
     let svg = plot.path().join("latency.svg");

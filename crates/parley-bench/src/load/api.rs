@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use parley_protocol::rest::{
-    AuthResponse, ChannelResponse, CreateChannelRequest, EventsResponse, LoginRequest, RegisterRequest,
+    AuthResponse, ChangeResponse, ChannelResponse, CreateChannelRequest, EditRequest, EventsResponse, LoginRequest,
+    RegisterRequest,
 };
 use serde::de::DeserializeOwned;
 
@@ -31,6 +32,8 @@ pub struct Api {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ServerCounters {
     pub messages_stored: u64,
+    /// Messages and every other event (edits, reactions, joins).
+    pub events_stored: u64,
     pub events_delivered: u64,
     pub store_errors: u64,
 }
@@ -95,6 +98,35 @@ impl Api {
         answer(response).await.context("paging events")
     }
 
+    /// Edits message `seq`; says whether it stored (or, in a cluster,
+    /// accepted) an event, which every member is then owed.
+    pub async fn edit(
+        &self,
+        token: &str,
+        channel: &str,
+        seq: i64,
+        body: &str,
+        client_msg_id: &str,
+    ) -> anyhow::Result<bool> {
+        let url = self.url(&format!("/api/v1/channels/{channel}/messages/{seq}"));
+        let request = EditRequest { body: body.to_owned(), client_msg_id: client_msg_id.to_owned() };
+        changed(self.http.patch(url).bearer_auth(token).json(&request).send().await?).await
+    }
+
+    /// Adds reaction `emoji` (a `:shortcode:`) to message `seq`, as [`Api::edit`].
+    pub async fn react(
+        &self,
+        token: &str,
+        channel: &str,
+        seq: i64,
+        emoji: &str,
+        client_msg_id: &str,
+    ) -> anyhow::Result<bool> {
+        let url = self.url(&format!("/api/v1/channels/{channel}/messages/{seq}/reactions/{emoji}"));
+        let response = self.http.put(url).bearer_auth(token).query(&[("client_msg_id", client_msg_id)]).send().await?;
+        changed(response).await
+    }
+
     /// The counters of `/metrics`, or `None` when it is not known where they
     /// are (a `--url` without `--metrics-url`) or the server has none (the baseline).
     pub async fn counters(&self) -> Option<ServerCounters> {
@@ -110,6 +142,7 @@ impl Api {
         };
         Some(ServerCounters {
             messages_stored: value("parley_messages_stored_total")?,
+            events_stored: value("parley_events_stored_total").unwrap_or(0),
             events_delivered: value("parley_events_delivered_total").unwrap_or(0),
             store_errors: value("parley_store_errors_total").unwrap_or(0),
         })
@@ -118,6 +151,16 @@ impl Api {
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
+}
+
+/// Whether a change's answer owes an event: 201 or 200 with the event, or
+/// 202 (accepted, stored later); 200 with none changed nothing.
+async fn changed(response: reqwest::Response) -> anyhow::Result<bool> {
+    if response.status() == reqwest::StatusCode::ACCEPTED {
+        return Ok(true);
+    }
+    let answer: ChangeResponse = answer(response).await?;
+    Ok(answer.event.is_some())
 }
 
 /// The body of a 2xx answer, or an error naming the status and the server's error body.

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 pub use crate::checker::Outcome;
 
-use super::stats::{histogram, Percentiles};
+use super::stats::{histogram, Percentiles, Snapshot};
 
 /// What one sender sent: message `n` at `sent_ns[n]`, with `outcome[n]`.
 #[derive(Debug, Clone, Default)]
@@ -49,7 +49,45 @@ pub struct Consistency {
     pub seq_gaps: u64,
     /// Events at or below a seq the session already had (duplicates or reordering).
     pub seq_regressions: u64,
+    /// The edits and reactions mixed in, when there were any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
     pub consistent: bool,
+}
+
+/// The edits and reactions of a run: each stored one owes its event to
+/// every session of its channel. Counted, not named one by one: a missing
+/// change shows as fewer received than owed, a duplicate as more.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Changes {
+    pub sent: u64,
+    pub stored: u64,
+    /// Answered 200 with no event: it changed nothing.
+    pub unchanged: u64,
+    pub failed: u64,
+    pub owed: u64,
+    pub received: u64,
+}
+
+impl Consistency {
+    /// Adds the changes counted after the drain; consistent only if every
+    /// owed change event arrived, once.
+    pub fn with_changes(mut self, counted: &Snapshot) -> Consistency {
+        if counted.changes_sent == 0 {
+            return self;
+        }
+        let changes = Changes {
+            sent: counted.changes_sent,
+            stored: counted.changes_stored,
+            unchanged: counted.changes_unchanged,
+            failed: counted.changes_failed,
+            owed: counted.change_deliveries_owed,
+            received: counted.change_deliveries,
+        };
+        self.consistent &= changes.received == changes.owed;
+        self.changes = Some(changes);
+        self
+    }
 }
 
 /// Counts each message's deliveries over every session's record, and

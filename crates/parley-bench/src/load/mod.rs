@@ -3,7 +3,8 @@
 //! - [`target`]: the server under load, by URL or started here;
 //! - [`api`] and [`setup`]: accounts and channels over REST;
 //! - [`plan`], [`client`], [`session`] and [`wire`]: what each session is
-//!   to do, opening it, driving it, and its frames;
+//!   to do, opening it, driving it, and its frames; [`changes`]: the edits
+//!   and reactions a sender mixes in;
 //! - [`shared`]: what a run's sessions share; [`run`]: one run, from
 //!   connecting to the drain, with its [`progress`] line;
 //! - [`stats`], [`check`], [`procstat`]: counters and latencies, the
@@ -12,6 +13,7 @@
 //! - [`report`]: the table and the JSON; [`plot`]: SVG charts.
 
 pub mod api;
+pub mod changes;
 pub mod check;
 pub mod client;
 pub mod limits;

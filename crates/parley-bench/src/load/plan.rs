@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::changes::Mix;
+
 /// What the server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -36,6 +38,8 @@ pub struct SendPlan {
     pub members: u32,
     pub flow: Flow,
     pub body_size: usize,
+    /// Edits and reactions among its operations.
+    pub mix: Mix,
 }
 
 /// One session to open.

@@ -49,7 +49,7 @@ impl Progress {
     pub async fn drain(&mut self, deadline: Instant, senders: u64) -> bool {
         loop {
             let now = self.shared.counters.snapshot();
-            if now.senders_stopped >= senders && now.unanswered() == 0 && now.delivered >= now.owed {
+            if now.senders_stopped >= senders && now.unanswered() == 0 && now.all_delivered() {
                 self.print(" drained");
                 end_status();
                 return true;

@@ -27,13 +27,20 @@ pub struct Report {
     pub setup: Setup,
     pub window_secs: f64,
     pub sent_per_sec: f64,
+    /// Edits and reactions requested per second, when mixed in.
+    pub changes_per_sec: f64,
     /// Acks (`stored` or `accepted`) per second; for the baseline, sends.
     pub acked_per_sec: f64,
     pub deliveries_per_sec: f64,
     /// From the server's `/metrics` over the same window.
     pub server_stored_per_sec: Option<f64>,
+    /// Every event stored (messages, edits, reactions) per second, from `/metrics`.
+    pub server_events_per_sec: Option<f64>,
     pub server_delivered_per_sec: Option<f64>,
     pub ack_latency: Percentiles,
+    /// REST round trips of the edits and reactions, when mixed in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_latency: Option<Percentiles>,
     pub deliver_latency: Percentiles,
     /// For each message, its latency to the last session that got it.
     pub last_delivery: Percentiles,
@@ -74,12 +81,13 @@ impl Report {
         setup.connect_secs = run.connect_secs;
         let (sent, acked, delivered) = run.end.rates_since(&run.start);
         let per_sec = |n: u64| n as f64 / run.window_secs.max(1e-6);
-        let (server_stored, server_delivered) = match run.server_counters {
+        let (server_stored, server_events, server_delivered) = match run.server_counters {
             Some((a, b)) => (
                 Some(per_sec(b.messages_stored.saturating_sub(a.messages_stored))),
+                Some(per_sec(b.events_stored.saturating_sub(a.events_stored))),
                 Some(per_sec(b.events_delivered.saturating_sub(a.events_delivered))),
             ),
-            None => (None, None),
+            None => (None, None, None),
         };
         Report {
             scenario: scenario.to_owned(),
@@ -89,11 +97,14 @@ impl Report {
             setup,
             window_secs: run.window_secs,
             sent_per_sec: sent,
+            changes_per_sec: per_sec(run.end.changes_sent.saturating_sub(run.start.changes_sent)),
             acked_per_sec: acked,
             deliveries_per_sec: delivered,
             server_stored_per_sec: server_stored,
+            server_events_per_sec: server_events,
             server_delivered_per_sec: server_delivered,
             ack_latency: run.ack,
+            change_latency: run.consistency.changes.map(|_| run.change),
             deliver_latency: run.deliver,
             last_delivery: run.last_delivery,
             consistency: run.consistency,
@@ -133,6 +144,9 @@ impl fmt::Display for Report {
         )?;
         let server_rate = |r: Option<f64>| r.map_or(String::new(), |r| format!("   (server /metrics: {r:.0}/s)"));
         writeln!(f, "  {:<22}{:>12.0}/s", "sent", self.sent_per_sec)?;
+        if self.consistency.changes.is_some() {
+            writeln!(f, "  {:<22}{:>12.0}/s", "edits and reactions", self.changes_per_sec)?;
+        }
         writeln!(
             f,
             "  {:<22}{:>12.0}/s{}",
@@ -140,6 +154,13 @@ impl fmt::Display for Report {
             self.acked_per_sec,
             server_rate(self.server_stored_per_sec)
         )?;
+        if let (Some(_), Some(events)) = (self.consistency.changes, self.server_events_per_sec) {
+            writeln!(
+                f,
+                "  {:<22}{:>12.0}/s   (server /metrics: messages, edits and reactions)",
+                "events stored", events
+            )?;
+        }
         writeln!(
             f,
             "  {:<22}{:>12.0}/s{}",
@@ -152,11 +173,15 @@ impl fmt::Display for Report {
             "  {:<22}{:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
             "latency (ms)", "p50", "p90", "p99", "p99.9", "max", "mean", "count"
         )?;
+        let change = self.change_latency.as_ref().map(|p| ("change (REST)", p));
         for (name, p) in [
             ("ack", &self.ack_latency),
             ("send→deliver", &self.deliver_latency),
             ("last delivery", &self.last_delivery),
-        ] {
+        ]
+        .into_iter()
+        .chain(change)
+        {
             writeln!(
                 f,
                 "  {name:<22}{:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>10}",
@@ -169,6 +194,13 @@ impl fmt::Display for Report {
             "  messages: {} acked, {} failed, {} unknown; deliveries owed {}, received {}",
             c.acked, c.failed, c.unknown, c.owed, c.received
         )?;
+        if let Some(ch) = &c.changes {
+            writeln!(
+                f,
+                "  changes: {} sent, {} stored, {} unchanged, {} failed; their events owed {}, received {}",
+                ch.sent, ch.stored, ch.unchanged, ch.failed, ch.owed, ch.received
+            )?;
+        }
         writeln!(
             f,
             "  consistency: missing {}, duplicates {}, incomplete messages {}, seq gaps {}, seq regressions {}, unacked delivered {}, stray {} → {}",
@@ -183,11 +215,12 @@ impl fmt::Display for Report {
         )?;
         if let Some(offered) = self.offered_per_sec {
             // Below 98 % of the schedule the run measured a lower rate than asked.
-            let behind = if self.sent_per_sec < offered * 0.98 { " — FELL BEHIND its schedule" } else { "" };
+            let sent = self.sent_per_sec + self.changes_per_sec;
+            let behind = if sent < offered * 0.98 { " — FELL BEHIND its schedule" } else { "" };
             writeln!(
                 f,
-                "  schedule: offered {offered:.0}/s, sent {:.0}/s; {} sends late by over 1 ms, {} skipped (window full){behind}",
-                self.sent_per_sec, self.late_sends, self.stalls
+                "  schedule: offered {offered:.0}/s, sent {sent:.0}/s; {} sends late by over 1 ms, {} skipped (window full){behind}",
+                self.late_sends, self.stalls
             )?;
         } else if self.stalls > 0 {
             writeln!(f, "  paced sends skipped (window full): {}", self.stalls)?;

@@ -38,6 +38,8 @@ pub struct RunPlan {
     pub connect_concurrency: usize,
     /// How long to wait for an idle machine before sending.
     pub wait_idle: Duration,
+    /// Where senders make their edits and reactions, when they mix any in.
+    pub api: Option<Api>,
 }
 
 /// Where the server's own figures come from.
@@ -61,6 +63,8 @@ pub struct RunResult {
     pub drained: bool,
     pub deliver: Percentiles,
     pub ack: Percentiles,
+    /// Round trips of the edits and reactions.
+    pub change: Percentiles,
     pub last_delivery: Percentiles,
     pub consistency: Consistency,
     pub errors: BTreeMap<String, u64>,
@@ -89,10 +93,12 @@ pub async fn run(plan: RunPlan, watch: &Watch) -> anyhow::Result<RunResult> {
         drain,
         connect_concurrency,
         wait_idle,
+        api,
     } = plan;
     let total = sessions.len();
     let senders = sessions.iter().filter(|p| p.send.is_some()).count();
-    let shared = Arc::new(Shared::new(protocol, completions, connect_concurrency).from_sender(first_sender));
+    let shared =
+        Arc::new(Shared::new(protocol, completions, connect_concurrency).from_sender(first_sender).with_api(api));
     let url: Arc<str> = ws_url.into();
     let connecting = Instant::now();
     let (phases, queues) = Phases::new(total);
@@ -137,6 +143,7 @@ pub async fn run(plan: RunPlan, watch: &Watch) -> anyhow::Result<RunResult> {
     phases.announce(Phase::Stop);
     let tallies = collect(tasks).await;
     let (consistency, last_delivery, errors) = settle(&tallies, shared.window_start_ns());
+    let consistency = consistency.with_changes(&shared.counters.snapshot());
     let (server, client, machine) = start.costs_until(&end);
     Ok(RunResult {
         sessions: total,
@@ -149,6 +156,7 @@ pub async fn run(plan: RunPlan, watch: &Watch) -> anyhow::Result<RunResult> {
         drained,
         deliver: shared.deliver.percentiles(),
         ack: shared.ack.percentiles(),
+        change: shared.change.percentiles(),
         last_delivery,
         consistency,
         errors,

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::changes::{self, Done, Targets};
 use super::check::{Delivery, Outcome, SenderLog};
 use super::client::{self, Ws};
 use super::plan::{Flow, Plan, Protocol, SendPlan, SERVER_IN_FLIGHT};
@@ -87,6 +88,14 @@ struct Sender {
     log: SenderLog,
     /// Unanswered sends: n → sent_ns.
     pending: HashMap<u64, u64>,
+    /// Operations drawn so far, messages and changes.
+    ops: u64,
+    /// Its own stored messages, to edit and react to.
+    targets: Targets,
+    /// Edits and reactions not yet answered, and where their answers come.
+    changes_in_flight: usize,
+    token: String,
+    done: mpsc::UnboundedSender<Done>,
 }
 
 struct Session {
@@ -96,6 +105,9 @@ struct Session {
     sender: Option<Sender>,
     deliver: Samples,
     ack: Samples,
+    change: Samples,
+    /// Answers to this sender's edits and reactions.
+    done: Option<mpsc::UnboundedReceiver<Done>>,
     /// A sender that has stopped sending for good.
     stopped: bool,
     tally: Tally,
@@ -103,18 +115,26 @@ struct Session {
 
 impl Session {
     fn new(plan: Plan, heads: HashMap<String, i64>, shared: Arc<Shared>) -> Session {
-        let sender = plan.send.map(|plan| Sender {
-            channel_json: serde_json::Value::from(plan.channel_id.as_str()).to_string(),
-            log: SenderLog { members: plan.members, ..SenderLog::default() },
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let sender = plan.send.map(|send| Sender {
+            channel_json: serde_json::Value::from(send.channel_id.as_str()).to_string(),
+            log: SenderLog { members: send.members, ..SenderLog::default() },
             pending: HashMap::new(),
-            plan,
+            ops: 0,
+            targets: Targets::default(),
+            changes_in_flight: 0,
+            token: plan.token.clone().unwrap_or_default(),
+            done: done_tx,
+            plan: send,
         });
         Session {
+            done: sender.as_ref().map(|_| done_rx),
             shared,
             heads,
             sender,
             deliver: Samples::new(),
             ack: Samples::new(),
+            change: Samples::new(),
             stopped: false,
             tally: Tally::default(),
         }
@@ -127,6 +147,7 @@ impl Session {
         let mut pacer: Option<Interval> = None;
         let paced = matches!(self.sender.as_ref().map(|s| s.plan.flow), Some(Flow::Paced { .. }));
         let completion = self.completion_index().and_then(|i| shared.completions.get(i));
+        let mut answers = self.done.take();
         loop {
             let room = self.room();
             tokio::select! {
@@ -171,6 +192,7 @@ impl Session {
                     }
                 }
                 () = wait_for(completion), if sending && room == 0 && completion.is_some() => {}
+                Some(done) = next_answer(&mut answers) => self.on_change(done),
             }
         }
         if self.tally.end == End::Stopped {
@@ -186,7 +208,7 @@ impl Session {
     /// How many more sends the flow allows now.
     fn room(&self) -> usize {
         let Some(sender) = &self.sender else { return 0 };
-        let unanswered = sender.pending.len();
+        let unanswered = sender.pending.len() + sender.changes_in_flight;
         match sender.plan.flow {
             Flow::Acks { window } | Flow::Paced { window, .. } => window.saturating_sub(unanswered),
             Flow::Completions { window } => {
@@ -225,9 +247,19 @@ impl Session {
             counters.late.fetch_add(1, Relaxed);
         }
         for _ in 0..count {
-            let n = sender.log.sent_ns.len() as u64;
             let sent_ns = self.shared.ns_at(scheduled.unwrap_or(now));
             let (id, size) = (sender.plan.sender, sender.plan.body_size);
+            let k = sender.ops;
+            sender.ops += 1;
+            let op = sender.plan.mix.pick(id, k);
+            if let (Some(api), Some(request)) = (&self.shared.api, sender.targets.request(op, id, k, sent_ns)) {
+                let channel = sender.plan.channel_id.clone();
+                changes::spawn(api.clone(), sender.token.clone(), channel, request, sent_ns, sender.done.clone());
+                sender.changes_in_flight += 1;
+                counters.changes_sent.fetch_add(1, Relaxed);
+                continue;
+            }
+            let n = sender.log.sent_ns.len() as u64;
             let text = match self.shared.protocol {
                 Protocol::Parley => wire::send_frame(&sender.channel_json, id, n, sent_ns, size),
                 Protocol::Bare => wire::bare_event(id, n, sent_ns, size),
@@ -279,12 +311,20 @@ impl Session {
         if self.shared.protocol == Protocol::Parley {
             self.follow_seq(&event.channel_id, event.seq);
         }
-        if event.kind != "message" {
-            return;
+        match event.kind.as_ref() {
+            "message" => {}
+            "message_edited" | "reaction_added" => {
+                self.shared.counters.change_deliveries.fetch_add(1, Relaxed);
+                return;
+            }
+            _ => return,
         }
         let parsed = event.client_msg_id.as_deref().and_then(wire::parse_msg_id);
         let sent_ns = event.body.as_deref().and_then(wire::parse_body_ns);
         let (Some((sender, n)), Some(sent_ns)) = (parsed, sent_ns) else { return self.note("foreign message") };
+        if let Some(mine) = self.sender.as_mut().filter(|s| s.plan.sender == sender && !s.plan.mix.is_plain()) {
+            mine.targets.stored(event.seq);
+        }
         if sender < self.shared.first_sender {
             // Its send time counts from an earlier run's epoch: no latency.
             return self.note("an earlier run's message");
@@ -343,6 +383,31 @@ impl Session {
         }
     }
 
+    /// The answer to an edit or a reaction.
+    fn on_change(&mut self, done: Done) {
+        let Some(sender) = self.sender.as_mut() else { return };
+        sender.changes_in_flight = sender.changes_in_flight.saturating_sub(1);
+        let counters = &self.shared.counters;
+        match done.result {
+            Ok(true) => {
+                counters.changes_stored.fetch_add(1, Relaxed);
+                counters.change_deliveries_owed.fetch_add(u64::from(sender.plan.members), Relaxed);
+            }
+            Ok(false) => {
+                counters.changes_unchanged.fetch_add(1, Relaxed);
+            }
+            Err(error) => {
+                counters.changes_failed.fetch_add(1, Relaxed);
+                // The status and the server's error code, not the whole body.
+                let short: String = error.chars().take(60).collect();
+                self.note(&format!("change failed: {short}"));
+            }
+        }
+        if done.sent_ns >= self.shared.window_start_ns() {
+            self.change.push(done.us, Instant::now(), &self.shared.change);
+        }
+    }
+
     fn note(&mut self, what: &str) {
         *self.tally.errors.entry(what.to_owned()).or_default() += 1;
     }
@@ -353,6 +418,7 @@ impl Session {
         }
         self.deliver.pour(&self.shared.deliver);
         self.ack.pour(&self.shared.ack);
+        self.change.pour(&self.shared.change);
         match &self.tally.end {
             End::Stopped => {}
             End::Closed(code) => {
@@ -378,6 +444,13 @@ async fn tick(pacer: &mut Option<Interval>) -> Option<Instant> {
     }
 }
 
+async fn next_answer(answers: &mut Option<mpsc::UnboundedReceiver<Done>>) -> Option<Done> {
+    match answers {
+        Some(answers) => answers.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn wait_for(completion: Option<&Completion>) {
     match completion {
         Some(completion) => completion.changed().await,
@@ -398,8 +471,14 @@ mod tests {
 
     fn sender_session() -> Session {
         let shared = Arc::new(Shared::new(Protocol::Parley, Vec::new(), 1));
-        let send =
-            SendPlan { sender: 0, channel_id: "c".into(), members: 2, flow: Flow::Acks { window: 4 }, body_size: 16 };
+        let send = SendPlan {
+            sender: 0,
+            channel_id: "c".into(),
+            members: 2,
+            flow: Flow::Acks { window: 4 },
+            body_size: 16,
+            mix: Default::default(),
+        };
         let plan = Plan { token: None, source: None, send: Some(send) };
         Session::new(plan, HashMap::from([("c".to_owned(), 5)]), shared)
     }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, Notify, Semaphore};
 
+use super::api::Api;
 use super::plan::Protocol;
 use super::stats::{Counters, Latency};
 
@@ -18,6 +19,9 @@ pub struct Shared {
     pub counters: Counters,
     pub deliver: Latency,
     pub ack: Latency,
+    /// Round trips of the edits and reactions, and where they go.
+    pub change: Latency,
+    pub api: Option<Api>,
     /// Send times in message bodies count from here.
     pub epoch: Instant,
     /// Latencies count only for messages sent from here on (after warm-up).
@@ -34,6 +38,11 @@ impl Shared {
         Shared { first_sender: first, ..self }
     }
 
+    /// Sends the senders' edits and reactions to `api`.
+    pub fn with_api(self, api: Option<Api>) -> Shared {
+        Shared { api, ..self }
+    }
+
     pub fn new(protocol: Protocol, completions: Vec<Completion>, connect_concurrency: usize) -> Shared {
         Shared {
             protocol,
@@ -41,6 +50,8 @@ impl Shared {
             counters: Counters::default(),
             deliver: Latency::default(),
             ack: Latency::default(),
+            change: Latency::default(),
+            api: None,
             epoch: Instant::now(),
             window_start_ns: AtomicU64::new(u64::MAX),
             completions,

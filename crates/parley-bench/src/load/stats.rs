@@ -46,6 +46,15 @@ pub struct Counters {
     /// Senders that have stopped sending (told to, or ended): the drain
     /// waits for all, so no send slips in after it judged everything answered.
     pub senders_stopped: AtomicU64,
+    /// Edits and reactions requested, answered with an event owed (stored,
+    /// or accepted in a cluster), answered with nothing changed, and failed.
+    pub changes_sent: AtomicU64,
+    pub changes_stored: AtomicU64,
+    pub changes_unchanged: AtomicU64,
+    pub changes_failed: AtomicU64,
+    /// Their events owed (members of the channel per stored change) and received.
+    pub change_deliveries_owed: AtomicU64,
+    pub change_deliveries: AtomicU64,
 }
 
 impl Counters {
@@ -62,6 +71,12 @@ impl Counters {
             stalls: self.stalls.load(Relaxed),
             late: self.late.load(Relaxed),
             senders_stopped: self.senders_stopped.load(Relaxed),
+            changes_sent: self.changes_sent.load(Relaxed),
+            changes_stored: self.changes_stored.load(Relaxed),
+            changes_unchanged: self.changes_unchanged.load(Relaxed),
+            changes_failed: self.changes_failed.load(Relaxed),
+            change_deliveries_owed: self.change_deliveries_owed.load(Relaxed),
+            change_deliveries: self.change_deliveries.load(Relaxed),
             at: Instant::now(),
         }
     }
@@ -81,13 +96,25 @@ pub struct Snapshot {
     pub stalls: u64,
     pub late: u64,
     pub senders_stopped: u64,
+    pub changes_sent: u64,
+    pub changes_stored: u64,
+    pub changes_unchanged: u64,
+    pub changes_failed: u64,
+    pub change_deliveries_owed: u64,
+    pub change_deliveries: u64,
     pub at: Instant,
 }
 
 impl Snapshot {
-    /// Sends written and not yet answered.
+    /// Sends and changes written and not yet answered.
     pub fn unanswered(&self) -> u64 {
-        self.sent.saturating_sub(self.acked + self.failed)
+        let changes = self.changes_stored + self.changes_unchanged + self.changes_failed;
+        self.sent.saturating_sub(self.acked + self.failed) + self.changes_sent.saturating_sub(changes)
+    }
+
+    /// Every owed delivery, of messages and of changes, has arrived.
+    pub fn all_delivered(&self) -> bool {
+        self.delivered >= self.owed && self.change_deliveries >= self.change_deliveries_owed
     }
 
     /// Per-second rates of (sent, acked, delivered) since `earlier`.

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::load::api::Api;
+use crate::load::changes::Mix;
 use crate::load::limits;
 use crate::load::plan::{Plan, Protocol, SendPlan};
 use crate::load::report::{write_json, Report, Setup};
@@ -122,6 +123,7 @@ fn sessions(args: &FanoutArgs, channel: &str, tokens: Option<&[String]>) -> Vec<
                 members: n as u32,
                 flow: args.load.flow(i, s, true),
                 body_size: args.load.body_size,
+                mix: Mix::default(),
             }),
         })
         .collect()
@@ -141,6 +143,7 @@ fn plan(args: &FanoutArgs, protocol: Protocol, target: &Target, sessions: Vec<Pl
         drain: args.load.drain(),
         connect_concurrency: args.load.connect_concurrency,
         wait_idle: args.load.wait_idle(),
+        api: None,
     }
 }
 

@@ -1,7 +1,10 @@
 //! `throughput`: S senders spread over C channels of M members, each member
 //! one session; every acked message must reach all M sessions of its channel.
 //! With `--rates` it runs once per rate over the same users and channels —
-//! latency against load — and can draw that as an SVG (`--plot`).
+//! latency against load — and can draw that as an SVG (`--plot`). With
+//! `--edits` and `--reactions` some of each sender's operations are edits of
+//! and reactions to its own messages, made over REST, whose events every
+//! member must receive too.
 
 use std::path::PathBuf;
 
@@ -9,6 +12,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::load::api::{Account, Api};
+use crate::load::changes::Mix;
 use crate::load::limits;
 use crate::load::plan::{Plan, Protocol, SendPlan};
 use crate::load::plot::{Chart, Series};
@@ -44,6 +48,13 @@ pub struct ThroughputArgs {
     /// point per run, as an SVG to this file.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// The share of each sender's operations (at --rate, of the rate) that
+    /// edit its latest message, over REST.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    pub edits: f64,
+    /// The share that add a reaction to one of its recent messages, over REST.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    pub reactions: f64,
 }
 
 /// Runs the scenario (once, or once per `--rates`), prints the tables;
@@ -53,6 +64,11 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<bool> {
     anyhow::ensure!(c >= 1 && m >= 1, "--channels and --members must be at least 1");
     anyhow::ensure!(s >= 1 && s <= c * m, "--senders must be between 1 and channels × members ({})", c * m);
     anyhow::ensure!(args.rates.iter().all(|r| r.is_finite() && *r >= 0.0), "--rates must be 0 or more");
+    let shares = [args.edits, args.reactions];
+    anyhow::ensure!(
+        shares.iter().all(|s| (0.0..1.0).contains(s)) && args.edits + args.reactions < 1.0,
+        "--edits and --reactions are shares from 0 to 1, together below 1"
+    );
     limits::client(c * m, 1, args.load.source_addresses, false)?;
     let target = Target::open(&args.target)?;
     let reports = measure(&args, &target).await;
@@ -87,10 +103,12 @@ async fn measure(args: &ThroughputArgs, target: &Target) -> anyhow::Result<Vec<R
         if round > 0 {
             eprintln!("run {} of the sweep: {rate} msg/s", round + 1);
         }
-        let plan = plan(args, &load, target, &accounts, &channels, round);
+        let mut plan = plan(args, &load, target, &accounts, &channels, round);
+        plan.api = watch.api.clone();
         let result = run::run(plan, &watch).await?;
         let parameters = json!({
             "senders": args.senders, "channels": args.channels, "members": args.members, "load": load,
+            "edits": args.edits, "reactions": args.reactions,
             "target": args.target.url.clone().unwrap_or_else(|| format!("spawned on {}", target.addr)),
         });
         let report = Report::new("throughput", "parley", parameters, setup, result, target.log_summary());
@@ -127,6 +145,7 @@ fn plan(
                     members: m as u32,
                     flow: load.flow(sender, s, false),
                     body_size: load.body_size,
+                    mix: Mix { edits: args.edits, reactions: args.reactions },
                 }),
             }
         })
@@ -143,6 +162,7 @@ fn plan(
         drain: load.drain(),
         connect_concurrency: load.connect_concurrency,
         wait_idle: load.wait_idle(),
+        api: None,
     }
 }
 
