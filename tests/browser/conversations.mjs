@@ -47,7 +47,7 @@ export async function conversations({ step, newcomer, screenshots }) {
     await box.waitFor({ state: "detached" });
   });
 
-  await step("a reaction from the picker shows on both sides, and a click on it takes it back", async () => {
+  await step("a reaction from the picker shows on both sides with who reacted, and a click on it takes it back", async () => {
     await act(lee, "hello world", "Add a reaction");
     const picker = lee.getByRole("dialog", { name: "Add a reaction" });
     await lee.getByRole("searchbox", { name: "Search emoji" }).fill("tada");
@@ -59,6 +59,12 @@ export async function conversations({ step, newcomer, screenshots }) {
     await chip(kim).waitFor();
     check(await chip(lee).getAttribute("aria-pressed") === "true", "my reaction is marked mine");
     check(await chip(kim).getAttribute("aria-pressed") === "false", "another's is not");
+    check(await chip(lee).getAttribute("title") === "You reacted with 🎉", `mine says so: ${await chip(lee).getAttribute("title")}`);
+    const named = async () => (await chip(kim).getAttribute("title")) === "leandro reacted with 🎉";
+    check(await named(), `the other side names who: ${await chip(kim).getAttribute("title")}`);
+    await kim.reload();
+    await chip(kim).waitFor();
+    check(await named(), `and after a reload, from the server: ${await chip(kim).getAttribute("title")}`);
     await chip(lee).click();
     await chip(kim).waitFor({ state: "detached" });
     await act(lee, "hello world", "Add a reaction");

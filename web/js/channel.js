@@ -395,6 +395,7 @@ export class ChannelView {
         seq: event.seq, sender, senderId: event.sender_id, body: event.body ?? "", at: new Date(event.created_at), grouped, mine,
         link: this.actions.link(this.channelId, event.seq), open: (e) => this.openLink(e, event.seq),
         changed: event, toggle: (emoji, me) => this.react(event.seq, emoji, !me), openThread: (root = event.seq) => this.openThread(root),
+        names: (ids) => this.names(ids),
       });
       if (event.deleted) return node;
       if (editing) node.querySelector(".body").replaceWith(this.editor(event));
@@ -418,6 +419,15 @@ export class ChannelView {
         node.classList.add("held");
       });
       return node;
+    });
+  }
+
+  /** The names of those of `ids` this client knows ("You" for me), in order. */
+  names(ids) {
+    return ids.flatMap((id) => {
+      if (id === this.store.user.id) return ["You"];
+      const user = this.store.users.get(id);
+      return user ? [displayName(user)] : [];
     });
   }
 
@@ -526,6 +536,7 @@ export class ChannelView {
     const entry = (event) => message({
       seq: event.seq, sender: this.store.users.get(event.sender_id), senderId: event.sender_id, body: event.body ?? "",
       at: new Date(event.created_at), grouped: false, mine: event.sender_id === this.store.user.id, changed: event,
+      names: (ids) => this.names(ids),
     });
     if (this.threadNode.dataset.root !== String(thread.root)) {
       // Built once per thread, so that a render does not take the composer's focus.
@@ -622,6 +633,14 @@ export class ChannelView {
   }
 }
 
+/** "Ann, Bo and 3 others": the names known, then how many more reacted. */
+function reactedBy(names, count) {
+  const others = count - names.length;
+  if (!names.length) return count === 1 ? "1 person" : `${count.toLocaleString()} people`;
+  if (others <= 0) return names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+  return `${names.join(", ")} and ${plural(others, "other")}`;
+}
+
 function beginning(channel, me) {
   return el("div", { class: "beginning" }, el("h2", {}, icon(channelIcon(channel)), channelTitle(channel, me)),
     el("p", {}, channel.kind === "direct" ? "This is the beginning of your conversation." : "This is the very beginning of the channel."));
@@ -632,7 +651,7 @@ function stamp(at, link, open) {
   return link ? el("a", { class: "stamp", href: link, onclick: open }, node) : node;
 }
 
-function message({ seq, sender, senderId, body, at, grouped, mine, state, clientMsgId, offline, error, link, open, changed, toggle, openThread }) {
+function message({ seq, sender, senderId, body, at, grouped, mine, state, clientMsgId, offline, error, link, open, changed, toggle, openThread, names }) {
   const [label, title] = STATES[state] ?? [];
   const waiting = offline && state === "sending";
   const stateNode = state ? el("span", { class: `state ${state}`, title: waiting ? "Will be sent when the connection is back" : error ?? title },
@@ -646,17 +665,22 @@ function message({ seq, sender, senderId, body, at, grouped, mine, state, client
     grouped ? null : el("header", {}, el("span", { class: "who", dir: "auto" }, displayName(sender)), stamp(at, link, open)),
     changed?.deleted ? el("div", { class: "body deleted" }, "This message was deleted")
       : el("div", { class: "body" }, ...rendered(body), changed?.edited_at ? el("span", { class: "edited", title: fullTime(new Date(changed.edited_at)) }, " (edited)") : null),
-    changed ? aboutMessage(changed, toggle, openThread) : null),
+    changed ? aboutMessage(changed, toggle, openThread, names) : null),
   stateNode);
 }
 
-/** What became of a message: its pin, its reactions (a click toggles mine), its thread. */
-function aboutMessage({ reactions = [], reply_count: replies, reply_to_seq: replyTo, pinned, deleted }, toggle, openThread) {
+/**
+ * What became of a message: its pin, its reactions (a click toggles mine;
+ * who reacted on hover and for a screen reader), its thread.
+ */
+function aboutMessage({ reactions = [], reply_count: replies, reply_to_seq: replyTo, pinned, deleted }, toggle, openThread, names) {
   if (deleted || (!reactions.length && !replies && !pinned && !replyTo)) return null;
+  const who = (r) => reactedBy(names?.(r.users ?? []) ?? [], r.count);
   const chip = (r) => toggle
     ? el("button", { type: "button", class: `reaction${r.me ? " me" : ""}`, "aria-pressed": String(Boolean(r.me)),
-      "aria-label": `${r.emoji} ${r.count}: ${r.me ? "take my reaction back" : "react with it too"}`, onclick: () => toggle(r.emoji, r.me) }, `${r.emoji} ${r.count}`)
-    : el("span", { class: "reaction" }, `${r.emoji} ${r.count}`);
+      title: `${who(r)} reacted with ${r.emoji}`, "aria-label": `${r.emoji} ${r.count}, ${who(r)}: ${r.me ? "take my reaction back" : "react with it too"}`,
+      onclick: () => toggle(r.emoji, r.me) }, `${r.emoji} ${r.count}`)
+    : el("span", { class: "reaction", title: `${who(r)} reacted with ${r.emoji}` }, `${r.emoji} ${r.count}`);
   const count = replies ? `${replies.toLocaleString()} ${replies === 1 ? "reply" : "replies"}` : null;
   return el("div", { class: "about" },
     pinned ? el("span", { class: "pinned" }, icon("pin"), "Pinned") : null,

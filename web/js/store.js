@@ -7,6 +7,8 @@
 
 import { api } from "./api.js";
 
+const REACTORS_SHOWN = 10; // the server names the first ten who reacted with an emoji
+
 /** One channel's events, sorted by seq, each seq at most once. */
 export class EventLog {
   constructor() {
@@ -175,9 +177,15 @@ export class Store {
         const reactions = target.reactions ?? [];
         const known = reactions.find((r) => r.emoji === change.emoji);
         if (known) known.count += step;
-        else if (step > 0) reactions.push({ emoji: change.emoji, count: 1 });
+        else if (step > 0) reactions.push({ emoji: change.emoji, count: 1, users: [] });
         const mine = reactions.find((r) => r.emoji === change.emoji);
         if (mine && change.sender_id === this.user.id) mine.me = step > 0;
+        if (mine) {
+          // The first ten who reacted, as the server serves them.
+          const users = (mine.users ?? []).filter((id) => id !== change.sender_id);
+          if (step > 0 && users.length < REACTORS_SHOWN) users.push(change.sender_id);
+          mine.users = users;
+        }
         target.reactions = reactions.filter((r) => r.count > 0);
         break;
       }

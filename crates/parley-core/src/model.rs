@@ -286,11 +286,18 @@ pub struct MessageState {
     pub changed_seq: Seq,
 }
 
-/// One emoji on a message: how many reacted with it, and whether the reader
-/// did (`None` where the reader is not known: live delivery to everyone).
+/// One emoji on a message: how many reacted with it, whether the reader did
+/// (`None` where the reader is not known: live delivery to everyone), and
+/// the first [`Reactions::USERS_SHOWN`] who did, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reactions {
     pub emoji: String,
     pub count: u32,
     pub me: Option<bool>,
+    pub users: Vec<UserId>,
+}
+
+impl Reactions {
+    /// Enough to say "Ann, Bo and 8 others" without serving every name.
+    pub const USERS_SHOWN: usize = 10;
 }

@@ -236,6 +236,9 @@ pub struct Reactions {
     pub count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub me: Option<bool>,
+    /// The first ten who reacted, in order.
+    #[serde(default)]
+    pub users: Vec<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -263,7 +266,12 @@ impl From<&model::Event> for Event {
                 reactions: state
                     .reactions
                     .into_iter()
-                    .map(|r| Reactions { emoji: r.emoji, count: r.count, me: r.me })
+                    .map(|r| Reactions {
+                        emoji: r.emoji,
+                        count: r.count,
+                        me: r.me,
+                        users: r.users.iter().map(ToString::to_string).collect(),
+                    })
                     .collect(),
                 reply_count: state.reply_count,
                 last_reply_at: state.last_reply_at.map(|at| at.to_rfc3339()),
@@ -550,13 +558,14 @@ mod tests {
     #[test]
     fn a_changed_message_carries_its_state() {
         let at = Timestamp::from_millis(1_795_000_000_000);
+        let reactor = UserId::generate();
         let state = model::MessageState {
             edited_at: Some(at),
             deleted: false,
             pinned: true,
             reply_count: 2,
             last_reply_at: Some(at),
-            reactions: vec![model::Reactions { emoji: "👍".into(), count: 3, me: Some(true) }],
+            reactions: vec![model::Reactions { emoji: "👍".into(), count: 3, me: Some(true), users: vec![reactor] }],
             changed_seq: 9,
         };
         let event = model::Event {
@@ -580,7 +589,7 @@ mod tests {
             ("pinned", json!(true)),
             ("reply_count", json!(2)),
             ("last_reply_at", json!(when)),
-            ("reactions", json!([{"emoji": "👍", "count": 3, "me": true}])),
+            ("reactions", json!([{"emoji": "👍", "count": 3, "me": true, "users": [reactor.to_string()]}])),
             ("changed_seq", json!(9)),
         ] {
             assert_eq!(value[key], want, "{key}");

@@ -90,8 +90,13 @@ impl Chat {
                 Some(r) => {
                     r.count += 1;
                     r.me = r.me.zip(mine).map(|(a, b)| a || b);
+                    if r.users.len() < Reactions::USERS_SHOWN {
+                        r.users.push(reaction.user_id);
+                    }
                 }
-                None => list.push(Reactions { emoji: reaction.emoji, count: 1, me: mine }),
+                None => {
+                    list.push(Reactions { emoji: reaction.emoji, count: 1, me: mine, users: vec![reaction.user_id] })
+                }
             }
         }
         for event in events {

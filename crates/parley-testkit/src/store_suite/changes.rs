@@ -113,10 +113,10 @@ pub async fn changes_reactions(store: Arc<dyn Store>) {
 
     let (_, state) = read(h, people[1].id, channel.id, target).await;
     let want = vec![
-        Reactions { emoji: "👍".into(), count: 2, me: Some(true) },
-        Reactions { emoji: "🎉".into(), count: 1, me: Some(true) },
+        Reactions { emoji: "👍".into(), count: 2, me: Some(true), users: vec![people[0].id, people[1].id] },
+        Reactions { emoji: "🎉".into(), count: 1, me: Some(true), users: vec![people[1].id] },
     ];
-    assert_eq!(state.reactions, want, "counted, in the order first added, with me");
+    assert_eq!(state.reactions, want, "counted, in the order first added, with me and who");
     let (_, state) = read(h, people[2].id, channel.id, target).await;
     assert_eq!(state.reactions.iter().map(|r| r.me).collect::<Vec<_>>(), [Some(false), Some(false)]);
     let absent = h.sequencer.submit(change(channel.id, people[2].id, "gone", react(target, "🎉", false))).await;
