@@ -389,7 +389,9 @@ export class ChannelView {
     }
     if (event.type !== "message") return this.cached(event.seq, "", () => el("div", { hidden: true, "data-seq": event.seq }));
     const editing = this.editing === event.seq;
-    const key = JSON.stringify([grouped, displayName(sender), event.changed_seq ?? 0, editing, this.moderator()]);
+    // Built again when a reactor's name arrives.
+    const named = this.names((event.reactions ?? []).flatMap((r) => r.users ?? [])).length;
+    const key = JSON.stringify([grouped, displayName(sender), event.changed_seq ?? 0, editing, this.moderator(), named]);
     return this.cached(event.seq, key, () => {
       const node = message({
         seq: event.seq, sender, senderId: event.sender_id, body: event.body ?? "", at: new Date(event.created_at), grouped, mine,
@@ -426,7 +428,7 @@ export class ChannelView {
   names(ids) {
     return ids.flatMap((id) => {
       if (id === this.store.user.id) return ["You"];
-      const user = this.store.users.get(id);
+      const user = this.store.lookupUser(id);
       return user ? [displayName(user)] : [];
     });
   }
@@ -435,7 +437,7 @@ export class ChannelView {
   moderator() {
     const me = this.store.user.id;
     if (this.channel.kind === "direct") return false;
-    const role = this.members?.find((m) => m.user.id === me)?.role;
+    const role = this.members?.find((m) => m.user.id === me)?.role ?? this.channel.role;
     return role ? role !== "member" : this.channel.created_by === me;
   }
 

@@ -124,6 +124,7 @@ export class Store {
       if (live) this.activity.set(event.channel_id, Date.parse(event.created_at) || Date.now());
       if (event.type === "member_joined") channel.member_count = (channel.member_count ?? 0) + 1;
       if (event.type === "member_left") channel.member_count = Math.max(0, (channel.member_count ?? 1) - 1);
+      if (event.type === "member_role_changed" && event.user_id === this.user.id) channel.role = event.role;
       const fromOther = event.type === "message" && event.sender_id !== this.user.id;
       if (live && fromOther && event.seq > (channel.last_read_seq ?? 0)) channel.unread_count = (channel.unread_count ?? 0) + 1;
     }

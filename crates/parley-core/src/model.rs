@@ -110,6 +110,8 @@ pub fn name_taken(name: &str) -> Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MyChannel {
     pub channel: Channel,
+    /// My role in it.
+    pub role: Role,
     pub last_read_seq: Seq,
     /// Messages by others after `last_read_seq`.
     pub unread_count: i64,

@@ -16,7 +16,7 @@ use crate::PostgresStore;
 pub(crate) const MY_CHANNELS: &str = concat!(
     "SELECT ",
     channel_columns!(),
-    ", m.last_read_seq,",
+    ", m.role, m.last_read_seq,",
     " (SELECT count(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
     " AND e.type = 'message' AND e.sender_id <> m.user_id) AS unread_count",
     " FROM members m JOIN channels c ON c.id = m.channel_id",

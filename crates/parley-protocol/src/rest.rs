@@ -47,6 +47,9 @@ pub struct Channel {
     /// For `direct` channels: the people in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<User>>,
+    /// In lists of my channels only: my role, `owner`, `admin` or `member`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     /// In lists of my channels only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_read_seq: Option<i64>,
@@ -66,6 +69,7 @@ impl From<&model::Channel> for Channel {
             last_seq: c.last_seq,
             member_count: c.member_count,
             members: None,
+            role: None,
             last_read_seq: None,
             unread_count: None,
         }
@@ -75,6 +79,7 @@ impl From<&model::Channel> for Channel {
 impl From<&model::MyChannel> for Channel {
     fn from(c: &model::MyChannel) -> Self {
         Channel {
+            role: Some(c.role.as_str().to_owned()),
             last_read_seq: Some(c.last_read_seq),
             unread_count: Some(c.unread_count),
             ..Channel::from(&c.channel)
@@ -633,13 +638,14 @@ mod tests {
             last_seq: 3,
             member_count: 2,
             members: None,
+            role: Some("admin".into()),
             last_read_seq: Some(1),
             unread_count: Some(2),
         };
         assert_eq!(
             serde_json::to_value(&channel).unwrap(),
             json!({"id": "c", "kind": "public", "name": "general", "topic": "", "created_at": "t",
-                   "last_seq": 3, "member_count": 2, "last_read_seq": 1, "unread_count": 2})
+                   "last_seq": 3, "member_count": 2, "role": "admin", "last_read_seq": 1, "unread_count": 2})
         );
     }
 }

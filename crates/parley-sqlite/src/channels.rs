@@ -15,7 +15,7 @@ use crate::SqliteStore;
 pub(crate) const MY_CHANNELS: &str = concat!(
     "SELECT ",
     channel_columns!(),
-    ", m.last_read_seq,",
+    ", m.role, m.last_read_seq,",
     " (SELECT COUNT(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
     " AND e.type = 'message' AND e.sender_id <> m.user_id) AS unread_count",
     " FROM members m CROSS JOIN channels c ON c.id = m.channel_id",

@@ -140,6 +140,7 @@ impl ChannelRow {
 pub(crate) struct MyChannelRow {
     #[sqlx(flatten)]
     channel: ChannelRow,
+    role: String,
     last_read_seq: i64,
     unread_count: i64,
 }
@@ -148,6 +149,7 @@ impl MyChannelRow {
     pub(crate) fn decode(self) -> Result<MyChannel> {
         Ok(MyChannel {
             channel: self.channel.decode()?,
+            role: role(&self.role)?,
             last_read_seq: self.last_read_seq,
             unread_count: self.unread_count,
         })

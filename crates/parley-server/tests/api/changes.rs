@@ -105,12 +105,13 @@ async fn reactions_pins_roles_and_threads() {
     let bad = call(&app, Method::PUT, &format!("{reactions}/nope?client_msg_id=b2"), &bob, None).await;
     assert_eq!(code(&bad), (StatusCode::BAD_REQUEST, "bad_request"));
     let shown = message(&app, &bob, &general, seq).await;
-    assert_eq!(shown["reactions"], json!([{"emoji": "👍", "count": 2, "me": true}]));
+    let (a, b) = (alice.id.as_str(), bob.id.as_str());
+    assert_eq!(shown["reactions"], json!([{"emoji": "👍", "count": 2, "me": true, "users": [a, b]}]), "who, in order");
     let gone = call(&app, Method::DELETE, &format!("{reactions}/%F0%9F%91%8D?client_msg_id=b3"), &bob, None).await;
     assert_eq!((gone.0, &gone.1["event"]["type"]), (StatusCode::CREATED, &json!("reaction_removed")));
     assert_eq!(
         message(&app, &bob, &general, seq).await["reactions"],
-        json!([{"emoji": "👍", "count": 1, "me": false}])
+        json!([{"emoji": "👍", "count": 1, "me": false, "users": [a]}])
     );
 
     let pin = format!("/api/v1/channels/{general}/pins/{seq}");
@@ -140,6 +141,14 @@ async fn reactions_pins_roles_and_threads() {
     let (_, members) = app.get(&format!("/api/v1/channels/{general}/members"), &alice.token).await;
     let carols = members["members"].as_array().unwrap().iter().find(|m| m["user"]["id"] == carol.id.as_str()).cloned();
     assert_eq!(carols.map(|m| m["role"].clone()), Some(json!("admin")));
+    let my_role =
+        |list: Value| list["channels"].as_array().unwrap().iter().find(|c| c["id"] == general).unwrap()["role"].clone();
+    assert_eq!(
+        my_role(app.get("/api/v1/channels", &carol.token).await.1),
+        json!("admin"),
+        "my role in my channel list"
+    );
+    assert_eq!(my_role(app.get("/api/v1/channels", &alice.token).await.1), json!("owner"));
     assert_eq!(
         call(&app, Method::DELETE, &format!("{pin}?client_msg_id=u2"), &carol, None).await.0,
         StatusCode::CREATED,
