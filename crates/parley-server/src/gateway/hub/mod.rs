@@ -13,15 +13,13 @@
 //! writes from the events it delivers.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::ws::Utf8Bytes;
 use parley_core::chat::Chat;
 use parley_core::feed::FeedSubscription;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, ChannelKind, Event, EventKind, ReadMarker};
-use parley_core::parse::Seq;
+use parley_core::model::{Channel, ChannelKind, Event, ReadMarker};
 use parley_core::presence::Presence;
 use parley_core::stored::StoredWaiters;
 use parley_protocol::ServerFrame;
@@ -34,7 +32,10 @@ use carrier::{Carrier, Here, Relayed};
 use state::{Entry, State};
 
 mod carrier;
+mod link;
 mod state;
+
+pub use link::{Delivery, EventFrame, Frame, SessionLink};
 
 /// Frames a session may have waiting before it counts as too slow.
 pub const SESSION_QUEUE: usize = 4_096;
@@ -45,84 +46,6 @@ pub const SESSION_QUEUE: usize = 4_096;
 /// members would cost the square of their number. DMs and ordinary channels
 /// are far below it; a channel that large shows no presence.
 pub const PRESENCE_MAX_SESSIONS: usize = 1_000;
-
-/// A frame serialised once, shared by every recipient.
-#[derive(Clone)]
-pub struct Frame {
-    pub kind: &'static str,
-    pub text: Utf8Bytes,
-}
-
-impl Frame {
-    pub fn new(frame: &ServerFrame) -> Frame {
-        Frame { kind: frame.type_name(), text: Utf8Bytes::from(frame.to_json()) }
-    }
-}
-
-/// A stored event on its way to sessions.
-pub struct EventFrame {
-    pub channel: ChannelId,
-    pub seq: Seq,
-    pub sender: UserId,
-    pub created_at_ms: i64,
-    /// `(user, joined)` for `member_joined` / `member_left`.
-    pub membership: Option<(UserId, bool)>,
-    pub frame: Frame,
-}
-
-impl EventFrame {
-    pub fn new(event: &Event) -> EventFrame {
-        let membership = match event.kind {
-            EventKind::MemberJoined { user_id } => Some((user_id, true)),
-            EventKind::MemberLeft { user_id } => Some((user_id, false)),
-            _ => None,
-        };
-        EventFrame {
-            channel: event.channel_id,
-            seq: event.seq,
-            sender: event.sender_id,
-            created_at_ms: event.created_at.millis(),
-            membership,
-            frame: Frame::new(&ServerFrame::Event { event: event.into() }),
-        }
-    }
-}
-
-/// What a session's queue holds: a pointer either way, so that the queue's
-/// first block (32 slots, allocated with the queue) stays small.
-pub enum Delivery {
-    Event(Arc<EventFrame>),
-    Frame(Arc<Frame>),
-}
-
-/// The hub's handle on one session: its queue and how to close it.
-pub struct SessionLink {
-    pub id: u64,
-    pub user: UserId,
-    pub token_hash: String,
-    queue: mpsc::Sender<Delivery>,
-    close_code: AtomicU16,
-    pub closed: CancellationToken,
-}
-
-impl SessionLink {
-    /// Asks the session to close with `code`; the first code asked wins.
-    pub fn close(&self, code: CloseCode) {
-        let _ = self.close_code.compare_exchange(0, code.code(), Ordering::AcqRel, Ordering::Acquire);
-        self.closed.cancel();
-    }
-
-    pub fn close_code(&self) -> CloseCode {
-        CloseCode::from_code(self.close_code.load(Ordering::Acquire)).unwrap_or(CloseCode::GoingAway)
-    }
-
-    fn offer(&self, delivery: Delivery) {
-        if self.queue.try_send(delivery).is_err() && !self.closed.is_cancelled() {
-            tracing::info!(session = self.id, user = %self.user, "session too slow: closing with 1008");
-            self.close(CloseCode::Overflow);
-        }
-    }
-}
 
 /// DMs, each with the people whose presence it shows: who opened it and who
 /// wrote in it (`Store::dm_shown`). A channel not in it shows everyone's.
@@ -247,14 +170,7 @@ impl Hub {
     ) -> (Arc<SessionLink>, mpsc::Receiver<Delivery>, Vec<UserId>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, receiver) = mpsc::channel(self.queue_bound);
-        let link = Arc::new(SessionLink {
-            id,
-            user,
-            token_hash,
-            queue,
-            close_code: AtomicU16::new(0),
-            closed: CancellationToken::new(),
-        });
+        let link = Arc::new(SessionLink::new(id, user, token_hash, queue));
         let mut state = self.lock();
         state.sessions.insert(id, Entry { link: link.clone(), channels: HashSet::new() });
         for channel in channels {

@@ -2,6 +2,8 @@
 
 use super::*;
 use parley_core::id::EventId;
+use parley_core::model::EventKind;
+use parley_core::parse::Seq;
 use parley_core::time::Timestamp;
 
 fn hub() -> Hub {

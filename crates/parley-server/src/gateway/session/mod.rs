@@ -15,23 +15,20 @@ use std::time::Duration;
 
 use futures::stream::FuturesUnordered;
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use parley_core::chat::Submitted;
 use parley_core::id::ChannelId;
 use parley_core::model::{MyChannel, User};
 use parley_core::parse::{parse_seq, Seq};
-use parley_core::writer::Answer;
 use parley_core::{Error, ErrorCode};
-use parley_protocol::{self as wire, ClientFrame, ServerFrame};
+use parley_protocol::{self as wire, ServerFrame};
 use tokio::time::Instant;
 
 use super::close::CloseCode;
 use super::hub::{Delivery, Frame, SessionLink};
 use crate::http::error::public_message;
-use crate::rate::Class;
-use crate::send::{self, NewMessage};
 use crate::state::AppState;
 
 mod follow;
+mod frames;
 
 /// What the transport read from the client.
 #[derive(Debug)]
@@ -129,9 +126,6 @@ struct Session<W> {
     heard: Instant,
     idle_after: Option<Duration>,
 }
-
-/// The least time between two relayed `typing` frames of one session in one channel.
-const TYPING_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs a session to its end. `user` is already authenticated.
 pub async fn serve<R, W>(
@@ -313,66 +307,6 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         self.deadline().map_or(next_ping, |deadline| deadline.min(next_ping))
     }
 
-    /// Handles one client frame; returns an immediate answer if it has one.
-    async fn on_text(&mut self, text: &str, in_flight: &mut FuturesUnordered<Reply>) -> Option<Outbound> {
-        let frame = match ClientFrame::parse(text) {
-            Ok(frame) => frame,
-            Err(error) => return Some(error_frame(None, &error.into())),
-        };
-        match frame {
-            ClientFrame::Hello { .. } => Some(error_frame(None, &Error::bad_request("hello was already said"))),
-            ClientFrame::Ping { reference } => Some(Outbound::Frame(Frame::new(&ServerFrame::Pong { reference }))),
-            ClientFrame::Typing { channel_id } => {
-                let Ok(channel) = channel_id.parse::<ChannelId>() else { return None };
-                // Only channels this session follows, so the map stays bounded.
-                if self.delivered.contains_key(&channel)
-                    && self.typing.get(&channel).is_none_or(|at| at.elapsed() >= TYPING_EVERY)
-                {
-                    self.typing.insert(channel, Instant::now());
-                    self.state.hub.typing(self.link.id, self.user.id, channel);
-                }
-                None
-            }
-            ClientFrame::Read { channel_id, seq } => {
-                let result = async {
-                    let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
-                    let seq = parse_seq(seq, "seq")?;
-                    self.state.rates.user(Class::ReadMarkers, self.user.id)?;
-                    self.state.chat.mark_read(self.user.id, channel, seq).await
-                };
-                match Box::pin(result).await {
-                    // This session learns it through the hub too, like the user's others.
-                    Ok(Some(marker)) => {
-                        self.state.hub.read_marker(self.user.id, marker);
-                        None
-                    }
-                    Ok(None) => None,
-                    Err(error) => Some(error_frame(None, &error)),
-                }
-            }
-            ClientFrame::Send { reference, channel_id, client_msg_id, body, reply_to_seq } => {
-                let parsed = (|| {
-                    let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
-                    Ok::<_, Error>((channel, NewMessage::parse(&body, &client_msg_id, reply_to_seq)?))
-                })();
-                match parsed {
-                    Err(error) => Some(error_frame(Some(reference), &error)),
-                    Ok((channel, message)) => {
-                        let asked = Answer::Durable { member_through: self.delivered.get(&channel).copied() };
-                        let (chat, user) = (self.state.chat.clone(), self.user.id);
-                        let budget = self.state.rates.user(Class::Messages, user);
-                        in_flight.push(Box::pin(async move {
-                            let id = message.client_msg_id.as_str().to_owned();
-                            let posted = send::post(&chat, budget, user, channel, message, asked).await;
-                            answer(reference, id, posted)
-                        }));
-                        None
-                    }
-                }
-            }
-        }
-    }
-
     /// Writes `frames` and flushes once; gives up, with why, if the client is
     /// gone, or the session is asked to close, or the client's liveness
     /// deadline passes while the write is stuck: a peer whose network
@@ -429,24 +363,6 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         // Flushes what is still queued, such as the transport's answer to a
         // client's close frame, so the closing handshake completes.
         let _ = tokio::time::timeout(Duration::from_secs(1), self.output.close()).await;
-    }
-}
-
-/// The answer to one `send`.
-fn answer(reference: serde_json::Value, id: String, posted: Result<Submitted, Error>) -> ServerFrame {
-    match posted {
-        Ok(Submitted::Stored(posted)) => {
-            ServerFrame::Ack { reference, client_msg_id: id, status: "stored".into(), seq: Some(posted.event.seq) }
-        }
-        // Cluster mode: durable in the command log; the event follows live.
-        Ok(Submitted::Accepted) => {
-            ServerFrame::Ack { reference, client_msg_id: id, status: "accepted".into(), seq: None }
-        }
-        Err(error) => ServerFrame::Error {
-            reference: Some(reference),
-            code: error.code.as_str().into(),
-            message: public_message(&error),
-        },
     }
 }
 

@@ -6,6 +6,7 @@ use futures::channel::mpsc;
 use parley_core::id::UserId;
 use parley_core::model::ChannelKind;
 use parley_core::parse::{Body, ChannelName, ClientMsgId, Password, Username};
+use parley_core::writer::Answer;
 use serde_json::{json, Value};
 
 struct Rig {
