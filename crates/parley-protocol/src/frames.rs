@@ -28,6 +28,20 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to_seq: Option<i64>,
     },
+    /// A change to message `seq`: `action` is `edit` (with `body`),
+    /// `delete`, `react` or `unreact` (with `emoji`), `pin` or `unpin`.
+    Change {
+        #[serde(rename = "ref")]
+        reference: Value,
+        channel_id: String,
+        client_msg_id: String,
+        seq: i64,
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        emoji: Option<String>,
+    },
     Typing {
         channel_id: String,
     },

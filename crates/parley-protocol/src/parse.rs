@@ -81,6 +81,18 @@ const FRAMES: &[(&str, &[Field])] = &[
             may("reply_to_seq", Kind::Integer),
         ],
     ),
+    (
+        "change",
+        &[
+            needs("ref", Kind::Any),
+            needs("channel_id", Kind::Text),
+            needs("client_msg_id", Kind::Text),
+            needs("seq", Kind::Integer),
+            needs("action", Kind::Text),
+            may("body", Kind::Text),
+            may("emoji", Kind::Text),
+        ],
+    ),
     ("typing", &[needs("channel_id", Kind::Text)]),
     ("read", &[needs("channel_id", Kind::Text), needs("seq", Kind::Integer)]),
     ("ping", &[may("ref", Kind::Any)]),
@@ -206,6 +218,16 @@ mod tests {
             ),
             (r#"{"type":"read","channel_id":"c","seq":1.5}"#, Some("read"), r#""read": "seq" must be a whole number"#),
             (r#"{"type":"typing","channel_id":5}"#, Some("typing"), r#""typing": "channel_id" must be a string"#),
+            (
+                r#"{"type":"change","ref":1,"channel_id":"c","client_msg_id":"m","action":"pin"}"#,
+                Some("change"),
+                r#""change" needs "seq""#,
+            ),
+            (
+                r#"{"type":"change","ref":1,"channel_id":"c","client_msg_id":"m","seq":3,"action":"edit","body":7}"#,
+                Some("change"),
+                r#""change": "body" must be a string"#,
+            ),
             (
                 r#"{"type":"hello","resume":{"c":"x"}}"#,
                 Some("hello"),

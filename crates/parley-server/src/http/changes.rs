@@ -20,6 +20,7 @@ use super::channel_id;
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiQuery, Authed};
 use crate::rate::Class;
+use crate::send;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -130,12 +131,9 @@ async fn pins(
     Ok(Json(wire::PinsResponse { pins: pins.iter().map(wire::Event::from).collect() }))
 }
 
-/// A message's `seq` in a path: a message is never at 0.
+/// A message's `seq` in a path.
 fn target(raw: &str) -> Result<i64, Error> {
-    match raw.parse::<i64>() {
-        Ok(seq @ 1..) => Ok(seq),
-        _ => Err(Error::not_found("message not found")),
-    }
+    send::message_seq(raw.parse::<i64>().map_err(|_| Error::not_found("message not found"))?)
 }
 
 /// Makes the change within the sender's message budget. 201 with the event

@@ -1,6 +1,6 @@
-//! Changing messages over REST: edits, deletes, reactions, pins, roles,
-//! threads and jumping to a message; live delivery and resume of the change
-//! events over the WebSocket.
+//! Changing messages over REST and with the WebSocket's `change` frame:
+//! edits, deletes, reactions, pins, roles, threads and jumping to a
+//! message; live delivery and resume of the change events.
 
 use parley_testkit::app::{spawn_app, TestApp, TestUser};
 use parley_testkit::ws::WsClient;
@@ -221,4 +221,53 @@ async fn changes_are_delivered_live_and_on_resume() {
         "exactly the changes, in order"
     );
     assert!(missed[0].get("body").is_none(), "the edit of a message deleted since carries no text: {:?}", missed[0]);
+}
+
+#[tokio::test]
+async fn a_change_over_the_websocket_is_acked_like_a_send() {
+    let app = spawn_app().await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let general = app.create_channel(&alice, "general", "public").await;
+    app.post(&format!("/api/v1/channels/{general}/join"), &bob.token, json!({})).await;
+    let seq = app.send(&alice, &general, "m1", "first").await["seq"].as_i64().unwrap();
+    let (mut ws, _) = WsClient::connect(app.addr, &alice.token, json!({})).await;
+    let change = |reference: i64, id: &str, action: &str, extra: Value| {
+        let mut frame = json!({"type": "change", "ref": reference, "channel_id": general, "client_msg_id": id,
+                               "seq": seq, "action": action});
+        frame.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        frame
+    };
+    let answer =
+        |frame: Value| (frame["type"].clone(), frame["status"].clone(), frame["seq"].clone(), frame["code"].clone());
+
+    ws.send(change(1, "e1", "edit", json!({"body": "first!"}))).await;
+    let edited = ws.next_of("ack").await;
+    assert_eq!(answer(edited.clone()), (json!("ack"), json!("stored"), json!(seq + 1), Value::Null), "{edited}");
+    ws.send(change(2, "e1", "edit", json!({"body": "first!"}))).await;
+    assert_eq!(ws.next_of("ack").await["seq"], json!(seq + 1), "a retry is acked with the event first stored");
+    ws.send(change(3, "r1", "react", json!({"emoji": ":tada:"}))).await;
+    assert_eq!(ws.next_of("ack").await["seq"], json!(seq + 2));
+    ws.send(change(4, "r2", "react", json!({"emoji": "🎉"}))).await;
+    let again = ws.next_of("ack").await;
+    assert_eq!((again["status"].clone(), again.get("seq")), (json!("unchanged"), None), "{again}");
+
+    for (reference, frame, code) in [
+        (5, change(5, "x1", "shout", json!({})), "bad_request"),
+        (6, change(6, "x2", "react", json!({})), "bad_request"),
+        (7, change(7, "x3", "pin", json!({"seq": 999})), "not_found"),
+        (8, change(8, "e1", "pin", json!({})), "conflict"),
+    ] {
+        ws.send(frame).await;
+        let error = ws.next_of("error").await;
+        assert_eq!((error["ref"].clone(), error["code"].clone()), (json!(reference), json!(code)), "{error}");
+    }
+
+    // Bob may react, not edit alice's message; what he sees is what the store has.
+    let (mut bobs, _) = WsClient::connect(app.addr, &bob.token, json!({})).await;
+    bobs.send(json!({"type": "change", "ref": "b", "channel_id": general, "client_msg_id": "b1", "seq": seq,
+                     "action": "edit", "body": "mine now"}))
+        .await;
+    assert_eq!(bobs.next_of("error").await["code"], "forbidden");
+    let shown = message(&app, &bob, &general, seq).await;
+    assert_eq!((shown["body"].clone(), shown["reactions"][0]["count"].clone()), (json!("first!"), json!(1)));
 }

@@ -1,5 +1,6 @@
 //! Changes to messages in a cluster: edits, reactions and deletes through two
-//! gateways while the processor storing them is killed. Every change the
+//! gateways while the processor storing them is killed, and a change over
+//! the WebSocket, accepted before it is stored. Every change the
 //! server took is stored once, and every live reader, folding the change
 //! events it received into the messages it holds, ends with the store's
 //! state of every message.
@@ -214,4 +215,18 @@ async fn changes_through_two_gateways_survive_a_processor_kill() {
     assert_eq!(deleted, people.len(), "one message of each deleted");
     let gone = |e: &Value| people.iter().any(|p| e["body"] == format!("{} 1", p.name));
     assert!(!log.iter().any(gone), "a deleted message's text is in no read");
+
+    // A change over the WebSocket: accepted once in the command log, then stored.
+    let (mut ws, _) = WsClient::connect(gateways[1].addr, &people[0].token, json!({})).await;
+    let target = mine[0][2];
+    ws.send(json!({"type": "change", "ref": 1, "channel_id": room, "client_msg_id": "p-ws", "seq": target,
+                   "action": "pin"}))
+        .await;
+    let ack = ws.next_of("ack").await;
+    assert_eq!((ack["status"].clone(), ack.get("seq")), (json!("accepted"), None), "{ack}");
+    let started = Instant::now();
+    while !cluster.log(&gateways[0], &people[0], &room).await.iter().any(|e| e["type"] == "message_pinned") {
+        assert!(started.elapsed() < Duration::from_secs(60), "the pin was never stored");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }

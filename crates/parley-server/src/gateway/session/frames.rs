@@ -1,7 +1,8 @@
 //! What a client's frames do once its session is ready: `typing` is
 //! relayed (at most once a second per channel), `read` moves the read
-//! marker, `send` posts a message and is answered with `ack` or `error`
-//! when the write completes, while the session goes on reading.
+//! marker, `send` posts a message and `change` changes one, each answered
+//! with `ack` or `error` when the write completes, while the session goes
+//! on reading.
 
 use std::time::Duration;
 
@@ -10,7 +11,8 @@ use futures::Sink;
 use parley_core::chat::Submitted;
 use parley_core::id::ChannelId;
 use parley_core::parse::parse_seq;
-use parley_core::writer::Answer;
+use parley_core::parse::ClientMsgId;
+use parley_core::writer::{Answer, Written};
 use parley_core::Error;
 use parley_protocol::{ClientFrame, ServerFrame};
 use tokio::time::Instant;
@@ -62,6 +64,30 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                     Err(error) => Some(error_frame(None, &error)),
                 }
             }
+            ClientFrame::Change { reference, channel_id, client_msg_id, seq, action, body, emoji } => {
+                let parsed = (|| {
+                    let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
+                    let id = ClientMsgId::parse(&client_msg_id)?;
+                    Ok::<_, Error>((channel, id, send::change(&action, seq, body.as_deref(), emoji.as_deref())?))
+                })();
+                match parsed {
+                    Err(error) => Some(error_frame(Some(reference), &error)),
+                    Ok((channel, id, change)) => {
+                        let asked = Answer::Durable { member_through: self.delivered.get(&channel).copied() };
+                        let (chat, user) = (self.state.chat.clone(), self.user.id);
+                        let budget = self.state.rates.user(Class::Messages, user);
+                        in_flight.push(Box::pin(async move {
+                            let key = id.as_str().to_owned();
+                            let changed = match budget {
+                                Ok(()) => chat.change(user, channel, id, change, asked).await,
+                                Err(limited) => Err(limited),
+                            };
+                            change_answer(reference, key, changed)
+                        }));
+                        None
+                    }
+                }
+            }
             ClientFrame::Send { reference, channel_id, client_msg_id, body, reply_to_seq } => {
                 let parsed = (|| {
                     let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
@@ -96,6 +122,30 @@ fn answer(reference: serde_json::Value, id: String, posted: Result<Submitted, Er
         Ok(Submitted::Accepted) => {
             ServerFrame::Ack { reference, client_msg_id: id, status: "accepted".into(), seq: None }
         }
+        Err(error) => ServerFrame::Error {
+            reference: Some(reference),
+            code: error.code.as_str().into(),
+            message: public_message(&error),
+        },
+    }
+}
+
+/// The answer to one `change`: `stored` with its event's `seq` (the first
+/// stored, for a retry), `unchanged` when it changed nothing, `accepted` in
+/// a cluster.
+fn change_answer(reference: serde_json::Value, id: String, changed: Result<Written, Error>) -> ServerFrame {
+    let ack = |status: &str, seq| ServerFrame::Ack {
+        reference: reference.clone(),
+        client_msg_id: id.clone(),
+        status: status.into(),
+        seq,
+    };
+    match changed {
+        Ok(Written::Stored(appended)) => match appended.events.first() {
+            Some(event) => ack("stored", Some(event.seq)),
+            None => ack("unchanged", None),
+        },
+        Ok(Written::Accepted) => ack("accepted", None),
         Err(error) => ServerFrame::Error {
             reference: Some(reference),
             code: error.code.as_str().into(),
