@@ -73,8 +73,9 @@ fn throughput_delivers_every_acked_message_to_every_member() {
     assert!(report["server_stored_per_sec"].as_f64().is_some_and(|r| r > 0.0), "{output}");
 }
 
-#[test]
-fn edits_and_reactions_mixed_in_reach_every_member_once() {
+/// A mixed run, its changes made over `over`: every change's event reaches
+/// every member once, and the server counts them among its stored events.
+fn mixed_run(over: &str) {
     let (ok, output, report) = bench(&[
         "throughput",
         "--senders",
@@ -93,6 +94,8 @@ fn edits_and_reactions_mixed_in_reach_every_member_once() {
         "0.1",
         "--reactions",
         "0.3",
+        "--changes-over",
+        over,
     ]);
     assert!(ok, "{output}");
     assert_consistent(&report, &output);
@@ -102,9 +105,18 @@ fn edits_and_reactions_mixed_in_reach_every_member_once() {
     assert_eq!(changes["owed"].as_u64(), changes["stored"].as_u64().map(|n| n * 4), "{output}");
     assert_eq!(changes["owed"], changes["received"], "{output}");
     assert!(report["change_latency"]["count"].as_u64().unwrap_or(0) > 0, "{output}");
-    // Messages, edits and reactions together, from the server's own count.
     let (events, messages) = (&report["server_events_per_sec"], &report["server_stored_per_sec"]);
     assert!(events.as_f64() > messages.as_f64(), "{events} events/s against {messages} messages/s\n{output}");
+}
+
+#[test]
+fn edits_and_reactions_on_the_socket_reach_every_member_once() {
+    mixed_run("ws");
+}
+
+#[test]
+fn edits_and_reactions_over_rest_reach_every_member_once() {
+    mixed_run("rest");
 }
 
 #[test]

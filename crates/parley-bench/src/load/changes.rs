@@ -1,10 +1,11 @@
 //! Edits and reactions mixed into a sender's messages (`throughput --edits
-//! --reactions`). A client makes a change over REST, so the benchmark does
-//! too: each change is its own request, with its own `client_msg_id`, in a
-//! task of its own that reports back to the sender's session. A change is
-//! made to one of the sender's own stored messages (learnt from its own
-//! deliveries), so every one is allowed and each stores exactly one event
-//! that every member of the channel must receive.
+//! --reactions`), each with its own `client_msg_id`: as a `change` frame on
+//! the sender's socket, answered by an `ack` like a send, or (`--changes-over
+//! rest`) as a REST request on a task of its own that reports back to the
+//! sender's session. A change is made to one of the sender's own stored
+//! messages (learnt from its own deliveries), so every one is allowed and
+//! each stores exactly one event that every member of the channel must
+//! receive.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -13,14 +14,31 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::api::Api;
+use super::wire;
 
-/// The share of a sender's operations that are edits and reactions; the
-/// rest are messages.
+/// The share of a sender's operations that are edits and reactions (the
+/// rest are messages), and how they are made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Mix {
     pub edits: f64,
     pub reactions: f64,
+    pub over: Via,
 }
+
+/// How a change is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// A `change` frame on the sender's WebSocket.
+    #[default]
+    Ws,
+    /// A REST request.
+    Rest,
+}
+
+/// Refs of `change` frames count from here, above any send's `n`, and stay
+/// exact in a JSON number (below 2^53).
+pub const CHANGE_REFS: u64 = 1 << 50;
 
 /// One operation of a sender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +126,20 @@ pub enum Request {
     React { seq: i64, emoji: &'static str, client_msg_id: String },
 }
 
+impl Request {
+    /// The `change` frame of change `k` in channel `channel_id`.
+    pub fn frame(&self, channel_id: &str, k: u64) -> String {
+        match self {
+            Request::Edit { seq, body, client_msg_id } => {
+                wire::change_frame(channel_id, CHANGE_REFS + k, client_msg_id, *seq, "edit", Some(body), None)
+            }
+            Request::React { seq, emoji, client_msg_id } => {
+                wire::change_frame(channel_id, CHANGE_REFS + k, client_msg_id, *seq, "react", None, Some(emoji))
+            }
+        }
+    }
+}
+
 /// How a change went: when it was sent (ns since the run's epoch), its
 /// round trip, and whether an event is owed for it, or the error.
 #[derive(Debug)]
@@ -146,7 +178,7 @@ mod tests {
 
     #[test]
     fn the_mix_draws_its_shares() {
-        let mix = Mix { edits: 0.1, reactions: 0.3 };
+        let mix = Mix { edits: 0.1, reactions: 0.3, over: Via::Ws };
         let ops: Vec<Op> = (0..10_000).map(|k| mix.pick(7, k)).collect();
         let share = |op| ops.iter().filter(|o| **o == op).count() as f64 / ops.len() as f64;
         assert!((share(Op::Edit) - 0.1).abs() < 0.02, "{}", share(Op::Edit));

@@ -38,7 +38,7 @@ pub struct Report {
     pub server_events_per_sec: Option<f64>,
     pub server_delivered_per_sec: Option<f64>,
     pub ack_latency: Percentiles,
-    /// REST round trips of the edits and reactions, when mixed in.
+    /// From sending each edit or reaction to its answer, when mixed in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change_latency: Option<Percentiles>,
     pub deliver_latency: Percentiles,
@@ -173,7 +173,7 @@ impl fmt::Display for Report {
             "  {:<22}{:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
             "latency (ms)", "p50", "p90", "p99", "p99.9", "max", "mean", "count"
         )?;
-        let change = self.change_latency.as_ref().map(|p| ("change (REST)", p));
+        let change = self.change_latency.as_ref().map(|p| ("change answered", p));
         for (name, p) in [
             ("ack", &self.ack_latency),
             ("send→deliver", &self.deliver_latency),

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::changes::{self, Done, Targets};
+use super::changes::{self, Done, Targets, Via, CHANGE_REFS};
 use super::check::{Delivery, Outcome, SenderLog};
 use super::client::{self, Ws};
 use super::plan::{Flow, Plan, Protocol, SendPlan, SERVER_IN_FLIGHT};
@@ -92,8 +92,10 @@ struct Sender {
     ops: u64,
     /// Its own stored messages, to edit and react to.
     targets: Targets,
-    /// Edits and reactions not yet answered, and where their answers come.
+    /// Edits and reactions not yet answered; those made on the socket by
+    /// number, with when they were sent; where REST answers come.
     changes_in_flight: usize,
+    socket_changes: HashMap<u64, u64>,
     token: String,
     done: mpsc::UnboundedSender<Done>,
 }
@@ -123,6 +125,7 @@ impl Session {
             ops: 0,
             targets: Targets::default(),
             changes_in_flight: 0,
+            socket_changes: HashMap::new(),
             token: plan.token.clone().unwrap_or_default(),
             done: done_tx,
             plan: send,
@@ -252,9 +255,24 @@ impl Session {
             let k = sender.ops;
             sender.ops += 1;
             let op = sender.plan.mix.pick(id, k);
-            if let (Some(api), Some(request)) = (&self.shared.api, sender.targets.request(op, id, k, sent_ns)) {
-                let channel = sender.plan.channel_id.clone();
-                changes::spawn(api.clone(), sender.token.clone(), channel, request, sent_ns, sender.done.clone());
+            if let Some(request) = sender.targets.request(op, id, k, sent_ns) {
+                match (sender.plan.mix.over, &self.shared.api) {
+                    (Via::Rest, Some(api)) => {
+                        let channel = sender.plan.channel_id.clone();
+                        changes::spawn(
+                            api.clone(),
+                            sender.token.clone(),
+                            channel,
+                            request,
+                            sent_ns,
+                            sender.done.clone(),
+                        );
+                    }
+                    _ => {
+                        ws.feed(Message::Text(request.frame(&sender.plan.channel_id, k).into())).await?;
+                        sender.socket_changes.insert(k, sent_ns);
+                    }
+                }
                 sender.changes_in_flight += 1;
                 counters.changes_sent.fetch_add(1, Relaxed);
                 continue;
@@ -295,12 +313,19 @@ impl Session {
                     self.on_event(&event);
                 }
             }
+            "ack" if frame.reference.is_some_and(|r| r >= CHANGE_REFS) => {
+                let changed = frame.status.as_deref() != Some("unchanged");
+                self.on_socket_change(frame.reference, Ok(changed));
+            }
             "ack" => self.on_answer(frame.reference, None),
             "error" => {
                 self.shared.counters.error_frames.fetch_add(1, Relaxed);
                 let code = frame.code.as_deref().unwrap_or("?").to_owned();
                 self.note(&format!("error {code}"));
-                self.on_answer(frame.reference, Some(code));
+                match frame.reference {
+                    Some(r) if r >= CHANGE_REFS => self.on_socket_change(frame.reference, Err(code)),
+                    _ => self.on_answer(frame.reference, Some(code)),
+                }
             }
             "gap" => self.note("gap frame"),
             _ => {}
@@ -381,6 +406,16 @@ impl Session {
         if let Some(slot) = usize::try_from(n).ok().and_then(|n| sender.log.outcome.get_mut(n)) {
             *slot = outcome;
         }
+    }
+
+    /// The `ack` or `error` of a `change` frame.
+    fn on_socket_change(&mut self, reference: Option<u64>, result: Result<bool, String>) {
+        let k = reference.unwrap_or(0) - CHANGE_REFS;
+        let Some(sent_ns) = self.sender.as_mut().and_then(|s| s.socket_changes.remove(&k)) else {
+            return self.note("answer to no change");
+        };
+        let us = u32::try_from(self.shared.ns_at(Instant::now()).saturating_sub(sent_ns) / 1000).unwrap_or(u32::MAX);
+        self.on_change(Done { sent_ns, us, result });
     }
 
     /// The answer to an edit or a reaction.

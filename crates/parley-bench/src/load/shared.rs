@@ -19,7 +19,7 @@ pub struct Shared {
     pub counters: Counters,
     pub deliver: Latency,
     pub ack: Latency,
-    /// Round trips of the edits and reactions, and where they go.
+    /// Round trips of the edits and reactions, and where REST ones go.
     pub change: Latency,
     pub api: Option<Api>,
     /// Send times in message bodies count from here.

@@ -35,6 +35,24 @@ pub fn bare_event(sender: u32, n: u64, sent_ns: u64, body_size: usize) -> String
     )
 }
 
+/// A `change` frame (docs/protocol.md, "Client → server"): `action` with
+/// its `body` or `emoji`.
+pub fn change_frame(
+    channel_id: &str,
+    reference: u64,
+    client_msg_id: &str,
+    seq: i64,
+    action: &str,
+    body: Option<&str>,
+    emoji: Option<&str>,
+) -> String {
+    serde_json::json!({
+        "type": "change", "ref": reference, "channel_id": channel_id, "client_msg_id": client_msg_id,
+        "seq": seq, "action": action, "body": body, "emoji": emoji,
+    })
+    .to_string()
+}
+
 pub fn msg_id(sender: u32, n: u64) -> String {
     format!("{sender}.{n}")
 }
@@ -70,6 +88,9 @@ pub struct Incoming<'a> {
     pub reference: Option<u64>,
     #[serde(default, borrow)]
     pub code: Option<Cow<'a, str>>,
+    /// An ack's `stored`, `unchanged` or `accepted`.
+    #[serde(default, borrow)]
+    pub status: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]

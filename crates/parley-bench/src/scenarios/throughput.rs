@@ -3,7 +3,7 @@
 //! With `--rates` it runs once per rate over the same users and channels —
 //! latency against load — and can draw that as an SVG (`--plot`). With
 //! `--edits` and `--reactions` some of each sender's operations are edits of
-//! and reactions to its own messages, made over REST, whose events every
+//! and reactions to its own messages (`change` frames, or REST requests), whose events every
 //! member must receive too.
 
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::load::api::{Account, Api};
-use crate::load::changes::Mix;
+use crate::load::changes::{Mix, Via};
 use crate::load::limits;
 use crate::load::plan::{Plan, Protocol, SendPlan};
 use crate::load::plot::{Chart, Series};
@@ -49,12 +49,16 @@ pub struct ThroughputArgs {
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// The share of each sender's operations (at --rate, of the rate) that
-    /// edit its latest message, over REST.
+    /// edit its latest message.
     #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
     pub edits: f64,
-    /// The share that add a reaction to one of its recent messages, over REST.
+    /// The share that add a reaction to one of its recent messages.
     #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
     pub reactions: f64,
+    /// How the edits and reactions are made: `change` frames on each
+    /// sender's socket, or REST requests.
+    #[arg(long, value_enum, default_value_t = Via::Ws)]
+    pub changes_over: Via,
 }
 
 /// Runs the scenario (once, or once per `--rates`), prints the tables;
@@ -108,7 +112,7 @@ async fn measure(args: &ThroughputArgs, target: &Target) -> anyhow::Result<Vec<R
         let result = run::run(plan, &watch).await?;
         let parameters = json!({
             "senders": args.senders, "channels": args.channels, "members": args.members, "load": load,
-            "edits": args.edits, "reactions": args.reactions,
+            "edits": args.edits, "reactions": args.reactions, "changes_over": args.changes_over,
             "target": args.target.url.clone().unwrap_or_else(|| format!("spawned on {}", target.addr)),
         });
         let report = Report::new("throughput", "parley", parameters, setup, result, target.log_summary());
@@ -145,7 +149,7 @@ fn plan(
                     members: m as u32,
                     flow: load.flow(sender, s, false),
                     body_size: load.body_size,
-                    mix: Mix { edits: args.edits, reactions: args.reactions },
+                    mix: Mix { edits: args.edits, reactions: args.reactions, over: args.changes_over },
                 }),
             }
         })
