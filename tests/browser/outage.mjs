@@ -1,7 +1,8 @@
 // Outages as people meet them: the browser goes offline for longer than a
 // heartbeat, a network drops without a word, the server is killed. What was
 // typed is stored once, in order, and the channel keeps sending; what others
-// see of a vanished person follows within a minute.
+// see of a vanished person follows within a minute. The installed app opens
+// with no network at all.
 
 import { assertViewIsLog, channelId, check, fetchJson, sees, say, sleep } from "./lib.mjs";
 
@@ -75,3 +76,37 @@ async function userId(page) {
 }
 
 export { channelId };
+
+/** The installed app: opened with no network at all, it still works as far as it can. */
+export async function openedOffline({ step, newcomer }) {
+  const fay = await newcomer("fay");
+  const gus = await newcomer("gus");
+  await step("the app is installable: a manifest with its icons, and a worker that keeps the client", async () => {
+    const manifest = await fay.evaluate(async () => (await fetch(document.querySelector('link[rel="manifest"]').href)).json());
+    const sizes = manifest.icons.map((icon) => icon.sizes);
+    check(manifest.display === "standalone" && manifest.start_url === "/", `standalone from /: ${JSON.stringify(manifest)}`);
+    check(sizes.includes("192x192") && sizes.includes("512x512"), `icons of 192 and 512: ${sizes}`);
+    for (const icon of manifest.icons) {
+      const type = await fay.evaluate(async (src) => (await fetch(src)).headers.get("content-type"), icon.src);
+      check(type === icon.type, `${icon.src} is served as ${icon.type}: ${type}`);
+    }
+    await fay.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 10_000 });
+  });
+
+  await step("opened without a network, the client shows my channels and keeps what I type until the network is back", async () => {
+    const id = await sharedChannel(fay, [gus], "tunnel");
+    await say(fay, "before the tunnel");
+    await sees(gus, "before the tunnel");
+    await fay.context().setOffline(true);
+    await fay.reload();
+    await fay.locator(".banner").filter({ hasText: "offline" }).waitFor();
+    await fay.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name: /tunnel/ }).waitFor();
+    await fay.getByRole("heading", { name: "tunnel", level: 1 }).waitFor();
+    await say(fay, "typed in the tunnel");
+    await fay.locator(".log .msg.pending").filter({ hasText: "typed in the tunnel" }).waitFor();
+    await fay.context().setOffline(false);
+    await sees(gus, "typed in the tunnel", 20_000);
+    await fay.locator(".log .msg.pending").first().waitFor({ state: "detached", timeout: 20_000 });
+    await assertViewIsLog(fay, id);
+  });
+}

@@ -10,7 +10,7 @@ import { accessibility } from "./a11y.mjs";
 import { firstDay } from "./basics.mjs";
 import { conversations } from "./conversations.mjs";
 import { launch, person, register, Relay, Server } from "./lib.mjs";
-import { offlineSpell, silentDrop } from "./outage.mjs";
+import { offlineSpell, openedOffline, silentDrop } from "./outage.mjs";
 import { places } from "./places.mjs";
 import { polish } from "./polish.mjs";
 
@@ -75,6 +75,7 @@ try {
     const spells = await Promise.allSettled([offlineSpell({ ...t, alice: dana, bob: erin }), silentDrop({ ...t, bob: erin, carol, relay })]);
     const failure = spells.find((s) => s.status === "rejected");
     if (failure) throw failure.reason;
+    await openedOffline(t);
   }
   if (wanted("places")) await places(t);
   if (wanted("polish")) await polish(t);

@@ -27,12 +27,19 @@ function route(path = location.pathname) {
 
 let inviteCode = route().invite ?? null;
 
+// Who was signed in here last, so that the client opens without a network
+// (the service worker keeps its files) and its outbox waits for one.
+const ME = "parley.me";
+
 async function main() {
+  // Installable, and opens offline; a browser without workers just goes on.
+  navigator.serviceWorker?.register("/sw.js").catch(() => {});
   let me;
   try {
     me = (await api("GET", "/me")).user;
   } catch (error) {
-    if (error.code !== "unauthenticated") return fatal(error);
+    if (error.status === 0) me = read(ME, null); // no network: as whoever was here last
+    if (!me && error.code !== "unauthenticated") return fatal(error);
   }
   start(me ?? (await askToSignIn()));
 }
@@ -57,10 +64,12 @@ function fatal(error) {
 }
 
 function start(me) {
+  write(ME, me);
   const store = new Store(me);
   const connection = new Connection(store, {
     onSignedOut: async () => {
       dispose();
+      forget();
       start(await askToSignIn());
     },
   });
@@ -127,6 +136,7 @@ function start(me) {
     async signOut() {
       await api("POST", "/auth/logout").catch(() => {});
       dispose();
+      forget();
       history.replaceState(null, "", "/");
       start(await signIn(root, {}));
     },
@@ -204,21 +214,31 @@ function start(me) {
     }
   };
   const listeners = [[window, "popstate", onPop], [document, "keydown", onKey],
-    [document, "visibilitychange", schedule], [window, "focus", schedule], [window, "pagehide", () => store.saveDrafts()]];
+    [document, "visibilitychange", schedule], [window, "focus", schedule], [window, "pagehide", () => store.saveNow()]];
   for (const [target, type, fn] of listeners) target.addEventListener(type, fn);
 
+  let arrived = false; // the address, or where I was, is open
   let firstReady = true;
+  /**
+   * Opens the address, or where I was (the list stays behind it in the
+   * history, for Back). Before `ready`, with my channels as saved last time,
+   * only a channel they hold: one they do not is known once `ready` lists it.
+   */
+  function arrive() {
+    const place = route();
+    if (store.status !== "online" && place.channel && !store.channels.has(place.channel)) return;
+    arrived = true;
+    if (place.channel) actions.open(place.channel, { seq: place.seq, replace: true });
+    else {
+      const last = localStorage.getItem(keys.last);
+      if (!current && last && store.channels.has(last)) actions.open(last);
+    }
+  }
   store.onChange(() => {
     schedule();
     if (firstReady && store.status === "online") {
       firstReady = false;
-      const place = route();
-      if (place.channel) actions.open(place.channel, { seq: place.seq, replace: true });
-      else {
-        // Where I was: the list stays behind it in the history, for Back.
-        const last = localStorage.getItem(keys.last);
-        if (!current && last && store.channels.has(last)) actions.open(last);
-      }
+      if (!arrived) arrive();
       if (inviteCode) openInvite();
     }
   });
@@ -232,9 +252,15 @@ function start(me) {
     if (channel || !current) actions.open(channel?.id ?? null, { replace: true });
   }
 
+  /** Signed out: this browser no longer opens as me, nor shows my channels. */
+  function forget() {
+    localStorage.removeItem(ME);
+    localStorage.removeItem(store.channelsKey);
+  }
+
   function dispose() {
     connection.stop();
-    store.saveDrafts();
+    store.saveNow();
     for (const [target, type, fn] of listeners) target.removeEventListener(type, fn);
     cancelAnimationFrame(frame);
     for (const dialog of document.querySelectorAll("dialog")) dialog.close();
@@ -243,6 +269,7 @@ function start(me) {
   if (!route().channel && !route().invite) history.replaceState(null, "", "/");
   pane.replaceChildren(welcome.node);
   render();
+  arrive();
   connection.start();
 }
 

@@ -72,6 +72,10 @@ export class Store {
     this.activity = new Map(); // channel id → a number that grows with its latest activity
     this.listeners = new Set();
     this.fetching = new Set();
+    // My channels as the last `ready` listed them: shown until the next one,
+    // so that a client opened without a network is not empty.
+    this.channelsKey = `parley.channels.${user.id}`;
+    this.setChannels(load(this.channelsKey, []));
   }
 
   onChange(listener) {
@@ -98,12 +102,23 @@ export class Store {
     if (!this.channels.has(channel.id)) this.activity.set(channel.id, Date.now()); // just joined or made
     const old = this.channels.get(channel.id) ?? { unread_count: 0, last_read_seq: 0 };
     this.channels.set(channel.id, { ...old, ...channel });
+    this.rememberChannels();
     if (!this.logs.has(channel.id)) this.logs.set(channel.id, new EventLog());
     for (const user of channel.members ?? []) this.users.set(user.id, user);
   }
 
+  /** Saves my channels, at most once a second, for the next start without a network. */
+  rememberChannels() {
+    if (this.channelsTimer) return;
+    this.channelsTimer = setTimeout(() => {
+      this.channelsTimer = null;
+      save(this.channelsKey, [...this.channels.values()]);
+    }, 1_000);
+  }
+
   removeChannel(id) {
     this.channels.delete(id);
+    this.rememberChannels();
     this.logs.delete(id);
     this.typing.delete(id);
   }
@@ -284,12 +299,16 @@ export class Store {
     if (text.trim()) this.drafts.set(channelId, text);
     else this.drafts.delete(channelId);
     clearTimeout(this.draftTimer);
-    this.draftTimer = setTimeout(() => this.saveDrafts(), 250);
+    this.draftTimer = setTimeout(() => save(this.draftsKey, [...this.drafts]), 250);
   }
 
-  saveDrafts() {
+  /** Writes at once what is otherwise saved now and then (drafts, my channels): the page is going. */
+  saveNow() {
     clearTimeout(this.draftTimer);
     save(this.draftsKey, [...this.drafts]);
+    clearTimeout(this.channelsTimer);
+    this.channelsTimer = null;
+    save(this.channelsKey, [...this.channels.values()]);
   }
 }
 

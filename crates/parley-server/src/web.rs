@@ -1,12 +1,19 @@
 //! The browser client (`web/`), embedded at compile time and served at `/`.
 //! Plain modules, no build step; every page is the same `index.html`, which
 //! routes by path (`/c/<channel>`, `/c/<channel>/<seq>`, `/invite/<code>`).
+//! An installable app: a manifest, icons, and a service worker (`/sw.js`)
+//! that keeps every file here, versioned by their contents, so the client
+//! opens without a network.
+
+use std::fmt::Write;
+use std::sync::OnceLock;
 
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use sha2::{Digest, Sha256};
 
 use crate::state::AppState;
 
@@ -17,6 +24,13 @@ pub const CONTENT_SECURITY_POLICY: &str =
 const INDEX: &str = include_str!("../../../web/index.html");
 const CSS: &str = include_str!("../../../web/app.css");
 const FAVICON: &str = include_str!("../../../web/favicon.svg");
+const MANIFEST: &str = include_str!("../../../web/manifest.webmanifest");
+const WORKER: &str = include_str!("../../../web/sw.js");
+const ICONS: [(&str, &[u8]); 3] = [
+    ("icon-192.png", include_bytes!("../../../web/icon-192.png")),
+    ("icon-512.png", include_bytes!("../../../web/icon-512.png")),
+    ("icon-maskable-512.png", include_bytes!("../../../web/icon-maskable-512.png")),
+];
 const SCRIPTS: [(&str, &str); 13] = [
     ("actions.js", include_str!("../../../web/js/actions.js")),
     ("api.js", include_str!("../../../web/js/api.js")),
@@ -34,7 +48,10 @@ const SCRIPTS: [(&str, &str); 13] = [
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let icons = ICONS.iter().fold(Router::new(), |router, (name, bytes)| {
+        router.route(&format!("/{name}"), get(move || async move { asset("image/png", *bytes) }))
+    });
+    icons
         .route("/", get(index))
         .route("/invite/{code}", get(index))
         .route("/c/{channel}", get(index))
@@ -42,6 +59,43 @@ pub fn router() -> Router<AppState> {
         .route("/favicon.svg", get(|| async { asset("image/svg+xml", FAVICON) }))
         .route("/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/js/{file}", get(script))
+        .route("/manifest.webmanifest", get(|| async { asset("application/manifest+json", MANIFEST) }))
+        .route("/sw.js", get(|| async { asset("text/javascript; charset=utf-8", worker()) }))
+}
+
+/// Every file of the client but the worker, as the worker caches them.
+fn shell() -> Vec<(String, &'static [u8])> {
+    let mut files = vec![
+        ("/".to_owned(), INDEX.as_bytes()),
+        ("/app.css".to_owned(), CSS.as_bytes()),
+        ("/favicon.svg".to_owned(), FAVICON.as_bytes()),
+        ("/manifest.webmanifest".to_owned(), MANIFEST.as_bytes()),
+    ];
+    files.extend(SCRIPTS.iter().map(|(name, text)| (format!("/js/{name}"), text.as_bytes())));
+    files.extend(ICONS.iter().map(|(name, bytes)| (format!("/{name}"), *bytes)));
+    files
+}
+
+/// The worker, told its shell and a version that changes with any file of it.
+fn worker() -> &'static str {
+    static WORKER_JS: OnceLock<String> = OnceLock::new();
+    WORKER_JS.get_or_init(|| {
+        let files = shell();
+        let mut digest = Sha256::new();
+        for (path, bytes) in &files {
+            digest.update(path.as_bytes());
+            digest.update((bytes.len() as u64).to_le_bytes());
+            digest.update(bytes);
+        }
+        digest.update(WORKER.as_bytes());
+        let version = digest.finalize().iter().take(8).fold(String::new(), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        });
+        let paths: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
+        let shell = serde_json::to_string(&paths).unwrap_or_else(|_| "[]".to_owned());
+        WORKER.replace("__VERSION__", &version).replace("__SHELL__", &shell)
+    })
 }
 
 async fn index() -> Response {
@@ -50,12 +104,12 @@ async fn index() -> Response {
 
 async fn script(Path(file): Path<String>) -> Response {
     match SCRIPTS.iter().find(|(name, _)| *name == file) {
-        Some((_, text)) => asset("text/javascript; charset=utf-8", text),
+        Some((_, text)) => asset("text/javascript; charset=utf-8", *text),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+fn asset(content_type: &'static str, body: impl IntoResponse) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

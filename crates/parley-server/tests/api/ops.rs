@@ -98,9 +98,15 @@ async fn api_responses_say_nosniff() {
 #[tokio::test]
 async fn the_web_client_is_served_with_strict_headers() {
     let app = spawn_app().await;
-    for (path, kind) in
-        [("/", "text/html"), ("/invite/abc", "text/html"), ("/app.css", "text/css"), ("/js/main.js", "text/javascript")]
-    {
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/invite/abc", "text/html"),
+        ("/app.css", "text/css"),
+        ("/js/main.js", "text/javascript"),
+        ("/manifest.webmanifest", "application/manifest+json"),
+        ("/sw.js", "text/javascript"),
+        ("/icon-192.png", "image/png"),
+    ] {
         let response = app.http.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let headers = response.headers();
@@ -113,4 +119,18 @@ async fn the_web_client_is_served_with_strict_headers() {
     assert!(index.contains(r#"<script type="module" src="/js/main.js"></script>"#));
     assert!(!index.contains("<script>"), "no inline script");
     assert_eq!(app.http.get(app.url("/js/nope.js")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // The worker keeps every file of the client, under a version of their contents.
+    let worker = app.http.get(app.url("/sw.js")).send().await.unwrap().text().await.unwrap();
+    assert!(!worker.contains("__VERSION__") && !worker.contains("__SHELL__"), "{worker}");
+    for path in ["\"/\"", "\"/js/main.js\"", "\"/js/store.js\"", "\"/app.css\"", "\"/icon-512.png\""] {
+        assert!(worker.contains(path), "the shell lacks {path}");
+    }
+    let manifest: serde_json::Value =
+        app.http.get(app.url("/manifest.webmanifest")).send().await.unwrap().json().await.unwrap();
+    for icon in manifest["icons"].as_array().unwrap() {
+        let src = icon["src"].as_str().unwrap();
+        assert_eq!(app.http.get(app.url(src)).send().await.unwrap().status(), StatusCode::OK, "{src}");
+        assert!(worker.contains(&format!("\"{src}\"")), "the shell lacks the icon {src}");
+    }
 }
