@@ -39,6 +39,61 @@ impl ChannelKind {
     }
 }
 
+/// What of a channel's messages I want to be told of (a browser
+/// notification) when I am not looking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notify {
+    All,
+    Mentions,
+    Nothing,
+}
+
+impl Notify {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notify::All => "all",
+            Notify::Mentions => "mentions",
+            Notify::Nothing => "none",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(Notify::All),
+            "mentions" => Some(Notify::Mentions),
+            "none" => Some(Notify::Nothing),
+            _ => None,
+        }
+    }
+
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        Notify::from_db(s).ok_or_else(|| crate::Error::bad_request("notify must be all, mentions or none"))
+    }
+
+    /// Until I choose: every message of a DM, mentions elsewhere.
+    pub fn default_for(kind: ChannelKind) -> Self {
+        match kind {
+            ChannelKind::Direct => Notify::All,
+            _ => Notify::Mentions,
+        }
+    }
+}
+
+/// My preferences in one channel: what to be told of, and whether it is
+/// muted (no unread badge, no notification).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preferences {
+    pub notify: Notify,
+    pub muted: bool,
+}
+
+impl Preferences {
+    /// As stored: `notify` `None` until I choose one.
+    pub fn stored(kind: ChannelKind, notify: Option<Notify>, muted: bool) -> Preferences {
+        Preferences { notify: notify.unwrap_or(Notify::default_for(kind)), muted }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Who made the channel.
@@ -112,6 +167,7 @@ pub struct MyChannel {
     pub channel: Channel,
     /// My role in it.
     pub role: Role,
+    pub preferences: Preferences,
     pub last_read_seq: Seq,
     /// Messages by others after `last_read_seq`.
     pub unread_count: i64,

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use crate::command::{Applied, Command};
 use crate::directory::DirectoryPage;
 use crate::id::{ChannelId, UserId};
-use crate::model::{Channel, Event, Invite, Member, MyChannel, ReadMarker, Role, Session, User};
+use crate::model::{Channel, Event, Invite, Member, MyChannel, Notify, Preferences, ReadMarker, Role, Session, User};
 use crate::parse::{Seq, Username};
 use crate::search::PeopleQuery;
 use crate::time::Timestamp;
@@ -74,6 +74,16 @@ pub trait ChannelStore: Send + Sync {
     /// it now stands when it moved; `None` when it did not (already at or
     /// past `seq`, or `user` is not a member).
     async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<Option<ReadMarker>>;
+    /// Changes `user`'s preferences in `channel`: `notify` and `muted` when
+    /// given. The preferences as they now stand; `None` when `user` is not
+    /// a member.
+    async fn set_preferences(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+        notify: Option<Notify>,
+        muted: Option<bool>,
+    ) -> Result<Option<Preferences>>;
 }
 
 #[async_trait]

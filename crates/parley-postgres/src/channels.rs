@@ -3,20 +3,20 @@
 use async_trait::async_trait;
 use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{name_key, Channel, Member, MyChannel, ReadMarker, Role};
+use parley_core::model::{name_key, Channel, Member, MyChannel, Notify, Preferences, ReadMarker, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
 use uuid::Uuid;
 
 use crate::error::db_err;
-use crate::rows::{channel_columns, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
+use crate::rows::{channel_columns, preferences, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
 use crate::PostgresStore;
 
 pub(crate) const MY_CHANNELS: &str = concat!(
     "SELECT ",
     channel_columns!(),
-    ", m.role, m.last_read_seq,",
+    ", m.role, m.notify, m.muted, m.last_read_seq,",
     " (SELECT count(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
     " AND e.type = 'message' AND e.sender_id <> m.user_id) AS unread_count",
     " FROM members m JOIN channels c ON c.id = m.channel_id",
@@ -197,5 +197,27 @@ impl ChannelStore for PostgresStore {
         .await
         .map_err(db_err)?;
         Ok(moved.map(|(unread_count,)| ReadMarker { channel_id: channel, last_read_seq: seq, unread_count }))
+    }
+
+    async fn set_preferences(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+        notify: Option<Notify>,
+        muted: Option<bool>,
+    ) -> Result<Option<Preferences>> {
+        let changed: Option<(String, Option<String>, bool)> = sqlx::query_as(concat!(
+            "UPDATE members SET notify = coalesce($3, notify), muted = coalesce($4, muted)",
+            " WHERE channel_id = $1 AND user_id = $2",
+            " RETURNING (SELECT kind FROM channels WHERE id = $1), notify, muted"
+        ))
+        .bind(channel.as_uuid())
+        .bind(user.as_uuid())
+        .bind(notify.map(Notify::as_str))
+        .bind(muted)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        changed.map(|(kind, notify, muted)| preferences(&kind, notify.as_deref(), muted)).transpose()
     }
 }

@@ -52,6 +52,9 @@ pub struct Channel {
     pub role: Option<String>,
     /// In lists of my channels only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferences: Option<Preferences>,
+    /// In lists of my channels only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_read_seq: Option<i64>,
     /// In lists of my channels only: messages by others after `last_read_seq`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,6 +73,7 @@ impl From<&model::Channel> for Channel {
             member_count: c.member_count,
             members: None,
             role: None,
+            preferences: None,
             last_read_seq: None,
             unread_count: None,
         }
@@ -80,6 +84,7 @@ impl From<&model::MyChannel> for Channel {
     fn from(c: &model::MyChannel) -> Self {
         Channel {
             role: Some(c.role.as_str().to_owned()),
+            preferences: Some(Preferences::from(&c.preferences)),
             last_read_seq: Some(c.last_read_seq),
             unread_count: Some(c.unread_count),
             ..Channel::from(&c.channel)
@@ -391,6 +396,33 @@ pub struct EditRequest {
     pub client_msg_id: String,
 }
 
+/// My preferences in a channel: `notify` is `all`, `mentions` or `none`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    pub notify: String,
+    pub muted: bool,
+}
+
+impl From<&model::Preferences> for Preferences {
+    fn from(p: &model::Preferences) -> Self {
+        Preferences { notify: p.notify.as_str().to_owned(), muted: p.muted }
+    }
+}
+
+/// `PUT /channels/{id}/preferences`: what is given changes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PreferencesRequest {
+    #[serde(default)]
+    pub notify: Option<String>,
+    #[serde(default)]
+    pub muted: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PreferencesResponse {
+    pub preferences: Preferences,
+}
+
 /// `PUT /channels/{id}/members/{user_id}`: `admin` or `member`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RoleRequest {
@@ -639,6 +671,7 @@ mod tests {
             member_count: 2,
             members: None,
             role: Some("admin".into()),
+            preferences: None,
             last_read_seq: Some(1),
             unread_count: Some(2),
         };

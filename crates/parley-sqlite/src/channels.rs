@@ -3,19 +3,19 @@
 use async_trait::async_trait;
 use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{name_key, Channel, Member, MyChannel, ReadMarker, Role};
+use parley_core::model::{name_key, Channel, Member, MyChannel, Notify, Preferences, ReadMarker, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
 
 use crate::error::{db_err, write_err};
-use crate::rows::{channel_columns, id, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
+use crate::rows::{channel_columns, id, preferences, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
 use crate::SqliteStore;
 
 pub(crate) const MY_CHANNELS: &str = concat!(
     "SELECT ",
     channel_columns!(),
-    ", m.role, m.last_read_seq,",
+    ", m.role, m.notify, m.muted, m.last_read_seq,",
     " (SELECT COUNT(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
     " AND e.type = 'message' AND e.sender_id <> m.user_id) AS unread_count",
     " FROM members m CROSS JOIN channels c ON c.id = m.channel_id",
@@ -195,5 +195,34 @@ impl ChannelStore for SqliteStore {
             })
             .await?;
         Ok(moved.map(|unread_count| ReadMarker { channel_id: channel, last_read_seq: seq, unread_count }))
+    }
+
+    async fn set_preferences(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+        notify: Option<Notify>,
+        muted: Option<bool>,
+    ) -> Result<Option<Preferences>> {
+        let row = (channel.to_string(), user.to_string(), notify.map(Notify::as_str), muted);
+        let changed = self
+            .writer
+            .run(move |conn| {
+                conn.prepare_cached(concat!(
+                    "UPDATE members SET notify = coalesce(?3, notify), muted = coalesce(?4, muted)",
+                    " WHERE channel_id = ?1 AND user_id = ?2",
+                    " RETURNING (SELECT kind FROM channels WHERE id = ?1), notify, muted"
+                ))
+                .and_then(|mut statement| {
+                    let rows = statement.query_map(row, |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?))
+                    })?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map(|rows| rows.into_iter().next())
+                .map_err(write_err)
+            })
+            .await?;
+        changed.map(|(kind, notify, muted)| preferences(&kind, notify.as_deref(), muted != 0)).transpose()
     }
 }

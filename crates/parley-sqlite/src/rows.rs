@@ -2,7 +2,9 @@
 
 use std::str::FromStr;
 
-use parley_core::model::{Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Role, User};
+use parley_core::model::{
+    Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify, Preferences, Role, User,
+};
 use parley_core::parse::Username;
 use parley_core::row::StoredColumns;
 use parley_core::time::Timestamp;
@@ -141,15 +143,20 @@ pub(crate) struct MyChannelRow {
     #[sqlx(flatten)]
     channel: ChannelRow,
     role: String,
+    notify: Option<String>,
+    muted: i64,
     last_read_seq: i64,
     unread_count: i64,
 }
 
 impl MyChannelRow {
     pub(crate) fn decode(self) -> Result<MyChannel> {
+        let channel = self.channel.decode()?;
+        let preferences = preferences(channel.kind.as_str(), self.notify.as_deref(), self.muted != 0)?;
         Ok(MyChannel {
-            channel: self.channel.decode()?,
+            channel,
             role: role(&self.role)?,
+            preferences,
             last_read_seq: self.last_read_seq,
             unread_count: self.unread_count,
         })
@@ -293,4 +300,11 @@ impl EventRow {
             kind,
         })
     }
+}
+
+/// A member's preferences in a channel of `kind`, as stored (`notify` NULL until chosen).
+pub(crate) fn preferences(kind: &str, notify: Option<&str>, muted: bool) -> Result<Preferences> {
+    let kind = ChannelKind::from_db(kind).ok_or_else(|| malformed("channel kind", kind))?;
+    let notify = notify.map(|n| Notify::from_db(n).ok_or_else(|| malformed("notify", n))).transpose()?;
+    Ok(Preferences::stored(kind, notify, muted))
 }

@@ -118,6 +118,7 @@ macro_rules! __store_suite_checks {
             channels_member_count_join_leave,
             channels_members_ordered,
             channels_my_channels_unread,
+            channels_preferences,
             channels_public_list,
             channels_names_unique,
             channels_names_unique_within_one_batch,

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use crate::command::Command;
 use crate::directory::DirectoryPage;
 use crate::id::{ChannelId, UserId};
-use crate::model::{name_taken, Channel, ChannelKind, Event, Member, MyChannel, ReadMarker, Role, User};
+use crate::model::{
+    name_taken, Channel, ChannelKind, Event, Member, MyChannel, Notify, Preferences, ReadMarker, Role, User,
+};
 use crate::parse::{Body, ChannelName, ClientMsgId, Page, Seq, Topic};
 use crate::ports::{PostKey, Store};
 use crate::time::Timestamp;
@@ -345,5 +347,21 @@ impl Chat {
     pub async fn mark_read(&self, user: UserId, id: ChannelId, seq: Seq) -> Result<Option<ReadMarker>> {
         let (channel, _) = self.as_member(user, id).await?;
         self.store.mark_read(id, user, seq.min(channel.last_seq)).await
+    }
+
+    /// Sets my preferences in channel `id`: `notify` and `muted` when given.
+    pub async fn set_preferences(
+        &self,
+        user: UserId,
+        id: ChannelId,
+        notify: Option<Notify>,
+        muted: Option<bool>,
+    ) -> Result<Preferences> {
+        self.as_member(user, id).await?;
+        // Not a member any more, between the two: as `as_member` says it.
+        self.store
+            .set_preferences(id, user, notify, muted)
+            .await?
+            .ok_or_else(|| Error::forbidden("join this channel first"))
     }
 }

@@ -2,11 +2,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use parley_core::directory::DirectoryPage;
 use parley_core::id::UserId;
-use parley_core::model::ChannelKind;
+use parley_core::model::{ChannelKind, Notify};
 use parley_core::parse::{ChannelName, Topic};
 use parley_core::Error;
 use parley_protocol as wire;
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/channels/{id}/join", post(join))
         .route("/channels/{id}/leave", post(leave))
         .route("/channels/{id}/members", get(members))
+        .route("/channels/{id}/preferences", put(set_preferences))
         .route("/dms", post(open_dm))
 }
 
@@ -115,4 +116,22 @@ async fn open_dm(
     state.rates.user(Class::Dms, authed.user.id)?;
     let channel = state.chat.open_dm(authed.user.id, &others).await?;
     Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
+}
+
+/// Sets my preferences in a channel (docs/protocol.md, "Channels").
+async fn set_preferences(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<wire::PreferencesRequest>,
+) -> ApiResult<Json<wire::PreferencesResponse>> {
+    let channel = channel_id(&id)?;
+    if body.notify.is_none() && body.muted.is_none() {
+        return Err(Error::bad_request("give notify, muted or both").into());
+    }
+    let notify = body.notify.as_deref().map(Notify::parse).transpose()?;
+    // A person's own settings, at the pace of clicks: the budget of read markers.
+    state.rates.user(Class::ReadMarkers, authed.user.id)?;
+    let preferences = state.chat.set_preferences(authed.user.id, channel, notify, body.muted).await?;
+    Ok(Json(wire::PreferencesResponse { preferences: (&preferences).into() }))
 }

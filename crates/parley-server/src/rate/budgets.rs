@@ -103,13 +103,14 @@ pub const TABLE: [Row; 11] = [
         default: budget(10, 10 * MINUTE),
         what: "profile changes",
     },
-    // The web client marks a channel read 300 ms after what is shown changes.
+    // The web client tells a read at once, then at most one per channel
+    // every 300 ms; a channel's preferences count here too.
     Row {
         class: Class::ReadMarkers,
         name: "read-markers",
         counted: Counted::User,
         default: budget(100, 10),
-        what: "read markers",
+        what: "read markers and preferences",
     },
     // People search reads every user; the public channel list up to a
     // thousand channels. The web client searches 150 ms after typing stops.

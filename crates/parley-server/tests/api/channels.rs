@@ -255,3 +255,44 @@ async fn the_public_list_pages_by_name_and_filters_by_q() {
         assert_eq!((status, &body["error"]["code"]), (StatusCode::BAD_REQUEST, &json!("bad_request")), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn my_preferences_in_a_channel() {
+    let app = spawn_app().await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let general = app.create_channel(&alice, "general", "public").await;
+    let (_, dm) = app.post("/api/v1/dms", &alice.token, json!({"user_ids": [bob.id]})).await;
+    let dm = dm["channel"]["id"].as_str().unwrap().to_owned();
+    let listed = |list: Value, id: &str| {
+        list["channels"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["preferences"].clone()
+    };
+    let mine = app.get("/api/v1/channels", &alice.token).await.1;
+    assert_eq!(listed(mine.clone(), &general), json!({"notify": "mentions", "muted": false}), "a channel: mentions");
+    assert_eq!(listed(mine, &dm), json!({"notify": "all", "muted": false}), "a DM: everything");
+
+    let put = |who: &TestUser, id: &str, body: Value| {
+        let path = format!("/api/v1/channels/{id}/preferences");
+        let token = who.token.clone();
+        let app = &app;
+        async move { app.call(Method::PUT, &path, Some(&token), Some(body)).await }
+    };
+    let (status, set) = put(&alice, &general, json!({"muted": true})).await;
+    assert_eq!((status, &set["preferences"]), (StatusCode::OK, &json!({"notify": "mentions", "muted": true})));
+    let (_, set) = put(&alice, &general, json!({"notify": "none"})).await;
+    assert_eq!(set["preferences"], json!({"notify": "none", "muted": true}), "muted stays");
+    assert_eq!(listed(app.get("/api/v1/channels", &alice.token).await.1, &general)["notify"], "none");
+
+    for (body, want) in
+        [(json!({}), "give notify, muted or both"), (json!({"notify": "loud"}), "notify must be all, mentions or none")]
+    {
+        let (status, error) = put(&alice, &general, body).await;
+        assert_eq!((status, error["error"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some(want)));
+    }
+    let (status, error) = put(&alice, &general, json!({"muted": "yes"})).await;
+    assert_eq!((status, &error["error"]["code"]), (StatusCode::BAD_REQUEST, &json!("bad_request")), "{error}");
+    let (status, _) = put(&bob, &general, json!({"muted": true})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a public channel bob is not in");
+    let private = app.create_channel(&alice, "hidden", "private").await;
+    let (status, _) = put(&bob, &private, json!({"muted": true})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a private channel is not there for outsiders");
+}

@@ -29,6 +29,7 @@ const ROUTED: &[(&str, &str)] = &[
     ("post", "/api/v1/channels/{id}/join"),
     ("post", "/api/v1/channels/{id}/leave"),
     ("get", "/api/v1/channels/{id}/members"),
+    ("put", "/api/v1/channels/{id}/preferences"),
     ("post", "/api/v1/dms"),
     ("post", "/api/v1/channels/{id}/invites"),
     ("get", "/api/v1/invites/{code}"),

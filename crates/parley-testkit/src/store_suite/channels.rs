@@ -5,7 +5,7 @@ use std::sync::Arc;
 use parley_core::command::Command;
 use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, ChannelKind, EventKind, MyChannel, ReadMarker, Role};
+use parley_core::model::{Channel, ChannelKind, EventKind, MyChannel, Notify, Preferences, ReadMarker, Role};
 use parley_core::parse::{ChannelName, Topic};
 use parley_core::ports::Store;
 
@@ -226,4 +226,43 @@ pub async fn channels_public_list(store: Arc<dyn Store>) {
     assert_eq!(find(dir.clone(), Some(h.name("dir_c"))).await, [h.name("dirt")], "the last");
     assert_eq!(find(h.name("dir_"), None).await, [h.name("dir_c")], "_ is itself");
     assert_eq!(find(h.name("no such"), None).await, Vec::<String>::new());
+}
+
+/// My preferences in a channel: until I choose, every message of a DM and
+/// mentions elsewhere, unmuted; `set_preferences` changes what it is given
+/// and keeps the rest, per member, and only for members.
+pub async fn channels_preferences(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let bob = h.user("bob").await;
+    let channel = h.channel(&alice, ChannelKind::Public, "general").await;
+    h.join(channel.id, bob.id).await;
+    let dm = h.chat.open_dm(alice.id, &[bob.id]).await.must("open_dm");
+    let listed = |user: UserId, id: ChannelId| async move {
+        let all = h.store.my_channels(user).await.must("my_channels");
+        all.into_iter().find(|c| c.channel.id == id).map(|c| c.preferences)
+    };
+    let prefs = |notify, muted| Preferences { notify, muted };
+
+    assert_eq!(listed(bob.id, channel.id).await, Some(prefs(Notify::Mentions, false)), "a channel: mentions");
+    assert_eq!(listed(bob.id, dm.id).await, Some(prefs(Notify::All, false)), "a DM: everything");
+
+    let set = |user: UserId, id: ChannelId, notify: Option<Notify>, muted: Option<bool>| async move {
+        h.store.set_preferences(id, user, notify, muted).await.must("set_preferences")
+    };
+    assert_eq!(set(bob.id, channel.id, Some(Notify::All), None).await, Some(prefs(Notify::All, false)));
+    assert_eq!(
+        set(bob.id, channel.id, None, Some(true)).await,
+        Some(prefs(Notify::All, true)),
+        "muting keeps the level"
+    );
+    assert_eq!(listed(bob.id, channel.id).await, Some(prefs(Notify::All, true)));
+    assert_eq!(listed(alice.id, channel.id).await, Some(prefs(Notify::Mentions, false)), "per member");
+    assert_eq!(set(bob.id, dm.id, Some(Notify::Nothing), Some(false)).await, Some(prefs(Notify::Nothing, false)));
+    assert_eq!(set(bob.id, channel.id, None, None).await, Some(prefs(Notify::All, true)), "nothing given: as it was");
+
+    let carol = h.user("carol").await;
+    assert_eq!(set(carol.id, channel.id, Some(Notify::All), None).await, None, "not a member");
+    h.leave(channel.id, bob.id).await;
+    assert_eq!(set(bob.id, channel.id, None, Some(false)).await, None, "left: not a member");
 }
