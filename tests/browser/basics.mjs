@@ -76,9 +76,9 @@ export async function firstDay({ step, server, alice, bob, shots, screenshots })
   });
 
   await step("typing and presence cross over", async () => {
-    await alice.getByRole("textbox", { name: "Message" }).pressSequentially("thinking…", { delay: 100 });
+    await alice.getByRole("textbox", { name: "Message", exact: true }).pressSequentially("thinking…", { delay: 100 });
     await bob.getByText("alice is typing…").waitFor();
-    await alice.getByRole("textbox", { name: "Message" }).fill("");
+    await alice.getByRole("textbox", { name: "Message", exact: true }).fill("");
     await bob.getByRole("button", { name: /Members/ }).click();
     const row = bob.locator(".members .member").filter({ hasText: "alice" });
     await row.locator(".dot.online").waitFor();

@@ -39,7 +39,7 @@ export async function conversations({ step, newcomer, screenshots }) {
     await box.fill("hello world");
     await box.press("Enter");
     await lee.locator(".log .msg .body").filter({ hasText: "hello world" }).filter({ hasText: "(edited)" }).waitFor();
-    await kim.getByRole("textbox", { name: "Message" }).focus();
+    await kim.getByRole("textbox", { name: "Message", exact: true }).focus();
     await kim.keyboard.press("ArrowUp");
     await box.waitFor();
     check(await box.inputValue() === "hello world", "the Up arrow opens my last message for editing");
@@ -93,7 +93,7 @@ export async function conversations({ step, newcomer, screenshots }) {
   });
 
   await step("the toolbar is reached from the keyboard", async () => {
-    await kim.getByRole("textbox", { name: "Message" }).focus();
+    await kim.getByRole("textbox", { name: "Message", exact: true }).focus();
     await kim.keyboard.press("Shift+Tab");
     for (let i = 0; i < 12 && !(await kim.evaluate(() => document.activeElement?.closest(".msg-tools"))); i += 1) await kim.keyboard.press("Shift+Tab");
     const label = await kim.evaluate(() => document.activeElement?.getAttribute("aria-label"));

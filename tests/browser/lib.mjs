@@ -115,7 +115,7 @@ export async function register(page, name) {
 
 /** Types a message into the open conversation and presses Enter. */
 export async function say(page, text) {
-  const box = page.getByRole("textbox", { name: "Message" });
+  const box = page.getByRole("textbox", { name: "Message", exact: true });
   await box.fill(text);
   await box.press("Enter");
 }

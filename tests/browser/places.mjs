@@ -33,14 +33,14 @@ export async function places({ step, newcomer, browser, screenshots }) {
   await step("every channel has an address; a reload lands on it with the unsent draft", async () => {
     await open(frank, "alpha");
     check(path(frank) === `/c/${made.alpha}`, `the address names the channel: ${path(frank)}`);
-    await frank.getByRole("textbox", { name: "Message" }).fill("half a thought, not sent");
+    await frank.getByRole("textbox", { name: "Message", exact: true }).fill("half a thought, not sent");
     await open(frank, "beta");
-    await frank.getByRole("textbox", { name: "Message" }).fill("another draft");
+    await frank.getByRole("textbox", { name: "Message", exact: true }).fill("another draft");
     await frank.reload();
     await heading(frank, "beta").waitFor();
-    check(await frank.getByRole("textbox", { name: "Message" }).inputValue() === "another draft", "beta's draft survived the reload");
+    check(await frank.getByRole("textbox", { name: "Message", exact: true }).inputValue() === "another draft", "beta's draft survived the reload");
     await open(frank, "alpha");
-    check(await frank.getByRole("textbox", { name: "Message" }).inputValue() === "half a thought, not sent", "alpha's draft too");
+    check(await frank.getByRole("textbox", { name: "Message", exact: true }).inputValue() === "half a thought, not sent", "alpha's draft too");
   });
 
   await step("Back and Forward move between channels; on a phone Back returns to the list", async () => {

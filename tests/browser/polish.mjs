@@ -55,7 +55,7 @@ export async function polish({ step, newcomer, server, browser, problems, screen
 
   await step("a message over the limit says so on Enter and keeps every character, pasted ones too", async () => {
     const long = "x".repeat(6000);
-    const box = hana.getByRole("textbox", { name: "Message" });
+    const box = hana.getByRole("textbox", { name: "Message", exact: true });
     await box.focus();
     await box.fill(long); // as a paste: nothing is cut
     check((await box.inputValue()).length === 6000, `6,000 characters kept (${(await box.inputValue()).length})`);
@@ -135,7 +135,7 @@ export async function polish({ step, newcomer, server, browser, problems, screen
   await step("fields have borders of 3:1 contrast, light and dark; the app has an icon", async () => {
     for (const scheme of ["light", "dark"]) {
       await hana.emulateMedia({ colorScheme: scheme });
-      const ratio = await hana.getByRole("textbox", { name: "Message" }).evaluate((n) => {
+      const ratio = await hana.getByRole("textbox", { name: "Message", exact: true }).evaluate((n) => {
         const rgb = (c) => c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
         const lum = ([r, g, b]) => [r, g, b].map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
           .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);

@@ -8,6 +8,7 @@
 import { mkdirSync } from "node:fs";
 import { accessibility } from "./a11y.mjs";
 import { firstDay } from "./basics.mjs";
+import { attention } from "./attention.mjs";
 import { conversations } from "./conversations.mjs";
 import { launch, person, register, Relay, Server } from "./lib.mjs";
 import { offlineSpell, openedOffline, silentDrop } from "./outage.mjs";
@@ -80,6 +81,7 @@ try {
   if (wanted("places")) await places(t);
   if (wanted("polish")) await polish(t);
   if (wanted("conversations")) await conversations(t);
+  if (wanted("attention")) await attention(t);
   if (wanted("a11y")) await accessibility(t);
 } catch (error) {
   failed = true;

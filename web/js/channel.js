@@ -107,6 +107,7 @@ export class ChannelView {
         el("button", { class: "icon back", "aria-label": "Back to conversations", onclick: () => this.actions.home() }, icon("back")),
         el("div", { class: "heading" }, this.title, this.topic),
         el("div", { class: "tools" }, this.favourite, this.memberButton,
+          tool("bell", "Notifications", () => this.actions.preferences(this.channelId)),
           direct ? null : tool("invite", "Invite", () => this.actions.invite(this.channelId)),
           direct ? null : tool("leave", "Leave", () => this.actions.leave(this.channelId)))),
       el("div", { class: "conversation" },

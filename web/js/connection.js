@@ -15,9 +15,10 @@ const RELAY_EVERY = 1_100; // the server relays one typing frame a second per se
 const READ_EVERY = 300; // read markers to the server: at once, then at most one per channel this often
 
 export class Connection {
-  constructor(store, { onSignedOut }) {
+  constructor(store, { onSignedOut, onLive }) {
     this.store = store;
     this.onSignedOut = onSignedOut;
+    this.onLive = onLive; // an event new to this client, as it happens
     this.socket = null;
     this.attempt = 0;
     this.nextRef = 1;
@@ -28,7 +29,7 @@ export class Connection {
     this.typingTimers = new Map(); // channel id → a deferred typing frame
     this.timers = new Set();
     this.reads = new Map(); // channel id → {seq, sent, timer}: read markers owed to the server
-    this.tabs = null; // my other tabs in this browser, told of a read at once
+    this.tabs = null; // my other tabs in this browser, told of a read or a preference at once
     this.stopped = false;
     this.online = () => this.reconnectNow();
     // The browser knows the network is gone before any timeout does.
@@ -41,9 +42,12 @@ export class Connection {
     window.addEventListener("offline", this.offline);
     if (navigator.onLine === false) this.setStatus("offline");
     if (typeof BroadcastChannel === "function") {
-      this.tabs = new BroadcastChannel(`parley.reads.${this.store.user.id}`);
+      this.tabs = new BroadcastChannel(`parley.tabs.${this.store.user.id}`);
       this.tabs.onmessage = ({ data }) => {
-        if (this.store.applyReadMarker(data)) this.store.changed();
+        const changed = data.type === "preferences"
+          ? this.store.setPreferences(data.channel_id, data.preferences)
+          : this.store.applyReadMarker(data);
+        if (changed) this.store.changed();
       };
     }
     this.open();
@@ -184,7 +188,10 @@ export class Connection {
         for (const id of store.logs.keys()) this.fillHoles(id);
         break;
       case "event":
-        if (store.addEvent(frame.event, { live: true })) store.changed();
+        if (store.addEvent(frame.event, { live: true })) {
+          store.changed();
+          this.onLive?.(frame.event);
+        }
         break;
       case "gap":
         this.page(frame.channel_id, frame.after_seq, frame.through_seq);
@@ -381,13 +388,18 @@ export class Connection {
     this.socket.send(JSON.stringify({ type: "typing", channel_id: channelId }));
   }
 
+  /** My preferences in a channel changed (the server has them): my other tabs follow at once. */
+  preferences(channelId, preferences) {
+    this.tabs?.postMessage({ type: "preferences", channel_id: channelId, preferences });
+  }
+
   /**
    * Tells my other tabs at once, and the server (so my other devices) over
    * the socket when up, else REST: the first read at once, a burst of them
    * while scrolling as one more at the end.
    */
   read(channelId, seq, unread) {
-    this.tabs?.postMessage({ channel_id: channelId, last_read_seq: seq, unread_count: unread });
+    this.tabs?.postMessage({ type: "read", channel_id: channelId, last_read_seq: seq, unread_count: unread });
     const read = this.reads.get(channelId) ?? { seq: 0, sent: 0, timer: null };
     read.seq = Math.max(read.seq, seq);
     this.reads.set(channelId, read);

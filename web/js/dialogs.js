@@ -1,5 +1,6 @@
 // Dialogs: create a channel, browse public ones, invite with a link, start a
-// direct message, accept an invite, leave. Each resolves with what it made.
+// direct message, accept an invite, leave, a channel's notifications. Each
+// resolves with what it made.
 
 import { api } from "./api.js";
 import { avatar, el, icon, modal } from "./dom.js";
@@ -209,4 +210,55 @@ export function confirmLeave(channel) {
     el("p", {}, channel.kind === "private" ? "You will need a new invite to come back." : "You can join again at any time."),
     el("div", { class: "buttons" }, el("button", { type: "button", onclick: () => close(false) }, "Stay"),
       el("button", { class: "danger", type: "button", onclick: () => close(true) }, "Leave"))));
+}
+
+/**
+ * What to be told of in a channel, and whether it is muted; and, while this
+ * browser has not been asked, a button that asks it to show notifications
+ * (asked only here, when a person chooses to, never on page load).
+ */
+export function preferences(channel, title) {
+  return modal(`Notifications for ${title}`, (close) => {
+    const current = channel.preferences ?? { notify: channel.kind === "direct" ? "all" : "mentions", muted: false };
+    const choice = (value, label, hint) => el("label", { class: "choice" },
+      el("input", { type: "radio", name: "notify", value, checked: current.notify === value }),
+      el("span", {}, el("strong", {}, label), hint ? el("small", {}, hint) : null));
+    const muted = el("input", { type: "checkbox", name: "muted", checked: current.muted });
+    const body = form(async () => {
+      const notify = body.querySelector("input[name=notify]:checked")?.value ?? current.notify;
+      const { preferences: saved } = await api("PUT", `/channels/${channel.id}/preferences`, { notify, muted: muted.checked });
+      close(saved);
+    },
+    el("fieldset", {}, el("legend", {}, "Tell me when I am not looking about"),
+      choice("all", "Every new message", ""),
+      choice("mentions", "Mentions of me", channel.kind === "direct" ? "In a direct message, every message is one." : ""),
+      choice("none", "Nothing", "")),
+    el("label", { class: "choice" }, muted, el("span", {}, el("strong", {}, "Mute"), el("small", {}, "No unread badge and no notifications."))),
+    browserPermission(),
+    el("div", { class: "buttons" }, el("button", { type: "button", onclick: () => close() }, "Cancel"),
+      el("button", { class: "primary", type: "submit" }, "Save")));
+    return body;
+  });
+}
+
+/** Whether this browser shows Parley's notifications, and a way to allow it while it has not been asked. */
+function browserPermission() {
+  const note = el("p", { class: "hint permission", role: "status" });
+  const ask = el("button", { type: "button" }, "Allow notifications in this browser");
+  const show = () => {
+    const state = typeof Notification === "function" ? Notification.permission : "unsupported";
+    ask.hidden = state !== "default";
+    note.textContent = {
+      granted: "This browser shows Parley's notifications.",
+      denied: "This browser blocks Parley's notifications: allow them in its site settings.",
+      unsupported: "This browser cannot show notifications.",
+      default: "",
+    }[state];
+  };
+  ask.addEventListener("click", async () => {
+    await Notification.requestPermission().catch(() => {});
+    show();
+  });
+  show();
+  return el("div", { class: "permission-row" }, ask, note);
 }

@@ -12,6 +12,7 @@ import { el } from "./dom.js";
 import { Sidebar } from "./sidebar.js";
 import { channelTitle } from "./format.js";
 import { load as read, save as write, Store } from "./store.js";
+import { notifyOf } from "./notify.js";
 import { quickSwitcher } from "./switcher.js";
 
 const root = document.getElementById("app");
@@ -67,6 +68,7 @@ function start(me) {
   write(ME, me);
   const store = new Store(me);
   const connection = new Connection(store, {
+    onLive: (event) => notifyOf(store, event, (id, seq) => actions.open(id, { seq })),
     onSignedOut: async () => {
       dispose();
       forget();
@@ -127,6 +129,13 @@ function start(me) {
       if (channel) adopt(channel);
     },
     invite: (id) => dialogs.invite(store.channels.get(id)),
+    async preferences(id) {
+      const channel = store.channels.get(id);
+      const saved = channel && (await dialogs.preferences(channel, channelTitle(channel, store.user)));
+      if (!saved || !store.setPreferences(id, saved)) return;
+      connection.preferences(id, saved);
+      schedule();
+    },
     async leave(id) {
       if (!(await dialogs.confirmLeave(store.channels.get(id)))) return;
       await api("POST", `/channels/${id}/leave`).catch(() => {});

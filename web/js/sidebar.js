@@ -74,18 +74,21 @@ export class Sidebar {
       this.items.set(channel.id, item);
     }
     // The open channel's badge counts what I have not seen yet, scrolled up or in another window.
-    const unread = channel.unread_count ?? 0;
+    const muted = Boolean(channel.preferences?.muted);
+    const unread = muted ? 0 : channel.unread_count ?? 0;
     const others = (channel.members ?? []).filter((u) => u.id !== store.user.id);
     const online = channel.kind === "direct" && others.some((u) => store.online.has(u.id));
     const title = channelTitle(channel, store.user);
-    const key = JSON.stringify([title, unread, online, channel.id === current, channel.kind]);
+    const key = JSON.stringify([title, unread, online, channel.id === current, channel.kind, muted]);
     if (key !== item.key) {
       item.key = key;
       item.button.setAttribute("aria-current", channel.id === current ? "page" : "false");
       item.button.classList.toggle("unread", unread > 0);
+      item.button.classList.toggle("muted", muted);
       item.button.replaceChildren(...[
         channel.kind === "direct" ? dot(online) : el("span", { class: "prefix" }, icon(channelIcon(channel))),
         el("span", { class: "name", dir: "auto" }, title),
+        muted ? el("span", { class: "muted-mark", role: "img", "aria-label": "muted", title: "Muted" }, icon("bell-off")) : null,
         unread > 0 ? el("span", { class: "badge", "aria-label": `${unread} unread` }, unread > 99 ? "99+" : String(unread)) : null,
       ].filter(Boolean));
     }

@@ -273,10 +273,20 @@ export class Store {
     this.lookupUser(userId);
   }
 
+  /** Unread messages over my channels, muted ones left out. */
   unreadTotal() {
     let total = 0;
-    for (const channel of this.channels.values()) total += channel.unread_count ?? 0;
+    for (const channel of this.channels.values()) if (!channel.preferences?.muted) total += channel.unread_count ?? 0;
     return total;
+  }
+
+  /** My preferences in a channel, as the server now has them. */
+  setPreferences(channelId, preferences) {
+    const channel = this.channels.get(channelId);
+    if (!channel) return false;
+    channel.preferences = preferences;
+    this.rememberChannels();
+    return true;
   }
 
   /** A message out of the outbox for good: stored, or discarded by me. */

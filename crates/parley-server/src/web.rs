@@ -31,7 +31,7 @@ const ICONS: [(&str, &[u8]); 3] = [
     ("icon-512.png", include_bytes!("../../../web/icon-512.png")),
     ("icon-maskable-512.png", include_bytes!("../../../web/icon-maskable-512.png")),
 ];
-const SCRIPTS: [(&str, &str); 13] = [
+const SCRIPTS: [(&str, &str); 14] = [
     ("actions.js", include_str!("../../../web/js/actions.js")),
     ("api.js", include_str!("../../../web/js/api.js")),
     ("auth.js", include_str!("../../../web/js/auth.js")),
@@ -42,6 +42,7 @@ const SCRIPTS: [(&str, &str); 13] = [
     ("format.js", include_str!("../../../web/js/format.js")),
     ("main.js", include_str!("../../../web/js/main.js")),
     ("markdown.js", include_str!("../../../web/js/markdown.js")),
+    ("notify.js", include_str!("../../../web/js/notify.js")),
     ("sidebar.js", include_str!("../../../web/js/sidebar.js")),
     ("store.js", include_str!("../../../web/js/store.js")),
     ("switcher.js", include_str!("../../../web/js/switcher.js")),

@@ -1,0 +1,102 @@
+// Getting a person's attention, and not when they asked for quiet: each
+// channel's notification preference and mute, set from its header, and a
+// browser notification for a message that arrives while the tab is hidden,
+// which opens the message when clicked.
+
+import { audit } from "./a11y.mjs";
+import { check, fetchJson, say, sees } from "./lib.mjs";
+
+const sidebar = (page) => page.getByRole("navigation", { name: "Conversations" });
+
+async function open(page, name) {
+  await sidebar(page).getByRole("button", { name, exact: false }).first().click();
+  await page.getByRole("heading", { name, level: 1 }).waitFor();
+}
+
+/** Records every notification the page makes, instead of showing it. */
+function recordNotifications() {
+  window.__notes = [];
+  const Real = window.Notification;
+  class Recorded {
+    static get permission() {
+      return Real.permission;
+    }
+    static requestPermission() {
+      return Real.requestPermission();
+    }
+    constructor(title, options = {}) {
+      Object.assign(this, { title, body: options.body, tag: options.tag, onclick: null });
+      window.__notes.push(this);
+    }
+    close() {
+      this.closed = true;
+    }
+  }
+  window.Notification = Recorded;
+}
+
+/** As if the person switched to another tab or window. */
+function lookAway() {
+  Object.defineProperty(document, "visibilityState", { get: () => "hidden", configurable: true });
+  document.hasFocus = () => false;
+}
+
+export async function attention({ step, newcomer, screenshots }) {
+  const hiro = await newcomer("hiro", { permissions: ["notifications"] });
+  const ivo = await newcomer("ivo");
+  const { channel } = await fetchJson(hiro, "POST", "/channels", { name: "standup", kind: "public" });
+  await fetchJson(ivo, "POST", `/channels/${channel.id}/join`);
+  await fetchJson(hiro, "POST", "/channels", { name: "back-office", kind: "public" });
+  const { channel: news } = await fetchJson(hiro, "POST", "/channels", { name: "newsroom", kind: "public" });
+  await fetchJson(ivo, "POST", `/channels/${news.id}/join`);
+
+  await step("a channel's notifications are chosen from its header, and a muted channel shows no badge", async () => {
+    await open(hiro, "standup");
+    await hiro.getByRole("button", { name: "Notifications" }).click();
+    const dialog = hiro.getByRole("dialog", { name: "Notifications for standup" });
+    check(await dialog.getByRole("radio", { name: /Mentions of me/ }).isChecked(), "a channel starts at mentions");
+    await dialog.getByText("This browser shows Parley's notifications.").waitFor();
+    await screenshots(hiro, "notifications");
+    await audit(hiro, "the notifications dialog");
+    await dialog.getByRole("checkbox", { name: /Mute/ }).check();
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "detached" });
+    const listed = (await fetchJson(hiro, "GET", "/channels")).channels.find((c) => c.id === channel.id);
+    check(JSON.stringify(listed.preferences) === JSON.stringify({ notify: "mentions", muted: true }), `saved: ${JSON.stringify(listed.preferences)}`);
+    await open(hiro, "back-office");
+    await fetchJson(ivo, "POST", `/channels/${channel.id}/messages`, { body: "quiet please", client_msg_id: "q1" });
+    const item = sidebar(hiro).getByRole("button", { name: /standup/ });
+    await item.getByRole("img", { name: "muted" }).waitFor();
+    // Sent after it: once this one shows unread, the muted one has arrived too.
+    await fetchJson(ivo, "POST", `/channels/${news.id}/messages`, { body: "loud news", client_msg_id: "n1" });
+    await sidebar(hiro).getByRole("button", { name: /newsroom/ }).locator(".badge").filter({ hasText: "1" }).waitFor();
+    check(await item.locator(".badge").count() === 0, "no badge on a muted channel");
+    check(/^\(1\) /.test(await hiro.title()), `the title counts only the unmuted: ${await hiro.title()}`);
+  });
+
+  await step("a message in a hidden tab raises a browser notification, which opens it", async () => {
+    const asked = ivo.getByRole("button", { name: "Notifications" });
+    await open(ivo, "standup");
+    await asked.click();
+    await ivo.getByRole("button", { name: "Allow notifications in this browser" }).waitFor();
+    await ivo.keyboard.press("Escape");
+
+    const { channel: dm } = await fetchJson(ivo, "POST", "/dms", { user_ids: [(await fetchJson(hiro, "GET", "/me")).user.id] });
+    await hiro.addInitScript(recordNotifications);
+    await hiro.reload();
+    await sidebar(hiro).getByRole("button", { name: /ivo/ }).waitFor();
+    await hiro.evaluate(lookAway);
+    await fetchJson(ivo, "POST", `/channels/${channel.id}/messages`, { body: "muted, so not shown", client_msg_id: "q2" });
+    const sent = await fetchJson(ivo, "POST", `/channels/${dm.id}/messages`, { body: "are you there?", client_msg_id: "d1" });
+    await hiro.waitForFunction(() => window.__notes.length > 0);
+    const notes = await hiro.evaluate(() => window.__notes.map(({ title, body, tag }) => ({ title, body, tag })));
+    check(notes.length === 1 && notes[0].title === "ivo" && notes[0].body === "are you there?" && notes[0].tag === dm.id,
+      `one notification, for the DM: ${JSON.stringify(notes)}`);
+    await hiro.evaluate(() => window.__notes[0].onclick());
+    await hiro.waitForURL(`**/c/${dm.id}/${sent.event.seq}`);
+    await sees(hiro, "are you there?");
+    await say(hiro, "here, reading it");
+    await open(ivo, "hiro");
+    await sees(ivo, "here, reading it");
+  });
+}
