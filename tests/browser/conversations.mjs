@@ -135,4 +135,20 @@ export async function conversations({ step, newcomer, screenshots }) {
     await kim.getByRole("dialog", { name: "Delete this message?" }).getByRole("button", { name: "Cancel" }).click();
     await sees(lee, "hello world");
   });
+
+  await step("a message deleted before I read it leaves no unread badge", async () => {
+    await fetchJson(lee, "POST", "/channels", { name: "elsewhere", kind: "public" });
+    const list = lee.getByRole("navigation", { name: "Conversations" });
+    await list.getByRole("button", { name: /elsewhere/ }).click();
+    await lee.getByRole("heading", { name: "elsewhere", level: 1 }).waitFor();
+    await say(kim, "oops, wrong channel");
+    const badge = list.getByRole("button", { name: /shaping/ }).locator(".badge");
+    await badge.filter({ hasText: "1" }).waitFor();
+    await act(kim, "oops, wrong channel", "Delete");
+    await kim.getByRole("dialog", { name: "Delete this message?" }).getByRole("button", { name: "Delete" }).click();
+    await badge.waitFor({ state: "detached" });
+    await lee.reload();
+    await list.getByRole("button", { name: /shaping/ }).waitFor();
+    check(await badge.count() === 0, "nor after a reload, from the server's count");
+  });
 }

@@ -177,6 +177,11 @@ export class Store {
         target.edited_at = change.created_at;
         break;
       case "message_deleted": {
+        // An unread message deleted is unread no more (the server counts alike).
+        const channel = this.channels.get(change.channel_id);
+        if (channel?.unread_count && !target.deleted && target.sender_id !== this.user.id && target.seq > (channel.last_read_seq ?? 0)) {
+          channel.unread_count -= 1;
+        }
         target.deleted = true;
         for (const field of ["body", "reactions", "pinned"]) delete target[field];
         // A deleted reply leaves its thread's count.
@@ -239,7 +244,7 @@ export class Store {
     const log = this.logs.get(channel.id);
     const whole = log?.loaded && (log.first ?? Infinity) <= seq + 1 && log.contiguousLast() === log.last && log.last >= (channel.last_seq ?? 0);
     channel.unread_count = whole
-      ? log.events.filter((e) => e.seq > seq && e.type === "message" && e.sender_id !== this.user.id).length
+      ? log.events.filter((e) => e.seq > seq && e.type === "message" && !e.deleted && e.sender_id !== this.user.id).length
       : fallback;
   }
 

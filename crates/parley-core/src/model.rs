@@ -169,7 +169,7 @@ pub struct MyChannel {
     pub role: Role,
     pub preferences: Preferences,
     pub last_read_seq: Seq,
-    /// Messages by others after `last_read_seq`.
+    /// Messages by others after `last_read_seq`, not deleted.
     pub unread_count: i64,
 }
 
@@ -178,7 +178,7 @@ pub struct MyChannel {
 pub struct ReadMarker {
     pub channel_id: ChannelId,
     pub last_read_seq: Seq,
-    /// Messages by others after `last_read_seq`.
+    /// Messages by others after `last_read_seq`, not deleted.
     pub unread_count: i64,
 }
 

@@ -18,7 +18,7 @@ pub(crate) const MY_CHANNELS: &str = concat!(
     channel_columns!(),
     ", m.role, m.notify, m.muted, m.last_read_seq,",
     " (SELECT count(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
-    " AND e.type = 'message' AND e.sender_id <> m.user_id) AS unread_count",
+    " AND e.type = 'message' AND NOT e.deleted AND e.sender_id <> m.user_id) AS unread_count",
     " FROM members m JOIN channels c ON c.id = m.channel_id",
     " WHERE m.user_id = $1",
     " ORDER BY coalesce((SELECT e.created_at FROM events e WHERE e.channel_id = c.id AND e.seq = c.last_seq),",
@@ -188,7 +188,7 @@ impl ChannelStore for PostgresStore {
         let moved: Option<(i64,)> = sqlx::query_as(concat!(
             "UPDATE members SET last_read_seq = $3 WHERE channel_id = $1 AND user_id = $2 AND last_read_seq < $3",
             " RETURNING (SELECT count(*) FROM events e WHERE e.channel_id = $1 AND e.seq > $3",
-            " AND e.type = 'message' AND e.sender_id <> $2)"
+            " AND e.type = 'message' AND NOT e.deleted AND e.sender_id <> $2)"
         ))
         .bind(channel.as_uuid())
         .bind(user.as_uuid())

@@ -56,7 +56,7 @@ pub struct Channel {
     /// In lists of my channels only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_read_seq: Option<i64>,
-    /// In lists of my channels only: messages by others after `last_read_seq`.
+    /// In lists of my channels only: messages by others after `last_read_seq`, not deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread_count: Option<i64>,
 }

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use parley_core::command::Command;
+use parley_core::command::{Change, Command};
 use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
 use parley_core::model::{Channel, ChannelKind, EventKind, MyChannel, Notify, Preferences, ReadMarker, Role};
-use parley_core::parse::{ChannelName, Topic};
+use parley_core::parse::{ChannelName, ClientMsgId, Topic};
 use parley_core::ports::Store;
 
 use super::harness::{new_channel, seqs, Harness, Must};
@@ -138,8 +138,9 @@ pub async fn channels_members_ordered(store: Arc<dyn Store>) {
 }
 
 /// `my_channels` lists my channels (DMs included) with my read marker, and
-/// counts as unread only messages by others after it; `mark_read` only
-/// raises, and says where the marker stands when it moved, counted alike.
+/// counts as unread only messages by others after it, not deleted;
+/// `mark_read` only raises, and says where the marker stands when it moved,
+/// counted alike.
 pub async fn channels_my_channels_unread(store: Arc<dyn Store>) {
     let h = &Harness::new(store);
     let alice = h.user("alice").await;
@@ -185,6 +186,20 @@ pub async fn channels_my_channels_unread(store: Arc<dyn Store>) {
     h.posted(channel.id, alice.id, "a4", "more").await;
     assert_eq!(marker(bob.id).await, (7, 1), "a new message is unread");
     assert_eq!(h.store.mark_read(channel.id, alice.id, 6).await.must("mark_read"), moved(6, 1), "b2 is bob's");
+    let unread = h.posted(channel.id, alice.id, "a5", "never mind").await.seq;
+    assert_eq!(marker(bob.id).await, (7, 2));
+    let key = ClientMsgId::parse("d5").must("a key");
+    let delete = Command::Change {
+        channel: channel.id,
+        actor: alice.id,
+        client_msg_id: key,
+        change: Change::Delete { target: unread },
+    };
+    h.sequencer.submit(delete).await.must("delete");
+    assert_eq!(marker(bob.id).await, (7, 1), "a deleted message is not unread");
+    let read = h.store.mark_read(channel.id, bob.id, 8).await.must("mark_read");
+    assert_eq!(read, moved(8, 0), "nor counted when the marker moves");
+    assert_eq!(h.store.mark_read(channel.id, bob.id, 7).await.must("mark_read"), None);
 
     h.leave(channel.id, bob.id).await;
     assert!(mine(bob.id, channel.id).await.is_none(), "left: not listed");
