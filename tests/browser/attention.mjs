@@ -41,7 +41,7 @@ function lookAway() {
   document.hasFocus = () => false;
 }
 
-export async function attention({ step, newcomer, screenshots }) {
+export async function attention({ step, newcomer, browser, screenshots }) {
   const hiro = await newcomer("hiro", { permissions: ["notifications"] });
   const ivo = await newcomer("ivo");
   const { channel } = await fetchJson(hiro, "POST", "/channels", { name: "standup", kind: "public" });
@@ -50,7 +50,11 @@ export async function attention({ step, newcomer, screenshots }) {
   const { channel: news } = await fetchJson(hiro, "POST", "/channels", { name: "newsroom", kind: "public" });
   await fetchJson(ivo, "POST", `/channels/${news.id}/join`);
 
-  await step("a channel's notifications are chosen from its header, and a muted channel shows no badge", async () => {
+  await step("a channel's notifications are chosen from its header, and a muted channel shows no badge, on my other device too", async () => {
+    const device = await browser.newContext({ storageState: await hiro.context().storageState() });
+    const laptop = await device.newPage();
+    await laptop.goto(hiro.base);
+    await sidebar(laptop).getByRole("button", { name: /standup/ }).waitFor();
     await open(hiro, "standup");
     await hiro.getByRole("button", { name: "Notifications" }).click();
     const dialog = hiro.getByRole("dialog", { name: "Notifications for standup" });
@@ -67,6 +71,8 @@ export async function attention({ step, newcomer, screenshots }) {
     await fetchJson(ivo, "POST", `/channels/${channel.id}/messages`, { body: "quiet please", client_msg_id: "q1" });
     const item = sidebar(hiro).getByRole("button", { name: /standup/ });
     await item.getByRole("img", { name: "muted" }).waitFor();
+    await sidebar(laptop).getByRole("button", { name: /standup/ }).getByRole("img", { name: "muted" }).waitFor();
+    await device.close();
     // Sent after it: once this one shows unread, the muted one has arrived too.
     await fetchJson(ivo, "POST", `/channels/${news.id}/messages`, { body: "loud news", client_msg_id: "n1" });
     await sidebar(hiro).getByRole("button", { name: /newsroom/ }).locator(".badge").filter({ hasText: "1" }).waitFor();

@@ -29,7 +29,7 @@ export class Connection {
     this.typingTimers = new Map(); // channel id → a deferred typing frame
     this.timers = new Set();
     this.reads = new Map(); // channel id → {seq, sent, timer}: read markers owed to the server
-    this.tabs = null; // my other tabs in this browser, told of a read or a preference at once
+    this.tabs = null; // my other tabs in this browser, told of a read at once
     this.stopped = false;
     this.online = () => this.reconnectNow();
     // The browser knows the network is gone before any timeout does.
@@ -44,10 +44,7 @@ export class Connection {
     if (typeof BroadcastChannel === "function") {
       this.tabs = new BroadcastChannel(`parley.tabs.${this.store.user.id}`);
       this.tabs.onmessage = ({ data }) => {
-        const changed = data.type === "preferences"
-          ? this.store.setPreferences(data.channel_id, data.preferences)
-          : this.store.applyReadMarker(data);
-        if (changed) this.store.changed();
+        if (this.store.applyReadMarker(data)) this.store.changed();
       };
     }
     this.open();
@@ -217,6 +214,9 @@ export class Connection {
         break;
       case "read_marker":
         if (store.applyReadMarker(frame)) store.changed();
+        break;
+      case "preferences":
+        if (store.setPreferences(frame.channel_id, frame.preferences)) store.changed();
         break;
       case "presence":
         if (frame.status === "online") store.online.add(frame.user_id);
@@ -388,18 +388,13 @@ export class Connection {
     this.socket.send(JSON.stringify({ type: "typing", channel_id: channelId }));
   }
 
-  /** My preferences in a channel changed (the server has them): my other tabs follow at once. */
-  preferences(channelId, preferences) {
-    this.tabs?.postMessage({ type: "preferences", channel_id: channelId, preferences });
-  }
-
   /**
    * Tells my other tabs at once, and the server (so my other devices) over
    * the socket when up, else REST: the first read at once, a burst of them
    * while scrolling as one more at the end.
    */
   read(channelId, seq, unread) {
-    this.tabs?.postMessage({ type: "read", channel_id: channelId, last_read_seq: seq, unread_count: unread });
+    this.tabs?.postMessage({ channel_id: channelId, last_read_seq: seq, unread_count: unread });
     const read = this.reads.get(channelId) ?? { seq: 0, sent: 0, timer: null };
     read.seq = Math.max(read.seq, seq);
     this.reads.set(channelId, read);

@@ -132,9 +132,8 @@ function start(me) {
     async preferences(id) {
       const channel = store.channels.get(id);
       const saved = channel && (await dialogs.preferences(channel, channelTitle(channel, store.user)));
-      if (!saved || !store.setPreferences(id, saved)) return;
-      connection.preferences(id, saved);
-      schedule();
+      // At once here; my other tabs and devices by the server's `preferences` frame.
+      if (saved && store.setPreferences(id, saved)) schedule();
     },
     async leave(id) {
       if (!(await dialogs.confirmLeave(store.channels.get(id)))) return;

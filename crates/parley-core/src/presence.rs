@@ -1,4 +1,5 @@
-//! Presence, typing and read markers across the nodes of a cluster (Redis).
+//! Presence, typing, and what only a user's own sessions are told (read
+//! markers, preferences), across the nodes of a cluster (Redis).
 //! In embedded mode the gateway's hub sees every session and needs none of this.
 //!
 //! Each node says which users it has online (a first session opened, a last
@@ -15,7 +16,7 @@
 use async_trait::async_trait;
 
 use crate::id::{ChannelId, UserId};
-use crate::model::ReadMarker;
+use crate::model::{Preferences, ReadMarker};
 use crate::Result;
 
 /// What one node tells the others.
@@ -29,11 +30,20 @@ pub enum Notice {
         channel: ChannelId,
         user: UserId,
     },
-    /// The user's read marker moved: for their own sessions, wherever they are.
-    Read {
+    /// For the user's own sessions, wherever they are.
+    Mine {
         user: UserId,
-        marker: ReadMarker,
+        what: Mine,
     },
+}
+
+/// What only a user's own sessions are told: not events of a channel's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mine {
+    /// Their read marker moved.
+    Read(ReadMarker),
+    /// Their preferences in a channel changed.
+    Preferences(ChannelId, Preferences),
 }
 
 #[async_trait]
@@ -45,8 +55,8 @@ pub trait Presence: Send + Sync {
     async fn online_among(&self, users: &[UserId]) -> Result<Vec<UserId>>;
     /// Tells every node that `user` is typing in `channel`.
     async fn typing(&self, channel: ChannelId, user: UserId) -> Result<()>;
-    /// Tells every node that `user`'s read marker moved.
-    async fn read_marker(&self, user: UserId, marker: ReadMarker) -> Result<()>;
+    /// Tells every node something for `user`'s own sessions.
+    async fn mine(&self, user: UserId, what: Mine) -> Result<()>;
     /// Notices from every node, from this call on. Survives a restart of the
     /// backend: notices sent while it is down are lost, and the state is
     /// restored by the nodes' renewals.

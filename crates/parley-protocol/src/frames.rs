@@ -110,6 +110,12 @@ pub enum ServerFrame {
         /// Messages by others after `last_read_seq`, as in my channel list.
         unread_count: i64,
     },
+    /// My preferences in a channel changed (from this session or another
+    /// of mine): only ever sent to me.
+    Preferences {
+        channel_id: String,
+        preferences: crate::rest::Preferences,
+    },
     Pong {
         #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
         reference: Option<Value>,
@@ -130,6 +136,7 @@ impl ServerFrame {
             ServerFrame::Typing { .. } => "typing",
             ServerFrame::Presence { .. } => "presence",
             ServerFrame::ReadMarker { .. } => "read_marker",
+            ServerFrame::Preferences { .. } => "preferences",
             ServerFrame::Pong { .. } => "pong",
         }
     }

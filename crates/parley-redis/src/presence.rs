@@ -4,9 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::ReadMarker;
 use parley_core::ports::Health;
-use parley_core::presence::{Notice, NoticeStream, Presence};
+use parley_core::presence::{Mine, Notice, NoticeStream, Presence};
 use parley_core::{Error, Result};
 use redis::aio::ConnectionManagerConfig;
 use tokio::sync::broadcast;
@@ -135,8 +134,8 @@ impl Presence for RedisPresence {
         self.publish("typing", &Notice::Typing { channel, user }).await
     }
 
-    async fn read_marker(&self, user: UserId, marker: ReadMarker) -> Result<()> {
-        self.publish("read marker", &Notice::Read { user, marker }).await
+    async fn mine(&self, user: UserId, what: Mine) -> Result<()> {
+        self.publish("a user's own notice", &Notice::Mine { user, what }).await
     }
 
     async fn subscribe(&self) -> Result<Box<dyn NoticeStream>> {

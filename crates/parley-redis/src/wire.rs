@@ -1,24 +1,31 @@
 //! The text form of a notice on the pub/sub channel: `online <user>`,
 //! `offline <user>`, `typing <channel> <user>`, `read <user> <channel>
-//! <last_read_seq> <unread_count>`. Text rather than JSON because the Lua
-//! scripts publish the first two themselves.
+//! <last_read_seq> <unread_count>`, `prefs <user> <channel> <notify>
+//! <muted: 0|1>`. Text rather than JSON because the Lua scripts publish the
+//! first two themselves. A node that does not know a kind skips it, so a
+//! newer node's notices cost an older one nothing during an upgrade.
 
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::ReadMarker;
-use parley_core::presence::Notice;
+use parley_core::model::{Notify, Preferences, ReadMarker};
+use parley_core::presence::{Mine, Notice};
 
 pub(crate) const ONLINE: &str = "online";
 pub(crate) const OFFLINE: &str = "offline";
 const TYPING: &str = "typing";
 const READ: &str = "read";
+const PREFERENCES: &str = "prefs";
 
 pub(crate) fn encode(notice: &Notice) -> String {
     match notice {
         Notice::Online(user) => format!("{ONLINE} {user}"),
         Notice::Offline(user) => format!("{OFFLINE} {user}"),
         Notice::Typing { channel, user } => format!("{TYPING} {channel} {user}"),
-        Notice::Read { user, marker } => {
+        Notice::Mine { user, what: Mine::Read(marker) } => {
             format!("{READ} {user} {} {} {}", marker.channel_id, marker.last_read_seq, marker.unread_count)
+        }
+        Notice::Mine { user, what: Mine::Preferences(channel, preferences) } => {
+            let muted = u8::from(preferences.muted);
+            format!("{PREFERENCES} {user} {channel} {} {muted}", preferences.notify.as_str())
         }
     }
 }
@@ -33,13 +40,27 @@ pub(crate) fn decode(text: &str) -> Option<Notice> {
             channel: words.next()?.parse::<ChannelId>().ok()?,
             user: words.next()?.parse::<UserId>().ok()?,
         },
-        READ => Notice::Read {
+        READ => Notice::Mine {
             user: words.next()?.parse::<UserId>().ok()?,
-            marker: ReadMarker {
+            what: Mine::Read(ReadMarker {
                 channel_id: words.next()?.parse::<ChannelId>().ok()?,
                 last_read_seq: words.next()?.parse().ok()?,
                 unread_count: words.next()?.parse().ok()?,
-            },
+            }),
+        },
+        PREFERENCES => Notice::Mine {
+            user: words.next()?.parse::<UserId>().ok()?,
+            what: Mine::Preferences(
+                words.next()?.parse::<ChannelId>().ok()?,
+                Preferences {
+                    notify: Notify::from_db(words.next()?)?,
+                    muted: match words.next()? {
+                        "0" => false,
+                        "1" => true,
+                        _ => return None,
+                    },
+                },
+            ),
         },
         _ => return None,
     };
@@ -54,16 +75,21 @@ mod tests {
     fn every_notice_comes_back_as_it_went() {
         let (user, channel) = (UserId::generate(), ChannelId::generate());
         let marker = ReadMarker { channel_id: channel, last_read_seq: 57, unread_count: 3 };
+        let read = Notice::Mine { user, what: Mine::Read(marker) };
+        let preferences = Preferences { notify: Notify::Nothing, muted: true };
+        let preferred = Notice::Mine { user, what: Mine::Preferences(channel, preferences) };
         for notice in [
             Notice::Online(user),
             Notice::Offline(user),
             Notice::Typing { channel, user },
-            Notice::Read { user, marker },
+            read.clone(),
+            preferred.clone(),
         ] {
             assert_eq!(decode(&encode(&notice)), Some(notice));
         }
         assert_eq!(encode(&Notice::Online(user)), format!("online {user}"));
-        assert_eq!(encode(&Notice::Read { user, marker }), format!("read {user} {channel} 57 3"));
+        assert_eq!(encode(&read), format!("read {user} {channel} 57 3"), "as nodes before preferences read it");
+        assert_eq!(encode(&preferred), format!("prefs {user} {channel} none 1"));
     }
 
     #[test]
@@ -78,6 +104,8 @@ mod tests {
             &format!("typing {user}"),
             &format!("read {user}"),
             &format!("read {user} {user} x 0"),
+            &format!("prefs {user} {user} loud 0"),
+            &format!("prefs {user} {user} all 2"),
             &format!("read {user} {user} 5 0 extra"),
         ] {
             assert_eq!(decode(text), None, "{text:?}");

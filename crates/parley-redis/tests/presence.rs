@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{before_marker, config, expect, node, raw, until_online, SWEEP, TTL};
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::ReadMarker;
-use parley_core::presence::{Notice, Presence};
+use parley_core::model::{Notify, Preferences, ReadMarker};
+use parley_core::presence::{Mine, Notice, Presence};
 use parley_core::ErrorCode;
 use redis::AsyncCommands;
 
@@ -64,16 +64,21 @@ async fn typing_reaches_every_node_the_senders_included() {
 }
 
 #[tokio::test]
-async fn a_read_marker_reaches_every_node_the_senders_included() {
+async fn a_users_own_notices_reach_every_node_the_senders_included() {
     let config = config();
     let (a, b) = (node(&config).await, node(&config).await);
     let (mut on_a, mut on_b) = (a.subscribe().await.unwrap(), b.subscribe().await.unwrap());
     let user = UserId::generate();
     let marker = ReadMarker { channel_id: ChannelId::generate(), last_read_seq: 57, unread_count: 2 };
+    let preferences = Preferences { notify: Notify::All, muted: true };
 
-    a.read_marker(user, marker).await.unwrap();
+    a.mine(user, Mine::Read(marker)).await.unwrap();
+    b.mine(user, Mine::Preferences(marker.channel_id, preferences)).await.unwrap();
     for stream in [&mut on_a, &mut on_b] {
-        let (_, before) = expect(stream, &Notice::Read { user, marker }, SOON).await;
+        let (_, before) = expect(stream, &Notice::Mine { user, what: Mine::Read(marker) }, SOON).await;
+        assert_eq!(before, vec![]);
+        let what = Mine::Preferences(marker.channel_id, preferences);
+        let (_, before) = expect(stream, &Notice::Mine { user, what }, SOON).await;
         assert_eq!(before, vec![]);
     }
 

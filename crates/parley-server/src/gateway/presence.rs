@@ -41,7 +41,7 @@ pub fn spawn(
                         introduce(&hub, presence.as_ref(), store.as_ref(), channel, user).await
                     }
                     Relay::Shown(channel, user) => shown(&hub, presence.as_ref(), channel, user).await,
-                    Relay::Read(user, marker) => presence.read_marker(user, marker).await,
+                    Relay::Mine(user, what) => presence.mine(user, what).await,
                 };
                 if let Err(error) = result {
                     // The presence backend keeps its own state and renews it once back.
@@ -70,7 +70,7 @@ pub fn spawn(
                 Ok(Notice::Online(user)) => tell(&hub, store.as_ref(), user, true).await,
                 Ok(Notice::Offline(user)) => tell(&hub, store.as_ref(), user, false).await,
                 Ok(Notice::Typing { channel, user }) => hub.relay_typing(channel, user),
-                Ok(Notice::Read { user, marker }) => hub.relay_read_marker(user, marker),
+                Ok(Notice::Mine { user, what }) => hub.relay_mine(user, what),
                 Err(error) => {
                     tracing::warn!(error = %error, "presence notices interrupted");
                     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -8,6 +8,7 @@ use parley_core::directory::DirectoryPage;
 use parley_core::id::UserId;
 use parley_core::model::{ChannelKind, Notify};
 use parley_core::parse::{ChannelName, Topic};
+use parley_core::presence::Mine;
 use parley_core::Error;
 use parley_protocol as wire;
 
@@ -133,5 +134,6 @@ async fn set_preferences(
     // A person's own settings, at the pace of clicks: the budget of read markers.
     state.rates.user(Class::ReadMarkers, authed.user.id)?;
     let preferences = state.chat.set_preferences(authed.user.id, channel, notify, body.muted).await?;
+    state.hub.mine(authed.user.id, Mine::Preferences(channel, preferences));
     Ok(Json(wire::PreferencesResponse { preferences: (&preferences).into() }))
 }

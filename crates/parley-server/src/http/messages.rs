@@ -7,6 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use parley_core::chat::{Posted, Submitted};
 use parley_core::parse::{parse_seq, Page};
+use parley_core::presence::Mine;
 use parley_core::writer::Answer;
 use parley_protocol as wire;
 
@@ -76,7 +77,7 @@ async fn mark_read(
     let seq = parse_seq(body.seq, "seq")?;
     state.rates.user(Class::ReadMarkers, authed.user.id)?;
     if let Some(marker) = state.chat.mark_read(authed.user.id, channel, seq).await? {
-        state.hub.read_marker(authed.user.id, marker);
+        state.hub.mine(authed.user.id, Mine::Read(marker));
     }
     Ok(StatusCode::NO_CONTENT)
 }

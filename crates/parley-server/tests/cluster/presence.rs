@@ -161,10 +161,11 @@ async fn a_silent_client_goes_offline_on_every_node_within_60_s() {
     drop(silent);
 }
 
-/// A read on one node reaches the reader's sessions on every node, through
-/// the same relay as typing; the channel's other members hear nothing.
+/// A read, or a change of preferences, on one node reaches its owner's
+/// sessions on every node, through the same relay as typing; the channel's
+/// other members hear nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_read_marker_follows_its_reader_across_nodes() {
+async fn a_read_marker_and_preferences_follow_their_owner_across_nodes() {
     let cluster = Cluster::new().await;
     let nodes = [cluster.node("all"), cluster.node("all")];
     let alice = cluster.register(&nodes[0], "alice").await;
@@ -195,12 +196,30 @@ async fn a_read_marker_follows_its_reader_across_nodes() {
     assert_eq!(here.next_of("read_marker").await, moved, "a REST read through the other node");
     assert_eq!(there.next_of("read_marker").await, moved);
 
+    // Preferences go the same way.
+    let muted = cluster
+        .http
+        .put(nodes[1].url(&format!("/api/v1/channels/{room}/preferences")))
+        .bearer_auth(&bob.token)
+        .json(&json!({"muted": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(muted.status(), StatusCode::OK);
+    let changed =
+        json!({"type": "preferences", "channel_id": room, "preferences": {"notify": "mentions", "muted": true}});
+    assert_eq!(here.next_of("preferences").await, changed, "from the other node");
+    assert_eq!(there.next_of("preferences").await, changed);
+
     // Node 1 offered each marker to bob's sessions there at once: had alice's
     // session there been offered one, it would come before her pong.
     a.send(json!({"type": "ping", "ref": "end"})).await;
     loop {
         let frame = a.next().await;
-        assert_ne!(frame["type"], "read_marker", "alice is told nothing of bob's reads");
+        assert!(
+            !["read_marker", "preferences"].contains(&frame["type"].as_str().unwrap_or("")),
+            "alice is told nothing of bob's: {frame}"
+        );
         if frame["type"] == "pong" {
             break;
         }

@@ -75,3 +75,24 @@ async fn a_read_reaches_every_session_of_mine_and_nobody_else() {
     assert_eq!(a.next_of("read_marker").await, mine);
     assert_eq!(read_markers(&until_pong(&mut b1).await), Vec::<&Value>::new());
 }
+
+#[tokio::test]
+async fn preferences_reach_every_session_of_mine_and_nobody_else() {
+    let app = spawn_app().await;
+    let (alice, bob, channel) = pair(&app).await;
+    let (mut a, _) = WsClient::connect(app.addr, &alice.token, json!({})).await;
+    let (mut b1, ready) = WsClient::connect(app.addr, &bob.token, json!({})).await;
+    assert_eq!(ready["channels"][0]["preferences"], json!({"notify": "mentions", "muted": false}));
+    let (mut b2, _) = WsClient::connect(app.addr, &bob.token, json!({})).await;
+
+    let path = format!("/api/v1/channels/{channel}/preferences");
+    let body = json!({"muted": true});
+    let response = app.http.put(app.url(&path)).bearer_auth(&bob.token).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let changed =
+        json!({"type": "preferences", "channel_id": channel, "preferences": {"notify": "mentions", "muted": true}});
+    assert_eq!(b1.next_of("preferences").await, changed);
+    assert_eq!(b2.next_of("preferences").await, changed);
+    let others = until_pong(&mut a).await;
+    assert!(!others.iter().any(|f| f["type"] == "preferences"), "alice hears nothing of bob's: {others:?}");
+}

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use parley_core::chat::Chat;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::ReadMarker;
-use parley_core::presence::Presence;
+use parley_core::presence::{Mine, Presence};
 use parley_core::Result;
 use tokio::sync::mpsc;
 
@@ -29,7 +28,8 @@ pub(super) trait Carrier: Send + Sync {
     /// `user` joined `channel`; `here`: they have sessions on this node.
     fn joined(&self, state: &State, channel: ChannelId, user: UserId, here: bool);
     fn typing(&self, hub: &Hub, channel: ChannelId, user: UserId);
-    fn read_marker(&self, hub: &Hub, user: UserId, marker: ReadMarker);
+    /// Something for `user`'s own sessions, on every node.
+    fn mine(&self, hub: &Hub, user: UserId, what: Mine);
     /// Who among the people `me` is shown is online on other nodes.
     async fn online_elsewhere(&self, chat: &Chat, me: UserId) -> Result<Vec<UserId>>;
 }
@@ -61,8 +61,8 @@ impl Carrier for Here {
         hub.relay_typing(channel, user);
     }
 
-    fn read_marker(&self, hub: &Hub, user: UserId, marker: ReadMarker) {
-        hub.relay_read_marker(user, marker);
+    fn mine(&self, hub: &Hub, user: UserId, what: Mine) {
+        hub.relay_mine(user, what);
     }
 
     async fn online_elsewhere(&self, _: &Chat, _: UserId) -> Result<Vec<UserId>> {
@@ -104,8 +104,8 @@ impl Carrier for Relayed {
         self.send(Relay::Typing(channel, user));
     }
 
-    fn read_marker(&self, _: &Hub, user: UserId, marker: ReadMarker) {
-        self.send(Relay::Read(user, marker));
+    fn mine(&self, _: &Hub, user: UserId, what: Mine) {
+        self.send(Relay::Mine(user, what));
     }
 
     async fn online_elsewhere(&self, chat: &Chat, me: UserId) -> Result<Vec<UserId>> {

@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use parley_core::chat::Chat;
 use parley_core::feed::FeedSubscription;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, ChannelKind, Event, ReadMarker};
-use parley_core::presence::Presence;
+use parley_core::model::{Channel, ChannelKind, Event};
+use parley_core::presence::{Mine, Presence};
 use parley_core::stored::StoredWaiters;
 use parley_protocol::ServerFrame;
 use tokio::sync::mpsc;
@@ -77,8 +77,9 @@ pub enum Relay {
     /// first time), and has no session here: if they are online on another
     /// node, the channel's sessions here learn so.
     Shown(ChannelId, UserId),
-    /// The user's read marker moved: their sessions on every node learn it.
-    Read(UserId, ReadMarker),
+    /// For the user's own sessions on every node: a read marker that
+    /// moved, preferences that changed.
+    Mine(UserId, Mine),
 }
 
 impl Hub {
@@ -248,22 +249,28 @@ impl Hub {
         }
     }
 
-    /// `user`'s read marker moved: every session of theirs learns it (on
-    /// every node, in cluster mode), the one that moved it included, and
-    /// nobody else. Not an event of the channel's log: a session that
-    /// connects later reads the marker in `ready`.
-    pub fn read_marker(&self, user: UserId, marker: ReadMarker) {
-        self.carrier.read_marker(self, user, marker);
+    /// Something for `user` alone — their read marker moved, their
+    /// preferences in a channel changed: every session of theirs learns it
+    /// (on every node, in cluster mode), the one that changed it included,
+    /// and nobody else. Not an event of a channel's log: a session that
+    /// connects later reads both in `ready`.
+    pub fn mine(&self, user: UserId, what: Mine) {
+        self.carrier.mine(self, user, what);
     }
 
-    /// Tells `user`'s sessions on this node where their read marker stands.
-    pub fn relay_read_marker(&self, user: UserId, marker: ReadMarker) {
+    /// Tells `user`'s sessions on this node.
+    pub fn relay_mine(&self, user: UserId, what: Mine) {
         let state = self.lock();
         let Some(sessions) = state.by_user.get(&user) else { return };
-        let frame = Arc::new(Frame::new(&ServerFrame::ReadMarker {
-            channel_id: marker.channel_id.to_string(),
-            last_read_seq: marker.last_read_seq,
-            unread_count: marker.unread_count,
+        let frame = Arc::new(Frame::new(&match what {
+            Mine::Read(marker) => ServerFrame::ReadMarker {
+                channel_id: marker.channel_id.to_string(),
+                last_read_seq: marker.last_read_seq,
+                unread_count: marker.unread_count,
+            },
+            Mine::Preferences(channel, preferences) => {
+                ServerFrame::Preferences { channel_id: channel.to_string(), preferences: (&preferences).into() }
+            }
         }));
         for entry in sessions.iter().filter_map(|id| state.sessions.get(id)) {
             entry.link.offer(Delivery::Frame(frame.clone()));

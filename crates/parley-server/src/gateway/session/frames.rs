@@ -12,6 +12,7 @@ use parley_core::chat::Submitted;
 use parley_core::id::ChannelId;
 use parley_core::parse::parse_seq;
 use parley_core::parse::ClientMsgId;
+use parley_core::presence::Mine;
 use parley_core::writer::{Answer, Written};
 use parley_core::Error;
 use parley_protocol::{ClientFrame, ServerFrame};
@@ -57,7 +58,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                 match Box::pin(result).await {
                     // This session learns it through the hub too, like the user's others.
                     Ok(Some(marker)) => {
-                        self.state.hub.read_marker(self.user.id, marker);
+                        self.state.hub.mine(self.user.id, Mine::Read(marker));
                         None
                     }
                     Ok(None) => None,
