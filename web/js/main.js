@@ -234,13 +234,12 @@ function start(me) {
    */
   function arrive() {
     const place = route();
-    if (store.status !== "online" && place.channel && !store.channels.has(place.channel)) return;
+    const last = localStorage.getItem(keys.last);
+    const where = place.channel ?? (!current && last && store.channels.has(last) ? last : null);
+    if (store.status !== "online" && !(where && store.channels.has(where))) return;
     arrived = true;
     if (place.channel) actions.open(place.channel, { seq: place.seq, replace: true });
-    else {
-      const last = localStorage.getItem(keys.last);
-      if (!current && last && store.channels.has(last)) actions.open(last);
-    }
+    else if (where) actions.open(where);
   }
   store.onChange(() => {
     schedule();
