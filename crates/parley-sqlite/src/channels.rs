@@ -8,7 +8,7 @@ use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
 
-use crate::error::{db_err, write_err};
+use crate::error::db_err;
 use crate::rows::{channel_columns, id, preferences, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
 use crate::SqliteStore;
 
@@ -179,20 +179,15 @@ impl ChannelStore for SqliteStore {
         let row = (channel.to_string(), user.to_string(), seq);
         let moved = self
             .writer
-            .run(move |conn| {
-                conn.prepare_cached(concat!(
+            .returning(
+                concat!(
                     "UPDATE members SET last_read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2 AND last_read_seq < ?3",
                     " RETURNING (SELECT COUNT(*) FROM events e WHERE e.channel_id = ?1 AND e.seq > ?3",
                     " AND e.type = 'message' AND e.deleted = 0 AND e.sender_id <> ?2)"
-                ))
-                // Stepped to the end, as `use_invite`: only the last step
-                // reports a commit that failed.
-                .and_then(|mut statement| {
-                    statement.query_map(row, |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()
-                })
-                .map(|rows| rows.into_iter().next())
-                .map_err(write_err)
-            })
+                ),
+                row,
+                |r| r.get::<_, i64>(0),
+            )
             .await?;
         Ok(moved.map(|unread_count| ReadMarker { channel_id: channel, last_read_seq: seq, unread_count }))
     }
@@ -207,21 +202,15 @@ impl ChannelStore for SqliteStore {
         let row = (channel.to_string(), user.to_string(), notify.map(Notify::as_str), muted);
         let changed = self
             .writer
-            .run(move |conn| {
-                conn.prepare_cached(concat!(
+            .returning(
+                concat!(
                     "UPDATE members SET notify = coalesce(?3, notify), muted = coalesce(?4, muted)",
                     " WHERE channel_id = ?1 AND user_id = ?2",
                     " RETURNING (SELECT kind FROM channels WHERE id = ?1), notify, muted"
-                ))
-                .and_then(|mut statement| {
-                    let rows = statement.query_map(row, |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?))
-                    })?;
-                    rows.collect::<rusqlite::Result<Vec<_>>>()
-                })
-                .map(|rows| rows.into_iter().next())
-                .map_err(write_err)
-            })
+                ),
+                row,
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?)),
+            )
             .await?;
         changed.map(|(kind, notify, muted)| preferences(&kind, notify.as_deref(), muted != 0)).transpose()
     }

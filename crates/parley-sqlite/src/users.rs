@@ -203,22 +203,16 @@ impl InviteStore for SqliteStore {
         // once cannot both get it. Same test as `Invite::usable_at`.
         let row = (code.to_owned(), now.millis());
         self.writer
-            .run(move |conn| {
-                conn.prepare_cached(concat!(
+            .returning(
+                concat!(
                     "UPDATE invites SET uses = uses + 1 WHERE code = ?1",
                     " AND (expires_at IS NULL OR expires_at > ?2) AND (max_uses IS NULL OR uses < max_uses)",
                     " RETURNING ",
                     invite_columns!()
-                ))
-                // Stepped to the end, not `query_row`: in autocommit the
-                // statement commits as it finishes, and only a last step
-                // reports a commit that failed.
-                .and_then(|mut statement| {
-                    statement.query_map(row, InviteRow::from_row)?.collect::<rusqlite::Result<Vec<_>>>()
-                })
-                .map(|rows| rows.into_iter().next())
-                .map_err(write_err)
-            })
+                ),
+                row,
+                InviteRow::from_row,
+            )
             .await?
             .map(InviteRow::decode)
             .transpose()

@@ -122,6 +122,26 @@ impl Writer {
         .await
     }
 
+    /// Runs `sql`, a statement that changes at most one row and returns it
+    /// (`UPDATE … RETURNING`); the row as `read` makes it, `None` when none
+    /// changed. Stepped to the end, not `query_row`: in autocommit the
+    /// statement commits as it finishes, and only a last step reports a
+    /// commit that failed.
+    pub(crate) async fn returning<P, T, F>(&self, sql: &'static str, params: P, read: F) -> Result<Option<T>>
+    where
+        P: rusqlite::Params + Send + 'static,
+        T: Send + 'static,
+        F: FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            conn.prepare_cached(sql)
+                .and_then(|mut statement| statement.query_map(params, read)?.collect::<rusqlite::Result<Vec<_>>>())
+                .map(|rows| rows.into_iter().next())
+                .map_err(write_err)
+        })
+        .await
+    }
+
     /// Waits for the jobs queued before, then closes the connection. Writes
     /// after this fail as `unavailable`.
     pub(crate) async fn close(&self) {
