@@ -102,18 +102,19 @@ impl Targets {
     /// The request for change `k`, or `None` while no message is stored yet
     /// (or every one has all its reactions).
     pub fn request(&mut self, op: Op, sender: u32, k: u64, sent_ns: u64) -> Option<Request> {
-        let client_msg_id = format!("{sender}.c{k}");
+        // Nothing made for a message: this runs for every send.
+        let client_msg_id = || format!("{sender}.c{k}");
         match op {
             Op::Message => None,
             Op::Edit => {
                 let &(seq, _) = self.messages.back()?;
-                Some(Request::Edit { seq, body: format!("t={sent_ns}; edited ({k})"), client_msg_id })
+                Some(Request::Edit { seq, body: format!("t={sent_ns}; edited ({k})"), client_msg_id: client_msg_id() })
             }
             Op::React => {
                 let (seq, reactions) = self.messages.iter_mut().rev().find(|(_, r)| *r < EMOJI.len())?;
                 let emoji = EMOJI[*reactions];
                 *reactions += 1;
-                Some(Request::React { seq: *seq, emoji, client_msg_id })
+                Some(Request::React { seq: *seq, emoji, client_msg_id: client_msg_id() })
             }
         }
     }

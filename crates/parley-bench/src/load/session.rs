@@ -117,21 +117,28 @@ struct Session {
 
 impl Session {
     fn new(plan: Plan, heads: HashMap<String, i64>, shared: Arc<Shared>) -> Session {
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let sender = plan.send.map(|send| Sender {
-            channel_json: serde_json::Value::from(send.channel_id.as_str()).to_string(),
-            log: SenderLog { members: send.members, ..SenderLog::default() },
-            pending: HashMap::new(),
-            ops: 0,
-            targets: Targets::default(),
-            changes_in_flight: 0,
-            socket_changes: HashMap::new(),
-            token: plan.token.clone().unwrap_or_default(),
-            done: done_tx,
-            plan: send,
-        });
+        // Only a sender makes changes, so only a sender has answers to wait for.
+        let (sender, done) = match plan.send {
+            Some(send) => {
+                let (done_tx, done_rx) = mpsc::unbounded_channel();
+                let sender = Sender {
+                    channel_json: serde_json::Value::from(send.channel_id.as_str()).to_string(),
+                    log: SenderLog { members: send.members, ..SenderLog::default() },
+                    pending: HashMap::new(),
+                    ops: 0,
+                    targets: Targets::default(),
+                    changes_in_flight: 0,
+                    socket_changes: HashMap::new(),
+                    token: plan.token.clone().unwrap_or_default(),
+                    done: done_tx,
+                    plan: send,
+                };
+                (Some(sender), Some(done_rx))
+            }
+            None => (None, None),
+        };
         Session {
-            done: sender.as_ref().map(|_| done_rx),
+            done,
             shared,
             heads,
             sender,
