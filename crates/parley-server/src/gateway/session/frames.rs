@@ -50,7 +50,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             }
             ClientFrame::Read { channel_id, seq } => {
                 let result = async {
-                    let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
+                    let channel = channel(&channel_id)?;
                     let seq = parse_seq(seq, "seq")?;
                     self.state.rates.user(Class::ReadMarkers, self.user.id)?;
                     self.state.chat.mark_read(self.user.id, channel, seq).await
@@ -67,7 +67,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             }
             ClientFrame::Change { reference, channel_id, client_msg_id, seq, action, body, emoji } => {
                 let parsed = (|| {
-                    let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
+                    let channel = channel(&channel_id)?;
                     let id = ClientMsgId::parse(&client_msg_id)?;
                     Ok::<_, Error>((channel, id, send::change(&action, seq, body.as_deref(), emoji.as_deref())?))
                 })();
@@ -79,11 +79,11 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                         let budget = self.state.rates.user(Class::Messages, user);
                         in_flight.push(Box::pin(async move {
                             let key = id.as_str().to_owned();
-                            let changed = match budget {
-                                Ok(()) => chat.change(user, channel, id, change, asked).await,
-                                Err(limited) => Err(limited),
+                            let changed = async {
+                                budget?;
+                                chat.change(user, channel, id, change, asked).await
                             };
-                            change_answer(reference, key, changed)
+                            change_answer(reference, key, changed.await)
                         }));
                         None
                     }
@@ -91,7 +91,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
             }
             ClientFrame::Send { reference, channel_id, client_msg_id, body, reply_to_seq } => {
                 let parsed = (|| {
-                    let channel = channel_id.parse::<ChannelId>().map_err(|_| Error::not_found("channel not found"))?;
+                    let channel = channel(&channel_id)?;
                     Ok::<_, Error>((channel, NewMessage::parse(&body, &client_msg_id, reply_to_seq)?))
                 })();
                 match parsed {
@@ -153,4 +153,9 @@ fn change_answer(reference: serde_json::Value, id: String, changed: Result<Writt
             message: public_message(&error),
         },
     }
+}
+
+/// The channel a frame names; a malformed id is a channel not found.
+fn channel(raw: &str) -> Result<ChannelId, Error> {
+    raw.parse().map_err(|_| Error::not_found("channel not found"))
 }
