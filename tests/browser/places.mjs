@@ -121,14 +121,17 @@ export async function places({ step, newcomer, browser, screenshots }) {
     await other.bringToFront();
     await open(other, "beta");
     const read = Date.now();
-    await badge(gina).waitFor({ state: "detached", timeout: 3_000 });
+    // The hidden tab's title (in the tab strip) drops the count while hidden;
+    // its badge, painted when the tab is shown, is gone by then.
+    await gina.waitForFunction(() => !/^\(\d+\)/.test(document.title), null, { timeout: 3_000 });
     const took = Date.now() - read;
-    check(took <= 1_000, `the badge went in ${took} ms`);
+    check(took <= 1_000, `the count left the hidden tab's title in ${took} ms`);
+    await gina.bringToFront();
+    await badge(gina).waitFor({ state: "detached", timeout: 1_000 });
     await badge(away).waitFor({ state: "detached" });
-    console.log(`browser: a read cleared my other tab's badge in ${took} ms, my other device's in ${Date.now() - read} ms`);
+    console.log(`browser: a read cleared my other tab's count in ${took} ms, my other device's badge in ${Date.now() - read} ms`);
     const marker = await myChannel(away, made.beta);
     check(marker.unread_count === 0, `the server has it read: ${JSON.stringify(marker)}`);
-    await gina.bringToFront();
     await other.close();
     await device.close();
   });

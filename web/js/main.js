@@ -189,7 +189,15 @@ function start(me) {
   root.replaceChildren(shell);
 
   function schedule() {
+    // A hidden tab paints nothing until shown, but its title is in the tab strip.
+    if (document.visibilityState === "hidden") retitle();
     if (!frame) frame = requestAnimationFrame(render);
+  }
+
+  /** The unread count and the open conversation, in the tab's title. */
+  function retitle() {
+    const unread = store.unreadTotal();
+    document.title = `${unread ? `(${unread}) ` : ""}${view ? `${channelTitle(store.channels.get(current), store.user)} · ` : ""}Parley`;
   }
 
   function render() {
@@ -207,8 +215,7 @@ function start(me) {
     }[store.status];
     banner.textContent = offline ?? "";
     banner.hidden = !offline;
-    const unread = store.unreadTotal();
-    document.title = `${unread ? `(${unread}) ` : ""}${view ? `${channelTitle(store.channels.get(current), store.user)} · ` : ""}Parley`;
+    retitle();
   }
 
   const onPop = () => {
