@@ -28,6 +28,7 @@ pub mod emoji;
 pub mod error;
 pub mod feed;
 pub mod id;
+pub mod mentions;
 pub mod model;
 pub mod names;
 pub mod parse;
