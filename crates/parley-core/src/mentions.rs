@@ -19,6 +19,10 @@ use crate::parse::Username;
 /// At most this many names of one message are looked up; more are ignored.
 pub const MAX_MENTIONS: usize = 50;
 
+/// Words a mention gives a meaning of its own, which no new account may
+/// take as its username (one that has it already keeps it, unmentionable).
+pub const RESERVED: [&str; 3] = ["channel", "here", "everyone"];
+
 /// What a message's text asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mentioned {

@@ -38,6 +38,18 @@ impl Username {
         Ok(Username(raw.to_ascii_lowercase()))
     }
 
+    /// A username for a new account: one a mention means something else
+    /// by (`@here`) is refused.
+    pub fn parse_new(raw: &str) -> Result<Self> {
+        let name = Username::parse(raw)?;
+        if crate::mentions::RESERVED.contains(&name.as_str()) {
+            return Err(Error::bad_request(format!(
+                "\"{name}\" means something else in a mention (@{name}): choose another username"
+            )));
+        }
+        Ok(name)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -302,6 +314,11 @@ mod tests {
         assert!(Username::parse("al").is_err());
         assert!(Username::parse("al ice").is_err());
         assert!(Username::parse("ålice").is_err());
+        assert!(
+            Username::parse_new("Here").is_err() && Username::parse("Here").is_ok(),
+            "reserved for new accounts only"
+        );
+        assert!(Username::parse_new("heretic").is_ok());
     }
 
     #[test]

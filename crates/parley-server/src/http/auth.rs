@@ -51,7 +51,7 @@ async fn register(
     headers: HeaderMap,
     ApiJson(body): ApiJson<wire::RegisterRequest>,
 ) -> ApiResult<Response> {
-    let username = Username::parse(&body.username)?;
+    let username = Username::parse_new(&body.username)?;
     let password = Password::parse(&body.password)?;
     let display_name = body.display_name.as_deref().map(DisplayName::parse).transpose()?;
     // Before the password is hashed: a flood spends none of the hashing.

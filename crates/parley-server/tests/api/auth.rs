@@ -51,6 +51,8 @@ async fn register_refuses_bad_input() {
         json!({"username": "alice", "password": "long enough", "display_name": " "}),
         json!({"username": "alice"}),
         json!({"username": 5, "password": "long enough"}),
+        json!({"username": "Here", "password": "long enough"}),
+        json!({"username": "everyone", "password": "long enough"}),
     ] {
         let (status, answer) = app.call(Method::POST, REGISTER, None, Some(body.clone())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {answer}");
