@@ -74,10 +74,10 @@ export async function attention({ step, newcomer, browser, screenshots }) {
     await sidebar(laptop).getByRole("button", { name: /standup/ }).getByRole("img", { name: "muted" }).waitFor();
     await device.close();
     // Sent after it: once this one shows unread, the muted one has arrived too.
-    await fetchJson(ivo, "POST", `/channels/${news.id}/messages`, { body: "loud news", client_msg_id: "n1" });
-    await sidebar(hiro).getByRole("button", { name: /newsroom/ }).locator(".badge").filter({ hasText: "1" }).waitFor();
+    await fetchJson(ivo, "POST", `/channels/${news.id}/messages`, { body: "@hiro loud news", client_msg_id: "n1" });
+    await sidebar(hiro).getByRole("button", { name: /newsroom/ }).locator(".badge.mention").filter({ hasText: "1" }).waitFor();
     check(await item.locator(".badge").count() === 0, "no badge on a muted channel");
-    check(/^\(1\) /.test(await hiro.title()), `the title counts only the unmuted: ${await hiro.title()}`);
+    check(/^\(1\) /.test(await hiro.title()), `the title counts only the unmuted mention: ${await hiro.title()}`);
   });
 
   await step("a message in a hidden tab raises a browser notification, which opens it", async () => {
@@ -104,5 +104,31 @@ export async function attention({ step, newcomer, browser, screenshots }) {
     await say(hiro, "here, reading it");
     await open(ivo, "hiro");
     await sees(ivo, "here, reading it");
+  });
+
+  await step("@ in the composer picks a member by keyboard; the mention is a red badge, a chip, and in Mentions", async () => {
+    await open(ivo, "newsroom");
+    const box = ivo.getByRole("textbox", { name: "Message", exact: true });
+    await box.pressSequentially("figures for @hi");
+    const options = ivo.getByRole("listbox", { name: "People to mention" });
+    await options.getByRole("option", { name: /@hiro/ }).waitFor();
+    await audit(ivo, "the mention autocomplete");
+    await box.press("Enter");
+    check(await box.inputValue() === "figures for @hiro ", `picked, not sent: ${await box.inputValue()}`);
+    check(await options.isHidden(), "the list closed");
+    await box.pressSequentially("are in");
+    await box.press("Enter");
+    await sees(ivo, "figures for @hiro are in");
+
+    const badge = sidebar(hiro).getByRole("button", { name: /newsroom/ }).locator(".badge.mention");
+    await badge.filter({ hasText: "2" }).waitFor();
+    await hiro.getByRole("button", { name: "Mentions", exact: true }).click();
+    const dialog = hiro.getByRole("dialog", { name: "Mentions" });
+    const newest = dialog.getByRole("button", { name: /figures for @hiro are in/ });
+    await newest.waitFor();
+    await audit(hiro, "the mentions dialog");
+    await newest.click();
+    await hiro.waitForURL(`**/c/${news.id}/**`);
+    await hiro.locator(".msg.for-me .mention.me", { hasText: "@hiro" }).first().waitFor();
   });
 }

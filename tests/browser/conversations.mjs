@@ -64,6 +64,8 @@ export async function conversations({ step, newcomer, screenshots }) {
     check(await named(), `the other side names who: ${await chip(kim).getAttribute("title")}`);
     await kim.reload();
     await chip(kim).waitFor();
+    // The reactor's name is fetched after the page: the chip is named once it comes.
+    await kim.locator('.msg button.reaction[title="leandro reacted with 🎉"]').waitFor({ timeout: 5_000 }).catch(() => {});
     check(await named(), `and after a reload, from the server: ${await chip(kim).getAttribute("title")}`);
     await chip(lee).click();
     await chip(kim).waitFor({ state: "detached" });

@@ -121,9 +121,9 @@ export async function places({ step, newcomer, browser, screenshots }) {
     await other.bringToFront();
     await open(other, "beta");
     const read = Date.now();
-    // The hidden tab's title (in the tab strip) drops the count while hidden;
+    // The hidden tab's title (in the tab strip) drops its unread mark while hidden;
     // its badge, painted when the tab is shown, is gone by then.
-    await gina.waitForFunction(() => !/^\(\d+\)/.test(document.title), null, { timeout: 3_000 });
+    await gina.waitForFunction(() => !/^(\(\d+\)|•) /.test(document.title), null, { timeout: 3_000 });
     const took = Date.now() - read;
     check(took <= 1_000, `the count left the hidden tab's title in ${took} ms`);
     await gina.bringToFront();

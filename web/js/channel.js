@@ -6,9 +6,13 @@
 
 import { change, confirmDelete, pickEmoji, toolbar } from "./actions.js";
 import { api } from "./api.js";
+import { completeMentions } from "./complete.js";
 import { avatar, dot, el, icon, reconcile } from "./dom.js";
 import { channelIcon, channelTitle, dayKey, dayLabel, displayName, fullTime, plural, time } from "./format.js";
 import { rendered } from "./markdown.js";
+
+/** Past this many members, only a channel's owner and admins may say @channel or @here (as the server rules). */
+const BROADCAST_MEMBERS = 50;
 
 const PAGE = 50;
 const JUMP_PAGE = 500; // paging back to a linked or first unread message
@@ -81,6 +85,7 @@ export class ChannelView {
     this.typingNode = el("div", { class: "typing", "aria-live": "polite" });
     this.input = el("textarea", { "aria-label": "Message", placeholder: `Message ${direct ? "" : channel.kind === "public" ? "#" : ""}${channelTitle(channel, this.store.user)}`, rows: "1" });
     this.input.value = this.store.drafts.get(this.channelId) ?? "";
+    this.completions = this.completing(this.input);
     this.input.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
@@ -115,7 +120,7 @@ export class ChannelView {
           el("div", { class: "log-wrap" }, this.logNode, this.jumpUp, this.jumpDown),
           this.typingNode,
           el("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); this.submit(); } },
-            this.input, this.limit, el("button", { class: "primary", type: "submit", "aria-label": "Send" }, "Send")),
+            this.input, this.completions, this.limit, el("button", { class: "primary", type: "submit", "aria-label": "Send" }, "Send")),
           this.composeError, this.changeError),
         this.membersNode, this.threadNode));
     // A narrower log (the member list opened, a rotated phone) rewraps its
@@ -377,6 +382,25 @@ export class ChannelView {
     return node;
   }
 
+  /** The @ autocomplete of a composer of this channel. */
+  completing(box) {
+    const broadcast = () => this.channel.kind !== "direct"
+      && ((this.channel.member_count ?? 0) <= BROADCAST_MEMBERS || ["owner", "admin"].includes(this.channel.role));
+    const members = async () => (await api("GET", `/channels/${this.channelId}/members`)).members.map((m) => m.user);
+    return completeMentions(box, { members, broadcast, me: () => this.store.user });
+  }
+
+  /** Whom a message mentions, by the usernames its text uses (those known yet). */
+  mentionsIn(event) {
+    const names = new Map();
+    for (const id of event.mentions ?? []) {
+      const user = this.store.users.get(id) ?? this.store.lookupUser(id);
+      if (user) names.set(user.username, { me: id === this.store.user.id });
+    }
+    const me = (event.mentions ?? []).includes(this.store.user.id);
+    return { names, channel: Boolean(event.mentions_channel), here: Boolean(event.mentions_here), me };
+  }
+
   eventNode(event, grouped) {
     const sender = this.store.users.get(event.sender_id);
     const mine = event.sender_id === this.store.user.id;
@@ -392,10 +416,12 @@ export class ChannelView {
     const editing = this.editing === event.seq;
     // Built again when a reactor's name arrives.
     const named = this.names((event.reactions ?? []).flatMap((r) => r.users ?? [])).length;
-    const key = JSON.stringify([grouped, displayName(sender), event.changed_seq ?? 0, editing, this.moderator(), named]);
+    const mentions = this.mentionsIn(event);
+    const key = JSON.stringify([grouped, displayName(sender), event.changed_seq ?? 0, editing, this.moderator(), named, mentions.names.size]);
     return this.cached(event.seq, key, () => {
       const node = message({
         seq: event.seq, sender, senderId: event.sender_id, body: event.body ?? "", at: new Date(event.created_at), grouped, mine,
+        mentions, forMe: this.channel.kind !== "direct" && !mine && (mentions.channel || mentions.here || mentions.me),
         link: this.actions.link(this.channelId, event.seq), open: (e) => this.openLink(e, event.seq),
         changed: event, toggle: (emoji, me) => this.react(event.seq, emoji, !me), openThread: (root = event.seq) => this.openThread(root),
         names: (ids) => this.names(ids),
@@ -539,12 +565,13 @@ export class ChannelView {
     const entry = (event) => message({
       seq: event.seq, sender: this.store.users.get(event.sender_id), senderId: event.sender_id, body: event.body ?? "",
       at: new Date(event.created_at), grouped: false, mine: event.sender_id === this.store.user.id, changed: event,
-      names: (ids) => this.names(ids),
+      names: (ids) => this.names(ids), mentions: this.mentionsIn(event),
     });
     if (this.threadNode.dataset.root !== String(thread.root)) {
       // Built once per thread, so that a render does not take the composer's focus.
       this.threadNode.dataset.root = String(thread.root);
       const box = el("textarea", { "aria-label": "Reply in thread", placeholder: "Reply…", rows: "1" });
+      const completions = this.completing(box);
       box.addEventListener("keydown", (e) => {
         if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
         e.preventDefault();
@@ -557,7 +584,7 @@ export class ChannelView {
         el("header", {}, el("h2", {}, "Thread"),
           el("button", { class: "icon", type: "button", "aria-label": "Close thread", onclick: () => this.closeThread() }, icon("close"))),
         this.threadLog,
-        el("form", { class: "composer", onsubmit: (e) => e.preventDefault() }, box));
+        el("form", { class: "composer", onsubmit: (e) => e.preventDefault() }, box, completions));
     }
     const pending = [...this.store.outbox].filter(([, o]) => o.channel_id === this.channelId && o.reply_to_seq === thread.root);
     this.threadLog.replaceChildren(...[
@@ -631,7 +658,7 @@ export class ChannelView {
     while (seen + 1 < log.events.length && this.nodes.get(log.events[seen + 1].seq)?.node.hidden) seen += 1;
     const seq = log.events[seen].seq;
     if (!this.store.markRead(this.channelId, seq)) return;
-    this.connection.read(this.channelId, channel.last_read_seq, channel.unread_count ?? 0);
+    this.connection.read(this.channelId, channel.last_read_seq, channel.unread_count ?? 0, channel.mention_count ?? 0);
     this.actions.unreadChanged();
   }
 }
@@ -654,20 +681,20 @@ function stamp(at, link, open) {
   return link ? el("a", { class: "stamp", href: link, onclick: open }, node) : node;
 }
 
-function message({ seq, sender, senderId, body, at, grouped, mine, state, clientMsgId, offline, error, link, open, changed, toggle, openThread, names }) {
+function message({ seq, sender, senderId, body, at, grouped, mine, state, clientMsgId, offline, error, link, open, changed, toggle, openThread, names, mentions, forMe }) {
   const [label, title] = STATES[state] ?? [];
   const waiting = offline && state === "sending";
   const stateNode = state ? el("span", { class: `state ${state}`, title: waiting ? "Will be sent when the connection is back" : error ?? title },
     waiting ? "Waiting for connection…" : label) : null;
   return el("article", {
-    class: `msg${grouped ? " grouped" : ""}${mine ? " mine" : ""}${seq ? "" : " pending"}`,
+    class: `msg${grouped ? " grouped" : ""}${mine ? " mine" : ""}${seq ? "" : " pending"}${forMe ? " for-me" : ""}`,
     "data-seq": seq ?? null, "data-state": state, "data-client-msg-id": clientMsgId ?? null,
   },
   grouped ? el("span", { class: "gutter" }, stamp(at, link, open)) : avatar(sender, senderId),
   el("div", { class: "content" },
     grouped ? null : el("header", {}, el("span", { class: "who", dir: "auto" }, displayName(sender)), stamp(at, link, open)),
     changed?.deleted ? el("div", { class: "body deleted" }, "This message was deleted")
-      : el("div", { class: "body" }, ...rendered(body), changed?.edited_at ? el("span", { class: "edited", title: fullTime(new Date(changed.edited_at)) }, " (edited)") : null),
+      : el("div", { class: "body" }, ...rendered(body, mentions), changed?.edited_at ? el("span", { class: "edited", title: fullTime(new Date(changed.edited_at)) }, " (edited)") : null),
     changed ? aboutMessage(changed, toggle, openThread, names) : null),
   stateNode);
 }

@@ -393,8 +393,8 @@ export class Connection {
    * the socket when up, else REST: the first read at once, a burst of them
    * while scrolling as one more at the end.
    */
-  read(channelId, seq, unread) {
-    this.tabs?.postMessage({ channel_id: channelId, last_read_seq: seq, unread_count: unread });
+  read(channelId, seq, unread, mentions) {
+    this.tabs?.postMessage({ channel_id: channelId, last_read_seq: seq, unread_count: unread, mention_count: mentions });
     const read = this.reads.get(channelId) ?? { seq: 0, sent: 0, timer: null };
     read.seq = Math.max(read.seq, seq);
     this.reads.set(channelId, read);

@@ -1,10 +1,11 @@
 // Dialogs: create a channel, browse public ones, invite with a link, start a
-// direct message, accept an invite, leave, a channel's notifications. Each
-// resolves with what it made.
+// direct message, accept an invite, leave, a channel's notifications, my
+// mentions. Each resolves with what it made or picked.
 
 import { api } from "./api.js";
 import { avatar, el, icon, modal } from "./dom.js";
-import { channelIcon, displayName } from "./format.js";
+import { channelIcon, channelTitle, displayName, fullTime, time } from "./format.js";
+import { rendered } from "./markdown.js";
 
 /** A form whose submit runs `action`; its error is shown in the dialog. */
 function form(action, ...children) {
@@ -261,4 +262,47 @@ function browserPermission() {
   });
   show();
   return el("div", { class: "permission-row" }, ask, note);
+}
+
+/**
+ * My mentions, newest first, a page at a time: each with its channel, who
+ * wrote it and when, and its text (chips and all). Picking one closes the
+ * dialog with `{channel, seq}`, to open the channel at that message.
+ */
+export function mentions(store) {
+  return modal("Mentions", (close) => {
+    const list = el("ul", { class: "list mentions-list" }, el("li", { class: "empty" }, "Loading…"));
+    const more = el("button", { type: "button", hidden: true, onclick: () => page() }, "Older mentions");
+    const error = el("p", { class: "error", role: "alert" });
+    let before = null;
+    let shown = 0;
+    async function page() {
+      more.disabled = true;
+      try {
+        const { mentions: found, has_more: hasMore } = await api("GET", `/mentions?limit=30${before ? `&before=${before}` : ""}`);
+        if (!before) list.replaceChildren();
+        for (const { channel, event } of found) {
+          const sender = store.users.get(event.sender_id) ?? store.lookupUser(event.sender_id);
+          const where = channelTitle(store.channels.get(channel.id) ?? channel, store.user);
+          const at = new Date(event.created_at);
+          list.append(el("li", {}, el("button", {
+            type: "button", class: "mention-item", title: fullTime(at),
+            onclick: () => close({ channel, seq: event.seq }),
+          },
+          el("span", { class: "where" }, el("strong", { dir: "auto" }, where), " · ", displayName(sender), " · ", time(at)),
+          el("span", { class: "text", dir: "auto" }, ...rendered(event.body ?? "", null)))));
+          before = event.id;
+          shown += 1;
+        }
+        if (!shown) list.replaceChildren(el("li", { class: "empty" }, "Nobody has mentioned you yet."));
+        more.hidden = !hasMore;
+      } catch (failure) {
+        error.textContent = failure.message;
+      } finally {
+        more.disabled = false;
+      }
+    }
+    page();
+    return el("div", { class: "dialog-body" }, list, more, error);
+  });
 }

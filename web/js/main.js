@@ -128,6 +128,12 @@ function start(me) {
       const channel = await quickSwitcher(store, recent);
       if (channel) adopt(channel);
     },
+    async mentions() {
+      const picked = await dialogs.mentions(store);
+      if (!picked) return;
+      if (!store.channels.has(picked.channel.id)) store.upsertChannel(picked.channel);
+      actions.open(picked.channel.id, { seq: picked.seq });
+    },
     invite: (id) => dialogs.invite(store.channels.get(id)),
     async preferences(id) {
       const channel = store.channels.get(id);
@@ -194,10 +200,18 @@ function start(me) {
     if (!frame) frame = requestAnimationFrame(render);
   }
 
-  /** The unread count and the open conversation, in the tab's title. */
+  /**
+   * The tab's title: how many unread messages mention me, `(3)`, or a dot
+   * while only others are unread; then the open conversation. The favicon
+   * carries the mention count too.
+   */
   function retitle() {
-    const unread = store.unreadTotal();
-    document.title = `${unread ? `(${unread}) ` : ""}${view ? `${channelTitle(store.channels.get(current), store.user)} · ` : ""}Parley`;
+    const { unread, mentions } = store.unreadTotal();
+    const mark = mentions ? `(${mentions}) ` : unread ? "• " : "";
+    document.title = `${mark}${view ? `${channelTitle(store.channels.get(current), store.user)} · ` : ""}Parley`;
+    const icon = mentions ? `/favicon/${Math.min(mentions, 10)}.svg` : "/favicon.svg";
+    const link = document.querySelector("link[rel=icon]");
+    if (link && link.getAttribute("href") !== icon) link.setAttribute("href", icon);
   }
 
   function render() {

@@ -1,6 +1,8 @@
 // The Markdown a message may use, built as DOM nodes, never as HTML: bold,
 // italic, strikethrough, inline code, fenced code blocks (with a copy
-// button), block quotes, lists, and http(s) links. Anything else is text.
+// button), block quotes, lists, and http(s) links; and the message's
+// mentions as chips (outside code, as the server reads them). Anything else
+// is text.
 
 import { el } from "./dom.js";
 
@@ -11,8 +13,17 @@ const NUMBER = /^\s*\d{1,9}[.)]\s+/;
 // Code first, so that nothing inside a code span is read as emphasis.
 const INLINE = /(`+)([^`\n]+?)\1|\*\*(?=\S)([^*\n]+?)\*\*|~~(?=\S)([^~\n]+?)~~|\*(?=\S)([^*\n]+?)\*|(?<![\p{L}\p{N}_])_(?=\S)([^_\n]+?)_(?![\p{L}\p{N}_])/gu;
 
-/** A message body as nodes: blocks, each with its inline formatting. */
-export function rendered(body) {
+// A mention as docs/protocol.md says: `@` not after a letter, digit or one
+// of `_ . - + / @ \`; the name without a full stop or hyphen that ends it.
+const MENTION = /(?<![\p{L}\p{N}_.\-+/@\\])@([A-Za-z0-9_.\-]+)/gu;
+
+/**
+ * A message body as nodes: blocks, each with its inline formatting.
+ * `mentions`: `{ names: Map(username → { me }), channel, here }`, whom the
+ * message mentions, shown as chips.
+ */
+export function rendered(body, mentions = null) {
+  context = mentions;
   const lines = body.split("\n");
   const nodes = [];
   let text = [];
@@ -61,20 +72,48 @@ function codeBlock(code) {
   return el("div", { class: "code" }, el("pre", { tabindex: "0" }, el("code", {}, code)), copy);
 }
 
+/** The mentions of the message being rendered (rendering is synchronous). */
+let context = null;
+
 function inline(text) {
   const parts = [];
   let last = 0;
   for (const match of text.matchAll(INLINE)) {
-    parts.push(...linkified(text.slice(last, match.index)));
+    parts.push(...prose(text.slice(last, match.index)));
     const [, , code, strong, struck, star, underscore] = match;
     if (code !== undefined) parts.push(el("code", {}, code));
-    else if (strong !== undefined) parts.push(el("strong", {}, ...linkified(strong)));
-    else if (struck !== undefined) parts.push(el("del", {}, ...linkified(struck)));
-    else parts.push(el("em", {}, ...linkified(star ?? underscore)));
+    else if (strong !== undefined) parts.push(el("strong", {}, ...prose(strong)));
+    else if (struck !== undefined) parts.push(el("del", {}, ...prose(struck)));
+    else parts.push(el("em", {}, ...prose(star ?? underscore)));
     last = match.index + match[0].length;
   }
-  parts.push(...linkified(text.slice(last)));
+  parts.push(...prose(text.slice(last)));
   return parts;
+}
+
+/** Text outside code: links, and mentions as chips. */
+function prose(text) {
+  return linkified(text).flatMap((part) => (typeof part === "string" ? chips(part) : [part]));
+}
+
+function chips(text) {
+  if (!context || !text.includes("@")) return [text];
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(MENTION)) {
+    const name = match[1].replace(/[.-]+$/, "").toLowerCase();
+    const word = name === "everyone" ? "channel" : name;
+    const known = (word === "channel" && context.channel) || (word === "here" && context.here) ? { me: true, broadcast: true }
+      : context.names.get(name);
+    if (!known) continue;
+    const end = match.index + 1 + name.length;
+    parts.push(text.slice(last, match.index));
+    const label = known.broadcast ? `@${name}: everyone ${word === "here" ? "online" : "in the channel"}` : `@${name}${known.me ? ", you" : ""}`;
+    parts.push(el("span", { class: `mention${known.me ? " me" : ""}`, title: label }, text.slice(match.index, end)));
+    last = end;
+  }
+  parts.push(text.slice(last));
+  return parts.filter((part) => part !== "");
 }
 
 /** Text as text nodes, with http(s) addresses as links. */

@@ -1,8 +1,8 @@
 // Browser notifications: a message that arrives while I am not looking
 // (the tab hidden, or the window without focus) and that my preferences for
-// its channel want — every message at `all`; at `mentions`, in a DM every
-// message (each is one), elsewhere those that mention me; nothing when the
-// channel is muted or at `none`. Clicking one opens the message. Only shown
+// its channel want — every message at `all`; at `mentions`, those that
+// mention me (in a DM, every message is one); nothing when the channel is
+// muted or at `none`. Clicking one opens the message. Only shown
 // once the browser allows it, which a person grants from a channel's
 // Notifications dialog, never asked on page load.
 
@@ -10,19 +10,19 @@ import { channelTitle, displayName } from "./format.js";
 
 const BODY_SHOWN = 200; // characters of the message in the notification
 
-/** Whether `channel`'s preferences want to be told of `event`. */
-export function wanted(channel, event, me) {
-  if (event.type !== "message" || event.sender_id === me.id || event.deleted) return false;
+/** Whether `channel`'s preferences want to be told of `event`, a live one. */
+export function wanted(store, channel, event) {
+  if (event.type !== "message" || event.sender_id === store.user.id || event.deleted) return false;
   const preferences = channel.preferences ?? { notify: channel.kind === "direct" ? "all" : "mentions", muted: false };
   if (preferences.muted) return false;
-  return preferences.notify === "all" || (preferences.notify === "mentions" && channel.kind === "direct");
+  return preferences.notify === "all" || (preferences.notify === "mentions" && store.mentionsMe({ ...event, here: true }, channel));
 }
 
 export function notifyOf(store, event, open) {
   if (typeof Notification !== "function" || Notification.permission !== "granted") return;
   if (document.visibilityState === "visible" && document.hasFocus()) return;
   const channel = store.channels.get(event.channel_id);
-  if (!channel || !wanted(channel, event, store.user)) return;
+  if (!channel || !wanted(store, channel, event)) return;
   const sender = displayName(store.users.get(event.sender_id));
   const title = channel.kind === "direct" ? sender : `${sender} in ${channelTitle(channel, store.user)}`;
   const body = (event.body ?? "").slice(0, BODY_SHOWN);

@@ -23,6 +23,8 @@ export class Sidebar {
         el("button", { class: "icon", "aria-label": "New channel", title: "New channel", onclick: actions.createChannel }, icon("plus"))),
       el("button", { class: "jump-to", onclick: actions.switcher, "aria-keyshortcuts": "Control+K Meta+K" },
         icon("search"), el("span", { class: "grow" }, "Jump to…"), el("kbd", {}, "Ctrl K")),
+      el("button", { class: "jump-to", onclick: actions.mentions }, el("span", { class: "at", "aria-hidden": "true" }, "@"),
+        el("span", { class: "grow" }, "Mentions")),
       this.favourites,
       el("div", { class: "section" },
         el("div", { class: "section-head" }, el("h2", {}, "Channels"),
@@ -76,10 +78,11 @@ export class Sidebar {
     // The open channel's badge counts what I have not seen yet, scrolled up or in another window.
     const muted = Boolean(channel.preferences?.muted);
     const unread = muted ? 0 : channel.unread_count ?? 0;
+    const mentions = muted ? 0 : channel.mention_count ?? 0;
     const others = (channel.members ?? []).filter((u) => u.id !== store.user.id);
     const online = channel.kind === "direct" && others.some((u) => store.online.has(u.id));
     const title = channelTitle(channel, store.user);
-    const key = JSON.stringify([title, unread, online, channel.id === current, channel.kind, muted]);
+    const key = JSON.stringify([title, unread, mentions, online, channel.id === current, channel.kind, muted]);
     if (key !== item.key) {
       item.key = key;
       item.button.setAttribute("aria-current", channel.id === current ? "page" : "false");
@@ -89,9 +92,19 @@ export class Sidebar {
         channel.kind === "direct" ? dot(online) : el("span", { class: "prefix" }, icon(channelIcon(channel))),
         el("span", { class: "name", dir: "auto" }, title),
         muted ? el("span", { class: "muted-mark", role: "img", "aria-label": "muted", title: "Muted" }, icon("bell-off")) : null,
-        unread > 0 ? el("span", { class: "badge", "aria-label": `${unread} unread` }, unread > 99 ? "99+" : String(unread)) : null,
+        badge(unread, mentions),
       ].filter(Boolean));
     }
     return item.li;
   }
+}
+
+/** Unread mentions as a red count, else unread messages as a grey one. */
+function badge(unread, mentions) {
+  const shown = (n) => (n > 99 ? "99+" : String(n));
+  if (mentions > 0) {
+    const label = `${mentions} ${mentions === 1 ? "mention" : "mentions"}, ${unread} unread`;
+    return el("span", { class: "badge mention", "aria-label": label }, shown(mentions));
+  }
+  return unread > 0 ? el("span", { class: "badge", "aria-label": `${unread} unread` }, shown(unread)) : null;
 }

@@ -141,7 +141,12 @@ export class Store {
       if (event.type === "member_left") channel.member_count = Math.max(0, (channel.member_count ?? 1) - 1);
       if (event.type === "member_role_changed" && event.user_id === this.user.id) channel.role = event.role;
       const fromOther = event.type === "message" && event.sender_id !== this.user.id;
-      if (live && fromOther && event.seq > (channel.last_read_seq ?? 0)) channel.unread_count = (channel.unread_count ?? 0) + 1;
+      if (live && fromOther && event.seq > (channel.last_read_seq ?? 0)) {
+        channel.unread_count = (channel.unread_count ?? 0) + 1;
+        // Received live, I am online: an @here is for me too.
+        if (event.mentions_here) event.here = true;
+        if (this.mentionsMe(event, channel)) channel.mention_count = (channel.mention_count ?? 0) + 1;
+      }
     }
     if (event.type === "message") {
       this.typing.get(event.channel_id)?.delete(event.sender_id);
@@ -172,15 +177,27 @@ export class Store {
         target.reply_count = (target.reply_count ?? 0) + 1;
         target.last_reply_at = change.created_at;
         break;
-      case "message_edited":
+      case "message_edited": {
+        // An unread message that mentions me no longer, or now does, moves my count.
+        const channel = this.channels.get(change.channel_id);
+        const unread = channel && target.seq > (channel.last_read_seq ?? 0);
+        const before = unread && this.mentionsMe(target, channel);
         target.body = change.body;
         target.edited_at = change.created_at;
+        for (const field of ["mentions", "mentions_channel", "mentions_here"]) {
+          if (change[field]) target[field] = change[field];
+          else delete target[field];
+        }
+        const after = unread && this.mentionsMe(target, channel);
+        if (before !== after) channel.mention_count = Math.max(0, (channel.mention_count ?? 0) + (after ? 1 : -1));
         break;
+      }
       case "message_deleted": {
         // An unread message deleted is unread no more (the server counts alike).
         const channel = this.channels.get(change.channel_id);
         if (channel?.unread_count && !target.deleted && target.sender_id !== this.user.id && target.seq > (channel.last_read_seq ?? 0)) {
           channel.unread_count -= 1;
+          if (channel.mention_count && this.mentionsMe(target, channel)) channel.mention_count -= 1;
         }
         target.deleted = true;
         for (const field of ["body", "reactions", "pinned"]) delete target[field];
@@ -219,33 +236,46 @@ export class Store {
     }
   }
 
+  /**
+   * Whether a message of `channel` is a mention of me: every message of
+   * another in a DM; elsewhere one that names me, says @channel, or says
+   * @here and reached me live (docs/protocol.md, "Mentions").
+   */
+  mentionsMe(event, channel) {
+    if (event.type !== "message" || event.deleted || event.sender_id === this.user.id) return false;
+    return channel?.kind === "direct" || Boolean(event.mentions_channel) || Boolean(event.here)
+      || (event.mentions ?? []).includes(this.user.id);
+  }
+
   /** Everything up to `seq` is read here (the server is told by the caller). */
   markRead(channelId, seq) {
     const channel = this.channels.get(channelId);
     if (!channel || seq <= (channel.last_read_seq ?? 0)) return false;
-    this.readUpTo(channel, seq, Math.min(channel.unread_count ?? 0, Math.max(0, (channel.last_seq ?? 0) - seq)));
+    const left = Math.min(channel.unread_count ?? 0, Math.max(0, (channel.last_seq ?? 0) - seq));
+    this.readUpTo(channel, seq, left, Math.min(channel.mention_count ?? 0, left));
     return true;
   }
 
   /** My read marker as the server has it, moved in this or another tab or device. */
-  applyReadMarker({ channel_id: channelId, last_read_seq: seq, unread_count: unread }) {
+  applyReadMarker({ channel_id: channelId, last_read_seq: seq, unread_count: unread, mention_count: mentions }) {
     const channel = this.channels.get(channelId);
     if (!channel || seq < (channel.last_read_seq ?? 0)) return false;
-    this.readUpTo(channel, seq, unread);
+    this.readUpTo(channel, seq, unread, mentions ?? Math.min(channel.mention_count ?? 0, unread));
     return true;
   }
 
   /**
-   * Moves the marker; what stays unread is counted from the log when it
-   * holds everything after the marker, else `fallback` (the server's count).
+   * Moves the marker; what stays unread, and how much of it mentions me, is
+   * counted from the log when it holds everything after the marker, else
+   * taken from `unread` and `mentions` (the server's counts).
    */
-  readUpTo(channel, seq, fallback) {
+  readUpTo(channel, seq, unread, mentions) {
     channel.last_read_seq = seq;
     const log = this.logs.get(channel.id);
     const whole = log?.loaded && (log.first ?? Infinity) <= seq + 1 && log.contiguousLast() === log.last && log.last >= (channel.last_seq ?? 0);
-    channel.unread_count = whole
-      ? log.events.filter((e) => e.seq > seq && e.type === "message" && !e.deleted && e.sender_id !== this.user.id).length
-      : fallback;
+    const left = whole ? log.events.filter((e) => e.seq > seq && e.type === "message" && !e.deleted && e.sender_id !== this.user.id) : null;
+    channel.unread_count = left ? left.length : unread;
+    channel.mention_count = left ? left.filter((e) => this.mentionsMe(e, channel)).length : mentions;
   }
 
   /** The user with this id, fetched once in the background when not yet met. */
@@ -278,11 +308,16 @@ export class Store {
     this.lookupUser(userId);
   }
 
-  /** Unread messages over my channels, muted ones left out. */
+  /** Unread messages, and those of them that mention me, over my channels, muted ones left out. */
   unreadTotal() {
-    let total = 0;
-    for (const channel of this.channels.values()) if (!channel.preferences?.muted) total += channel.unread_count ?? 0;
-    return total;
+    let unread = 0;
+    let mentions = 0;
+    for (const channel of this.channels.values()) {
+      if (channel.preferences?.muted) continue;
+      unread += channel.unread_count ?? 0;
+      mentions += channel.mention_count ?? 0;
+    }
+    return { unread, mentions };
   }
 
   /** My preferences in a channel, as the server now has them. */

@@ -18,6 +18,10 @@ pub enum Command {
         client_msg_id: ClientMsgId,
         body: Body,
         reply_to_seq: Option<Seq>,
+        /// Whom the body's `@channel` or `@here` reaches, found by the
+        /// gateway ([`Chat`](crate::chat::Chat)): the writer tells those
+        /// still members.
+        broadcast: Vec<UserId>,
     },
     /// `user` joins as a member; `actor` is who made it happen.
     Join {
@@ -51,8 +55,8 @@ pub enum Command {
 /// What a [`Command::Change`] changes; the rules are in [`crate::apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// The author's new body.
-    Edit { target: Seq, body: Body },
+    /// The author's new body; `broadcast` as for a [`Command::Post`].
+    Edit { target: Seq, body: Body, broadcast: Vec<UserId> },
     /// By the author, or a channel's owner or admin (not in a DM).
     Delete { target: Seq },
     /// Adds (`add`) or removes the actor's reaction.

@@ -1,5 +1,6 @@
 //! Who a message mentions, read from its text: `@username` (any case),
-//! `@channel` (every member) and `@here` (the members online). The rules,
+//! `@channel` (every member; `@everyone` says the same) and `@here` (the
+//! members online). The rules,
 //! as a person expects them:
 //!
 //! - the `@` starts the text or follows a space or punctuation, never a
@@ -18,10 +19,6 @@ use crate::parse::Username;
 
 /// At most this many names of one message are looked up; more are ignored.
 pub const MAX_MENTIONS: usize = 50;
-
-/// Words a mention gives a meaning of its own, which no new account may
-/// take as its username (one that has it already keeps it, unmentionable).
-pub const RESERVED: [&str; 3] = ["channel", "here", "everyone"];
 
 /// What a message's text asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,7 +83,7 @@ pub fn mentions(text: &str) -> Mentioned {
         }
         let name: String = chars[start..name_end].iter().collect::<String>().to_ascii_lowercase();
         match name.as_str() {
-            "channel" => found.channel = true,
+            "channel" | "everyone" => found.channel = true,
             "here" => found.here = true,
             _ if (Username::MIN..=Username::MAX).contains(&name.len())
                 && !found.names.contains(&name)
@@ -139,6 +136,7 @@ mod tests {
     fn channel_and_here_are_flags() {
         let all = mentions("@channel meeting, @HERE too, cc @bob");
         assert_eq!((all.channel, all.here, all.names), (true, true, vec!["bob".to_owned()]));
+        assert!(mentions("@everyone!").channel);
         assert!(mentions("no one").is_empty());
         assert!(!mentions("`@channel`").channel);
     }

@@ -171,6 +171,8 @@ pub struct MyChannel {
     pub last_read_seq: Seq,
     /// Messages by others after `last_read_seq`, not deleted.
     pub unread_count: i64,
+    /// Of those, the ones that mention me ([`mention_count`]).
+    pub mention_count: i64,
 }
 
 /// Where a member's read marker stands in a channel, as `my_channels` counts it.
@@ -180,6 +182,18 @@ pub struct ReadMarker {
     pub last_read_seq: Seq,
     /// Messages by others after `last_read_seq`, not deleted.
     pub unread_count: i64,
+    /// Of those, the ones that mention me ([`mention_count`]).
+    pub mention_count: i64,
+}
+
+/// My unread mentions in a channel of `kind`, from my unread messages and
+/// the stored mentions of me after my read marker: in a DM every message is
+/// for me, so each counts.
+pub fn mention_count(kind: ChannelKind, unread: i64, mentioned: i64) -> i64 {
+    match kind {
+        ChannelKind::Direct => unread,
+        _ => mentioned,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,6 +251,8 @@ pub enum EventKind {
         body: String,
         client_msg_id: String,
         reply_to_seq: Option<Seq>,
+        /// As its current body has them.
+        mentions: Mentions,
         state: MessageState,
     },
     MemberJoined {
@@ -245,10 +261,12 @@ pub enum EventKind {
     MemberLeft {
         user_id: UserId,
     },
-    /// `body` is emptied when the message is deleted later.
+    /// `body` is emptied when the message is deleted later; `mentions` are
+    /// the new body's.
     MessageEdited {
         target_seq: Seq,
         body: String,
+        mentions: Mentions,
         client_msg_id: String,
     },
     MessageDeleted {
@@ -323,6 +341,29 @@ impl EventKind {
             | EventKind::MessageUnpinned { target_seq, .. } => Some(*target_seq),
             _ => None,
         }
+    }
+}
+
+/// Whom a message's text mentions (see [`crate::mentions`]): the members it
+/// names, and whether it says `@channel` or `@here`. Who is told is decided
+/// when the message is stored: a name that is not a member's mentions nobody.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mentions {
+    /// The members named, in the order they first appear.
+    pub users: Vec<UserId>,
+    pub channel: bool,
+    pub here: bool,
+}
+
+impl Mentions {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && !self.channel && !self.here
+    }
+
+    /// Whether `user` is told of it as a mention: named, or reached by
+    /// `@channel`, or by `@here` while `online`.
+    pub fn of(&self, user: UserId, online: bool) -> bool {
+        self.channel || (self.here && online) || self.users.contains(&user)
     }
 }
 

@@ -26,6 +26,10 @@ pub struct Username(String);
 impl Username {
     pub const MIN: usize = 3;
     pub const MAX: usize = 32;
+    /// Words a mention gives a meaning of its own ([`crate::mentions`]),
+    /// which no new account may take (one that has it already keeps it,
+    /// unmentionable).
+    pub const RESERVED: [&str; 3] = ["channel", "here", "everyone"];
 
     pub fn parse(raw: &str) -> Result<Self> {
         let len = raw.len();
@@ -42,7 +46,7 @@ impl Username {
     /// by (`@here`) is refused.
     pub fn parse_new(raw: &str) -> Result<Self> {
         let name = Username::parse(raw)?;
-        if crate::mentions::RESERVED.contains(&name.as_str()) {
+        if Self::RESERVED.contains(&name.as_str()) {
             return Err(Error::bad_request(format!(
                 "\"{name}\" means something else in a mention (@{name}): choose another username"
             )));

@@ -9,8 +9,10 @@ use async_trait::async_trait;
 
 use crate::command::{Applied, Command};
 use crate::directory::DirectoryPage;
-use crate::id::{ChannelId, UserId};
-use crate::model::{Channel, Event, Invite, Member, MyChannel, Notify, Preferences, ReadMarker, Role, Session, User};
+use crate::id::{ChannelId, EventId, UserId};
+use crate::model::{
+    Channel, Event, Invite, Member, Mentions, MyChannel, Notify, Preferences, ReadMarker, Role, Session, User,
+};
 use crate::parse::{Seq, Username};
 use crate::search::PeopleQuery;
 use crate::time::Timestamp;
@@ -110,6 +112,10 @@ pub trait EventLog: Send + Sync {
     async fn thread(&self, channel: ChannelId, root: Seq, after: Seq, limit: u32) -> Result<Vec<Event>>;
     /// The pinned messages of `channel`, the latest pinned first.
     async fn pins(&self, channel: ChannelId) -> Result<Vec<Event>>;
+    /// The messages that mention `user` in the channels they are a member
+    /// of now, newest first (by event id), those before the message
+    /// `before` when given, at most `limit`.
+    async fn mentions(&self, user: UserId, before: Option<EventId>, limit: u32) -> Result<Vec<Event>>;
     /// Appends one batch of the [`Sequencer`](crate::sequencer::Sequencer),
     /// the only writer of events: opens a write transaction and runs
     /// [`apply`](crate::apply::apply) over it, which commits.
@@ -145,6 +151,7 @@ pub enum MemberChange {
 pub struct Target {
     pub channel_id: ChannelId,
     pub seq: Seq,
+    pub id: EventId,
     pub sender_id: UserId,
     pub body: String,
     pub reply_to_seq: Option<Seq>,
@@ -174,11 +181,21 @@ pub enum MessageChange {
         channel: ChannelId,
         seq: Seq,
         body: String,
+        mentions: Mentions,
         at: Timestamp,
         by_seq: Seq,
     },
+    /// The members message `seq` (event `id`) tells of as a mention are
+    /// `users` from now on, in place of those it told before. It leaves
+    /// `changed_seq` as it is.
+    Mentioned {
+        channel: ChannelId,
+        seq: Seq,
+        id: EventId,
+        users: Vec<UserId>,
+    },
     /// The body goes from the message and from every edit of it, and so do
-    /// its reactions and its pin.
+    /// its reactions, its pin and its mentions.
     Deleted {
         channel: ChannelId,
         seq: Seq,
@@ -225,6 +242,8 @@ pub trait LogTx: Send {
     async fn reactions(&mut self, targets: &[(ChannelId, Seq)]) -> Result<Vec<Reaction>>;
     /// How many messages each of `channels` has pinned (a channel with none may be left out).
     async fn pin_counts(&mut self, channels: &[ChannelId]) -> Result<Vec<(ChannelId, u32)>>;
+    /// The users of those `usernames` that exist, as `(username, user)`.
+    async fn users_named(&mut self, usernames: &[String]) -> Result<Vec<(String, UserId)>>;
     /// The stored messages for those keys that exist.
     async fn find_posts(&mut self, keys: &[PostKey<'_>]) -> Result<Vec<Event>>;
     async fn find_dm(&mut self, dm_key: &str) -> Result<Option<ChannelId>>;

@@ -63,6 +63,14 @@ pub trait Presence: Send + Sync {
     async fn subscribe(&self) -> Result<Box<dyn NoticeStream>>;
 }
 
+/// Who is online now, as a gateway knows it (its own sessions, or the
+/// cluster's presence): whom a message's `@here` reaches.
+#[async_trait]
+pub trait Online: Send + Sync {
+    /// Which of `users` are online.
+    async fn online_among(&self, users: &[UserId]) -> Result<Vec<UserId>>;
+}
+
 #[async_trait]
 pub trait NoticeStream: Send {
     async fn next(&mut self) -> Result<Notice>;

@@ -4,7 +4,7 @@
 //! mapped here once, not in each store.
 
 use crate::id::UserId;
-use crate::model::{EventKind, MessageState, Role};
+use crate::model::{EventKind, Mentions, MessageState, Role};
 use crate::parse::Seq;
 use crate::{Error, Result};
 
@@ -18,6 +18,35 @@ pub struct Columns<'a> {
     pub target_seq: Option<Seq>,
     pub emoji: Option<&'a str>,
     pub role: Option<Role>,
+    /// A message's or an edit's [`Mentions`], as [`mentions_column`] writes them.
+    pub mentions: Option<String>,
+}
+
+/// [`Mentions`] as one text column: the members' ids and the words
+/// `@channel` and `@here`, separated by spaces; NULL for none.
+pub fn mentions_column(mentions: &Mentions) -> Option<String> {
+    if mentions.is_empty() {
+        return None;
+    }
+    let mut words: Vec<String> = mentions.users.iter().map(UserId::to_string).collect();
+    words.extend(mentions.channel.then(|| "@channel".to_owned()));
+    words.extend(mentions.here.then(|| "@here".to_owned()));
+    Some(words.join(" "))
+}
+
+/// What [`mentions_column`] wrote.
+pub fn mentions_from_column(column: Option<&str>) -> Result<Mentions> {
+    let mut mentions = Mentions::default();
+    for word in column.unwrap_or_default().split_ascii_whitespace() {
+        match word {
+            "@channel" => mentions.channel = true,
+            "@here" => mentions.here = true,
+            id => {
+                mentions.users.push(id.parse().map_err(|_| Error::internal(format!("malformed row: mention {id:?}")))?)
+            }
+        }
+    }
+    Ok(mentions)
 }
 
 impl EventKind {
@@ -26,11 +55,15 @@ impl EventKind {
         let mut columns =
             Columns { client_msg_id: self.client_msg_id(), target_seq: self.target_seq(), ..Columns::default() };
         match self {
-            EventKind::Message { body, reply_to_seq, .. } => {
-                (columns.body, columns.reply_to_seq) = (Some(body.as_str()), *reply_to_seq)
+            EventKind::Message { body, reply_to_seq, mentions, .. } => {
+                (columns.body, columns.reply_to_seq) = (Some(body.as_str()), *reply_to_seq);
+                columns.mentions = mentions_column(mentions);
             }
             EventKind::MemberJoined { user_id } | EventKind::MemberLeft { user_id } => columns.user_id = Some(*user_id),
-            EventKind::MessageEdited { body, .. } => columns.body = Some(body.as_str()),
+            EventKind::MessageEdited { body, mentions, .. } => {
+                columns.body = Some(body.as_str());
+                columns.mentions = mentions_column(mentions);
+            }
             EventKind::ReactionAdded { emoji, .. } | EventKind::ReactionRemoved { emoji, .. } => {
                 columns.emoji = Some(emoji.as_str())
             }
@@ -53,6 +86,7 @@ pub struct StoredColumns {
     pub target_seq: Option<Seq>,
     pub emoji: Option<String>,
     pub role: Option<String>,
+    pub mentions: Option<String>,
     pub state: MessageState,
 }
 
@@ -61,19 +95,26 @@ impl StoredColumns {
     /// column its type needs is `internal`, naming what was wrong.
     pub fn into_kind(self, kind: &str) -> Result<EventKind> {
         let missing = |column: &str| Error::internal(format!("malformed row: {kind} event without {column}"));
-        let StoredColumns { client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role, state } = self;
+        let StoredColumns { client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role, mentions, state } =
+            self;
+        let mentions = || mentions_from_column(mentions.as_deref());
         let cmid = || client_msg_id.clone().ok_or_else(|| missing("client_msg_id"));
         let user_id = || user_id.ok_or_else(|| missing("user_id"));
         let target_seq = || target_seq.ok_or_else(|| missing("target_seq"));
         let body = || body.clone().ok_or_else(|| missing("body"));
         let emoji = || emoji.clone().ok_or_else(|| missing("emoji"));
         Ok(match kind {
-            "message" => EventKind::Message { body: body()?, client_msg_id: cmid()?, reply_to_seq, state },
+            "message" => {
+                EventKind::Message { body: body()?, client_msg_id: cmid()?, reply_to_seq, mentions: mentions()?, state }
+            }
             "member_joined" => EventKind::MemberJoined { user_id: user_id()? },
             "member_left" => EventKind::MemberLeft { user_id: user_id()? },
-            "message_edited" => {
-                EventKind::MessageEdited { target_seq: target_seq()?, body: body()?, client_msg_id: cmid()? }
-            }
+            "message_edited" => EventKind::MessageEdited {
+                target_seq: target_seq()?,
+                body: body()?,
+                mentions: mentions()?,
+                client_msg_id: cmid()?,
+            },
             "message_deleted" => EventKind::MessageDeleted { target_seq: target_seq()?, client_msg_id: cmid()? },
             "reaction_added" => {
                 EventKind::ReactionAdded { target_seq: target_seq()?, emoji: emoji()?, client_msg_id: cmid()? }
@@ -108,11 +149,17 @@ mod tests {
                 body: "b".into(),
                 client_msg_id: cmid(),
                 reply_to_seq: Some(2),
+                mentions: Mentions { users: vec![user], channel: true, here: false },
                 state: Default::default(),
             },
             EventKind::MemberJoined { user_id: user },
             EventKind::MemberLeft { user_id: user },
-            EventKind::MessageEdited { target_seq: 3, body: "e".into(), client_msg_id: cmid() },
+            EventKind::MessageEdited {
+                target_seq: 3,
+                body: "e".into(),
+                mentions: Mentions { users: vec![user, user], channel: false, here: true },
+                client_msg_id: cmid(),
+            },
             EventKind::MessageDeleted { target_seq: 3, client_msg_id: cmid() },
             EventKind::ReactionAdded { target_seq: 3, emoji: "👍".into(), client_msg_id: cmid() },
             EventKind::ReactionRemoved { target_seq: 3, emoji: "👍".into(), client_msg_id: cmid() },
@@ -130,6 +177,7 @@ mod tests {
                 target_seq: c.target_seq,
                 emoji: c.emoji.map(str::to_owned),
                 role: c.role.map(|r| r.as_str().to_owned()),
+                mentions: c.mentions,
                 state: MessageState::default(),
             };
             assert_eq!(stored.into_kind(kind.type_name()).unwrap(), kind);

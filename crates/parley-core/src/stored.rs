@@ -133,6 +133,7 @@ mod tests {
                 body: "hi".into(),
                 client_msg_id: id.into(),
                 reply_to_seq: None,
+                mentions: Default::default(),
                 state: Default::default(),
             },
         }

@@ -123,6 +123,7 @@ impl World {
                 client_msg_id: ClientMsgId::parse(&format!("m{id}")).expect("an id"),
                 body: Body::parse(&format!("from {person}")).expect("a body"),
                 reply_to_seq: None,
+                broadcast: Vec::new(),
             },
             Op::Join { channel, person } => {
                 let user = self.people[person];

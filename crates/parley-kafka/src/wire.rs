@@ -13,7 +13,7 @@
 use parley_core::command::{Change, Command};
 use parley_core::emoji::Emoji;
 use parley_core::id::{ChannelId, EventId, UserId};
-use parley_core::model::{Channel, ChannelKind, Event, EventKind, Role};
+use parley_core::model::{Channel, ChannelKind, Event, EventKind, Mentions, Role};
 use parley_core::parse::{Body, ClientMsgId};
 use parley_core::time::Timestamp;
 use parley_core::Error;
@@ -28,13 +28,15 @@ pub(crate) fn key(event: &Event) -> String {
 pub(crate) fn encode(event: &Event) -> Vec<u8> {
     let kind = match event.kind.clone() {
         // A message is on the feed as it was stored, before any change.
-        EventKind::Message { body, client_msg_id, reply_to_seq, .. } => {
-            WireKind::Message { body, client_msg_id, reply_to_seq }
+        EventKind::Message { body, client_msg_id, reply_to_seq, mentions, .. } => {
+            let (mentions, mentions_channel, mentions_here) = wire_mentions(mentions);
+            WireKind::Message { body, client_msg_id, reply_to_seq, mentions, mentions_channel, mentions_here }
         }
         EventKind::MemberJoined { user_id } => WireKind::MemberJoined { user_id: user_id.as_uuid() },
         EventKind::MemberLeft { user_id } => WireKind::MemberLeft { user_id: user_id.as_uuid() },
-        EventKind::MessageEdited { target_seq, body, client_msg_id } => {
-            WireKind::MessageEdited { target_seq, body, client_msg_id }
+        EventKind::MessageEdited { target_seq, body, mentions, client_msg_id } => {
+            let (mentions, mentions_channel, mentions_here) = wire_mentions(mentions);
+            WireKind::MessageEdited { target_seq, body, mentions, mentions_channel, mentions_here, client_msg_id }
         }
         EventKind::MessageDeleted { target_seq, client_msg_id } => {
             WireKind::MessageDeleted { target_seq, client_msg_id }
@@ -71,13 +73,15 @@ pub(crate) fn decode(value: &[u8]) -> Result<Event, Error> {
     let wire: WireEvent = serde_json::from_slice(value)
         .map_err(|err| Error::internal(format!("undecodable feed message: {err}")).with_source(err))?;
     let kind = match wire.kind {
-        WireKind::Message { body, client_msg_id, reply_to_seq } => {
-            EventKind::Message { body, client_msg_id, reply_to_seq, state: Default::default() }
+        WireKind::Message { body, client_msg_id, reply_to_seq, mentions, mentions_channel, mentions_here } => {
+            let mentions = from_wire_mentions(mentions, mentions_channel, mentions_here);
+            EventKind::Message { body, client_msg_id, reply_to_seq, mentions, state: Default::default() }
         }
         WireKind::MemberJoined { user_id } => EventKind::MemberJoined { user_id: UserId::from_uuid(user_id) },
         WireKind::MemberLeft { user_id } => EventKind::MemberLeft { user_id: UserId::from_uuid(user_id) },
-        WireKind::MessageEdited { target_seq, body, client_msg_id } => {
-            EventKind::MessageEdited { target_seq, body, client_msg_id }
+        WireKind::MessageEdited { target_seq, body, mentions, mentions_channel, mentions_here, client_msg_id } => {
+            let mentions = from_wire_mentions(mentions, mentions_channel, mentions_here);
+            EventKind::MessageEdited { target_seq, body, mentions, client_msg_id }
         }
         WireKind::MessageDeleted { target_seq, client_msg_id } => {
             EventKind::MessageDeleted { target_seq, client_msg_id }
@@ -109,6 +113,18 @@ pub(crate) fn decode(value: &[u8]) -> Result<Event, Error> {
     })
 }
 
+fn wire_mentions(mentions: Mentions) -> (Vec<Uuid>, bool, bool) {
+    (mentions.users.iter().map(UserId::as_uuid).collect(), mentions.channel, mentions.here)
+}
+
+fn from_wire_mentions(users: Vec<Uuid>, channel: bool, here: bool) -> Mentions {
+    Mentions { users: users.into_iter().map(UserId::from_uuid).collect(), channel, here }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 #[derive(Serialize, Deserialize)]
 struct WireEvent {
     channel_id: Uuid,
@@ -128,6 +144,12 @@ enum WireKind {
         client_msg_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to_seq: Option<i64>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<Uuid>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        mentions_channel: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        mentions_here: bool,
     },
     MemberJoined {
         user_id: Uuid,
@@ -138,6 +160,12 @@ enum WireKind {
     MessageEdited {
         target_seq: i64,
         body: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<Uuid>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        mentions_channel: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        mentions_here: bool,
         client_msg_id: String,
     },
     MessageDeleted {
@@ -183,7 +211,7 @@ pub(crate) struct Accepted {
 pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> (String, Vec<u8>) {
     let accepted_at_ms = accepted_at.millis();
     let (channel, wire) = match command {
-        Command::Post { channel, sender, client_msg_id, body, reply_to_seq } => (
+        Command::Post { channel, sender, client_msg_id, body, reply_to_seq, broadcast } => (
             *channel,
             WireCommand::Post {
                 channel_id: channel.as_uuid(),
@@ -191,6 +219,7 @@ pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> (Stri
                 client_msg_id: client_msg_id.as_str().to_owned(),
                 body: body.as_str().to_owned(),
                 reply_to_seq: *reply_to_seq,
+                broadcast: broadcast.iter().map(UserId::as_uuid).collect(),
                 accepted_at_ms,
             },
         ),
@@ -233,7 +262,8 @@ pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> (Stri
             let (channel_id, actor_id, client_msg_id) =
                 (channel.as_uuid(), actor.as_uuid(), client_msg_id.as_str().to_owned());
             let wire = match change {
-                Change::Edit { target, body } => WireCommand::Edit {
+                Change::Edit { target, body, broadcast } => WireCommand::Edit {
+                    broadcast: broadcast.iter().map(UserId::as_uuid).collect(),
                     channel_id,
                     actor_id,
                     client_msg_id,
@@ -284,13 +314,14 @@ pub(crate) fn decode_command(value: &[u8]) -> Result<Accepted, Error> {
     let undecodable = |reason: String| Error::internal(format!("undecodable command message: {reason}"));
     let wire: WireCommand = serde_json::from_slice(value).map_err(|err| undecodable(err.to_string()))?;
     let (command, accepted_at_ms) = match wire {
-        WireCommand::Post { channel_id, sender_id, client_msg_id, body, reply_to_seq, accepted_at_ms } => (
+        WireCommand::Post { channel_id, sender_id, client_msg_id, body, reply_to_seq, broadcast, accepted_at_ms } => (
             Command::Post {
                 channel: ChannelId::from_uuid(channel_id),
                 sender: UserId::from_uuid(sender_id),
                 client_msg_id: ClientMsgId::parse(&client_msg_id).map_err(|err| undecodable(err.message))?,
                 body: Body::parse(&body).map_err(|err| undecodable(err.message))?,
                 reply_to_seq,
+                broadcast: broadcast.into_iter().map(UserId::from_uuid).collect(),
             },
             accepted_at_ms,
         ),
@@ -342,9 +373,10 @@ pub(crate) fn decode_command(value: &[u8]) -> Result<Accepted, Error> {
             };
             (Command::Create { channel, members }, accepted_at_ms)
         }
-        WireCommand::Edit { channel_id, actor_id, client_msg_id, target_seq, body, accepted_at_ms } => {
+        WireCommand::Edit { channel_id, actor_id, client_msg_id, target_seq, body, broadcast, accepted_at_ms } => {
             let body = Body::parse(&body).map_err(|err| undecodable(err.message))?;
-            let change = Change::Edit { target: target_seq, body };
+            let broadcast = broadcast.into_iter().map(UserId::from_uuid).collect();
+            let change = Change::Edit { target: target_seq, body, broadcast };
             (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
         }
         WireCommand::Delete { channel_id, actor_id, client_msg_id, target_seq, accepted_at_ms } => {
@@ -379,6 +411,9 @@ enum WireCommand {
         body: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to_seq: Option<i64>,
+        /// Whom its `@channel` or `@here` reaches.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        broadcast: Vec<Uuid>,
         accepted_at_ms: i64,
     },
     Join {
@@ -412,6 +447,8 @@ enum WireCommand {
         client_msg_id: String,
         target_seq: i64,
         body: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        broadcast: Vec<Uuid>,
         accepted_at_ms: i64,
     },
     Delete {
@@ -493,6 +530,7 @@ mod tests {
             body: "hé\n😀".into(),
             client_msg_id: "c1".into(),
             reply_to_seq: Some(5),
+            mentions: Default::default(),
             state: Default::default(),
         });
         assert_eq!(
@@ -519,18 +557,30 @@ mod tests {
                 body: "b".into(),
                 client_msg_id: "m".into(),
                 reply_to_seq: None,
+                mentions: Mentions { users: vec![user], channel: true, here: false },
                 state: Default::default(),
             },
             EventKind::Message {
                 body: String::new(),
                 client_msg_id: "m".into(),
                 reply_to_seq: Some(0),
+                mentions: Mentions { users: vec![], channel: false, here: true },
                 state: Default::default(),
             },
             EventKind::MemberJoined { user_id: user },
             EventKind::MemberLeft { user_id: user },
-            EventKind::MessageEdited { target_seq: 3, body: "new".into(), client_msg_id: "e".into() },
-            EventKind::MessageEdited { target_seq: 3, body: String::new(), client_msg_id: "e".into() },
+            EventKind::MessageEdited {
+                target_seq: 3,
+                body: "new".into(),
+                mentions: Mentions { users: vec![user], channel: false, here: false },
+                client_msg_id: "e".into(),
+            },
+            EventKind::MessageEdited {
+                target_seq: 3,
+                body: String::new(),
+                mentions: Mentions::default(),
+                client_msg_id: "e".into(),
+            },
             EventKind::MessageDeleted { target_seq: 3, client_msg_id: "d".into() },
             EventKind::ReactionAdded { target_seq: 3, emoji: "👍".into(), client_msg_id: "r".into() },
             EventKind::ReactionRemoved { target_seq: 3, emoji: "👍".into(), client_msg_id: "r".into() },
@@ -557,6 +607,7 @@ mod tests {
             client_msg_id: ClientMsgId::parse("c1").unwrap(),
             body: Body::parse("hé\n😀").unwrap(),
             reply_to_seq,
+            broadcast: vec![UserId::from_uuid(id(4))],
         }
     }
 
@@ -566,12 +617,12 @@ mod tests {
         assert_eq!(key, "00000000-0000-0000-0000-000000000001");
         assert_eq!(
             String::from_utf8(value).unwrap(),
-            r#"{"type":"post","channel_id":"00000000-0000-0000-0000-000000000001","sender_id":"00000000-0000-0000-0000-000000000003","client_msg_id":"c1","body":"hé\n😀","reply_to_seq":5,"accepted_at_ms":1700000000123}"#
+            r#"{"type":"post","channel_id":"00000000-0000-0000-0000-000000000001","sender_id":"00000000-0000-0000-0000-000000000003","client_msg_id":"c1","body":"hé\n😀","reply_to_seq":5,"broadcast":["00000000-0000-0000-0000-000000000004"],"accepted_at_ms":1700000000123}"#
         );
         let (_, value) = encode_command(&post(None), Timestamp::from_millis(0));
         assert_eq!(
             String::from_utf8(value).unwrap(),
-            r#"{"type":"post","channel_id":"00000000-0000-0000-0000-000000000001","sender_id":"00000000-0000-0000-0000-000000000003","client_msg_id":"c1","body":"hé\n😀","accepted_at_ms":0}"#
+            r#"{"type":"post","channel_id":"00000000-0000-0000-0000-000000000001","sender_id":"00000000-0000-0000-0000-000000000003","client_msg_id":"c1","body":"hé\n😀","broadcast":["00000000-0000-0000-0000-000000000004"],"accepted_at_ms":0}"#
         );
     }
 
@@ -614,7 +665,7 @@ mod tests {
                 channel: Channel { kind: ChannelKind::Public, dm_key: None, ..created },
                 members: vec![],
             },
-            change(actor, Change::Edit { target: 4, body: Body::parse("new text").unwrap() }),
+            change(actor, Change::Edit { target: 4, body: Body::parse("new text").unwrap(), broadcast: vec![user] }),
             change(actor, Change::Delete { target: 4 }),
             change(actor, Change::React { target: 4, emoji: Emoji::parse(":tada:").unwrap(), add: true }),
             change(actor, Change::React { target: 4, emoji: Emoji::parse("👍").unwrap(), add: false }),

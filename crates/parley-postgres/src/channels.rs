@@ -3,10 +3,12 @@
 use async_trait::async_trait;
 use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{name_key, Channel, Member, MyChannel, Notify, Preferences, ReadMarker, Role};
+use parley_core::model::{
+    mention_count, name_key, Channel, ChannelKind, Member, MyChannel, Notify, Preferences, ReadMarker, Role,
+};
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
-use parley_core::Result;
+use parley_core::{Error, Result};
 use uuid::Uuid;
 
 use crate::error::db_err;
@@ -18,7 +20,9 @@ pub(crate) const MY_CHANNELS: &str = concat!(
     channel_columns!(),
     ", m.role, m.notify, m.muted, m.last_read_seq,",
     " (SELECT count(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
-    " AND e.type = 'message' AND NOT e.deleted AND e.sender_id <> m.user_id) AS unread_count",
+    " AND e.type = 'message' AND NOT e.deleted AND e.sender_id <> m.user_id) AS unread_count,",
+    " (SELECT count(*) FROM mentions n WHERE n.user_id = m.user_id AND n.channel_id = c.id",
+    " AND n.seq > m.last_read_seq) AS mentioned",
     " FROM members m JOIN channels c ON c.id = m.channel_id",
     " WHERE m.user_id = $1",
     " ORDER BY coalesce((SELECT e.created_at FROM events e WHERE e.channel_id = c.id AND e.seq = c.last_seq),",
@@ -185,10 +189,12 @@ impl ChannelStore for PostgresStore {
     /// each other on the row, and the second, seeing the first's marker,
     /// moves it only if it goes further. The count is `my_channels`'.
     async fn mark_read(&self, channel: ChannelId, user: UserId, seq: Seq) -> Result<Option<ReadMarker>> {
-        let moved: Option<(i64,)> = sqlx::query_as(concat!(
+        let moved: Option<(i64, i64, String)> = sqlx::query_as(concat!(
             "UPDATE members SET last_read_seq = $3 WHERE channel_id = $1 AND user_id = $2 AND last_read_seq < $3",
             " RETURNING (SELECT count(*) FROM events e WHERE e.channel_id = $1 AND e.seq > $3",
-            " AND e.type = 'message' AND NOT e.deleted AND e.sender_id <> $2)"
+            " AND e.type = 'message' AND NOT e.deleted AND e.sender_id <> $2),",
+            " (SELECT count(*) FROM mentions n WHERE n.user_id = $2 AND n.channel_id = $1 AND n.seq > $3),",
+            " (SELECT c.kind FROM channels c WHERE c.id = $1)"
         ))
         .bind(channel.as_uuid())
         .bind(user.as_uuid())
@@ -196,7 +202,11 @@ impl ChannelStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(moved.map(|(unread_count,)| ReadMarker { channel_id: channel, last_read_seq: seq, unread_count }))
+        let Some((unread_count, mentioned, kind)) = moved else { return Ok(None) };
+        let kind =
+            ChannelKind::from_db(&kind).ok_or_else(|| Error::internal(format!("malformed row: kind {kind:?}")))?;
+        let mention_count = mention_count(kind, unread_count, mentioned);
+        Ok(Some(ReadMarker { channel_id: channel, last_read_seq: seq, unread_count, mention_count }))
     }
 
     async fn set_preferences(

@@ -18,10 +18,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parley_core::apply::apply;
 use parley_core::command::{Applied, Command};
-use parley_core::id::{ChannelId, UserId};
+use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, Event, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target};
+use parley_core::row::mentions_column;
 use parley_core::{Error, Result};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
@@ -50,7 +51,7 @@ pub(crate) const MEMBERSHIPS: &str = "SELECT m.channel_id, m.user_id, m.role \
      FROM UNNEST($1::uuid[], $2::uuid[]) AS k (channel_id, user_id) \
      JOIN members m ON m.channel_id = k.channel_id AND m.user_id = k.user_id";
 /// `$1`, `$2`: channel ids and seqs, pairwise.
-pub(crate) const TARGETS: &str = "SELECT e.channel_id, e.seq, e.sender_id, e.body, e.reply_to_seq, e.deleted, \
+pub(crate) const TARGETS: &str = "SELECT e.channel_id, e.seq, e.id, e.sender_id, e.body, e.reply_to_seq, e.deleted, \
      e.pinned_by FROM UNNEST($1::uuid[], $2::int8[]) AS k (channel_id, seq) \
      JOIN events e ON e.channel_id = k.channel_id AND e.seq = k.seq WHERE e.type = 'message'";
 /// `$1`, `$2`: channel ids and seqs, pairwise.
@@ -75,13 +76,30 @@ pub(crate) const PINS: &str = concat!(
 pub(crate) const SET_ROLES: &str = "UPDATE members m SET role = k.role \
      FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS k (channel_id, user_id, role) \
      WHERE m.channel_id = k.channel_id AND m.user_id = k.user_id";
-pub(crate) const EDIT: &str =
-    "UPDATE events SET body = $3, edited_at = $4, changed_seq = $5 WHERE channel_id = $1 AND seq = $2";
-pub(crate) const DELETE_MESSAGE: &str = "UPDATE events SET body = '', deleted = true, pinned_by = NULL, \
+pub(crate) const EDIT: &str = "UPDATE events SET body = $3, edited_at = $4, changed_seq = $5, mentions = $6 \
+     WHERE channel_id = $1 AND seq = $2";
+pub(crate) const DROP_MENTIONS: &str = "DELETE FROM mentions WHERE channel_id = $1 AND seq = $2";
+/// `$1`: the users told; `$2`…`$4`: the message's channel, seq and id.
+pub(crate) const ADD_MENTIONS: &str = "INSERT INTO mentions (user_id, channel_id, seq, event_id) \
+     SELECT u, $2, $3, $4 FROM UNNEST($1::uuid[]) AS u";
+/// `$1`: usernames.
+pub(crate) const USERS_NAMED: &str = "SELECT u.username, u.id FROM users u WHERE u.username = ANY($1)";
+/// `$1`: the user; `$2`: the id of the message the page goes back from
+/// (NULL: the newest); `$3`: how many.
+pub(crate) const MENTIONS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM mentions n JOIN events e ON e.channel_id = n.channel_id AND e.seq = n.seq",
+    " WHERE n.user_id = $1 AND ($2::uuid IS NULL OR n.event_id < $2)",
+    " AND EXISTS (SELECT 1 FROM members m WHERE m.channel_id = n.channel_id AND m.user_id = n.user_id)",
+    " ORDER BY n.event_id DESC LIMIT $3"
+);
+pub(crate) const DELETE_MESSAGE: &str =
+    "UPDATE events SET body = '', mentions = NULL, deleted = true, pinned_by = NULL, \
      pinned_at = NULL, changed_seq = $3 WHERE channel_id = $1 AND seq = $2";
 pub(crate) const CHANGED: &str = "UPDATE events SET changed_seq = $3 WHERE channel_id = $1 AND seq = $2";
 pub(crate) const EMPTY_EDITS: &str =
-    "UPDATE events SET body = '' WHERE channel_id = $1 AND target_seq = $2 AND type = 'message_edited'";
+    "UPDATE events SET body = '', mentions = NULL WHERE channel_id = $1 AND target_seq = $2 AND type = 'message_edited'";
 pub(crate) const DROP_REACTIONS: &str = "DELETE FROM reactions WHERE channel_id = $1 AND seq = $2";
 pub(crate) const ADD_REACTION: &str =
     "INSERT INTO reactions (channel_id, seq, emoji, user_id, added_seq) VALUES ($1, $2, $3, $4, $5)";
@@ -130,11 +148,11 @@ pub(crate) const CHANGE_MEMBERS: &str = "WITH removed AS ( \
      SELECT * FROM UNNEST($3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[]) \
      ON CONFLICT (channel_id, user_id) DO UPDATE \
        SET role = excluded.role, joined_at = excluded.joined_at, last_read_seq = 0";
-/// `$1`…`$13`: the columns, in this order.
+/// `$1`…`$14`: the columns, in this order.
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (channel_id, seq, id, type, sender_id, created_at, \
-     client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role) \
+     client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role, mentions) \
      SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::uuid[], $4::text[], $5::uuid[], $6::timestamptz[], \
-     $7::text[], $8::text[], $9::int8[], $10::uuid[], $11::int8[], $12::text[], $13::text[])";
+     $7::text[], $8::text[], $9::int8[], $10::uuid[], $11::int8[], $12::text[], $13::text[], $14::text[])";
 /// `$1`, `$2`: channel ids and their new heads. Heads only move forward: a
 /// head that would not is left alone, and `set_heads` fails the batch.
 pub(crate) const SET_HEADS: &str = "UPDATE channels c SET last_seq = h.last_seq \
@@ -220,6 +238,19 @@ impl EventLog for PostgresStore {
             .collect()
     }
 
+    async fn mentions(&self, user: UserId, before: Option<EventId>, limit: u32) -> Result<Vec<Event>> {
+        sqlx::query_as::<_, EventRow>(MENTIONS)
+            .bind(user.as_uuid())
+            .bind(before.map(|id| id.as_uuid()))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(EventRow::decode)
+            .collect()
+    }
+
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
         apply(self.begin().await?, &commands).await
     }
@@ -261,14 +292,15 @@ impl LogTx for PgLogTx {
 
     async fn messages(&mut self, targets: &[(ChannelId, Seq)]) -> Result<Vec<Target>> {
         let (channels, seqs): (Vec<Uuid>, Vec<Seq>) = targets.iter().map(|(c, s)| (c.as_uuid(), *s)).unzip();
-        type Row = (Uuid, Seq, Uuid, String, Option<Seq>, bool, Option<Uuid>);
+        type Row = (Uuid, Seq, Uuid, Uuid, String, Option<Seq>, bool, Option<Uuid>);
         let rows: Vec<Row> =
             sqlx::query_as(TARGETS).bind(channels).bind(seqs).fetch_all(&mut *self.tx).await.map_err(db_err)?;
         Ok(rows
             .into_iter()
-            .map(|(channel, seq, sender, body, reply_to_seq, deleted, pinned_by)| Target {
+            .map(|(channel, seq, id, sender, body, reply_to_seq, deleted, pinned_by)| Target {
                 channel_id: ChannelId::from_uuid(channel),
                 seq,
+                id: EventId::from_uuid(id),
                 sender_id: UserId::from_uuid(sender),
                 body,
                 reply_to_seq,
@@ -290,6 +322,12 @@ impl LogTx for PgLogTx {
         let rows: Vec<(Uuid, i64)> =
             sqlx::query_as(PIN_COUNTS).bind(ids).fetch_all(&mut *self.tx).await.map_err(db_err)?;
         Ok(rows.into_iter().map(|(c, n)| (ChannelId::from_uuid(c), u32::try_from(n).unwrap_or(u32::MAX))).collect())
+    }
+
+    async fn users_named(&mut self, usernames: &[String]) -> Result<Vec<(String, UserId)>> {
+        let rows: Vec<(String, Uuid)> =
+            sqlx::query_as(USERS_NAMED).bind(usernames).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        Ok(rows.into_iter().map(|(name, id)| (name, UserId::from_uuid(id))).collect())
     }
 
     async fn find_posts(&mut self, keys: &[PostKey<'_>]) -> Result<Vec<Event>> {
@@ -433,6 +471,7 @@ impl LogTx for PgLogTx {
             .bind(columns.target_seq)
             .bind(columns.emoji)
             .bind(columns.role)
+            .bind(columns.mentions)
             .execute(&mut *self.tx)
             .await
             .map_err(db_err)?;
@@ -444,13 +483,25 @@ impl LogTx for PgLogTx {
     async fn change_messages(&mut self, changes: &[MessageChange]) -> Result<()> {
         for change in changes {
             let done = match change {
-                MessageChange::Edited { channel, seq, body, at, by_seq } => {
-                    sqlx::query(EDIT).bind(channel.as_uuid()).bind(seq).bind(body).bind(to_db(*at)?).bind(by_seq)
+                MessageChange::Edited { channel, seq, body, mentions, at, by_seq } => sqlx::query(EDIT)
+                    .bind(channel.as_uuid())
+                    .bind(seq)
+                    .bind(body)
+                    .bind(to_db(*at)?)
+                    .bind(by_seq)
+                    .bind(mentions_column(mentions)),
+                MessageChange::Mentioned { channel, seq, id, users } => {
+                    let query = sqlx::query(DROP_MENTIONS).bind(channel.as_uuid()).bind(seq);
+                    query.execute(&mut *self.tx).await.map_err(db_err)?;
+                    let users: Vec<Uuid> = users.iter().map(UserId::as_uuid).collect();
+                    sqlx::query(ADD_MENTIONS).bind(users).bind(channel.as_uuid()).bind(seq).bind(id.as_uuid())
                 }
                 MessageChange::Deleted { channel, seq, by_seq } => {
                     let query = sqlx::query(DELETE_MESSAGE).bind(channel.as_uuid()).bind(seq).bind(by_seq);
                     query.execute(&mut *self.tx).await.map_err(db_err)?;
                     let query = sqlx::query(EMPTY_EDITS).bind(channel.as_uuid()).bind(seq);
+                    query.execute(&mut *self.tx).await.map_err(db_err)?;
+                    let query = sqlx::query(DROP_MENTIONS).bind(channel.as_uuid()).bind(seq);
                     query.execute(&mut *self.tx).await.map_err(db_err)?;
                     sqlx::query(DROP_REACTIONS).bind(channel.as_uuid()).bind(seq)
                 }
@@ -519,6 +570,7 @@ struct EventColumns<'a> {
     target_seq: Vec<Option<Seq>>,
     emoji: Vec<Option<&'a str>>,
     role: Vec<Option<&'static str>>,
+    mentions: Vec<Option<String>>,
 }
 
 impl<'a> EventColumns<'a> {
@@ -537,6 +589,7 @@ impl<'a> EventColumns<'a> {
             target_seq: Vec::with_capacity(n),
             emoji: Vec::with_capacity(n),
             role: Vec::with_capacity(n),
+            mentions: Vec::with_capacity(n),
         }
     }
 
@@ -555,6 +608,7 @@ impl<'a> EventColumns<'a> {
         self.target_seq.push(columns.target_seq);
         self.emoji.push(columns.emoji);
         self.role.push(columns.role.map(Role::as_str));
+        self.mentions.push(columns.mentions);
         Ok(())
     }
 }

@@ -13,13 +13,14 @@ use uuid::Uuid;
 
 use crate::{channels, events, names};
 
-const SCHEMA: [&str; 6] = [
+const SCHEMA: [&str; 7] = [
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_unique_channel_names.sql"),
     include_str!("../migrations/0003_user_display_words.sql"),
     include_str!("../migrations/0004_user_name_skeletons.sql"),
     include_str!("../migrations/0005_message_changes.sql"),
     include_str!("../migrations/0006_member_preferences.sql"),
+    include_str!("../migrations/0007_mentions.sql"),
 ];
 
 /// A query's parameters, bound by kind.

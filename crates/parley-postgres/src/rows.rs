@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{
-    Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify, Preferences, Role, User,
+    mention_count, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify, Preferences, Role,
+    User,
 };
 use parley_core::parse::{Seq, Username};
 use parley_core::row::StoredColumns;
@@ -133,11 +134,13 @@ pub(crate) struct MyChannelRow {
     muted: bool,
     last_read_seq: i64,
     unread_count: i64,
+    mentioned: i64,
 }
 
 impl MyChannelRow {
     pub(crate) fn decode(self) -> Result<MyChannel> {
         let channel = self.channel.decode()?;
+        let mention_count = mention_count(channel.kind, self.unread_count, self.mentioned);
         let preferences = preferences(channel.kind.as_str(), self.notify.as_deref(), self.muted)?;
         Ok(MyChannel {
             channel,
@@ -145,6 +148,7 @@ impl MyChannelRow {
             preferences,
             last_read_seq: self.last_read_seq,
             unread_count: self.unread_count,
+            mention_count,
         })
     }
 }
@@ -188,7 +192,7 @@ macro_rules! event_columns {
     () => {
         "e.channel_id, e.seq, e.id, e.type, e.sender_id, e.created_at, e.client_msg_id, e.body, e.reply_to_seq, \
          e.user_id, e.target_seq, e.emoji, e.role, e.edited_at, e.deleted, e.pinned_at, e.reply_count, e.last_reply_at, \
-         e.changed_seq"
+         e.changed_seq, e.mentions"
     };
 }
 pub(crate) use event_columns;
@@ -215,6 +219,7 @@ pub(crate) struct EventRow {
     reply_count: i32,
     last_reply_at: Option<DateTime<Utc>>,
     changed_seq: Seq,
+    mentions: Option<String>,
 }
 
 impl EventRow {
@@ -228,6 +233,7 @@ impl EventRow {
             target_seq: self.target_seq,
             emoji: self.emoji,
             role: self.role,
+            mentions: self.mentions,
             state: MessageState {
                 edited_at: self.edited_at.map(from_db),
                 deleted: self.deleted,

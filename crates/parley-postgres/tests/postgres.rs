@@ -64,6 +64,7 @@ fn message(channel: ChannelId, sender: UserId, seq: i64, client_msg_id: &str) ->
             body: "hi".to_owned(),
             client_msg_id: client_msg_id.to_owned(),
             reply_to_seq: None,
+            mentions: Default::default(),
             state: Default::default(),
         },
     }

@@ -109,6 +109,8 @@ pub enum ServerFrame {
         last_read_seq: i64,
         /// Messages by others after `last_read_seq`, as in my channel list.
         unread_count: i64,
+        /// Of those, the ones that mention me, as in my channel list.
+        mention_count: i64,
     },
     /// My preferences in a channel changed (from this session or another
     /// of mine): only ever sent to me.
@@ -182,8 +184,12 @@ mod tests {
         let error = ServerFrame::Error { reference: None, code: "bad_request".into(), message: "m".into() };
         assert_eq!(error.to_json(), r#"{"type":"error","code":"bad_request","message":"m"}"#);
         assert_eq!(ServerFrame::Pong { reference: None }.to_json(), r#"{"type":"pong"}"#);
-        let read = ServerFrame::ReadMarker { channel_id: "c".into(), last_read_seq: 57, unread_count: 0 };
-        assert_eq!(read.to_json(), r#"{"type":"read_marker","channel_id":"c","last_read_seq":57,"unread_count":0}"#);
+        let read =
+            ServerFrame::ReadMarker { channel_id: "c".into(), last_read_seq: 57, unread_count: 0, mention_count: 0 };
+        assert_eq!(
+            read.to_json(),
+            r#"{"type":"read_marker","channel_id":"c","last_read_seq":57,"unread_count":0,"mention_count":0}"#
+        );
         assert_eq!(read.type_name(), "read_marker");
     }
 }

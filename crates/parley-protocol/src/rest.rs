@@ -59,6 +59,10 @@ pub struct Channel {
     /// In lists of my channels only: messages by others after `last_read_seq`, not deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread_count: Option<i64>,
+    /// In lists of my channels only: of those, the ones that mention me
+    /// (in a DM, every one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mention_count: Option<i64>,
 }
 
 impl From<&model::Channel> for Channel {
@@ -76,6 +80,7 @@ impl From<&model::Channel> for Channel {
             preferences: None,
             last_read_seq: None,
             unread_count: None,
+            mention_count: None,
         }
     }
 }
@@ -87,6 +92,7 @@ impl From<&model::MyChannel> for Channel {
             preferences: Some(Preferences::from(&c.preferences)),
             last_read_seq: Some(c.last_read_seq),
             unread_count: Some(c.unread_count),
+            mention_count: Some(c.mention_count),
             ..Channel::from(&c.channel)
         }
     }
@@ -178,6 +184,13 @@ pub enum EventBody {
         client_msg_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to_seq: Option<i64>,
+        /// The members its current body names.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<String>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        mentions_channel: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        mentions_here: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         edited_at: Option<String>,
         #[serde(default, skip_serializing_if = "is_false")]
@@ -205,6 +218,13 @@ pub enum EventBody {
         /// Left out once the message is deleted.
         #[serde(default, skip_serializing_if = "String::is_empty")]
         body: String,
+        /// The new body's, as for a message.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<String>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        mentions_channel: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        mentions_here: bool,
         client_msg_id: String,
     },
     MessageDeleted {
@@ -267,10 +287,13 @@ impl From<&model::Event> for Event {
     fn from(e: &model::Event) -> Self {
         use model::EventKind as K;
         let body = match e.kind.clone() {
-            K::Message { body, client_msg_id, reply_to_seq, state } => EventBody::Message {
+            K::Message { body, client_msg_id, reply_to_seq, mentions, state } => EventBody::Message {
                 body,
                 client_msg_id,
                 reply_to_seq,
+                mentions: mentions.users.iter().map(ToString::to_string).collect(),
+                mentions_channel: mentions.channel,
+                mentions_here: mentions.here,
                 edited_at: state.edited_at.map(|at| at.to_rfc3339()),
                 deleted: state.deleted,
                 reactions: state
@@ -290,9 +313,14 @@ impl From<&model::Event> for Event {
             },
             K::MemberJoined { user_id } => EventBody::MemberJoined { user_id: user_id.to_string() },
             K::MemberLeft { user_id } => EventBody::MemberLeft { user_id: user_id.to_string() },
-            K::MessageEdited { target_seq, body, client_msg_id } => {
-                EventBody::MessageEdited { target_seq, body, client_msg_id }
-            }
+            K::MessageEdited { target_seq, body, mentions, client_msg_id } => EventBody::MessageEdited {
+                target_seq,
+                body,
+                mentions: mentions.users.iter().map(ToString::to_string).collect(),
+                mentions_channel: mentions.channel,
+                mentions_here: mentions.here,
+                client_msg_id,
+            },
             K::MessageDeleted { target_seq, client_msg_id } => EventBody::MessageDeleted { target_seq, client_msg_id },
             K::ReactionAdded { target_seq, emoji, client_msg_id } => {
                 EventBody::ReactionAdded { target_seq, emoji, client_msg_id }
@@ -461,6 +489,28 @@ pub struct ThreadResponse {
     pub has_more: bool,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MentionsQuery {
+    /// The `id` of the oldest message of the page before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// One message that mentions me, with my channel it is in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Mention {
+    pub channel: Channel,
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MentionsResponse {
+    pub mentions: Vec<Mention>,
+    pub has_more: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PinsResponse {
     pub pins: Vec<Event>,
@@ -572,6 +622,9 @@ mod tests {
                 body: "hi".into(),
                 client_msg_id: "m1".into(),
                 reply_to_seq: None,
+                mentions: Vec::new(),
+                mentions_channel: false,
+                mentions_here: false,
                 edited_at: None,
                 deleted: false,
                 reactions: Vec::new(),
@@ -615,6 +668,7 @@ mod tests {
                 body: "now".into(),
                 client_msg_id: "m".into(),
                 reply_to_seq: None,
+                mentions: model::Mentions { users: vec![reactor], channel: false, here: true },
                 state,
             },
         };
@@ -628,14 +682,18 @@ mod tests {
             ("last_reply_at", json!(when)),
             ("reactions", json!([{"emoji": "👍", "count": 3, "me": true, "users": [reactor.to_string()]}])),
             ("changed_seq", json!(9)),
+            ("mentions", json!([reactor.to_string()])),
+            ("mentions_here", json!(true)),
         ] {
             assert_eq!(value[key], want, "{key}");
         }
         assert!(value.get("deleted").is_none());
+        assert!(value.get("mentions_channel").is_none(), "false is left out");
         let deleted = model::EventKind::Message {
             body: String::new(),
             client_msg_id: "m".into(),
             reply_to_seq: None,
+            mentions: Default::default(),
             state: model::MessageState { deleted: true, ..Default::default() },
         };
         let value = serde_json::to_value(Event::from(&model::Event { kind: deleted, ..event })).unwrap();
@@ -674,11 +732,13 @@ mod tests {
             preferences: None,
             last_read_seq: Some(1),
             unread_count: Some(2),
+            mention_count: Some(1),
         };
         assert_eq!(
             serde_json::to_value(&channel).unwrap(),
             json!({"id": "c", "kind": "public", "name": "general", "topic": "", "created_at": "t",
-                   "last_seq": 3, "member_count": 2, "role": "admin", "last_read_seq": 1, "unread_count": 2})
+                   "last_seq": 3, "member_count": 2, "role": "admin", "last_read_seq": 1, "unread_count": 2,
+                   "mention_count": 1})
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The text form of a notice on the pub/sub channel: `online <user>`,
 //! `offline <user>`, `typing <channel> <user>`, `read <user> <channel>
-//! <last_read_seq> <unread_count>`, `prefs <user> <channel> <notify>
+//! <last_read_seq> <unread_count> <mention_count>` (the last left out by
+//! nodes older than mentions: 0), `prefs <user> <channel> <notify>
 //! <muted: 0|1>`. Text rather than JSON because the Lua scripts publish the
 //! first two themselves. A node that does not know a kind skips it, so a
 //! newer node's notices cost an older one nothing during an upgrade.
@@ -21,7 +22,8 @@ pub(crate) fn encode(notice: &Notice) -> String {
         Notice::Offline(user) => format!("{OFFLINE} {user}"),
         Notice::Typing { channel, user } => format!("{TYPING} {channel} {user}"),
         Notice::Mine { user, what: Mine::Read(marker) } => {
-            format!("{READ} {user} {} {} {}", marker.channel_id, marker.last_read_seq, marker.unread_count)
+            let ReadMarker { channel_id, last_read_seq, unread_count, mention_count } = marker;
+            format!("{READ} {user} {channel_id} {last_read_seq} {unread_count} {mention_count}")
         }
         Notice::Mine { user, what: Mine::Preferences(channel, preferences) } => {
             let muted = u8::from(preferences.muted);
@@ -46,6 +48,7 @@ pub(crate) fn decode(text: &str) -> Option<Notice> {
                 channel_id: words.next()?.parse::<ChannelId>().ok()?,
                 last_read_seq: words.next()?.parse().ok()?,
                 unread_count: words.next()?.parse().ok()?,
+                mention_count: words.next().map_or(Some(0), |n| n.parse().ok())?,
             }),
         },
         PREFERENCES => Notice::Mine {
@@ -74,7 +77,7 @@ mod tests {
     #[test]
     fn every_notice_comes_back_as_it_went() {
         let (user, channel) = (UserId::generate(), ChannelId::generate());
-        let marker = ReadMarker { channel_id: channel, last_read_seq: 57, unread_count: 3 };
+        let marker = ReadMarker { channel_id: channel, last_read_seq: 57, unread_count: 3, mention_count: 1 };
         let read = Notice::Mine { user, what: Mine::Read(marker) };
         let preferences = Preferences { notify: Notify::Nothing, muted: true };
         let preferred = Notice::Mine { user, what: Mine::Preferences(channel, preferences) };
@@ -88,7 +91,9 @@ mod tests {
             assert_eq!(decode(&encode(&notice)), Some(notice));
         }
         assert_eq!(encode(&Notice::Online(user)), format!("online {user}"));
-        assert_eq!(encode(&read), format!("read {user} {channel} 57 3"), "as nodes before preferences read it");
+        assert_eq!(encode(&read), format!("read {user} {channel} 57 3 1"));
+        let older = decode(&format!("read {user} {channel} 57 3"));
+        assert_eq!(older, Some(Notice::Mine { user, what: Mine::Read(ReadMarker { mention_count: 0, ..marker }) }));
         assert_eq!(encode(&preferred), format!("prefs {user} {channel} none 1"));
     }
 
@@ -106,7 +111,8 @@ mod tests {
             &format!("read {user} {user} x 0"),
             &format!("prefs {user} {user} loud 0"),
             &format!("prefs {user} {user} all 2"),
-            &format!("read {user} {user} 5 0 extra"),
+            &format!("read {user} {user} 5 0 x"),
+            &format!("read {user} {user} 5 0 1 extra"),
         ] {
             assert_eq!(decode(text), None, "{text:?}");
         }

@@ -69,7 +69,7 @@ async fn a_users_own_notices_reach_every_node_the_senders_included() {
     let (a, b) = (node(&config).await, node(&config).await);
     let (mut on_a, mut on_b) = (a.subscribe().await.unwrap(), b.subscribe().await.unwrap());
     let user = UserId::generate();
-    let marker = ReadMarker { channel_id: ChannelId::generate(), last_read_seq: 57, unread_count: 2 };
+    let marker = ReadMarker { channel_id: ChannelId::generate(), last_read_seq: 57, unread_count: 2, mention_count: 1 };
     let preferences = Preferences { notify: Notify::All, muted: true };
 
     a.mine(user, Mine::Read(marker)).await.unwrap();

@@ -100,6 +100,7 @@ impl Application {
             }
         }
         let hub = Arc::new(hub);
+        let chat = chat.seeing(hub.clone());
         let presence = presence.map(|(redis, relays)| {
             let tasks =
                 crate::gateway::presence::spawn(redis.clone(), hub.clone(), store.clone(), relays, stop.clone());

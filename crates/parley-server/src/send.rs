@@ -65,7 +65,7 @@ pub fn change(action: &str, seq: i64, body: Option<&str>, emoji: Option<&str>) -
     Ok(match action {
         "edit" => {
             let body = body.ok_or_else(|| Error::bad_request("\"edit\" needs \"body\""))?;
-            Change::Edit { target, body: Body::parse(body)? }
+            Change::Edit { target, body: Body::parse(body)?, broadcast: Vec::new() }
         }
         "delete" => Change::Delete { target },
         "react" => Change::React { target, emoji: emoji()?, add: true },

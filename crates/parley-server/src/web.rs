@@ -31,11 +31,12 @@ const ICONS: [(&str, &[u8]); 3] = [
     ("icon-512.png", include_bytes!("../../../web/icon-512.png")),
     ("icon-maskable-512.png", include_bytes!("../../../web/icon-maskable-512.png")),
 ];
-const SCRIPTS: [(&str, &str); 14] = [
+const SCRIPTS: [(&str, &str); 15] = [
     ("actions.js", include_str!("../../../web/js/actions.js")),
     ("api.js", include_str!("../../../web/js/api.js")),
     ("auth.js", include_str!("../../../web/js/auth.js")),
     ("channel.js", include_str!("../../../web/js/channel.js")),
+    ("complete.js", include_str!("../../../web/js/complete.js")),
     ("connection.js", include_str!("../../../web/js/connection.js")),
     ("dialogs.js", include_str!("../../../web/js/dialogs.js")),
     ("dom.js", include_str!("../../../web/js/dom.js")),
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/c/{channel}", get(index))
         .route("/c/{channel}/{seq}", get(index))
         .route("/favicon.svg", get(|| async { asset("image/svg+xml", FAVICON) }))
+        .route("/favicon/{count}", get(favicon_counting))
         .route("/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/js/{file}", get(script))
         .route("/manifest.webmanifest", get(|| async { asset("application/manifest+json", MANIFEST) }))
@@ -101,6 +103,21 @@ fn worker() -> &'static str {
 
 async fn index() -> Response {
     asset("text/html; charset=utf-8", INDEX)
+}
+
+/// The favicon with a red count of unread mentions (`/favicon/3.svg`; 10
+/// and more show `9+`), which the client puts in the tab while it has some.
+async fn favicon_counting(Path(count): Path<String>) -> Response {
+    let Some(count) = count.strip_suffix(".svg").and_then(|n| n.parse::<u32>().ok()).filter(|n| *n >= 1) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let shown = if count > 9 { "9+".to_owned() } else { count.to_string() };
+    let badge = format!(
+        "<circle cx=\"23\" cy=\"9\" r=\"9\" fill=\"#e03131\"/><text x=\"23\" y=\"13\" font-family=\"sans-serif\" \
+         font-size=\"{}\" font-weight=\"700\" fill=\"#fff\" text-anchor=\"middle\">{shown}</text></svg>",
+        if shown.len() > 1 { 10 } else { 12 }
+    );
+    asset("image/svg+xml", FAVICON.trim_end().replace("</svg>", &badge))
 }
 
 async fn script(Path(file): Path<String>) -> Response {

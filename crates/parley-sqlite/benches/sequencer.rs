@@ -107,6 +107,7 @@ async fn post_all(setup: &Setup, messages: usize) -> Duration {
                         client_msg_id,
                         body: body.clone(),
                         reply_to_seq: None,
+                        broadcast: Vec::new(),
                     };
                     let appended = sequencer.submit(post).await.expect("post");
                     assert!(appended.created, "every message is new");

@@ -3,10 +3,12 @@
 use async_trait::async_trait;
 use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{name_key, Channel, Member, MyChannel, Notify, Preferences, ReadMarker, Role};
+use parley_core::model::{
+    mention_count, name_key, Channel, ChannelKind, Member, MyChannel, Notify, Preferences, ReadMarker, Role,
+};
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
-use parley_core::Result;
+use parley_core::{Error, Result};
 
 use crate::error::db_err;
 use crate::rows::{channel_columns, id, preferences, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
@@ -17,7 +19,9 @@ pub(crate) const MY_CHANNELS: &str = concat!(
     channel_columns!(),
     ", m.role, m.notify, m.muted, m.last_read_seq,",
     " (SELECT COUNT(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
-    " AND e.type = 'message' AND e.deleted = 0 AND e.sender_id <> m.user_id) AS unread_count",
+    " AND e.type = 'message' AND e.deleted = 0 AND e.sender_id <> m.user_id) AS unread_count,",
+    " (SELECT COUNT(*) FROM mentions n WHERE n.user_id = m.user_id AND n.channel_id = c.id",
+    " AND n.seq > m.last_read_seq) AS mentioned",
     " FROM members m CROSS JOIN channels c ON c.id = m.channel_id",
     " WHERE m.user_id = ?1",
     " ORDER BY coalesce((SELECT e.created_at FROM events e WHERE e.channel_id = c.id AND e.seq = c.last_seq),",
@@ -183,13 +187,19 @@ impl ChannelStore for SqliteStore {
                 concat!(
                     "UPDATE members SET last_read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2 AND last_read_seq < ?3",
                     " RETURNING (SELECT COUNT(*) FROM events e WHERE e.channel_id = ?1 AND e.seq > ?3",
-                    " AND e.type = 'message' AND e.deleted = 0 AND e.sender_id <> ?2)"
+                    " AND e.type = 'message' AND e.deleted = 0 AND e.sender_id <> ?2),",
+                    " (SELECT COUNT(*) FROM mentions n WHERE n.user_id = ?2 AND n.channel_id = ?1 AND n.seq > ?3),",
+                    " (SELECT c.kind FROM channels c WHERE c.id = ?1)"
                 ),
                 row,
-                |r| r.get::<_, i64>(0),
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
             )
             .await?;
-        Ok(moved.map(|unread_count| ReadMarker { channel_id: channel, last_read_seq: seq, unread_count }))
+        let Some((unread_count, mentioned, kind)) = moved else { return Ok(None) };
+        let kind =
+            ChannelKind::from_db(&kind).ok_or_else(|| Error::internal(format!("malformed row: kind {kind:?}")))?;
+        let mention_count = mention_count(kind, unread_count, mentioned);
+        Ok(Some(ReadMarker { channel_id: channel, last_read_seq: seq, unread_count, mention_count }))
     }
 
     async fn set_preferences(

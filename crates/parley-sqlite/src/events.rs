@@ -8,10 +8,11 @@
 use async_trait::async_trait;
 use parley_core::apply::apply;
 use parley_core::command::{Applied, Command};
-use parley_core::id::{ChannelId, UserId};
+use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, Event, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target};
+use parley_core::row::mentions_column;
 use parley_core::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -31,7 +32,8 @@ pub(crate) const EVENTS_BEFORE: &str = concat!(
 );
 pub(crate) const HEAD: &str = "SELECT c.last_seq FROM channels c WHERE c.id = ?1";
 pub(crate) const MEMBERSHIP: &str = "SELECT m.role FROM members m WHERE m.channel_id = ?1 AND m.user_id = ?2";
-pub(crate) const TARGET: &str = "SELECT e.sender_id, e.body, e.reply_to_seq, e.deleted, e.pinned_by FROM events e \
+pub(crate) const TARGET: &str =
+    "SELECT e.id, e.sender_id, e.body, e.reply_to_seq, e.deleted, e.pinned_by FROM events e \
      WHERE e.channel_id = ?1 AND e.seq = ?2 AND e.type = 'message'";
 pub(crate) const REACTIONS_ON: &str =
     "SELECT r.emoji, r.user_id, r.added_seq FROM reactions r WHERE r.channel_id = ?1 AND r.seq = ?2";
@@ -53,12 +55,26 @@ pub(crate) const PINS: &str = concat!(
     " FROM events e WHERE e.channel_id = ?1 AND e.pinned_at IS NOT NULL ORDER BY e.pinned_at DESC, e.seq DESC"
 );
 pub(crate) const SET_ROLE: &str = "UPDATE members SET role = ?3 WHERE channel_id = ?1 AND user_id = ?2";
-pub(crate) const EDIT: &str =
-    "UPDATE events SET body = ?3, edited_at = ?4, changed_seq = ?5 WHERE channel_id = ?1 AND seq = ?2";
-pub(crate) const DELETE_MESSAGE: &str = "UPDATE events SET body = '', deleted = 1, pinned_by = NULL, \
+pub(crate) const EDIT: &str = "UPDATE events SET body = ?3, edited_at = ?4, changed_seq = ?5, mentions = ?6 \
+     WHERE channel_id = ?1 AND seq = ?2";
+pub(crate) const DROP_MENTIONS: &str = "DELETE FROM mentions WHERE channel_id = ?1 AND seq = ?2";
+pub(crate) const ADD_MENTION: &str =
+    "INSERT INTO mentions (user_id, channel_id, seq, event_id) VALUES (?1, ?2, ?3, ?4)";
+pub(crate) const USER_NAMED: &str = "SELECT u.id FROM users u WHERE u.username = ?1";
+/// `?1`: the user; `?2`: the id of the message the page goes back from
+/// (`~`, after every id, for the newest); `?3`: how many.
+pub(crate) const MENTIONS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM mentions n CROSS JOIN events e ON e.channel_id = n.channel_id AND e.seq = n.seq",
+    " WHERE n.user_id = ?1 AND n.event_id < ?2",
+    " AND EXISTS (SELECT 1 FROM members m WHERE m.channel_id = n.channel_id AND m.user_id = n.user_id)",
+    " ORDER BY n.event_id DESC LIMIT ?3"
+);
+pub(crate) const DELETE_MESSAGE: &str = "UPDATE events SET body = '', mentions = NULL, deleted = 1, pinned_by = NULL, \
      pinned_at = NULL, changed_seq = ?3 WHERE channel_id = ?1 AND seq = ?2";
 pub(crate) const CHANGED: &str = "UPDATE events SET changed_seq = ?3 WHERE channel_id = ?1 AND seq = ?2";
-pub(crate) const EMPTY_EDITS: &str = "UPDATE events INDEXED BY events_target SET body = '' \
+pub(crate) const EMPTY_EDITS: &str = "UPDATE events INDEXED BY events_target SET body = '', mentions = NULL \
      WHERE channel_id = ?1 AND target_seq = ?2 AND type = 'message_edited'";
 pub(crate) const DROP_REACTIONS: &str = "DELETE FROM reactions WHERE channel_id = ?1 AND seq = ?2";
 pub(crate) const ADD_REACTION: &str =
@@ -85,8 +101,8 @@ pub(crate) const ADD_MEMBER: &str =
     "INSERT INTO members (channel_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
 pub(crate) const REMOVE_MEMBER: &str = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2";
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (channel_id, seq, id, type, sender_id, created_at, \
-     client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+     client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role, mentions) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 pub(crate) const SET_HEAD: &str = "UPDATE channels SET last_seq = ?2 WHERE id = ?1";
 
 #[async_trait]
@@ -181,6 +197,19 @@ impl EventLog for SqliteStore {
             .collect()
     }
 
+    async fn mentions(&self, user: UserId, before: Option<EventId>, limit: u32) -> Result<Vec<Event>> {
+        sqlx::query_as::<_, EventRow>(MENTIONS)
+            .bind(user.to_string())
+            .bind(before.map_or_else(|| "~".to_owned(), |id| id.to_string()))
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(EventRow::decode)
+            .collect()
+    }
+
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
         self.writer
             .run(move |conn| {
@@ -238,10 +267,12 @@ type EventParams<'a> = (
     Option<Seq>,
     Option<&'a str>,
     Option<&'static str>,
+    Option<String>,
 );
 
 fn event_params(event: &Event) -> EventParams<'_> {
     let columns = event.kind.columns();
+    let mentions = columns.mentions.clone();
     (
         IdText::of(event.channel_id.as_uuid()),
         event.seq,
@@ -256,6 +287,7 @@ fn event_params(event: &Event) -> EventParams<'_> {
         columns.target_seq,
         columns.emoji,
         columns.role.map(Role::as_str),
+        mentions,
     )
 }
 
@@ -289,17 +321,18 @@ impl LogTx for WriterTx<'_> {
         let mut statement = self.conn.prepare_cached(TARGET).map_err(write_err)?;
         let mut found = Vec::with_capacity(targets.len());
         for &(channel, seq) in targets {
-            type Row = (String, String, Option<Seq>, i64, Option<String>);
+            type Row = (String, String, String, Option<Seq>, i64, Option<String>);
             let row: Option<Row> = statement
                 .query_row((IdText::of(channel.as_uuid()), seq), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
                 })
                 .optional()
                 .map_err(write_err)?;
-            if let Some((sender, body, reply_to_seq, deleted, pinned_by)) = row {
+            if let Some((event, sender, body, reply_to_seq, deleted, pinned_by)) = row {
                 found.push(Target {
                     channel_id: channel,
                     seq,
+                    id: id("message id", &event)?,
                     sender_id: id("message sender", &sender)?,
                     body,
                     reply_to_seq,
@@ -337,6 +370,18 @@ impl LogTx for WriterTx<'_> {
             counts.push((*channel, count));
         }
         Ok(counts)
+    }
+
+    async fn users_named(&mut self, usernames: &[String]) -> Result<Vec<(String, UserId)>> {
+        let mut statement = self.conn.prepare_cached(USER_NAMED).map_err(write_err)?;
+        let mut found = Vec::with_capacity(usernames.len());
+        for name in usernames {
+            let user: Option<String> = statement.query_row([name], |row| row.get(0)).optional().map_err(write_err)?;
+            if let Some(user) = user {
+                found.push((name.clone(), id("user id", &user)?));
+            }
+        }
+        Ok(found)
     }
 
     async fn find_posts(&mut self, keys: &[PostKey<'_>]) -> Result<Vec<Event>> {
@@ -426,13 +471,24 @@ impl LogTx for WriterTx<'_> {
     async fn change_messages(&mut self, changes: &[MessageChange]) -> Result<()> {
         for change in changes {
             match change {
-                MessageChange::Edited { channel, seq, body, at, by_seq } => {
-                    self.execute(EDIT, (IdText::of(channel.as_uuid()), seq, body, at.millis(), by_seq))?
+                MessageChange::Edited { channel, seq, body, mentions, at, by_seq } => {
+                    let mentions = mentions_column(mentions);
+                    self.execute(EDIT, (IdText::of(channel.as_uuid()), seq, body, at.millis(), by_seq, mentions))?
+                }
+                MessageChange::Mentioned { channel, seq, id, users } => {
+                    self.execute(DROP_MENTIONS, (IdText::of(channel.as_uuid()), seq))?;
+                    let mut statement = self.conn.prepare_cached(ADD_MENTION).map_err(write_err)?;
+                    for user in users {
+                        let row =
+                            (IdText::of(user.as_uuid()), IdText::of(channel.as_uuid()), seq, IdText::of(id.as_uuid()));
+                        statement.execute(row).map_err(write_err)?;
+                    }
                 }
                 MessageChange::Deleted { channel, seq, by_seq } => {
                     self.execute(DELETE_MESSAGE, (IdText::of(channel.as_uuid()), seq, by_seq))?;
                     self.execute(EMPTY_EDITS, (IdText::of(channel.as_uuid()), seq))?;
                     self.execute(DROP_REACTIONS, (IdText::of(channel.as_uuid()), seq))?;
+                    self.execute(DROP_MENTIONS, (IdText::of(channel.as_uuid()), seq))?;
                 }
                 MessageChange::Reacted { reaction, add } => {
                     let r = reaction;

@@ -41,6 +41,9 @@ async fn hot_queries_probe_indexes() {
             events::EMPTY_EDITS,
             &["SEARCH events USING INDEX events_target (channel_id=? AND target_seq=?)"],
         ),
+        ("user_named", events::USER_NAMED, &["SEARCH u USING"]),
+        ("drop_mentions", events::DROP_MENTIONS, &["SEARCH mentions USING"]),
+        ("mentions", events::MENTIONS, &["SEARCH n USING", "SEARCH e USING PRIMARY KEY (channel_id=? AND seq=?)"]),
         ("my_channels", channels::MY_CHANNELS, &["SEARCH m USING INDEX members_by_user", "SEARCH c USING"]),
         ("members", channels::MEMBERS, &["SEARCH m USING PRIMARY KEY (channel_id=?)", "SEARCH u USING"]),
         (

@@ -3,7 +3,8 @@
 use std::str::FromStr;
 
 use parley_core::model::{
-    Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify, Preferences, Role, User,
+    mention_count, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify, Preferences, Role,
+    User,
 };
 use parley_core::parse::Username;
 use parley_core::row::StoredColumns;
@@ -147,11 +148,13 @@ pub(crate) struct MyChannelRow {
     muted: i64,
     last_read_seq: i64,
     unread_count: i64,
+    mentioned: i64,
 }
 
 impl MyChannelRow {
     pub(crate) fn decode(self) -> Result<MyChannel> {
         let channel = self.channel.decode()?;
+        let channel_kind = channel.kind;
         let preferences = preferences(channel.kind.as_str(), self.notify.as_deref(), self.muted != 0)?;
         Ok(MyChannel {
             channel,
@@ -159,6 +162,7 @@ impl MyChannelRow {
             preferences,
             last_read_seq: self.last_read_seq,
             unread_count: self.unread_count,
+            mention_count: mention_count(channel_kind, self.unread_count, self.mentioned),
         })
     }
 }
@@ -215,7 +219,7 @@ macro_rules! event_columns {
     () => {
         "e.channel_id, e.seq, e.id, e.type, e.sender_id, e.created_at, e.client_msg_id, e.body, e.reply_to_seq, \
          e.user_id, e.target_seq, e.emoji, e.role, e.edited_at, e.deleted, e.pinned_at, e.reply_count, e.last_reply_at, \
-         e.changed_seq"
+         e.changed_seq, e.mentions"
     };
 }
 pub(crate) use event_columns;
@@ -242,6 +246,7 @@ pub(crate) struct EventRow {
     reply_count: i64,
     last_reply_at: Option<i64>,
     changed_seq: i64,
+    mentions: Option<String>,
 }
 
 impl EventRow {
@@ -267,6 +272,7 @@ impl EventRow {
             reply_count: row.get(16)?,
             last_reply_at: row.get(17)?,
             changed_seq: row.get(18)?,
+            mentions: row.get(19)?,
         })
     }
 
@@ -280,6 +286,7 @@ impl EventRow {
             target_seq: self.target_seq,
             emoji: self.emoji,
             role: self.role,
+            mentions: self.mentions,
             state: MessageState {
                 edited_at: self.edited_at.map(Timestamp::from_millis),
                 deleted: self.deleted != 0,

@@ -42,6 +42,7 @@ fn post(channel: ChannelId, sender: UserId, client_msg_id: &str, body: &str) -> 
         client_msg_id: ClientMsgId::parse(client_msg_id).unwrap(),
         body: Body::parse(body).unwrap(),
         reply_to_seq: None,
+        broadcast: Vec::new(),
     }
 }
 

@@ -23,6 +23,7 @@ fn event(channel: ChannelId, seq: i64) -> Event {
             body: format!("body {seq}"),
             client_msg_id: format!("m{seq}"),
             reply_to_seq: None,
+            mentions: Default::default(),
             state: Default::default(),
         },
     }
@@ -82,6 +83,7 @@ pub async fn events_arrive_intact(feed: Arc<dyn EventFeed>) {
                 body: "héllo 😀\nline".into(),
                 client_msg_id: "c-1".into(),
                 reply_to_seq: Some(1),
+                mentions: Default::default(),
                 state: Default::default(),
             },
             ..event(channel, 2)

@@ -29,6 +29,7 @@ mod harness;
 mod invites;
 mod log;
 mod lookalikes;
+mod mentions;
 mod names;
 mod presence;
 
@@ -49,6 +50,7 @@ pub use dms::*;
 pub use invites::*;
 pub use log::*;
 pub use lookalikes::*;
+pub use mentions::*;
 pub use names::*;
 pub use presence::*;
 
@@ -144,6 +146,9 @@ macro_rules! __store_suite_checks {
             changes_reactions,
             changes_pins_and_roles,
             changes_threads,
+            mentions_named_members_told,
+            mentions_follow_edits_and_deletes,
+            mentions_dms_and_large_channels,
         }
     };
 }

@@ -21,7 +21,11 @@ pub const MAX_PINS: u32 = 100;
 /// What the batch must read for `change`.
 pub(super) fn keys(channel: ChannelId, change: &Change, keys: &mut Keys<'_>) {
     match change {
-        Change::Edit { target, .. } | Change::Delete { target } => keys.targets.push((channel, *target)),
+        Change::Edit { target, body, broadcast } => {
+            keys.targets.push((channel, *target));
+            keys.mentions(channel, body.as_str(), broadcast);
+        }
+        Change::Delete { target } => keys.targets.push((channel, *target)),
         Change::React { target, .. } => {
             keys.targets.push((channel, *target));
             keys.reacted.push((channel, *target));
@@ -123,16 +127,27 @@ impl Step<'_, '_> {
                 self.members.push(MemberChange::SetRole { channel, user: *user, role: *new });
                 EventKind::MemberRoleChanged { user_id: *user, role: *new, client_msg_id: cmid }
             }
-            Change::Edit { target, body } => {
+            Change::Edit { target, body, broadcast } => {
+                let (mentions, told) = self.known.mentions(channel, actor, body.as_str(), broadcast);
                 let message = self.target(channel, *target)?;
                 check_target(Some(change), message.sender_id, message.deleted, actor)?;
                 if message.body == body.as_str() {
                     return Ok(self.nothing(channel));
                 }
                 message.body = body.as_str().to_owned();
-                let body = body.as_str().to_owned();
-                messages.push(MessageChange::Edited { channel, seq: *target, body: body.clone(), at: now, by_seq });
-                EventKind::MessageEdited { target_seq: *target, body, client_msg_id: cmid }
+                let (body, seq, id) = (body.as_str().to_owned(), *target, message.id);
+                let edited = MessageChange::Edited {
+                    channel,
+                    seq,
+                    body: body.clone(),
+                    mentions: mentions.clone(),
+                    at: now,
+                    by_seq,
+                };
+                messages.push(edited);
+                // Whom the message mentions now: those it no longer names are not told.
+                messages.push(MessageChange::Mentioned { channel, seq, id, users: told });
+                EventKind::MessageEdited { target_seq: seq, body, mentions, client_msg_id: cmid }
             }
             Change::Delete { target } => {
                 let message = self.target(channel, *target)?;

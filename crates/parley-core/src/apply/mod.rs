@@ -14,7 +14,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::command::{Appended, Applied, Command};
 use crate::id::{ChannelId, EventId, UserId};
-use crate::model::{name_taken, Channel, Event, EventKind, MessageState, Role};
+use crate::mentions::mentions;
+use crate::model::{name_taken, Channel, Event, EventKind, Mentions, MessageState, Role};
 use crate::parse::Seq;
 use crate::ports::{ChannelHead, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target};
 use crate::time::Timestamp;
@@ -60,6 +61,10 @@ struct Keys<'c> {
     pairs: Vec<(ChannelId, UserId)>,
     posts: Vec<PostKey<'c>>,
     names: Vec<String>,
+    /// The usernames bodies mention, and where: the users are read first,
+    /// then their memberships with the others.
+    usernames: Vec<String>,
+    mentioned: Vec<(ChannelId, String)>,
     targets: Vec<(ChannelId, Seq)>,
     reacted: Vec<(ChannelId, Seq)>,
     pinned: Vec<ChannelId>,
@@ -70,9 +75,10 @@ impl<'c> Keys<'c> {
         let mut keys = Keys::default();
         for command in commands {
             match command {
-                Command::Post { channel, sender, client_msg_id, reply_to_seq, .. } => {
+                Command::Post { channel, sender, client_msg_id, reply_to_seq, body, broadcast } => {
                     keys.channels.push(*channel);
                     keys.pairs.push((*channel, *sender));
+                    keys.mentions(*channel, body.as_str(), broadcast);
                     keys.posts.push(PostKey {
                         channel_id: *channel,
                         sender_id: *sender,
@@ -106,10 +112,34 @@ impl<'c> Keys<'c> {
         keys.posts.sort_unstable_by_key(|k| (k.channel_id, k.sender_id, k.client_msg_id));
         keys.posts.dedup();
         tidy(&mut keys.names);
+        tidy(&mut keys.usernames);
         tidy(&mut keys.targets);
         tidy(&mut keys.reacted);
         tidy(&mut keys.pinned);
         keys
+    }
+
+    /// What a body's mentions need read: the users it names, and the
+    /// memberships of those its `@channel` or `@here` reaches.
+    fn mentions(&mut self, channel: ChannelId, body: &str, broadcast: &[UserId]) {
+        if !body.contains('@') {
+            return;
+        }
+        for name in mentions(body).names {
+            self.usernames.push(name.clone());
+            self.mentioned.push((channel, name));
+        }
+        self.pairs.extend(broadcast.iter().map(|user| (channel, *user)));
+    }
+
+    /// Adds the memberships of the mentioned `users`, once they are known.
+    fn with_mentioned(&mut self, users: &HashMap<String, UserId>) {
+        if self.mentioned.is_empty() {
+            return;
+        }
+        self.pairs.extend(self.mentioned.iter().filter_map(|(c, name)| users.get(name).map(|u| (*c, *u))));
+        self.pairs.sort_unstable();
+        self.pairs.dedup();
     }
 }
 
@@ -121,6 +151,8 @@ struct Known<'c> {
     firsts: HashMap<(ChannelId, UserId, &'c str), First>,
     stored: Vec<Event>,
     named: HashMap<String, ChannelId>,
+    /// The users mentioned by name, by username.
+    users: HashMap<String, UserId>,
     targets: HashMap<(ChannelId, Seq), Target>,
     reactions: HashSet<(ChannelId, Seq, String, UserId)>,
     /// How many reacted with each emoji of a message: its distinct emoji.
@@ -129,7 +161,7 @@ struct Known<'c> {
 }
 
 impl<'c> Known<'c> {
-    async fn read(tx: &mut (dyn LogTx + '_), keys: &Keys<'c>) -> Result<Known<'c>> {
+    async fn read(tx: &mut (dyn LogTx + '_), keys: &Keys<'c>, users: HashMap<String, UserId>) -> Result<Known<'c>> {
         let heads = if keys.channels.is_empty() {
             HashMap::new()
         } else {
@@ -157,6 +189,7 @@ impl<'c> Known<'c> {
             firsts: HashMap::with_capacity(keys.posts.len()),
             stored: Vec::new(),
             named,
+            users,
             targets,
             reactions: HashSet::new(),
             emoji: HashMap::new(),
@@ -187,6 +220,30 @@ impl<'c> Known<'c> {
         Ok(known)
     }
 
+    /// What `body` by `author` in `channel` mentions, and whom it tells:
+    /// the members it names and those its `broadcast` reaches, never the
+    /// author, each once.
+    fn mentions(
+        &self,
+        channel: ChannelId,
+        author: UserId,
+        body: &str,
+        broadcast: &[UserId],
+    ) -> (Mentions, Vec<UserId>) {
+        if !body.contains('@') {
+            return (Mentions::default(), Vec::new());
+        }
+        let found = mentions(body);
+        let member = |user: &UserId| self.members.contains_key(&(channel, *user));
+        let users: Vec<UserId> =
+            found.names.iter().filter_map(|name| self.users.get(name)).copied().filter(member).collect();
+        let mut told: Vec<UserId> =
+            users.iter().chain(broadcast).copied().filter(|user| *user != author && member(user)).collect();
+        told.sort_unstable();
+        told.dedup();
+        (Mentions { users, channel: found.channel, here: found.here }, told)
+    }
+
     /// The first event stored for a client's change, as the batch knows it.
     fn first(&self, key: (ChannelId, UserId, &str), batch: &Batch) -> Option<Event> {
         self.firsts.get(&key).map(|first| match *first {
@@ -197,8 +254,14 @@ impl<'c> Known<'c> {
 }
 
 async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<Applied> {
-    let keys = Keys::of(commands);
-    let mut known = Known::read(tx.as_mut(), &keys).await?;
+    let mut keys = Keys::of(commands);
+    let users: HashMap<String, UserId> = if keys.usernames.is_empty() {
+        HashMap::new()
+    } else {
+        tx.users_named(&keys.usernames).await?.into_iter().collect()
+    };
+    keys.with_mentioned(&users);
+    let mut known = Known::read(tx.as_mut(), &keys, users).await?;
     // Messages are kept as targets only when a change or a reply of this
     // batch may point at them: a batch of plain messages keeps none.
     let tracks_targets = !keys.targets.is_empty();
@@ -211,7 +274,7 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
 
     for command in commands {
         let result = match command {
-            Command::Post { channel, sender, client_msg_id, body, reply_to_seq } => {
+            Command::Post { channel, sender, client_msg_id, body, reply_to_seq, broadcast } => {
                 let key = (*channel, *sender, client_msg_id.as_str());
                 match known.first(key, &batch) {
                     Some(first) if first.kind.type_name() == "message" => {
@@ -223,13 +286,19 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                         let member = known.members.contains_key(&(*channel, *sender));
                         check_post(head, member, *reply_to_seq).and_then(|()| {
                             let root = change::thread_root(&known, *channel, *reply_to_seq)?;
+                            let (mentions, told) = known.mentions(*channel, *sender, body.as_str(), broadcast);
                             let kind = EventKind::Message {
                                 body: body.as_str().to_owned(),
                                 client_msg_id: client_msg_id.as_str().to_owned(),
                                 reply_to_seq: root,
+                                mentions,
                                 state: MessageState::default(),
                             };
                             let event = batch.append(&mut known.heads, *channel, *sender, kind);
+                            if !told.is_empty() {
+                                let (seq, id) = (event.seq, event.id);
+                                messages.push(MessageChange::Mentioned { channel: *channel, seq, id, users: told });
+                            }
                             known.firsts.insert(key, First::Appended(batch.events.len() - 1));
                             if tracks_targets {
                                 known.targets.insert(
@@ -237,6 +306,7 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                                     Target {
                                         channel_id: *channel,
                                         seq: event.seq,
+                                        id: event.id,
                                         sender_id: *sender,
                                         body: body.as_str().to_owned(),
                                         reply_to_seq: root,

@@ -6,11 +6,20 @@ use std::collections::HashMap;
 
 use super::{Chat, EventPage};
 use crate::command::{Change, Command};
-use crate::id::{ChannelId, UserId};
-use crate::model::{Event, EventKind, Reactions};
+use crate::id::{ChannelId, EventId, UserId};
+use crate::model::{Event, EventKind, MyChannel, Reactions};
 use crate::parse::{ClientMsgId, PageLimit, Seq};
 use crate::writer::{Answer, Written};
 use crate::{Error, ErrorCode, Result};
+
+/// A page of my mentions: each message with the channel it is in, newest
+/// first; `has_more`: older ones follow.
+#[derive(Debug, Clone)]
+pub struct MentionPage {
+    /// My channel (as my channel list has it) and the message.
+    pub mentions: Vec<(MyChannel, Event)>,
+    pub has_more: bool,
+}
 
 /// A thread: its root message and a page of its replies.
 #[derive(Debug, Clone)]
@@ -28,9 +37,12 @@ impl Chat {
         user: UserId,
         id: ChannelId,
         client_msg_id: ClientMsgId,
-        change: Change,
+        mut change: Change,
         answer: Answer,
     ) -> Result<Written> {
+        if let Change::Edit { body, broadcast, .. } = &mut change {
+            *broadcast = self.broadcast(user, id, body.as_str()).await?;
+        }
         let command = Command::Change { channel: id, actor: user, client_msg_id, change };
         match self.writer.write(command, answer).await {
             // Not a member: may they even know the channel is there?
@@ -64,6 +76,33 @@ impl Chat {
         let mut pins = self.store.pins(id).await?;
         self.with_reactions(id, Some(user), &mut pins).await?;
         Ok(pins)
+    }
+
+    /// The messages that mention `user`, newest first, in the channels they
+    /// are a member of now: older than message `before` when given.
+    pub async fn mentions(&self, user: UserId, before: Option<EventId>, limit: PageLimit) -> Result<MentionPage> {
+        let mut events = self.store.mentions(user, before, limit.get() + 1).await?;
+        let has_more = events.len() > limit.get() as usize;
+        events.truncate(limit.get() as usize);
+        let channels: HashMap<ChannelId, MyChannel> =
+            self.store.my_channels(user).await?.into_iter().map(|c| (c.channel.id, c)).collect();
+        let mut by_channel: HashMap<ChannelId, Vec<Event>> = HashMap::new();
+        let order: Vec<(ChannelId, EventId)> = events.iter().map(|e| (e.channel_id, e.id)).collect();
+        for event in events {
+            by_channel.entry(event.channel_id).or_default().push(event);
+        }
+        for (channel, events) in &mut by_channel {
+            self.with_reactions(*channel, Some(user), events).await?;
+        }
+        let mut mentions = Vec::with_capacity(order.len());
+        for (channel, id) in order {
+            // A channel left since the page was read is left out.
+            let (Some(mine), Some(list)) = (channels.get(&channel), by_channel.get_mut(&channel)) else { continue };
+            if let Some(at) = list.iter().position(|e| e.id == id) {
+                mentions.push((mine.clone(), list.swap_remove(at)));
+            }
+        }
+        Ok(MentionPage { mentions, has_more })
     }
 
     /// Fills in the reactions of the messages among `events`, in the order

@@ -16,11 +16,13 @@ use std::sync::Arc;
 use crate::command::Command;
 use crate::directory::DirectoryPage;
 use crate::id::{ChannelId, UserId};
+use crate::mentions::mentions;
 use crate::model::{
     name_taken, Channel, ChannelKind, Event, Member, MyChannel, Notify, Preferences, ReadMarker, Role, User,
 };
 use crate::parse::{Body, ChannelName, ClientMsgId, Page, Seq, Topic};
 use crate::ports::{PostKey, Store};
+use crate::presence::Online;
 use crate::time::Timestamp;
 use crate::writer::{Answer, Writer, Written};
 use crate::{Error, ErrorCode, Result};
@@ -28,10 +30,16 @@ use crate::{Error, ErrorCode, Result};
 /// The most other people a DM can have.
 pub const MAX_DM_OTHERS: usize = 8;
 
+/// In a channel of more members than this, only its owner and admins may
+/// mention `@channel` or `@here`.
+pub const BROADCAST_MEMBERS: i64 = 50;
+
 #[derive(Clone)]
 pub struct Chat {
     store: Arc<dyn Store>,
     writer: Arc<dyn Writer>,
+    /// Who is online, for `@here`; without it `@here` reaches nobody.
+    online: Option<Arc<dyn Online>>,
 }
 
 /// What became of a message.
@@ -79,7 +87,12 @@ impl Chat {
     /// `writer` appends every change: the Sequencer (embedded mode) or the
     /// command log (cluster mode).
     pub fn new(store: Arc<dyn Store>, writer: Arc<dyn Writer>) -> Self {
-        Chat { store, writer }
+        Chat { store, writer, online: None }
+    }
+
+    /// `@here` reaches the members `online` says are online.
+    pub fn seeing(self, online: Arc<dyn Online>) -> Chat {
+        Chat { online: Some(online), ..self }
     }
 
     /// The store answers: readiness (`/readyz`).
@@ -279,7 +292,8 @@ impl Chat {
         reply_to_seq: Option<Seq>,
         answer: Answer,
     ) -> Result<Submitted> {
-        let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq };
+        let broadcast = self.broadcast(user, id, body.as_str()).await?;
+        let command = Command::Post { channel: id, sender: user, client_msg_id, body, reply_to_seq, broadcast };
         let written = match self.writer.write(command, answer).await {
             Ok(written) => written,
             Err(error) if error.code == ErrorCode::Forbidden => {
@@ -291,6 +305,35 @@ impl Chat {
         let Written::Stored(appended) = written else { return Ok(Submitted::Accepted) };
         let event = appended.events.into_iter().next().ok_or_else(|| Error::internal("a post appended no event"))?;
         Ok(Submitted::Stored(Posted { event, created: appended.created }))
+    }
+
+    /// Whom `body`'s `@channel` (every other member) or `@here` (those
+    /// online) reaches in channel `id` when `user` sends it; nobody when it
+    /// says neither, which costs no read. In a channel of more than
+    /// [`BROADCAST_MEMBERS`] members, only its owner and admins may.
+    pub(super) async fn broadcast(&self, user: UserId, id: ChannelId, body: &str) -> Result<Vec<UserId>> {
+        if !body.contains('@') {
+            return Ok(Vec::new());
+        }
+        let found = mentions(body);
+        if !found.channel && !found.here {
+            return Ok(Vec::new());
+        }
+        let (channel, role) = self.visible(user, id).await?;
+        let role = role.ok_or_else(|| Error::forbidden("you are not a member of this channel"))?;
+        if channel.member_count > BROADCAST_MEMBERS && !role.moderates() {
+            return Err(Error::forbidden(format!(
+                "only the channel's owner and admins can mention @channel or @here in a channel of more than \
+                 {BROADCAST_MEMBERS} members"
+            )));
+        }
+        let others: Vec<UserId> =
+            self.store.members(id).await?.into_iter().map(|m| m.user.id).filter(|m| *m != user).collect();
+        match (&self.online, found.channel) {
+            (_, true) => Ok(others),
+            (Some(online), false) => online.online_among(&others).await,
+            (None, false) => Ok(Vec::new()),
+        }
     }
 
     /// The message `user` already stored in channel `id` under

@@ -16,6 +16,7 @@ fn post() -> Command {
         client_msg_id: ClientMsgId::parse("m1").unwrap(),
         body: Body::parse("hello").unwrap(),
         reply_to_seq: None,
+        broadcast: Vec::new(),
     }
 }
 

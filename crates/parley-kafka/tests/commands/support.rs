@@ -110,6 +110,7 @@ impl World {
             client_msg_id: ClientMsgId::parse(&format!("m{n}")).unwrap(),
             body: Body::parse(&format!("message {n} to channel {channel}")).unwrap(),
             reply_to_seq: None,
+            broadcast: Vec::new(),
         }
     }
 

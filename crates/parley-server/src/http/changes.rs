@@ -1,6 +1,7 @@
 //! Changes to messages and roles, each an event of the channel's log
 //! (docs/protocol.md, "Changing messages"), and the reads of a thread and of
-//! a channel's pins. A change costs one unit of the sender's message budget.
+//! a channel's pins and of my mentions. A change costs one unit of the
+//! sender's message budget.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,7 +11,7 @@ use axum::{Json, Router};
 use parley_core::command::Change;
 use parley_core::emoji::Emoji;
 use parley_core::error::Error;
-use parley_core::id::UserId;
+use parley_core::id::{EventId, UserId};
 use parley_core::model::Role;
 use parley_core::parse::{parse_seq, Body, ClientMsgId, PageLimit};
 use parley_core::writer::{Answer, Written};
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/channels/{id}/pins/{seq}", put(pin).delete(unpin))
         .route("/channels/{id}/threads/{seq}", get(thread))
         .route("/channels/{id}/members/{user_id}", put(set_role))
+        .route("/mentions", get(mentions))
 }
 
 async fn edit(
@@ -39,7 +41,7 @@ async fn edit(
     Path((id, seq)): Path<(String, String)>,
     ApiJson(body): ApiJson<wire::EditRequest>,
 ) -> ApiResult<Response> {
-    let change = Change::Edit { target: target(&seq)?, body: Body::parse(&body.body)? };
+    let change = Change::Edit { target: target(&seq)?, body: Body::parse(&body.body)?, broadcast: Vec::new() };
     make(&state, &authed, &id, Some(&body.client_msg_id), change).await
 }
 
@@ -129,6 +131,21 @@ async fn pins(
 ) -> ApiResult<Json<wire::PinsResponse>> {
     let pins = state.chat.pins(authed.user.id, channel_id(&id)?).await?;
     Ok(Json(wire::PinsResponse { pins: pins.iter().map(wire::Event::from).collect() }))
+}
+
+async fn mentions(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiQuery(query): ApiQuery<wire::MentionsQuery>,
+) -> ApiResult<Json<wire::MentionsResponse>> {
+    let before = query.before.as_deref().map(str::parse::<EventId>).transpose()?;
+    let page = state.chat.mentions(authed.user.id, before, PageLimit::parse(query.limit)?).await?;
+    let mentions = page
+        .mentions
+        .iter()
+        .map(|(channel, event)| wire::Mention { channel: channel.into(), event: event.into() })
+        .collect();
+    Ok(Json(wire::MentionsResponse { mentions, has_more: page.has_more }))
 }
 
 /// A message's `seq` in a path.

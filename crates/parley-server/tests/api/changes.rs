@@ -271,3 +271,71 @@ async fn a_change_over_the_websocket_is_acked_like_a_send() {
     let shown = message(&app, &bob, &general, seq).await;
     assert_eq!((shown["body"].clone(), shown["reactions"][0]["count"].clone()), (json!("first!"), json!(1)));
 }
+
+/// A mention is decided where the message is stored: the event names the
+/// members mentioned, each one's `mention_count` rises beside their unread
+/// count, `GET /mentions` lists it with its channel, an edit moves it, and a
+/// read marker past it clears the count.
+#[tokio::test]
+async fn mentions_are_counted_listed_and_cleared() {
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (app.register("alice").await, app.register("bob").await, app.register("carol").await);
+    let general = app.create_channel(&alice, "general", "public").await;
+    app.post(&format!("/api/v1/channels/{general}/join"), &bob.token, json!({})).await;
+    let counts = |user: &TestUser| {
+        let (app, token, general) = (&app, user.token.clone(), general.clone());
+        async move {
+            let (_, mine) = app.get("/api/v1/channels", &token).await;
+            let listed = mine["channels"].as_array().unwrap().iter().find(|c| c["id"] == general.as_str()).cloned();
+            let listed = listed.expect("general is listed");
+            (listed["unread_count"].as_i64().unwrap(), listed["mention_count"].as_i64().unwrap())
+        }
+    };
+    let mentions = |user: &TestUser, query: &str| {
+        let (app, path, token) = (&app, format!("/api/v1/mentions{query}"), user.token.clone());
+        async move { app.get(&path, &token).await }
+    };
+
+    let sent = app.send(&alice, &general, "m1", "Hi @Bob, ask @carol (bob@example.com)").await;
+    assert_eq!(sent["mentions"], json!([bob.id]), "carol is not a member: {sent}");
+    assert!(sent.get("mentions_channel").is_none() && sent.get("mentions_here").is_none(), "{sent}");
+    assert_eq!(counts(&bob).await, (1, 1));
+    assert_eq!(counts(&alice).await, (0, 0));
+    let (status, listed) = mentions(&bob, "").await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["has_more"], false);
+    let first = &listed["mentions"][0];
+    assert_eq!((&first["channel"]["id"], &first["channel"]["name"]), (&json!(general), &json!("general")));
+    assert_eq!((&first["event"]["seq"], &first["event"]["body"]), (&sent["seq"], &sent["body"]));
+    assert_eq!(mentions(&carol, "").await.1["mentions"], json!([]));
+
+    let seq = sent["seq"].as_i64().unwrap();
+    let path = format!("/api/v1/channels/{general}/messages/{seq}");
+    let edited = call(&app, Method::PATCH, &path, &alice, Some(json!({"body": "Hi all", "client_msg_id": "e1"}))).await;
+    assert_eq!(edited.0, StatusCode::CREATED, "{}", edited.1);
+    assert!(edited.1["event"].get("mentions").is_none(), "the edit mentions nobody: {}", edited.1);
+    assert_eq!(counts(&bob).await, (1, 0), "the edit took the mention away");
+    assert_eq!(mentions(&bob, "").await.1["mentions"], json!([]));
+
+    let again = app.send(&alice, &general, "m2", "@bob: now?").await;
+    let older = app.send(&alice, &general, "m3", "and @bob.").await;
+    assert_eq!(counts(&bob).await, (3, 2));
+    let (_, page) = mentions(&bob, "?limit=1").await;
+    assert_eq!(
+        (page["mentions"][0]["event"]["seq"].clone(), page["has_more"].clone()),
+        (older["seq"].clone(), json!(true))
+    );
+    let before = page["mentions"][0]["event"]["id"].as_str().unwrap().to_owned();
+    let (_, page) = mentions(&bob, &format!("?before={before}")).await;
+    assert_eq!(page["mentions"][0]["event"]["seq"], again["seq"], "the page before the newest");
+    let read = app.post(&format!("/api/v1/channels/{general}/read"), &bob.token, json!({"seq": again["seq"]})).await;
+    assert_eq!(read.0, StatusCode::NO_CONTENT);
+    assert_eq!(counts(&bob).await, (1, 1), "read past one of the two");
+
+    for (query, want) in [("?before=x", "malformed event id"), ("?limit=0", "limit must be at least 1")] {
+        let (status, error) = mentions(&bob, query).await;
+        assert_eq!((status, error["error"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some(want)), "{query}");
+    }
+    let (status, _) = app.call(Method::GET, "/api/v1/mentions", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -42,6 +42,7 @@ const ROUTED: &[(&str, &str)] = &[
     ("put", "/api/v1/channels/{id}/messages/{seq}/reactions/{emoji}"),
     ("delete", "/api/v1/channels/{id}/messages/{seq}/reactions/{emoji}"),
     ("get", "/api/v1/channels/{id}/pins"),
+    ("get", "/api/v1/mentions"),
     ("put", "/api/v1/channels/{id}/pins/{seq}"),
     ("delete", "/api/v1/channels/{id}/pins/{seq}"),
     ("get", "/api/v1/channels/{id}/threads/{seq}"),

@@ -186,13 +186,15 @@ async fn a_read_marker_and_preferences_follow_their_owner_across_nodes() {
     let (mut a, _) = WsClient::connect(nodes[1].addr, &alice.token, json!({})).await;
 
     here.send(json!({"type": "read", "channel_id": room, "seq": 3})).await;
-    let moved = json!({"type": "read_marker", "channel_id": room, "last_read_seq": 3, "unread_count": 1});
+    let moved =
+        json!({"type": "read_marker", "channel_id": room, "last_read_seq": 3, "unread_count": 1, "mention_count": 0});
     assert_eq!(there.next_of("read_marker").await, moved, "the other node's session");
     assert_eq!(here.next_of("read_marker").await, moved, "the reader's own, back from Redis");
 
     let (status, _) = cluster.post(&nodes[1], &bob, &format!("/api/v1/channels/{room}/read"), json!({"seq": 4})).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let moved = json!({"type": "read_marker", "channel_id": room, "last_read_seq": 4, "unread_count": 0});
+    let moved =
+        json!({"type": "read_marker", "channel_id": room, "last_read_seq": 4, "unread_count": 0, "mention_count": 0});
     assert_eq!(here.next_of("read_marker").await, moved, "a REST read through the other node");
     assert_eq!(there.next_of("read_marker").await, moved);
 
@@ -292,4 +294,62 @@ async fn told(client: &mut WsClient) -> Vec<Value> {
             _ => {}
         }
     }
+}
+
+/// A mention sent through one node is stored by the processor with whom it
+/// tells: a session of the person mentioned on the other node has the event
+/// naming them and a raised count, and `@here` reaches whoever is online on
+/// any node (Redis), not who is offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mention_through_one_node_is_counted_for_a_session_on_another() {
+    let cluster = Cluster::new().await;
+    let nodes = [cluster.node("all"), cluster.node("all")];
+    let alice = cluster.register(&nodes[0], "alice").await;
+    let bob = cluster.register(&nodes[1], "bob").await;
+    let carol = cluster.register(&nodes[1], "carol").await;
+    let (_, created) =
+        cluster.post(&nodes[0], &alice, "/api/v1/channels", json!({"name": "room", "kind": "public"})).await;
+    let room = created["channel"]["id"].as_str().unwrap().to_owned();
+    for who in [&bob, &carol] {
+        cluster.post(&nodes[1], who, &format!("/api/v1/channels/{room}/join"), json!({})).await;
+    }
+    let (mut a, _) = WsClient::connect(nodes[0].addr, &alice.token, json!({})).await;
+    let (mut b, _) = WsClient::connect(nodes[1].addr, &bob.token, json!({})).await;
+    // Bob is online for the cluster once alice, on the other node, hears so.
+    assert_eq!(a.next_of("presence").await, json!({"type": "presence", "user_id": bob.id, "status": "online"}));
+
+    let path = format!("/api/v1/channels/{room}/messages");
+    for (id, body) in [("m1", "@here standup"), ("m2", "and @bob, the notes")] {
+        let (status, posted) = cluster.post(&nodes[0], &alice, &path, json!({"body": body, "client_msg_id": id})).await;
+        assert_eq!(status, StatusCode::CREATED, "{posted}");
+    }
+    let here = b.next_of("event").await;
+    assert_eq!((&here["event"]["body"], &here["event"]["mentions_here"]), (&json!("@here standup"), &json!(true)));
+    let named = b.next_of("event").await;
+    assert_eq!(named["event"]["mentions"], json!([bob.id]));
+
+    let count = |who: &Person| {
+        let (cluster, node, token, room) = (&cluster, &nodes[1], who.token.clone(), room.clone());
+        async move {
+            let mine: Value = cluster
+                .http
+                .get(node.url("/api/v1/channels"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let listed = mine["channels"].as_array().unwrap().iter().find(|c| c["id"] == room.as_str()).cloned();
+            listed.expect("the room is listed")["mention_count"].clone()
+        }
+    };
+    assert_eq!(count(&bob).await, 2, "@here and his name");
+    assert_eq!(count(&carol).await, 0, "carol was offline: @here did not reach her");
+
+    let seq = named["event"]["seq"].clone();
+    b.send(json!({"type": "read", "channel_id": room, "seq": seq})).await;
+    let moved = b.next_of("read_marker").await;
+    assert_eq!((&moved["unread_count"], &moved["mention_count"]), (&json!(0), &json!(0)));
 }

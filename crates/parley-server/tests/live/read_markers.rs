@@ -44,14 +44,14 @@ async fn a_read_reaches_every_session_of_mine_and_nobody_else() {
 
     // A WebSocket read: both of bob's sockets hear of it, the reader's included.
     b1.send(json!({"type": "read", "channel_id": channel, "seq": 4})).await;
-    let moved = json!({"type": "read_marker", "channel_id": channel, "last_read_seq": 4, "unread_count": 1});
+    let moved = json!({"type": "read_marker", "channel_id": channel, "last_read_seq": 4, "unread_count": 1, "mention_count": 0});
     assert_eq!(b2.next_of("read_marker").await, moved);
     assert_eq!(b1.next_of("read_marker").await, moved);
 
     // A REST read past the head: capped at the channel's last seq.
     let (status, _) = app.post(&format!("/api/v1/channels/{channel}/read"), &bob.token, json!({"seq": 99})).await;
     assert_eq!(status, 204);
-    let moved = json!({"type": "read_marker", "channel_id": channel, "last_read_seq": 5, "unread_count": 0});
+    let moved = json!({"type": "read_marker", "channel_id": channel, "last_read_seq": 5, "unread_count": 0, "mention_count": 0});
     assert_eq!(b1.next_of("read_marker").await, moved);
     assert_eq!(b2.next_of("read_marker").await, moved);
     assert_eq!(sse.next_of("read_marker").await["last_read_seq"], 4);
@@ -71,7 +71,7 @@ async fn a_read_reaches_every_session_of_mine_and_nobody_else() {
     assert_eq!(read_markers(&until_pong(&mut a).await), Vec::<&Value>::new());
     let (status, _) = app.post(&format!("/api/v1/channels/{channel}/read"), &alice.token, json!({"seq": 5})).await;
     assert_eq!(status, 204);
-    let mine = json!({"type": "read_marker", "channel_id": channel, "last_read_seq": 5, "unread_count": 0});
+    let mine = json!({"type": "read_marker", "channel_id": channel, "last_read_seq": 5, "unread_count": 0, "mention_count": 0});
     assert_eq!(a.next_of("read_marker").await, mine);
     assert_eq!(read_markers(&until_pong(&mut b1).await), Vec::<&Value>::new());
 }

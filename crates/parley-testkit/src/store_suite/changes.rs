@@ -20,7 +20,7 @@ fn change(channel: ChannelId, actor: UserId, client_msg_id: &str, change: Change
 }
 
 fn edit(target: Seq, body: &str) -> Change {
-    Change::Edit { target, body: Body::parse(body).must("a body") }
+    Change::Edit { target, body: Body::parse(body).must("a body"), broadcast: Vec::new() }
 }
 
 fn react(target: Seq, emoji: &str, add: bool) -> Change {

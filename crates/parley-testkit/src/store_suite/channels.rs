@@ -173,7 +173,9 @@ pub async fn channels_my_channels_unread(store: Arc<dyn Store>) {
     assert!(mine(bob.id, dm.id).await.is_some(), "DMs are listed");
     assert_eq!(mine(carol.id, dm.id).await.map(|c| (c.last_read_seq, c.unread_count)), Some((0, 0)));
 
-    let moved = |last_read_seq, unread_count| Some(ReadMarker { channel_id: channel.id, last_read_seq, unread_count });
+    let moved = |last_read_seq, unread_count| {
+        Some(ReadMarker { channel_id: channel.id, last_read_seq, unread_count, mention_count: 0 })
+    };
     assert_eq!(h.store.mark_read(channel.id, bob.id, 5).await.must("mark_read"), moved(5, 1), "the marker as it moved");
     assert_eq!(marker(bob.id).await, (5, 1), "only a3 is after seq 5");
     assert_eq!(h.store.mark_read(channel.id, bob.id, 3).await.must("mark_read"), None, "below: no move");

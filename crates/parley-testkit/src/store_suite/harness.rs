@@ -14,7 +14,7 @@ use std::time::Duration;
 use parley_core::chat::Chat;
 use parley_core::command::{Appended, Applied, Command};
 use parley_core::feed::EventBatch;
-use parley_core::id::{ChannelId, UserId};
+use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, Role, User};
 use parley_core::parse::{Body, ClientMsgId, Seq, Username};
 use parley_core::ports::{EventLog, PostKey, Reaction, Store};
@@ -131,6 +131,10 @@ impl EventLog for GatedLog {
 
     async fn pins(&self, channel: ChannelId) -> Result<Vec<Event>> {
         self.log.pins(channel).await
+    }
+
+    async fn mentions(&self, user: UserId, before: Option<EventId>, limit: u32) -> Result<Vec<Event>> {
+        self.log.mentions(user, before, limit).await
     }
 
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
@@ -324,6 +328,7 @@ pub(crate) fn reply(channel: ChannelId, sender: UserId, client_msg_id: &str, bod
         client_msg_id: ClientMsgId::parse(client_msg_id).expect("a valid client_msg_id"),
         body: Body::parse(body).expect("a valid body"),
         reply_to_seq: to,
+        broadcast: Vec::new(),
     }
 }
 

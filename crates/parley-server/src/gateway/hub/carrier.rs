@@ -32,6 +32,8 @@ pub(super) trait Carrier: Send + Sync {
     fn mine(&self, hub: &Hub, user: UserId, what: Mine);
     /// Who among the people `me` is shown is online on other nodes.
     async fn online_elsewhere(&self, chat: &Chat, me: UserId) -> Result<Vec<UserId>>;
+    /// Which of `users` are online, on any node.
+    async fn online_among(&self, hub: &Hub, users: &[UserId]) -> Result<Vec<UserId>>;
 }
 
 /// Every session is on this node.
@@ -67,6 +69,11 @@ impl Carrier for Here {
 
     async fn online_elsewhere(&self, _: &Chat, _: UserId) -> Result<Vec<UserId>> {
         Ok(Vec::new())
+    }
+
+    async fn online_among(&self, hub: &Hub, users: &[UserId]) -> Result<Vec<UserId>> {
+        let state = hub.lock();
+        Ok(users.iter().copied().filter(|user| state.has_sessions(*user)).collect())
     }
 }
 
@@ -110,5 +117,9 @@ impl Carrier for Relayed {
 
     async fn online_elsewhere(&self, chat: &Chat, me: UserId) -> Result<Vec<UserId>> {
         crate::gateway::presence::online_neighbours(self.presence.as_ref(), chat, me).await
+    }
+
+    async fn online_among(&self, _: &Hub, users: &[UserId]) -> Result<Vec<UserId>> {
+        self.presence.online_among(users).await
     }
 }

@@ -109,6 +109,11 @@ impl Hub {
         self.carrier.online_elsewhere(chat, me).await
     }
 
+    /// Which of `users` are online, on any node: whom `@here` reaches.
+    pub async fn online_among(&self, users: &[UserId]) -> parley_core::Result<Vec<UserId>> {
+        self.carrier.online_among(self, users).await
+    }
+
     /// Tells the sessions here that share one of `channels` with `user` that
     /// `user` came online or went offline (a notice from the cluster).
     pub fn announce(&self, user: UserId, online: bool, channels: &[ChannelId]) {
@@ -267,6 +272,7 @@ impl Hub {
                 channel_id: marker.channel_id.to_string(),
                 last_read_seq: marker.last_read_seq,
                 unread_count: marker.unread_count,
+                mention_count: marker.mention_count,
             },
             Mine::Preferences(channel, preferences) => {
                 ServerFrame::Preferences { channel_id: channel.to_string(), preferences: (&preferences).into() }
@@ -389,3 +395,10 @@ fn presence_frame(user: UserId, online: bool) -> Arc<Frame> {
 
 #[cfg(test)]
 mod tests;
+
+#[async_trait::async_trait]
+impl parley_core::presence::Online for Hub {
+    async fn online_among(&self, users: &[UserId]) -> parley_core::Result<Vec<UserId>> {
+        Hub::online_among(self, users).await
+    }
+}

@@ -116,6 +116,11 @@ impl State {
         }
     }
 
+    /// `user` has a session here.
+    pub(super) fn has_sessions(&self, user: UserId) -> bool {
+        self.by_user.get(&user).is_some_and(|ids| !ids.is_empty())
+    }
+
     pub(super) fn user_sessions(&self, user: UserId) -> Vec<u64> {
         self.by_user.get(&user).map(|ids| ids.iter().copied().collect()).unwrap_or_default()
     }

@@ -145,6 +145,7 @@ fn message(channel: ChannelId, seq: Seq) -> Event {
         body: "hi".into(),
         client_msg_id: seq.to_string(),
         reply_to_seq: None,
+        mentions: Default::default(),
         state: Default::default(),
     };
     event(channel, seq, kind)
