@@ -9,6 +9,7 @@
 //! - [`ports`]: the small async traits each backend implements (`Store` and its parts).
 //! - [`search`]: what a people search matches, the same on every store.
 //! - [`directory`]: a page of the public channel directory, the same on every store.
+//! - [`fulltext`]: full-text search of messages: the words indexed, the query language, highlights.
 //! - [`feed`]: the event feed from the Sequencer to every gateway, and its in-process form.
 //! - [`command`]: the changes a channel's log takes, and what each did.
 //! - [`apply`]: the rules of the log, run by every store inside its write transaction.
@@ -27,6 +28,7 @@ pub mod directory;
 pub mod emoji;
 pub mod error;
 pub mod feed;
+pub mod fulltext;
 pub mod id;
 pub mod mentions;
 pub mod model;

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use crate::command::{Applied, Command};
 use crate::directory::DirectoryPage;
+use crate::fulltext::SearchQuery;
 use crate::id::{ChannelId, EventId, UserId};
 use crate::model::{
     Channel, Event, Invite, Member, Mentions, MyChannel, Notify, Preferences, ReadMarker, Role, Session, User,
@@ -116,10 +117,27 @@ pub trait EventLog: Send + Sync {
     /// of now, newest first (by event id), those before the message
     /// `before` when given, at most `limit`.
     async fn mentions(&self, user: UserId, before: Option<EventId>, limit: u32) -> Result<Vec<Event>>;
+    /// The messages matching a [`Search`], newest first (see
+    /// [`crate::fulltext`]): never a deleted one, an edited one by its
+    /// current text, only in channels the searcher is a member of now.
+    async fn search(&self, search: &Search<'_>) -> Result<Vec<Event>>;
     /// Appends one batch of the [`Sequencer`](crate::sequencer::Sequencer),
     /// the only writer of events: opens a write transaction and runs
     /// [`apply`](crate::apply::apply) over it, which commits.
     async fn append(&self, commands: Vec<Command>) -> Result<Applied>;
+}
+
+/// A search, with its filters resolved to ids: by `user`, in `channel`
+/// (one of theirs) when given, of messages by `sender` when given, older
+/// than message `before` when given, at most `limit`.
+#[derive(Debug, Clone)]
+pub struct Search<'a> {
+    pub user: UserId,
+    pub query: &'a SearchQuery,
+    pub channel: Option<ChannelId>,
+    pub sender: Option<UserId>,
+    pub before: Option<EventId>,
+    pub limit: u32,
 }
 
 /// The key that makes the retry of a message, or of any change a client

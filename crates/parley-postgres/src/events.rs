@@ -18,10 +18,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parley_core::apply::apply;
 use parley_core::command::{Applied, Command};
+use parley_core::fulltext;
 use parley_core::id::{ChannelId, EventId, UserId};
-use parley_core::model::{Channel, Event, Role};
+use parley_core::model::{Channel, Event, EventKind, Role};
 use parley_core::parse::Seq;
-use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target};
+use parley_core::ports::{
+    ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Search, Target,
+};
 use parley_core::row::mentions_column;
 use parley_core::{Error, Result};
 use sqlx::{Postgres, Transaction};
@@ -29,6 +32,7 @@ use uuid::Uuid;
 
 use crate::error::db_err;
 use crate::rows::{self, event_columns, to_db, EventRow};
+use crate::search::{self, Indexed};
 use crate::PostgresStore;
 
 pub(crate) const EVENTS_AFTER: &str = concat!(
@@ -249,6 +253,10 @@ impl EventLog for PostgresStore {
             .into_iter()
             .map(EventRow::decode)
             .collect()
+    }
+
+    async fn search(&self, search: &Search<'_>) -> Result<Vec<Event>> {
+        search::search(&self.pool, search).await
     }
 
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
@@ -475,7 +483,13 @@ impl LogTx for PgLogTx {
             .execute(&mut *self.tx)
             .await
             .map_err(db_err)?;
-        Ok(())
+        let mut indexed = Indexed::default();
+        for event in events {
+            if let EventKind::Message { body, .. } = &event.kind {
+                indexed.push(event, body)?;
+            }
+        }
+        indexed.write(&mut self.tx).await
     }
 
     /// In order, one statement each: changes to messages are a small part of
@@ -483,13 +497,21 @@ impl LogTx for PgLogTx {
     async fn change_messages(&mut self, changes: &[MessageChange]) -> Result<()> {
         for change in changes {
             let done = match change {
-                MessageChange::Edited { channel, seq, body, mentions, at, by_seq } => sqlx::query(EDIT)
-                    .bind(channel.as_uuid())
-                    .bind(seq)
-                    .bind(body)
-                    .bind(to_db(*at)?)
-                    .bind(by_seq)
-                    .bind(mentions_column(mentions)),
+                MessageChange::Edited { channel, seq, body, mentions, at, by_seq } => {
+                    let query = sqlx::query(search::REINDEX)
+                        .bind(channel.as_uuid())
+                        .bind(seq)
+                        .bind(fulltext::has_link(body))
+                        .bind(search::tsvector(body));
+                    query.execute(&mut *self.tx).await.map_err(db_err)?;
+                    sqlx::query(EDIT)
+                        .bind(channel.as_uuid())
+                        .bind(seq)
+                        .bind(body)
+                        .bind(to_db(*at)?)
+                        .bind(by_seq)
+                        .bind(mentions_column(mentions))
+                }
                 MessageChange::Mentioned { channel, seq, id, users } => {
                     let query = sqlx::query(DROP_MENTIONS).bind(channel.as_uuid()).bind(seq);
                     query.execute(&mut *self.tx).await.map_err(db_err)?;
@@ -502,6 +524,8 @@ impl LogTx for PgLogTx {
                     let query = sqlx::query(EMPTY_EDITS).bind(channel.as_uuid()).bind(seq);
                     query.execute(&mut *self.tx).await.map_err(db_err)?;
                     let query = sqlx::query(DROP_MENTIONS).bind(channel.as_uuid()).bind(seq);
+                    query.execute(&mut *self.tx).await.map_err(db_err)?;
+                    let query = sqlx::query(search::UNINDEX).bind(channel.as_uuid()).bind(seq);
                     query.execute(&mut *self.tx).await.map_err(db_err)?;
                     sqlx::query(DROP_REACTIONS).bind(channel.as_uuid()).bind(seq)
                 }

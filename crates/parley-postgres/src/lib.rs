@@ -7,6 +7,7 @@
 //! - `names`: the look-alike keys of users' names, checked as names are
 //!   written under one advisory lock.
 //! - `channels`: `ChannelStore`.
+//! - `search`: full-text search of messages on a `tsvector`, indexed by the processor.
 //! - `events`: `EventLog` reads and the Sequencer's `LogTx`, whose statements
 //!   each take a whole batch as array parameters unpacked by `UNNEST`.
 //! - `plans` (tests only): the hot queries use the indexes written for them.
@@ -26,6 +27,7 @@ mod names;
 #[cfg(test)]
 mod plans;
 mod rows;
+mod search;
 mod users;
 
 use std::str::FromStr;
@@ -104,6 +106,7 @@ impl PostgresStore {
         let result = async {
             MIGRATOR.run(&pool).await.map_err(migrate_err)?;
             users::fill_display_words(&pool).await?;
+            search::fill_backlog(&pool).await?;
             names::fill_name_skeletons(&pool).await
         }
         .await;

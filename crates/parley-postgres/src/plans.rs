@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::{channels, events, names};
 
-const SCHEMA: [&str; 7] = [
+const SCHEMA: [&str; 8] = [
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_unique_channel_names.sql"),
     include_str!("../migrations/0003_user_display_words.sql"),
@@ -21,6 +21,7 @@ const SCHEMA: [&str; 7] = [
     include_str!("../migrations/0005_message_changes.sql"),
     include_str!("../migrations/0006_member_preferences.sql"),
     include_str!("../migrations/0007_mentions.sql"),
+    include_str!("../migrations/0008_search.sql"),
 ];
 
 /// A query's parameters, bound by kind.
@@ -85,7 +86,11 @@ async fn hot_queries_use_their_indexes() {
         ("reactions", events::REACTIONS, &[Id, Ints], "reactions_pkey"),
         ("thread", events::THREAD, &[Id, Int, Int, Int], "events_thread"),
         ("pins", events::PINS, &[Id], "events_pins"),
+        ("users_named", events::USERS_NAMED, &[Texts], "users_username_key"),
+        ("drop_mentions", events::DROP_MENTIONS, &[Id, Int], "mentions_of_message"),
+        ("mentions", events::MENTIONS, &[Id, Id, Int], "mentions_newest"),
         ("my_channels", channels::MY_CHANNELS, &[Id], "members_by_user"),
+        ("my_channels: mentions", channels::MY_CHANNELS, &[Id], "mentions_pkey"),
         ("dm", channels::DM, &[TextOne], "channels_dm_key_key"),
         ("members", channels::MEMBERS, &[Id], "members_pkey"),
         ("dm_shown", channels::DM_SHOWN, &[Id], "members_by_user"),

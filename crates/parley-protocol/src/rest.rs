@@ -498,6 +498,32 @@ pub struct MentionsQuery {
     pub limit: Option<i64>,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SearchParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// The `id` of the oldest result of the page before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// A message a search found, with my channel it is in and where its text
+/// matches: `[start, end)` ranges counted in Unicode scalar values.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResult {
+    pub channel: Channel,
+    pub event: Event,
+    pub highlights: Vec<[usize; 2]>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResponse {
+    pub results: Vec<SearchResult>,
+    pub has_more: bool,
+}
+
 /// One message that mentions me, with my channel it is in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Mention {

@@ -9,16 +9,18 @@ use async_trait::async_trait;
 use parley_core::apply::apply;
 use parley_core::command::{Applied, Command};
 use parley_core::id::{ChannelId, EventId, UserId};
-use parley_core::model::{Channel, Event, Role};
+use parley_core::model::{Channel, Event, EventKind, Role};
 use parley_core::parse::Seq;
-use parley_core::ports::{ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target};
+use parley_core::ports::{
+    ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Search, Target,
+};
 use parley_core::row::mentions_column;
 use parley_core::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{db_err, write_err};
 use crate::rows::{self, event_columns, id, EventRow, IdText};
-use crate::SqliteStore;
+use crate::{search, SqliteStore};
 
 pub(crate) const EVENTS_AFTER: &str = concat!(
     "SELECT ",
@@ -208,6 +210,10 @@ impl EventLog for SqliteStore {
             .into_iter()
             .map(EventRow::decode)
             .collect()
+    }
+
+    async fn search(&self, search: &Search<'_>) -> Result<Vec<Event>> {
+        search::search(&self.read, search).await
     }
 
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
@@ -464,6 +470,9 @@ impl LogTx for WriterTx<'_> {
         let mut statement = self.conn.prepare_cached(INSERT_EVENT).map_err(write_err)?;
         for event in events {
             statement.execute(event_params(event)).map_err(write_err)?;
+            if let EventKind::Message { body, .. } = &event.kind {
+                search::index(self.conn, event, body)?;
+            }
         }
         Ok(())
     }
@@ -473,7 +482,8 @@ impl LogTx for WriterTx<'_> {
             match change {
                 MessageChange::Edited { channel, seq, body, mentions, at, by_seq } => {
                     let mentions = mentions_column(mentions);
-                    self.execute(EDIT, (IdText::of(channel.as_uuid()), seq, body, at.millis(), by_seq, mentions))?
+                    self.execute(EDIT, (IdText::of(channel.as_uuid()), seq, body, at.millis(), by_seq, mentions))?;
+                    search::reindex(self.conn, *channel, *seq, body)?;
                 }
                 MessageChange::Mentioned { channel, seq, id, users } => {
                     self.execute(DROP_MENTIONS, (IdText::of(channel.as_uuid()), seq))?;
@@ -489,6 +499,7 @@ impl LogTx for WriterTx<'_> {
                     self.execute(EMPTY_EDITS, (IdText::of(channel.as_uuid()), seq))?;
                     self.execute(DROP_REACTIONS, (IdText::of(channel.as_uuid()), seq))?;
                     self.execute(DROP_MENTIONS, (IdText::of(channel.as_uuid()), seq))?;
+                    search::unindex(self.conn, *channel, *seq)?;
                 }
                 MessageChange::Reacted { reaction, add } => {
                     let r = reaction;

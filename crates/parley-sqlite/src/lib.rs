@@ -7,6 +7,7 @@
 //! - `users`: `UserStore`, `SessionStore`, `InviteStore` and `Health`.
 //! - `names`: the look-alike keys of users' names, checked as names are written.
 //! - `channels`: `ChannelStore`.
+//! - `search`: full-text search of messages on FTS5, indexed by the writer.
 //! - `events`: `EventLog` reads and the Sequencer's `LogTx`, which runs on
 //!   the writer thread.
 //!
@@ -23,6 +24,7 @@ mod names;
 #[cfg(test)]
 mod plans;
 mod rows;
+mod search;
 mod users;
 mod writer;
 
@@ -94,6 +96,7 @@ impl SqliteStore {
         let result = async {
             MIGRATOR.run(&pool).await.map_err(migrate_err)?;
             users::fill_display_words(&pool).await?;
+            search::fill_backlog(&pool).await?;
             names::fill_name_skeletons(&pool).await
         }
         .await;

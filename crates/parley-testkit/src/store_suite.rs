@@ -32,6 +32,7 @@ mod lookalikes;
 mod mentions;
 mod names;
 mod presence;
+mod search;
 
 use std::any::Any;
 use std::future::Future;
@@ -53,6 +54,7 @@ pub use lookalikes::*;
 pub use mentions::*;
 pub use names::*;
 pub use presence::*;
+pub use search::*;
 
 /// A store under test, and whatever must live exactly as long as it (a
 /// temporary directory, a scratch database).
@@ -149,6 +151,8 @@ macro_rules! __store_suite_checks {
             mentions_named_members_told,
             mentions_follow_edits_and_deletes,
             mentions_dms_and_large_channels,
+            search_words_phrases_and_operators,
+            search_follows_edits_deletes_and_membership,
         }
     };
 }

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 
 use super::{Chat, EventPage};
 use crate::command::{Change, Command};
+use crate::fulltext::SearchQuery;
 use crate::id::{ChannelId, EventId, UserId};
-use crate::model::{Event, EventKind, MyChannel, Reactions};
+use crate::model::{name_key, Event, EventKind, MyChannel, Reactions};
 use crate::parse::{ClientMsgId, PageLimit, Seq};
+use crate::ports::Search;
 use crate::writer::{Answer, Written};
 use crate::{Error, ErrorCode, Result};
 
@@ -19,6 +21,22 @@ pub struct MentionPage {
     /// My channel (as my channel list has it) and the message.
     pub mentions: Vec<(MyChannel, Event)>,
     pub has_more: bool,
+}
+
+/// A page of search results, newest first; `has_more`: older ones follow.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub results: Vec<Found>,
+    pub has_more: bool,
+}
+
+/// A message a search found: my channel it is in, the message with its
+/// state, and where its text matches (character ranges).
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub channel: MyChannel,
+    pub event: Event,
+    pub highlights: Vec<(usize, usize)>,
 }
 
 /// A thread: its root message and a page of its replies.
@@ -84,25 +102,82 @@ impl Chat {
         let mut events = self.store.mentions(user, before, limit.get() + 1).await?;
         let has_more = events.len() > limit.get() as usize;
         events.truncate(limit.get() as usize);
-        let channels: HashMap<ChannelId, MyChannel> =
-            self.store.my_channels(user).await?.into_iter().map(|c| (c.channel.id, c)).collect();
-        let mut by_channel: HashMap<ChannelId, Vec<Event>> = HashMap::new();
+        let channels = self.store.my_channels(user).await?;
+        let mentions = self.in_my_channels(user, events, channels).await?;
+        Ok(MentionPage { mentions, has_more })
+    }
+
+    /// The messages of `user`'s channels that match the search `q` (see
+    /// [`crate::fulltext`]), newest first, older than message `before` when
+    /// given, each with where it matches. `in:#channel` names one of theirs
+    /// (another, or a channel of that name they are not in, finds nothing);
+    /// `from:@someone` unknown finds nothing.
+    pub async fn search(&self, user: UserId, q: &str, before: Option<EventId>, limit: PageLimit) -> Result<SearchPage> {
+        let query = SearchQuery::parse(q)?;
+        let nothing = SearchPage { results: Vec::new(), has_more: false };
+        let channels = self.store.my_channels(user).await?;
+        let channel = match &query.channel {
+            None => None,
+            Some(name) => {
+                let key = name_key(name);
+                match channels.iter().find(|c| c.channel.name_key().as_ref() == Some(&key)) {
+                    Some(mine) => Some(mine.channel.id),
+                    None => return Ok(nothing),
+                }
+            }
+        };
+        let sender = match &query.from {
+            None => None,
+            Some(username) => match self.store.credentials(username).await? {
+                Some((found, _)) => Some(found.id),
+                None => return Ok(nothing),
+            },
+        };
+        let asked = Search { user, query: &query, channel, sender, before, limit: limit.get() + 1 };
+        let mut events = self.store.search(&asked).await?;
+        let has_more = events.len() > limit.get() as usize;
+        events.truncate(limit.get() as usize);
+        let results = self
+            .in_my_channels(user, events, channels)
+            .await?
+            .into_iter()
+            .map(|(channel, event)| {
+                let highlights = match &event.kind {
+                    EventKind::Message { body, .. } => query.highlights(body),
+                    _ => Vec::new(),
+                };
+                Found { channel, event, highlights }
+            })
+            .collect();
+        Ok(SearchPage { results, has_more })
+    }
+
+    /// `events` (of several channels) with their reactions, each with
+    /// `user`'s channel it is in, in the order given; those of a channel
+    /// not among `channels` (left since they were read) are left out.
+    async fn in_my_channels(
+        &self,
+        user: UserId,
+        events: Vec<Event>,
+        channels: Vec<MyChannel>,
+    ) -> Result<Vec<(MyChannel, Event)>> {
+        let channels: HashMap<ChannelId, MyChannel> = channels.into_iter().map(|c| (c.channel.id, c)).collect();
         let order: Vec<(ChannelId, EventId)> = events.iter().map(|e| (e.channel_id, e.id)).collect();
+        let mut by_channel: HashMap<ChannelId, Vec<Event>> = HashMap::new();
         for event in events {
             by_channel.entry(event.channel_id).or_default().push(event);
         }
         for (channel, events) in &mut by_channel {
             self.with_reactions(*channel, Some(user), events).await?;
         }
-        let mut mentions = Vec::with_capacity(order.len());
+        let mut found = Vec::with_capacity(order.len());
         for (channel, id) in order {
-            // A channel left since the page was read is left out.
             let (Some(mine), Some(list)) = (channels.get(&channel), by_channel.get_mut(&channel)) else { continue };
             if let Some(at) = list.iter().position(|e| e.id == id) {
-                mentions.push((mine.clone(), list.swap_remove(at)));
+                found.push((mine.clone(), list.swap_remove(at)));
             }
         }
-        Ok(MentionPage { mentions, has_more })
+        Ok(found)
     }
 
     /// Fills in the reactions of the messages among `events`, in the order

@@ -11,6 +11,8 @@ mod invites;
 mod messages;
 mod people;
 
+pub use messages::{Found, MentionPage, SearchPage, Thread};
+
 use std::sync::Arc;
 
 use crate::command::Command;

@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/channels/{id}/threads/{seq}", get(thread))
         .route("/channels/{id}/members/{user_id}", put(set_role))
         .route("/mentions", get(mentions))
+        .route("/search", get(search))
 }
 
 async fn edit(
@@ -146,6 +147,26 @@ async fn mentions(
         .map(|(channel, event)| wire::Mention { channel: channel.into(), event: event.into() })
         .collect();
     Ok(Json(wire::MentionsResponse { mentions, has_more: page.has_more }))
+}
+
+async fn search(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiQuery(params): ApiQuery<wire::SearchParams>,
+) -> ApiResult<Json<wire::SearchResponse>> {
+    let q = params.q.as_deref().ok_or_else(|| Error::bad_request("q is required: what to search for"))?;
+    let before = params.before.as_deref().map(str::parse::<EventId>).transpose()?;
+    let page = state.chat.search(authed.user.id, q, before, PageLimit::parse(params.limit)?).await?;
+    let results = page
+        .results
+        .iter()
+        .map(|found| wire::SearchResult {
+            channel: (&found.channel).into(),
+            event: (&found.event).into(),
+            highlights: found.highlights.iter().map(|(start, end)| [*start, *end]).collect(),
+        })
+        .collect();
+    Ok(Json(wire::SearchResponse { results, has_more: page.has_more }))
 }
 
 /// A message's `seq` in a path.

@@ -339,3 +339,63 @@ async fn mentions_are_counted_listed_and_cleared() {
     let (status, _) = app.call(Method::GET, "/api/v1/mentions", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// `GET /search`: my channels only, highlights as character ranges, and a
+/// query in any syntax answered as words or a 400 that says what is wrong,
+/// never a 500.
+#[tokio::test]
+async fn search_finds_in_my_channels_and_answers_any_query() {
+    let app = spawn_app().await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let general = app.create_channel(&alice, "general", "public").await;
+    let secret = app.create_channel(&alice, "secret", "private").await;
+    app.post(&format!("/api/v1/channels/{general}/join"), &bob.token, json!({})).await;
+    app.send(&alice, &general, "m1", "Déploiement vendredi: see https://example.com").await;
+    app.send(&alice, &secret, "m2", "deploiement secret").await;
+    let search = |who: &TestUser, q: &str| {
+        let (app, token) = (&app, who.token.clone());
+        let path = format!("/api/v1/search?q={}", percent(q));
+        async move { app.get(&path, &token).await }
+    };
+
+    let (status, page) = search(&bob, "deploiement").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let results = page["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "not the private channel: {page}");
+    assert_eq!(results[0]["channel"]["name"], "general");
+    assert_eq!(results[0]["event"]["body"], "Déploiement vendredi: see https://example.com");
+    assert_eq!(results[0]["highlights"], json!([[0, 11]]));
+    assert_eq!(page["has_more"], false);
+    assert_eq!(search(&bob, "in:#secret deploiement").await.1["results"], json!([]), "nor by naming it");
+    assert_eq!(search(&alice, "in:#secret deploiement").await.1["results"].as_array().unwrap().len(), 1);
+    assert_eq!(search(&bob, "has:link from:@alice").await.1["results"].as_array().unwrap().len(), 1);
+
+    for q in ["deploy* OR NOT x", "'; DROP TABLE events; --", "NEAR(a b) ^c -d", "a:b c::d", &"é".repeat(1000)] {
+        let (status, answer) = search(&bob, q).await;
+        assert_eq!(status, StatusCode::OK, "{q}: {answer}");
+    }
+    for (q, want) in [
+        ("\"open", "a quoted phrase is not closed: add a \""),
+        ("%_\\", "q has no word to search for: give words, a \"phrase\", from:@someone, in:#channel or has:link"),
+        ("after:yesterday", "after: needs a date as YYYY-MM-DD, not \"yesterday\""),
+        (&"a".repeat(1001), "q must be at most 1000 characters"),
+    ] {
+        let (status, answer) = search(&bob, q).await;
+        assert_eq!((status, answer["error"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some(want)), "{q}");
+    }
+    let (status, answer) = app.get("/api/v1/search", &bob.token).await;
+    assert_eq!(
+        (status, answer["error"]["message"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("q is required: what to search for"))
+    );
+}
+
+/// `text` for a query string.
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -43,6 +43,7 @@ const ROUTED: &[(&str, &str)] = &[
     ("delete", "/api/v1/channels/{id}/messages/{seq}/reactions/{emoji}"),
     ("get", "/api/v1/channels/{id}/pins"),
     ("get", "/api/v1/mentions"),
+    ("get", "/api/v1/search"),
     ("put", "/api/v1/channels/{id}/pins/{seq}"),
     ("delete", "/api/v1/channels/{id}/pins/{seq}"),
     ("get", "/api/v1/channels/{id}/threads/{seq}"),

@@ -353,3 +353,42 @@ async fn a_mention_through_one_node_is_counted_for_a_session_on_another() {
     let moved = b.next_of("read_marker").await;
     assert_eq!((&moved["unread_count"], &moved["mention_count"]), (&json!(0), &json!(0)));
 }
+
+/// A message sent through one node is found by a search on another within
+/// a second of its `ack`: the processor indexes it in the transaction that
+/// stores it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_is_found_on_another_node_within_a_second() {
+    let cluster = Cluster::new().await;
+    let nodes = [cluster.node("all"), cluster.node("all")];
+    let alice = cluster.register(&nodes[0], "alice").await;
+    let (_, created) =
+        cluster.post(&nodes[0], &alice, "/api/v1/channels", json!({"name": "room", "kind": "public"})).await;
+    let room = created["channel"]["id"].as_str().unwrap().to_owned();
+    let (mut a, _) = WsClient::connect(nodes[0].addr, &alice.token, json!({})).await;
+    a.send(
+        json!({"type": "send", "ref": 1, "channel_id": room, "client_msg_id": "s1", "body": "Zebra crossing at noon"}),
+    )
+    .await;
+    let ack = a.next_of("ack").await;
+    let acked = Instant::now();
+    assert_eq!(ack["client_msg_id"], "s1", "{ack}");
+    loop {
+        let page: Value = cluster
+            .http
+            .get(nodes[1].url("/api/v1/search?q=zebra%20cross"))
+            .bearer_auth(&alice.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if page["results"].as_array().is_some_and(|r| !r.is_empty()) {
+            assert_eq!(page["results"][0]["event"]["body"], "Zebra crossing at noon");
+            break;
+        }
+        assert!(acked.elapsed() < Duration::from_secs(1), "not found within a second of the ack: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

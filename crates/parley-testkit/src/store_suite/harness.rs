@@ -17,7 +17,7 @@ use parley_core::feed::EventBatch;
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, Role, User};
 use parley_core::parse::{Body, ClientMsgId, Seq, Username};
-use parley_core::ports::{EventLog, PostKey, Reaction, Store};
+use parley_core::ports::{EventLog, PostKey, Reaction, Search, Store};
 use parley_core::sequencer::Sequencer;
 use parley_core::time::Timestamp;
 use parley_core::{ErrorCode, Result};
@@ -135,6 +135,10 @@ impl EventLog for GatedLog {
 
     async fn mentions(&self, user: UserId, before: Option<EventId>, limit: u32) -> Result<Vec<Event>> {
         self.log.mentions(user, before, limit).await
+    }
+
+    async fn search(&self, search: &Search<'_>) -> Result<Vec<Event>> {
+        self.log.search(search).await
     }
 
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
