@@ -98,6 +98,15 @@ export async function attention({ step, newcomer, browser, screenshots }) {
     const notes = await hiro.evaluate(() => window.__notes.map(({ title, body, tag }) => ({ title, body, tag })));
     check(notes.length === 1 && notes[0].title === "ivo" && notes[0].body === "are you there?" && notes[0].tag === dm.id,
       `one notification, for the DM: ${JSON.stringify(notes)}`);
+    // At "mentions" (a channel's default), a message in it is not told; one that names me is.
+    await fetchJson(ivo, "POST", `/channels/${news.id}/messages`, { body: "plain news", client_msg_id: "n2" });
+    await fetchJson(ivo, "POST", `/channels/${news.id}/messages`, { body: "@hiro your turn", client_msg_id: "n3" });
+    await hiro.waitForFunction(() => window.__notes.length > 1);
+    const told = await hiro.evaluate(() => window.__notes.map(({ title, body }) => ({ title, body })));
+    check(told.length === 2 && told[1].title === "ivo in newsroom" && told[1].body === "@hiro your turn",
+      `the mention is told, the plain message not: ${JSON.stringify(told)}`);
+    await sidebar(hiro).getByRole("button", { name: /newsroom/ }).locator(".badge.mention").filter({ hasText: "2" }).waitFor();
+    check(/^\(\d+\) /.test(await hiro.title()), `the hidden tab's title counts mentions: ${await hiro.title()}`);
     await hiro.evaluate(() => window.__notes[0].onclick());
     await hiro.waitForURL(`**/c/${dm.id}/${sent.event.seq}`);
     await sees(hiro, "are you there?");
@@ -112,6 +121,7 @@ export async function attention({ step, newcomer, browser, screenshots }) {
     await box.pressSequentially("figures for @hi");
     const options = ivo.getByRole("listbox", { name: "People to mention" });
     await options.getByRole("option", { name: /@hiro/ }).waitFor();
+    await screenshots(ivo, "mention-autocomplete");
     await audit(ivo, "the mention autocomplete");
     await box.press("Enter");
     check(await box.inputValue() === "figures for @hiro ", `picked, not sent: ${await box.inputValue()}`);
@@ -121,14 +131,42 @@ export async function attention({ step, newcomer, browser, screenshots }) {
     await sees(ivo, "figures for @hiro are in");
 
     const badge = sidebar(hiro).getByRole("button", { name: /newsroom/ }).locator(".badge.mention");
-    await badge.filter({ hasText: "2" }).waitFor();
+    await badge.filter({ hasText: "3" }).waitFor();
     await hiro.getByRole("button", { name: "Mentions", exact: true }).click();
     const dialog = hiro.getByRole("dialog", { name: "Mentions" });
     const newest = dialog.getByRole("button", { name: /figures for @hiro are in/ });
     await newest.waitFor();
+    await screenshots(hiro, "mentions");
     await audit(hiro, "the mentions dialog");
     await newest.click();
     await hiro.waitForURL(`**/c/${news.id}/**`);
     await hiro.locator(".msg.for-me .mention.me", { hasText: "@hiro" }).first().waitFor();
+  });
+
+  await step("Ctrl+K searches every message; a result, marked where it matches, opens its place among 2,000 messages", async () => {
+    const sent = await fetchJson(ivo, "POST", `/channels/${channel.id}/messages`, { body: "The Zürich offsite is booked", client_msg_id: "z1" });
+    await ivo.evaluate(async (id) => {
+      for (let batch = 0; batch < 40; batch += 1) {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(`/api/v1/channels/${id}/messages`, {
+          method: "POST", headers: { "content-type": "application/json" },
+          body: JSON.stringify({ body: `filler ${batch * 50 + i}`, client_msg_id: `f${batch * 50 + i}` }),
+        })));
+      }
+    }, channel.id);
+    await ivo.keyboard.press("Control+k");
+    const input = ivo.getByRole("combobox", { name: "Conversation, person or words to search for" });
+    await input.fill("zurich off");
+    await ivo.getByRole("option", { name: "Search messages for “zurich off”" }).click();
+    const dialog = ivo.getByRole("dialog", { name: "Search messages" });
+    const result = dialog.getByRole("button", { name: /The Zürich offsite is booked/ });
+    await result.waitFor();
+    const marks = await result.locator("mark").allTextContents();
+    check(JSON.stringify(marks) === JSON.stringify(["Zürich", "offsite"]), `the matches are marked: ${JSON.stringify(marks)}`);
+    await screenshots(ivo, "search");
+    await audit(ivo, "the search dialog");
+    await result.click();
+    await ivo.waitForURL(`**/c/${channel.id}/${sent.event.seq}`);
+    await ivo.locator(`.log [data-seq="${sent.event.seq}"]`).waitFor();
+    await sees(ivo, "The Zürich offsite is booked");
   });
 }

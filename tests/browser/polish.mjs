@@ -83,7 +83,7 @@ export async function polish({ step, newcomer, server, browser, problems, screen
   await step("the quick switcher finds a channel or a person by a few letters", async () => {
     await fetchJson(hana, "POST", "/channels", { name: "design-reviews", kind: "public" });
     await hana.keyboard.press("Control+k");
-    const input = hana.getByRole("combobox", { name: "Conversation or person" });
+    const input = hana.getByRole("combobox", { name: "Conversation, person or words to search for" });
     await input.waitFor();
     check(await hana.evaluate(() => document.activeElement?.getAttribute("role")) === "combobox", "typing goes to the switcher");
     await hana.keyboard.type("dsgn");

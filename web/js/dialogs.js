@@ -1,6 +1,7 @@
 // Dialogs: create a channel, browse public ones, invite with a link, start a
 // direct message, accept an invite, leave, a channel's notifications, my
-// mentions. Each resolves with what it made or picked.
+// mentions, a search of every message. Each resolves with what it made or
+// picked.
 
 import { api } from "./api.js";
 import { avatar, el, icon, modal } from "./dom.js";
@@ -305,4 +306,77 @@ export function mentions(store) {
     page();
     return el("div", { class: "dialog-body" }, list, more, error);
   });
+}
+
+/**
+ * A search of every message of my channels (docs/protocol.md, "GET
+ * /api/v1/search"): the query, then the results newest first, each with its
+ * channel, who and when, and its text with the matches marked. Picking one
+ * closes the dialog with `{channel, seq}`, to open the channel there.
+ */
+export function search(store, initial = "") {
+  return modal("Search messages", (close) => {
+    const input = el("input", { type: "search", "aria-label": "Search messages", value: initial, autocomplete: "off",
+      placeholder: "Words, \"a phrase\", from:@name, in:#channel, has:link" });
+    const status = el("p", { class: "hint", role: "status" });
+    const list = el("ul", { class: "list mentions-list", "aria-label": "Results" });
+    const more = el("button", { type: "button", hidden: true, onclick: () => page(false) }, "Older results");
+    const error = el("p", { class: "error", role: "alert" });
+    let before = null;
+    let asked = 0;
+    async function page(fresh) {
+      const q = input.value.trim();
+      if (!q) return;
+      const ticket = fresh ? ++asked : asked;
+      if (fresh) before = null;
+      more.disabled = true;
+      error.textContent = "";
+      try {
+        const path = `/search?q=${encodeURIComponent(q)}&limit=30${before ? `&before=${before}` : ""}`;
+        const { results, has_more: hasMore } = await api("GET", path);
+        if (ticket !== asked) return;
+        if (fresh) list.replaceChildren();
+        for (const { channel, event, highlights } of results) {
+          const sender = store.users.get(event.sender_id) ?? store.lookupUser(event.sender_id);
+          const where = channelTitle(store.channels.get(channel.id) ?? channel, store.user);
+          const at = new Date(event.created_at);
+          list.append(el("li", {}, el("button", {
+            type: "button", class: "mention-item", title: fullTime(at), onclick: () => close({ channel, seq: event.seq }),
+          },
+          el("span", { class: "where" }, el("strong", { dir: "auto" }, where), " · ", displayName(sender), " · ", time(at)),
+          el("span", { class: "text", dir: "auto" }, ...marked(event.body ?? "", highlights)))));
+          before = event.id;
+        }
+        const shown = list.children.length;
+        status.textContent = shown ? `${shown}${hasMore ? "+" : ""} ${shown === 1 ? "message" : "messages"}` : "No message matches.";
+        more.hidden = !hasMore;
+      } catch (failure) {
+        if (ticket === asked) error.textContent = failure.message;
+      } finally {
+        more.disabled = false;
+      }
+    }
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        page(true);
+      }
+    });
+    if (initial) page(true);
+    return el("div", { class: "dialog-body" }, input, status, list, more, error);
+  });
+}
+
+/** `text` with the `[start, end)` ranges (in code points) as `mark` nodes, all as text. */
+function marked(text, ranges) {
+  const points = Array.from(text);
+  const nodes = [];
+  let at = 0;
+  for (const [start, end] of ranges) {
+    if (start > at) nodes.push(points.slice(at, start).join(""));
+    nodes.push(el("mark", {}, points.slice(start, end).join("")));
+    at = end;
+  }
+  if (at < points.length) nodes.push(points.slice(at).join(""));
+  return nodes;
 }

@@ -125,8 +125,15 @@ function start(me) {
       if (channel) adopt(channel);
     },
     async switcher() {
-      const channel = await quickSwitcher(store, recent);
-      if (channel) adopt(channel);
+      const chosen = await quickSwitcher(store, recent);
+      if (chosen?.search) actions.search(chosen.search);
+      else if (chosen) adopt(chosen);
+    },
+    async search(q) {
+      const picked = await dialogs.search(store, q);
+      if (!picked) return;
+      if (!store.channels.has(picked.channel.id)) store.upsertChannel(picked.channel);
+      actions.open(picked.channel.id, { seq: picked.seq });
     },
     async mentions() {
       const picked = await dialogs.mentions(store);
@@ -314,7 +321,7 @@ class Welcome {
         el("button", { class: "primary", onclick: actions.createChannel }, "Create a channel"),
         el("button", { onclick: actions.browse }, "Browse channels"),
         el("button", { onclick: actions.newDirect }, "Message someone")),
-      el("p", { class: "hint" }, "Press Ctrl+K (⌘K on a Mac) to jump to any conversation.")));
+      el("p", { class: "hint" }, "Press Ctrl+K (⌘K on a Mac) to jump to any conversation or search every message.")));
   }
 
   async accept() {

@@ -243,7 +243,7 @@ export class Store {
    */
   mentionsMe(event, channel) {
     if (event.type !== "message" || event.deleted || event.sender_id === this.user.id) return false;
-    return channel?.kind === "direct" || Boolean(event.mentions_channel) || Boolean(event.here)
+    return channel?.kind === "direct" || Boolean(event.mentions_channel) || Boolean(event.mentions_here && event.here)
       || (event.mentions ?? []).includes(this.user.id);
   }
 

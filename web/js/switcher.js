@@ -1,6 +1,7 @@
 // The quick switcher (Ctrl/Cmd+K): type a few letters of a channel, a DM or
 // a person, arrows to choose, Enter to go. With nothing typed it lists where
-// I was most recently; a person without a DM yet opens one.
+// I was most recently; a person without a DM yet opens one. What is typed
+// can also be searched for in every message, the last choice.
 
 import { api } from "./api.js";
 import { avatar, dot, el, icon, modal } from "./dom.js";
@@ -27,12 +28,15 @@ export function fuzzy(query, text) {
   return score + (t.startsWith(q) ? 5 : 0) - t.length / 100;
 }
 
-/** Resolves with the channel to open (a DM made on the way for a person), or null. */
+/**
+ * Resolves with the channel to open (a DM made on the way for a person),
+ * `{ search }` to search the messages for, or null.
+ */
 export function quickSwitcher(store, recent) {
-  return modal("Jump to a conversation", (close) => {
+  return modal("Jump to a conversation or search", (close) => {
     const input = el("input", {
       type: "search", role: "combobox", "aria-expanded": "true", "aria-controls": "switcher-options", "aria-autocomplete": "list",
-      "aria-label": "Conversation or person", placeholder: "Channel, conversation or person", autocomplete: "off",
+      "aria-label": "Conversation, person or words to search for", placeholder: "Channel, person, or words to search for", autocomplete: "off",
     });
     const list = el("ul", { id: "switcher-options", class: "list switcher", role: "listbox", "aria-label": "Matches" });
     const error = el("p", { class: "error", role: "alert" });
@@ -45,6 +49,7 @@ export function quickSwitcher(store, recent) {
     const choose = async (option) => {
       if (!option) return;
       if (option.channel) return close(option.channel);
+      if (option.search) return close({ search: option.search });
       try {
         close((await api("POST", "/dms", { user_ids: [option.user.id] })).channel);
       } catch (failure) {
@@ -65,6 +70,7 @@ export function quickSwitcher(store, recent) {
         .flatMap((c) => c.members.map((u) => u.id)));
       const strangers = people.filter((u) => u.id !== me.id && !inDm.has(u.id)).map((user) => ({ user, title: displayName(user) }));
       options = [...channels.slice(0, SHOWN), ...strangers].slice(0, SHOWN + 5);
+      if (q) options.push({ search: q, title: `Search messages for “${q}”` });
       active = Math.min(active, Math.max(0, options.length - 1));
       list.replaceChildren(...options.map((option, i) => {
         const { channel, user } = option;
@@ -73,7 +79,7 @@ export function quickSwitcher(store, recent) {
           id: `switcher-${i}`, role: "option", "aria-selected": String(i === active), class: i === active ? "active" : "",
           onclick: () => choose(option), onmousemove: () => { if (active !== i) { active = i; show(); } },
         },
-        user ? avatar(user, user.id) : channel.kind === "direct" ? dot(others.some((u) => store.online.has(u.id))) : el("span", { class: "prefix" }, icon(channelIcon(channel))),
+        option.search ? el("span", { class: "prefix" }, icon("search")) : user ? avatar(user, user.id) : channel.kind === "direct" ? dot(others.some((u) => store.online.has(u.id))) : el("span", { class: "prefix" }, icon(channelIcon(channel))),
         el("span", { class: "grow" }, el("bdi", {}, option.title), user ? el("small", {}, ` @${user.username} · new conversation`) : null),
         channel?.unread_count ? el("span", { class: "badge", "aria-label": `${channel.unread_count} unread` }, String(channel.unread_count)) : null);
       }));

@@ -19,6 +19,7 @@ use parley_bench::scenarios::idle::{self, IdleArgs};
 use parley_bench::scenarios::idle_worker::{self, IdleWorkerArgs};
 use parley_bench::scenarios::login::{self, LoginArgs};
 use parley_bench::scenarios::resume::{self, ResumeArgs};
+use parley_bench::scenarios::search::{self, SearchArgs};
 use parley_bench::scenarios::throughput::{self, ThroughputArgs};
 
 #[derive(Parser)]
@@ -53,6 +54,8 @@ enum Command {
     History(Box<HistoryArgs>),
     /// A storm of logins: logins/s (argon2-bound).
     Login(Box<LoginArgs>),
+    /// Full-text search over many messages: query latency, the index's cost.
+    Search(Box<SearchArgs>),
     /// The bare WebSocket broadcast server fan-out is compared with.
     Baseline(BaselineArgs),
 }
@@ -76,6 +79,7 @@ fn main() -> anyhow::Result<ExitCode> {
             Command::Resume(args) => resume::run(*args).await,
             Command::History(args) => history::run(*args).await,
             Command::Login(args) => login::run(*args).await,
+            Command::Search(args) => search::run(*args).await,
             Command::Baseline(args) => baseline::run(args).await.map(|()| true),
             Command::Check { .. } => Ok(true),
         }

@@ -14,8 +14,9 @@ CREATE TABLE message_search (
     UNIQUE (channel_id, seq)
 );
 CREATE INDEX message_search_newest ON message_search (event_id);
-CREATE INDEX message_search_sender ON message_search (sender_id, event_id);
-CREATE VIRTUAL TABLE message_words USING fts5(words, tokenize = 'unicode61 remove_diacritics 0');
+-- Contentless (the words are not kept twice), rows deletable by rowid.
+CREATE VIRTUAL TABLE message_words USING fts5(words, content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 0');
 
 -- The messages stored before this migration, indexed by Rust when the
 -- store next opens (and then forgotten here).

@@ -19,7 +19,7 @@ pub(crate) const INDEX: &str = "INSERT INTO message_search (channel_id, seq, eve
 pub(crate) const INDEX_WORDS: &str = "INSERT INTO message_words (rowid, words) VALUES (?1, ?2)";
 pub(crate) const ROWID: &str = "SELECT rowid FROM message_search WHERE channel_id = ?1 AND seq = ?2";
 pub(crate) const RELINK: &str = "UPDATE message_search SET has_link = ?2 WHERE rowid = ?1";
-pub(crate) const REWORD: &str = "UPDATE message_words SET words = ?2 WHERE rowid = ?1";
+pub(crate) const REWORD: &str = "INSERT OR REPLACE INTO message_words (rowid, words) VALUES (?1, ?2)";
 pub(crate) const UNINDEX: &str = "DELETE FROM message_search WHERE rowid = ?1";
 pub(crate) const UNINDEX_WORDS: &str = "DELETE FROM message_words WHERE rowid = ?1";
 

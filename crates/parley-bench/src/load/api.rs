@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use parley_protocol::rest::{
     AuthResponse, ChangeResponse, ChannelResponse, CreateChannelRequest, EditRequest, EventsResponse, LoginRequest,
-    RegisterRequest,
+    RegisterRequest, SearchResponse,
 };
 use serde::de::DeserializeOwned;
 
@@ -83,6 +83,18 @@ impl Api {
         let response = self.http.post(url).bearer_auth(token).send().await?;
         let _: ChannelResponse = answer(response).await.with_context(|| format!("joining {channel}"))?;
         Ok(())
+    }
+
+    /// How many messages one search finds (a page of at most 50); `None`
+    /// when the server has no search (404).
+    pub async fn search(&self, token: &str, query: &str) -> anyhow::Result<Option<usize>> {
+        let url = self.url("/api/v1/search");
+        let response = self.http.get(url).query(&[("q", query)]).bearer_auth(token).send().await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let found: SearchResponse = answer(response).await.with_context(|| format!("searching {query:?}"))?;
+        Ok(Some(found.results.len()))
     }
 
     /// One page of events after `after`.

@@ -90,6 +90,13 @@ impl Target {
         format!("ws://{}{}", self.addr, path)
     }
 
+    /// The size of the spawned server's data directory's files, in bytes.
+    pub fn data_bytes(&self) -> Option<u64> {
+        let dir = self.child.as_ref()?._data.as_ref()?.path();
+        let entries = std::fs::read_dir(dir).ok()?;
+        Some(entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum())
+    }
+
     /// What the spawned server logged at WARN and ERROR, and its slow-session closes.
     pub fn log_summary(&self) -> Option<LogSummary> {
         self.child.as_ref().map(|c| c.log.lock().unwrap_or_else(|p| p.into_inner()).clone())

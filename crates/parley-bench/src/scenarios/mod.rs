@@ -5,7 +5,8 @@
 //! - [`idle`]: memory per idle session;
 //! - [`resume`]: a reconnect after K missed events;
 //! - [`history`]: paging a channel's log over REST;
-//! - [`login`]: a storm of logins.
+//! - [`login`]: a storm of logins;
+//! - [`search`]: full-text search over many messages.
 
 pub mod fanout;
 pub mod history;
@@ -13,6 +14,7 @@ pub mod idle;
 pub mod idle_worker;
 pub mod login;
 pub mod resume;
+pub mod search;
 pub mod throughput;
 
 use std::time::Instant;

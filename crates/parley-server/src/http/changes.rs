@@ -155,6 +155,7 @@ async fn search(
     ApiQuery(params): ApiQuery<wire::SearchParams>,
 ) -> ApiResult<Json<wire::SearchResponse>> {
     let q = params.q.as_deref().ok_or_else(|| Error::bad_request("q is required: what to search for"))?;
+    state.rates.user(Class::Searches, authed.user.id)?;
     let before = params.before.as_deref().map(str::parse::<EventId>).transpose()?;
     let page = state.chat.search(authed.user.id, q, before, PageLimit::parse(params.limit)?).await?;
     let results = page

@@ -113,7 +113,8 @@ pub const TABLE: [Row; 11] = [
         what: "read markers and preferences",
     },
     // People search reads every user; the public channel list up to a
-    // thousand channels. The web client searches 150 ms after typing stops.
+    // thousand channels; a message search whatever its words match. The web
+    // client searches people 150 ms after typing stops, messages on Enter.
     Row {
         class: Class::Searches,
         name: "searches",
