@@ -332,7 +332,7 @@ export function search(store, initial = "") {
       more.disabled = true;
       error.textContent = "";
       try {
-        const path = `/search?q=${encodeURIComponent(q)}&limit=30${before ? `&before=${before}` : ""}`;
+        const path = `/search?q=${encodeURIComponent(q)}&limit=30${before ? `&before=${encodeURIComponent(before)}` : ""}`;
         const { results, has_more: hasMore } = await api("GET", path);
         if (ticket !== asked) return;
         if (fresh) list.replaceChildren();
@@ -345,7 +345,7 @@ export function search(store, initial = "") {
           },
           el("span", { class: "where" }, el("strong", { dir: "auto" }, where), " · ", displayName(sender), " · ", time(at)),
           el("span", { class: "text", dir: "auto" }, ...marked(event.body ?? "", highlights)))));
-          before = event.id;
+          before = `${event.channel_id}:${event.seq}`;
         }
         const shown = list.children.length;
         status.textContent = shown ? `${shown}${hasMore ? "+" : ""} ${shown === 1 ? "message" : "messages"}` : "No message matches.";

@@ -129,14 +129,15 @@ pub trait EventLog: Send + Sync {
 
 /// A search, with its filters resolved to ids: by `user`, in `channel`
 /// (one of theirs) when given, of messages by `sender` when given, older
-/// than message `before` when given, at most `limit`.
+/// than the message at `before` (its channel and `seq`) when given, at most
+/// `limit`.
 #[derive(Debug, Clone)]
 pub struct Search<'a> {
     pub user: UserId,
     pub query: &'a SearchQuery,
     pub channel: Option<ChannelId>,
     pub sender: Option<UserId>,
-    pub before: Option<EventId>,
+    pub before: Option<(ChannelId, Seq)>,
     pub limit: u32,
 }
 

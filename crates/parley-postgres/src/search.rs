@@ -27,19 +27,21 @@ pub(crate) const REINDEX: &str =
     "UPDATE message_search SET has_link = $3, words = $4::text::tsvector WHERE channel_id = $1 AND seq = $2";
 pub(crate) const UNINDEX: &str = "DELETE FROM message_search WHERE channel_id = $1 AND seq = $2";
 
-/// `$1` the `tsquery` text (NULL: filters alone), `$2` the message the page
-/// goes back from (NULL: the newest), `$3` the searcher, `$4` a channel,
-/// `$5` a sender, `$6` before, `$7` after, `$8` links only, `$9` how many.
+/// `$1` the `tsquery` text (NULL: filters alone), `$2`, `$3` the channel
+/// and seq of the message the page goes back from (NULL: the newest), `$4`
+/// the searcher, `$5` a channel, `$6` a sender, `$7` before, `$8` after, `$9`
+/// links only, `$10` how many.
 pub(crate) const SEARCH: &str = concat!(
     "SELECT ",
     event_columns!(),
     " FROM message_search s JOIN events e ON e.channel_id = s.channel_id AND e.seq = s.seq",
-    " WHERE ($1::text IS NULL OR s.words @@ $1::text::tsquery) AND ($2::uuid IS NULL OR s.event_id < $2)",
-    " AND EXISTS (SELECT 1 FROM members m WHERE m.channel_id = s.channel_id AND m.user_id = $3)",
-    " AND ($4::uuid IS NULL OR s.channel_id = $4) AND ($5::uuid IS NULL OR s.sender_id = $5)",
-    " AND ($6::timestamptz IS NULL OR s.created_at < $6) AND ($7::timestamptz IS NULL OR s.created_at >= $7)",
-    " AND (NOT $8 OR s.has_link)",
-    " ORDER BY s.event_id DESC LIMIT $9"
+    " WHERE ($1::text IS NULL OR s.words @@ $1::text::tsquery)",
+    " AND ($2::uuid IS NULL OR s.event_id < (SELECT x.id FROM events x WHERE x.channel_id = $2 AND x.seq = $3))",
+    " AND EXISTS (SELECT 1 FROM members m WHERE m.channel_id = s.channel_id AND m.user_id = $4)",
+    " AND ($5::uuid IS NULL OR s.channel_id = $5) AND ($6::uuid IS NULL OR s.sender_id = $6)",
+    " AND ($7::timestamptz IS NULL OR s.created_at < $7) AND ($8::timestamptz IS NULL OR s.created_at >= $8)",
+    " AND (NOT $9 OR s.has_link)",
+    " ORDER BY s.event_id DESC LIMIT $10"
 );
 
 /// The highest position a `tsvector` keeps.
@@ -82,7 +84,8 @@ pub(crate) fn tsquery(query: &SearchQuery) -> Option<String> {
 pub(crate) async fn search(pool: &PgPool, search: &Search<'_>) -> Result<Vec<Event>> {
     sqlx::query_as::<_, EventRow>(SEARCH)
         .bind(tsquery(search.query))
-        .bind(search.before.map(|id| id.as_uuid()))
+        .bind(search.before.map(|(channel, _)| channel.as_uuid()))
+        .bind(search.before.map(|(_, seq)| seq))
         .bind(search.user.as_uuid())
         .bind(search.channel.map(|c| c.as_uuid()))
         .bind(search.sender.map(|u| u.as_uuid()))

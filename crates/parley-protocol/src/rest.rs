@@ -502,7 +502,7 @@ pub struct MentionsQuery {
 pub struct SearchParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
-    /// The `id` of the oldest result of the page before.
+    /// The place of the oldest result of the page before: `<channel_id>:<seq>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,20 +1,13 @@
--- Full-text search of messages (parley_core::fulltext). One row per message
--- that is not deleted, written with it, changed by an edit, dropped by a
--- delete: what the filters need (who, when, whether it links), and its words
--- in an FTS5 table of the same rowid. The words are folded by Rust (case,
--- diacritics) and separated by spaces, so the tokenizer only splits them.
-CREATE TABLE message_search (
-    rowid      INTEGER PRIMARY KEY,
-    channel_id TEXT NOT NULL,
-    seq        INTEGER NOT NULL,
-    event_id   TEXT NOT NULL,
-    sender_id  TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    has_link   INTEGER NOT NULL CHECK (has_link IN (0, 1)),
-    UNIQUE (channel_id, seq)
-);
-CREATE INDEX message_search_newest ON message_search (event_id);
--- Contentless (the words are not kept twice), rows deletable by rowid.
+-- Full-text search of messages (parley_core::fulltext). Each message that
+-- is not deleted has its words in an FTS5 table, under a number of its own
+-- kept on its event row (`search_rowid`, given in the order messages are
+-- stored: newest first is that number's order), written with it, changed
+-- by an edit, dropped by a delete. The words are folded by Rust (case,
+-- diacritics) and separated by spaces, so the tokenizer only splits them;
+-- the table is contentless (the words are not kept twice). The filters
+-- (who, when, where, a link) read the event row.
+ALTER TABLE events ADD COLUMN search_rowid INTEGER;
+CREATE INDEX events_search ON events (search_rowid) WHERE search_rowid IS NOT NULL;
 CREATE VIRTUAL TABLE message_words USING fts5(words, content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 0');
 

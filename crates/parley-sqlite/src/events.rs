@@ -103,8 +103,8 @@ pub(crate) const ADD_MEMBER: &str =
     "INSERT INTO members (channel_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
 pub(crate) const REMOVE_MEMBER: &str = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2";
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (channel_id, seq, id, type, sender_id, created_at, \
-     client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role, mentions) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+     client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role, mentions, search_rowid) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 pub(crate) const SET_HEAD: &str = "UPDATE channels SET last_seq = ?2 WHERE id = ?1";
 
 #[async_trait]
@@ -274,9 +274,11 @@ type EventParams<'a> = (
     Option<&'a str>,
     Option<&'static str>,
     Option<String>,
+    Option<i64>,
 );
 
-fn event_params(event: &Event) -> EventParams<'_> {
+/// `search_rowid`: a message's number in the search index.
+fn event_params(event: &Event, search_rowid: Option<i64>) -> EventParams<'_> {
     let columns = event.kind.columns();
     let mentions = columns.mentions.clone();
     (
@@ -294,6 +296,7 @@ fn event_params(event: &Event) -> EventParams<'_> {
         columns.emoji,
         columns.role.map(Role::as_str),
         mentions,
+        search_rowid,
     )
 }
 
@@ -467,11 +470,18 @@ impl LogTx for WriterTx<'_> {
     }
 
     async fn insert_events(&mut self, events: &[Event]) -> Result<()> {
+        let mut next = search::next_rowid(self.conn)?;
         let mut statement = self.conn.prepare_cached(INSERT_EVENT).map_err(write_err)?;
         for event in events {
-            statement.execute(event_params(event)).map_err(write_err)?;
-            if let EventKind::Message { body, .. } = &event.kind {
-                search::index(self.conn, event, body)?;
+            match &event.kind {
+                EventKind::Message { body, .. } => {
+                    statement.execute(event_params(event, Some(next))).map_err(write_err)?;
+                    search::index(self.conn, next, body)?;
+                    next += 1;
+                }
+                _ => {
+                    statement.execute(event_params(event, None)).map_err(write_err)?;
+                }
             }
         }
         Ok(())

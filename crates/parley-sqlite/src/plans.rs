@@ -3,7 +3,7 @@
 
 use sqlx::SqlitePool;
 
-use crate::{channels, events, names, SqliteStore};
+use crate::{channels, events, names, search, SqliteStore};
 
 /// The `detail` lines of `EXPLAIN QUERY PLAN`, with `?1`… bound to `params`.
 async fn plan(pool: &SqlitePool, sql: &str, params: &[&str]) -> Vec<String> {
@@ -42,6 +42,8 @@ async fn hot_queries_probe_indexes() {
             &["SEARCH events USING INDEX events_target (channel_id=? AND target_seq=?)"],
         ),
         ("user_named", events::USER_NAMED, &["SEARCH u USING"]),
+        ("last_search_rowid", search::LAST_ROWID, &["SEARCH events USING COVERING INDEX events_search"]),
+        ("search_rowid", search::ROWID, &["SEARCH events USING PRIMARY KEY (channel_id=? AND seq=?)"]),
         ("drop_mentions", events::DROP_MENTIONS, &["SEARCH mentions USING"]),
         ("mentions", events::MENTIONS, &["SEARCH n USING", "SEARCH e USING PRIMARY KEY (channel_id=? AND seq=?)"]),
         ("my_channels", channels::MY_CHANNELS, &["SEARCH m USING INDEX members_by_user", "SEARCH c USING"]),

@@ -1,6 +1,7 @@
 //! Full-text search of messages (`parley_core::fulltext`) on SQLite: FTS5
-//! over the words Rust folded, written by the Sequencer's transaction with
-//! each message, edit and delete, and read with the filters beside it.
+//! over the words Rust folded, under each message's `search_rowid`, written
+//! by the Sequencer's transaction with each message, edit and delete, and
+//! read with the filters on the event rows.
 
 use parley_core::fulltext::{self, SearchQuery};
 use parley_core::id::ChannelId;
@@ -14,26 +15,34 @@ use sqlx::SqlitePool;
 use crate::error::{db_err, write_err};
 use crate::rows::{event_columns, EventRow, IdText};
 
-pub(crate) const INDEX: &str = "INSERT INTO message_search (channel_id, seq, event_id, sender_id, created_at, \
-     has_link) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-pub(crate) const INDEX_WORDS: &str = "INSERT INTO message_words (rowid, words) VALUES (?1, ?2)";
-pub(crate) const ROWID: &str = "SELECT rowid FROM message_search WHERE channel_id = ?1 AND seq = ?2";
-pub(crate) const RELINK: &str = "UPDATE message_search SET has_link = ?2 WHERE rowid = ?1";
-pub(crate) const REWORD: &str = "INSERT OR REPLACE INTO message_words (rowid, words) VALUES (?1, ?2)";
-pub(crate) const UNINDEX: &str = "DELETE FROM message_search WHERE rowid = ?1";
+/// The last number given to a message; the next is one more.
+pub(crate) const LAST_ROWID: &str =
+    "SELECT coalesce(max(search_rowid), 0) FROM events INDEXED BY events_search WHERE search_rowid IS NOT NULL";
+pub(crate) const INDEX_WORDS: &str = "INSERT OR REPLACE INTO message_words (rowid, words) VALUES (?1, ?2)";
+pub(crate) const ROWID: &str = "SELECT search_rowid FROM events WHERE channel_id = ?1 AND seq = ?2";
 pub(crate) const UNINDEX_WORDS: &str = "DELETE FROM message_words WHERE rowid = ?1";
 
-/// The filters both searches share, after `s`: `?2` the message the page
-/// goes back from (`~` for the newest), `?3` the searcher, `?4` a channel,
-/// `?5` a sender, `?6` before and `?7` after (ms), `?8` links only, `?9` how many.
+/// The filters both searches share, on the event `e` under number `$n`:
+/// `?2`, `?3` the channel and seq of the message the page goes back from
+/// (NULL: the newest), `?4` the searcher, `?5` a channel, `?6` a sender,
+/// `?7` before and `?8` after (ms), `?9` links only, `?10` how many. Newest
+/// first is the numbers' order, which FTS5 walks backwards, stopping as soon
+/// as a page is full.
 macro_rules! filters {
-    () => {
-        " s.event_id < ?2 \
-         AND EXISTS (SELECT 1 FROM members m WHERE m.channel_id = s.channel_id AND m.user_id = ?3) \
-         AND (?4 IS NULL OR s.channel_id = ?4) AND (?5 IS NULL OR s.sender_id = ?5) \
-         AND (?6 IS NULL OR s.created_at < ?6) AND (?7 IS NULL OR s.created_at >= ?7) \
-         AND (?8 = 0 OR s.has_link = 1) \
-         ORDER BY s.event_id DESC LIMIT ?9"
+    ($n:literal) => {
+        concat!(
+            " (?2 IS NULL OR ",
+            $n,
+            " < (SELECT x.search_rowid FROM events x WHERE x.channel_id = ?2 AND x.seq = ?3)) \
+             AND e.deleted = 0 \
+             AND EXISTS (SELECT 1 FROM members m WHERE m.channel_id = e.channel_id AND m.user_id = ?4) \
+             AND (?5 IS NULL OR e.channel_id = ?5) AND (?6 IS NULL OR e.sender_id = ?6) \
+             AND (?7 IS NULL OR e.created_at < ?7) AND (?8 IS NULL OR e.created_at >= ?8) \
+             AND (?9 = 0 OR e.body LIKE '%http://%' OR e.body LIKE '%https://%') \
+             ORDER BY ",
+            $n,
+            " DESC LIMIT ?10"
+        )
     };
 }
 
@@ -41,18 +50,17 @@ macro_rules! filters {
 pub(crate) const SEARCH_WORDS: &str = concat!(
     "SELECT ",
     event_columns!(),
-    " FROM message_words CROSS JOIN message_search s ON s.rowid = message_words.rowid",
-    " CROSS JOIN events e ON e.channel_id = s.channel_id AND e.seq = s.seq",
+    " FROM message_words CROSS JOIN events e INDEXED BY events_search ON e.search_rowid = message_words.rowid",
     " WHERE message_words MATCH ?1 AND",
-    filters!()
+    filters!("message_words.rowid")
 );
 /// Filters alone (`from:@bob`): `?1` unused.
 pub(crate) const SEARCH_FILTERS: &str = concat!(
     "SELECT ",
     event_columns!(),
-    " FROM message_search s CROSS JOIN events e ON e.channel_id = s.channel_id AND e.seq = s.seq",
-    " WHERE ?1 IS NULL AND",
-    filters!()
+    " FROM events e INDEXED BY events_search",
+    " WHERE ?1 IS NULL AND e.search_rowid IS NOT NULL AND",
+    filters!("e.search_rowid")
 );
 
 /// The query as FTS5 syntax: every word and phrase double-quoted (they hold
@@ -74,7 +82,8 @@ pub(crate) async fn search(pool: &SqlitePool, search: &Search<'_>) -> Result<Vec
     let sql = if words.is_some() { SEARCH_WORDS } else { SEARCH_FILTERS };
     sqlx::query_as::<_, EventRow>(sql)
         .bind(words)
-        .bind(search.before.map_or_else(|| "~".to_owned(), |id| id.to_string()))
+        .bind(search.before.map(|(channel, _)| channel.to_string()))
+        .bind(search.before.map(|(_, seq)| seq))
         .bind(search.user.to_string())
         .bind(search.channel.map(|c| c.to_string()))
         .bind(search.sender.map(|u| u.to_string()))
@@ -90,18 +99,15 @@ pub(crate) async fn search(pool: &SqlitePool, search: &Search<'_>) -> Result<Vec
         .collect()
 }
 
-/// Indexes a new message, in the writer's transaction.
-pub(crate) fn index(conn: &Connection, event: &Event, body: &str) -> Result<()> {
-    let row = (
-        IdText::of(event.channel_id.as_uuid()),
-        event.seq,
-        IdText::of(event.id.as_uuid()),
-        IdText::of(event.sender_id.as_uuid()),
-        event.created_at.millis(),
-        fulltext::has_link(body),
-    );
-    conn.prepare_cached(INDEX).map_err(write_err)?.execute(row).map_err(write_err)?;
-    let rowid = conn.last_insert_rowid();
+/// The number the next message of this transaction is stored under.
+pub(crate) fn next_rowid(conn: &Connection) -> Result<i64> {
+    let last: i64 =
+        conn.prepare_cached(LAST_ROWID).map_err(write_err)?.query_row([], |r| r.get(0)).map_err(write_err)?;
+    Ok(last + 1)
+}
+
+/// Indexes a message's `body` under its number, in the writer's transaction.
+pub(crate) fn index(conn: &Connection, rowid: i64, body: &str) -> Result<()> {
     conn.prepare_cached(INDEX_WORDS)
         .map_err(write_err)?
         .execute((rowid, fulltext::indexed(body)))
@@ -111,30 +117,32 @@ pub(crate) fn index(conn: &Connection, event: &Event, body: &str) -> Result<()> 
 
 fn rowid(conn: &Connection, channel: ChannelId, seq: Seq) -> Result<Option<i64>> {
     let mut statement = conn.prepare_cached(ROWID).map_err(write_err)?;
-    statement.query_row((IdText::of(channel.as_uuid()), seq), |r| r.get(0)).optional().map_err(write_err)
+    let found: Option<Option<i64>> =
+        statement.query_row((IdText::of(channel.as_uuid()), seq), |r| r.get(0)).optional().map_err(write_err)?;
+    Ok(found.flatten())
 }
 
 /// An edited message is found by its new text.
 pub(crate) fn reindex(conn: &Connection, channel: ChannelId, seq: Seq, body: &str) -> Result<()> {
-    let Some(rowid) = rowid(conn, channel, seq)? else { return Ok(()) };
-    conn.prepare_cached(RELINK).map_err(write_err)?.execute((rowid, fulltext::has_link(body))).map_err(write_err)?;
-    conn.prepare_cached(REWORD).map_err(write_err)?.execute((rowid, fulltext::indexed(body))).map_err(write_err)?;
-    Ok(())
+    match rowid(conn, channel, seq)? {
+        Some(rowid) => index(conn, rowid, body),
+        None => Ok(()),
+    }
 }
 
 /// A deleted message is never found.
 pub(crate) fn unindex(conn: &Connection, channel: ChannelId, seq: Seq) -> Result<()> {
     let Some(rowid) = rowid(conn, channel, seq)? else { return Ok(()) };
     conn.prepare_cached(UNINDEX_WORDS).map_err(write_err)?.execute([rowid]).map_err(write_err)?;
-    conn.prepare_cached(UNINDEX).map_err(write_err)?.execute([rowid]).map_err(write_err)?;
     Ok(())
 }
 
-/// Indexes the messages stored before search existed (migration 0008).
+/// Indexes the messages stored before search existed (migration 0008), in
+/// the order they were stored.
 pub(crate) async fn fill_backlog(pool: &SqlitePool) -> Result<()> {
-    let backlog: Vec<(String, i64, String, String, i64, String)> = sqlx::query_as(
-        "SELECT e.channel_id, e.seq, e.id, e.sender_id, e.created_at, e.body FROM search_backlog b \
-         CROSS JOIN events e ON e.channel_id = b.channel_id AND e.seq = b.seq",
+    let backlog: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT e.channel_id, e.seq, e.body FROM search_backlog b \
+         CROSS JOIN events e ON e.channel_id = b.channel_id AND e.seq = b.seq ORDER BY e.created_at, e.id",
     )
     .fetch_all(pool)
     .await
@@ -143,23 +151,17 @@ pub(crate) async fn fill_backlog(pool: &SqlitePool) -> Result<()> {
         return Ok(());
     }
     let mut tx = pool.begin().await.map_err(db_err)?;
-    for (channel, seq, id, sender, created_at, body) in &backlog {
-        let done = sqlx::query(INDEX)
+    let (last,): (i64,) = sqlx::query_as(LAST_ROWID).fetch_one(&mut *tx).await.map_err(db_err)?;
+    for (n, (channel, seq, body)) in backlog.iter().enumerate() {
+        let rowid = last + 1 + n as i64;
+        sqlx::query("UPDATE events SET search_rowid = ?3 WHERE channel_id = ?1 AND seq = ?2")
             .bind(channel)
             .bind(seq)
-            .bind(id)
-            .bind(sender)
-            .bind(created_at)
-            .bind(fulltext::has_link(body))
+            .bind(rowid)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query(INDEX_WORDS)
-            .bind(done.last_insert_rowid())
-            .bind(fulltext::indexed(body))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(INDEX_WORDS).bind(rowid).bind(fulltext::indexed(body)).execute(&mut *tx).await.map_err(db_err)?;
     }
     sqlx::query("DELETE FROM search_backlog").execute(&mut *tx).await.map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;

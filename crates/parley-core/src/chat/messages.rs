@@ -8,7 +8,7 @@ use super::{Chat, EventPage};
 use crate::command::{Change, Command};
 use crate::fulltext::SearchQuery;
 use crate::id::{ChannelId, EventId, UserId};
-use crate::model::{name_key, Event, EventKind, MyChannel, Reactions};
+use crate::model::{Channel, Event, EventKind, Reactions, User};
 use crate::parse::{ClientMsgId, PageLimit, Seq};
 use crate::ports::Search;
 use crate::writer::{Answer, Written};
@@ -18,9 +18,16 @@ use crate::{Error, ErrorCode, Result};
 /// first; `has_more`: older ones follow.
 #[derive(Debug, Clone)]
 pub struct MentionPage {
-    /// My channel (as my channel list has it) and the message.
-    pub mentions: Vec<(MyChannel, Event)>,
+    pub mentions: Vec<Placed>,
     pub has_more: bool,
+}
+
+/// A message with the channel it is in (and a DM's people, who name it).
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub channel: Channel,
+    pub people: Option<Vec<User>>,
+    pub event: Event,
 }
 
 /// A page of search results, newest first; `has_more`: older ones follow.
@@ -30,12 +37,10 @@ pub struct SearchPage {
     pub has_more: bool,
 }
 
-/// A message a search found: my channel it is in, the message with its
-/// state, and where its text matches (character ranges).
+/// A message a search found, and where its text matches (character ranges).
 #[derive(Debug, Clone)]
 pub struct Found {
-    pub channel: MyChannel,
-    pub event: Event,
+    pub placed: Placed,
     pub highlights: Vec<(usize, usize)>,
 }
 
@@ -102,29 +107,30 @@ impl Chat {
         let mut events = self.store.mentions(user, before, limit.get() + 1).await?;
         let has_more = events.len() > limit.get() as usize;
         events.truncate(limit.get() as usize);
-        let channels = self.store.my_channels(user).await?;
-        let mentions = self.in_my_channels(user, events, channels).await?;
+        let mentions = self.placed(user, events).await?;
         Ok(MentionPage { mentions, has_more })
     }
 
     /// The messages of `user`'s channels that match the search `q` (see
-    /// [`crate::fulltext`]), newest first, older than message `before` when
-    /// given, each with where it matches. `in:#channel` names one of theirs
+    /// [`crate::fulltext`]), newest first, older than the message at
+    /// `before` (its channel and `seq`) when given, each with where it matches. `in:#channel` names one of theirs
     /// (another, or a channel of that name they are not in, finds nothing);
     /// `from:@someone` unknown finds nothing.
-    pub async fn search(&self, user: UserId, q: &str, before: Option<EventId>, limit: PageLimit) -> Result<SearchPage> {
+    pub async fn search(
+        &self,
+        user: UserId,
+        q: &str,
+        before: Option<(ChannelId, Seq)>,
+        limit: PageLimit,
+    ) -> Result<SearchPage> {
         let query = SearchQuery::parse(q)?;
         let nothing = SearchPage { results: Vec::new(), has_more: false };
-        let channels = self.store.my_channels(user).await?;
         let channel = match &query.channel {
             None => None,
-            Some(name) => {
-                let key = name_key(name);
-                match channels.iter().find(|c| c.channel.name_key().as_ref() == Some(&key)) {
-                    Some(mine) => Some(mine.channel.id),
-                    None => return Ok(nothing),
-                }
-            }
+            Some(name) => match self.store.channel_named(name).await? {
+                Some(named) if self.store.role(named.id, user).await?.is_some() => Some(named.id),
+                _ => return Ok(nothing),
+            },
         };
         let sender = match &query.from {
             None => None,
@@ -138,46 +144,47 @@ impl Chat {
         let has_more = events.len() > limit.get() as usize;
         events.truncate(limit.get() as usize);
         let results = self
-            .in_my_channels(user, events, channels)
+            .placed(user, events)
             .await?
             .into_iter()
-            .map(|(channel, event)| {
-                let highlights = match &event.kind {
+            .map(|placed| {
+                let highlights = match &placed.event.kind {
                     EventKind::Message { body, .. } => query.highlights(body),
                     _ => Vec::new(),
                 };
-                Found { channel, event, highlights }
+                Found { placed, highlights }
             })
             .collect();
         Ok(SearchPage { results, has_more })
     }
 
-    /// `events` (of several channels) with their reactions, each with
-    /// `user`'s channel it is in, in the order given; those of a channel
-    /// not among `channels` (left since they were read) are left out.
-    async fn in_my_channels(
-        &self,
-        user: UserId,
-        events: Vec<Event>,
-        channels: Vec<MyChannel>,
-    ) -> Result<Vec<(MyChannel, Event)>> {
-        let channels: HashMap<ChannelId, MyChannel> = channels.into_iter().map(|c| (c.channel.id, c)).collect();
-        let order: Vec<(ChannelId, EventId)> = events.iter().map(|e| (e.channel_id, e.id)).collect();
+    /// `events` (of several channels, `user`'s) with their reactions, each
+    /// with its channel, in the order given: a read of each channel, not of
+    /// every channel of `user`'s with its counts.
+    async fn placed(&self, user: UserId, events: Vec<Event>) -> Result<Vec<Placed>> {
         let mut by_channel: HashMap<ChannelId, Vec<Event>> = HashMap::new();
+        let order: Vec<(ChannelId, EventId)> = events.iter().map(|e| (e.channel_id, e.id)).collect();
         for event in events {
             by_channel.entry(event.channel_id).or_default().push(event);
         }
-        for (channel, events) in &mut by_channel {
-            self.with_reactions(*channel, Some(user), events).await?;
-        }
-        let mut found = Vec::with_capacity(order.len());
-        for (channel, id) in order {
-            let (Some(mine), Some(list)) = (channels.get(&channel), by_channel.get_mut(&channel)) else { continue };
-            if let Some(at) = list.iter().position(|e| e.id == id) {
-                found.push((mine.clone(), list.swap_remove(at)));
+        let mut channels: HashMap<ChannelId, (Channel, Option<Vec<User>>)> = HashMap::new();
+        for (id, events) in &mut by_channel {
+            self.with_reactions(*id, Some(user), events).await?;
+            if let Some(channel) = self.store.channel(*id).await? {
+                let people = self.dm_people(&channel).await?;
+                channels.insert(*id, (channel, people));
             }
         }
-        Ok(found)
+        let mut placed = Vec::with_capacity(order.len());
+        for (channel, id) in order {
+            let (Some((channel, people)), Some(list)) = (channels.get(&channel), by_channel.get_mut(&channel)) else {
+                continue;
+            };
+            if let Some(at) = list.iter().position(|e| e.id == id) {
+                placed.push(Placed { channel: channel.clone(), people: people.clone(), event: list.swap_remove(at) });
+            }
+        }
+        Ok(placed)
     }
 
     /// Fills in the reactions of the messages among `events`, in the order

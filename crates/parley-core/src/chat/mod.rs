@@ -11,7 +11,7 @@ mod invites;
 mod messages;
 mod people;
 
-pub use messages::{Found, MentionPage, SearchPage, Thread};
+pub use messages::{Found, MentionPage, Placed, SearchPage, Thread};
 
 use std::sync::Arc;
 

@@ -8,10 +8,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, put};
 use axum::{Json, Router};
+use parley_core::chat::Placed;
 use parley_core::command::Change;
 use parley_core::emoji::Emoji;
 use parley_core::error::Error;
-use parley_core::id::{EventId, UserId};
+use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::Role;
 use parley_core::parse::{parse_seq, Body, ClientMsgId, PageLimit};
 use parley_core::writer::{Answer, Written};
@@ -141,11 +142,8 @@ async fn mentions(
 ) -> ApiResult<Json<wire::MentionsResponse>> {
     let before = query.before.as_deref().map(str::parse::<EventId>).transpose()?;
     let page = state.chat.mentions(authed.user.id, before, PageLimit::parse(query.limit)?).await?;
-    let mentions = page
-        .mentions
-        .iter()
-        .map(|(channel, event)| wire::Mention { channel: channel.into(), event: event.into() })
-        .collect();
+    let mentions =
+        page.mentions.iter().map(|p| wire::Mention { channel: channel(p), event: (&p.event).into() }).collect();
     Ok(Json(wire::MentionsResponse { mentions, has_more: page.has_more }))
 }
 
@@ -156,18 +154,31 @@ async fn search(
 ) -> ApiResult<Json<wire::SearchResponse>> {
     let q = params.q.as_deref().ok_or_else(|| Error::bad_request("q is required: what to search for"))?;
     state.rates.user(Class::Searches, authed.user.id)?;
-    let before = params.before.as_deref().map(str::parse::<EventId>).transpose()?;
+    let before = params.before.as_deref().map(place).transpose()?;
     let page = state.chat.search(authed.user.id, q, before, PageLimit::parse(params.limit)?).await?;
     let results = page
         .results
         .iter()
         .map(|found| wire::SearchResult {
-            channel: (&found.channel).into(),
-            event: (&found.event).into(),
+            channel: channel(&found.placed),
+            event: (&found.placed.event).into(),
             highlights: found.highlights.iter().map(|(start, end)| [*start, *end]).collect(),
         })
         .collect();
     Ok(Json(wire::SearchResponse { results, has_more: page.has_more }))
+}
+
+/// A message's place, `<channel_id>:<seq>`, as a search pages by.
+fn place(raw: &str) -> Result<(ChannelId, i64), Error> {
+    let malformed = || Error::bad_request("before must be a message's place, <channel_id>:<seq>");
+    let (channel, seq) = raw.split_once(':').ok_or_else(malformed)?;
+    let seq = seq.parse::<i64>().ok().filter(|s| *s >= 1).ok_or_else(malformed)?;
+    Ok((channel.parse().map_err(|_| malformed())?, seq))
+}
+
+/// The channel a message is in, as `GET /channels/{id}` serves it.
+fn channel(placed: &Placed) -> wire::Channel {
+    wire::Channel::from(&placed.channel).with_members(placed.people.clone())
 }
 
 /// A message's `seq` in a path.

@@ -23,7 +23,7 @@ async fn found(h: &Harness, user: UserId, q: &str) -> Vec<String> {
 }
 
 fn bodies(page: &SearchPage) -> Vec<String> {
-    page.results.iter().map(|f| body(&f.event)).collect()
+    page.results.iter().map(|f| body(&f.placed.event)).collect()
 }
 
 fn body(event: &Event) -> String {
@@ -111,7 +111,7 @@ pub async fn search_follows_edits_deletes_and_membership(store: Arc<dyn Store>) 
     let limit = PageLimit::parse(Some(2)).must("limit");
     let page = h.chat.search(bob.id, "paged", None, limit).await.must("page");
     assert_eq!((bodies(&page), page.has_more), (vec!["paged item 4".to_owned(), "paged item 3".to_owned()], true));
-    let before = page.results.last().map(|f| f.event.id);
+    let before = page.results.last().map(|f| (f.placed.event.channel_id, f.placed.event.seq));
     let page = h.chat.search(bob.id, "paged", before, limit).await.must("page 2");
     assert_eq!(bodies(&page), ["paged item 2", "paged item 1"]);
     assert_eq!(page.results[0].highlights, [(0, 5)], "where it matches, in characters");
