@@ -18,11 +18,12 @@ use crate::error::db_err;
 use crate::rows::{event_columns, to_db, EventRow};
 
 /// `$1`…`$7`: the messages' channel, seq, id, sender, time, whether each
-/// links, and its words as `tsvector` text.
+/// links, and its words as `tsvector` text. A message indexed already (two
+/// nodes filling the backlog at once) is left as it is.
 pub(crate) const INDEX: &str = "INSERT INTO message_search \
      (channel_id, seq, event_id, sender_id, created_at, has_link, words) \
      SELECT c, s, i, u, t, l, w::tsvector FROM UNNEST($1::uuid[], $2::int8[], $3::uuid[], $4::uuid[], \
-     $5::timestamptz[], $6::bool[], $7::text[]) AS k (c, s, i, u, t, l, w)";
+     $5::timestamptz[], $6::bool[], $7::text[]) AS k (c, s, i, u, t, l, w) ON CONFLICT DO NOTHING";
 pub(crate) const REINDEX: &str =
     "UPDATE message_search SET has_link = $3, words = $4::text::tsvector WHERE channel_id = $1 AND seq = $2";
 pub(crate) const UNINDEX: &str = "DELETE FROM message_search WHERE channel_id = $1 AND seq = $2";
@@ -144,36 +145,52 @@ impl Indexed {
     }
 }
 
-/// Indexes the messages stored before search existed (migration 0008).
+/// Indexes the messages stored before search existed (migration 0008), a
+/// chunk at a time, each in a transaction of its own that also forgets it:
+/// memory stays bounded, and a node stopped halfway goes on where it was.
 pub(crate) async fn fill_backlog(pool: &PgPool) -> Result<()> {
     type Row = (Uuid, i64, Uuid, Uuid, DateTime<Utc>, String);
-    let backlog: Vec<Row> = sqlx::query_as(
-        "SELECT e.channel_id, e.seq, e.id, e.sender_id, e.created_at, e.body FROM search_backlog b \
-         JOIN events e ON e.channel_id = b.channel_id AND e.seq = b.seq",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    if backlog.is_empty() {
-        return Ok(());
-    }
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    for chunk in backlog.chunks(5_000) {
-        let mut indexed = Indexed::default();
-        for (channel, seq, id, sender, at, body) in chunk {
-            indexed.channel.push(*channel);
-            indexed.seq.push(*seq);
-            indexed.id.push(*id);
-            indexed.sender.push(*sender);
-            indexed.at.push(*at);
-            indexed.link.push(fulltext::has_link(body));
-            indexed.words.push(tsvector(body));
+    let mut indexed = 0usize;
+    loop {
+        let mut tx = pool.begin().await.map_err(db_err)?;
+        let chunk: Vec<Row> = sqlx::query_as(
+            "SELECT e.channel_id, e.seq, e.id, e.sender_id, e.created_at, e.body FROM \
+             (SELECT channel_id, seq FROM search_backlog ORDER BY channel_id, seq LIMIT 5000) b \
+             JOIN events e ON e.channel_id = b.channel_id AND e.seq = b.seq",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if chunk.is_empty() {
+            break;
         }
-        indexed.write(&mut tx).await?;
+        let mut rows = Indexed::default();
+        for (channel, seq, id, sender, at, body) in &chunk {
+            rows.channel.push(*channel);
+            rows.seq.push(*seq);
+            rows.id.push(*id);
+            rows.sender.push(*sender);
+            rows.at.push(*at);
+            rows.link.push(fulltext::has_link(body));
+            rows.words.push(tsvector(body));
+        }
+        let (channels, seqs) = (rows.channel.clone(), rows.seq.clone());
+        rows.write(&mut tx).await?;
+        sqlx::query(
+            "DELETE FROM search_backlog b USING UNNEST($1::uuid[], $2::int8[]) AS k (channel_id, seq) \
+             WHERE b.channel_id = k.channel_id AND b.seq = k.seq",
+        )
+        .bind(channels)
+        .bind(seqs)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        indexed += chunk.len();
     }
-    sqlx::query("DELETE FROM search_backlog").execute(&mut *tx).await.map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    tracing::info!(messages = backlog.len(), "postgres: messages indexed for search");
+    if indexed > 0 {
+        tracing::info!(messages = indexed, "postgres: messages indexed for search");
+    }
     Ok(())
 }
 

@@ -390,3 +390,42 @@ async fn users_from_before_keep_look_alike_names_and_get_their_keys() {
     assert_eq!(refused.message, parley_core::Error::from(NameClash::DisplayNameLooksTaken).message);
     store.close().await;
 }
+
+/// Messages stored before search existed (migration 0008 lists them) are
+/// indexed, a chunk at a time, when the schema is next migrated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_from_before_search_are_indexed_by_the_next_migration() {
+    let (store, db) = store().await;
+    let owner = user(&store, "owner", Timestamp::now()).await;
+    let channel = seeded_channel(&store, &owner).await;
+    let mut tx = store.begin().await.expect("begin");
+    let messages: Vec<Event> = (2..=4).map(|seq| message(channel, owner.id, seq, &format!("m{seq}"))).collect();
+    tx.insert_events(&messages).await.expect("insert_events");
+    tx.set_heads(&[ChannelHead { id: channel, last_seq: 4 }]).await.expect("set_heads");
+    tx.commit().await.expect("commit");
+
+    // As a store from before search: nothing indexed, every message listed.
+    let mut conn = PgConnection::connect(&db.url).await.expect("connect");
+    sqlx::raw_sql(
+        "DELETE FROM message_search; \
+         INSERT INTO search_backlog (channel_id, seq) SELECT channel_id, seq FROM events WHERE type = 'message';",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("as before search");
+    conn.close().await.expect("close");
+
+    PostgresStore::migrate(&db.url).await.expect("migrate");
+    let query = parley_core::fulltext::SearchQuery::parse("hi").expect("a query");
+    let search = parley_core::ports::Search {
+        user: owner.id,
+        query: &query,
+        channel: None,
+        sender: None,
+        before: None,
+        limit: 10,
+    };
+    let found = parley_core::ports::EventLog::search(&store, &search).await.expect("search");
+    assert_eq!(found.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 3, 2], "every one, newest first");
+    store.close().await;
+}

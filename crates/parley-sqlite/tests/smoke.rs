@@ -134,3 +134,51 @@ async fn the_wal_is_checkpointed_in_the_background() {
     task.await.unwrap();
     store.close().await;
 }
+
+/// Messages stored before search existed (migration 0008 lists them) are
+/// indexed when the store next opens, newest first as they were stored.
+#[tokio::test]
+async fn messages_from_before_search_are_indexed_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let (sequencer, task) = Sequencer::start(store.clone() as Arc<dyn EventLog>, Arc::new(|_| {}));
+    let alice = user("alice");
+    store.create_user(&alice, "hash").await.unwrap();
+    let channel = general(alice.id);
+    sequencer
+        .submit(Command::Create { channel: channel.clone(), members: vec![(alice.id, Role::Owner)] })
+        .await
+        .unwrap();
+    for i in 1..=3 {
+        sequencer.submit(post(channel.id, alice.id, &format!("m{i}"), &format!("older words {i}"))).await.unwrap();
+    }
+    drop(sequencer);
+    task.await.unwrap();
+    store.close().await;
+
+    // As a store from before search: no numbers, no words, every message listed.
+    let url = format!("sqlite://{}", dir.path().join("parley.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "UPDATE events SET search_rowid = NULL; DELETE FROM message_words; \
+         INSERT INTO search_backlog (channel_id, seq) SELECT channel_id, seq FROM events WHERE type = 'message';",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::Connection::close(conn).await.unwrap();
+
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let query = parley_core::fulltext::SearchQuery::parse("older words").unwrap();
+    let search = parley_core::ports::Search {
+        user: alice.id,
+        query: &query,
+        channel: None,
+        sender: None,
+        before: None,
+        limit: 10,
+    };
+    let found = store.search(&search).await.unwrap();
+    assert_eq!(found.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 3, 2], "every one, newest first");
+    store.close().await;
+}
