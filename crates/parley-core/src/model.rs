@@ -196,6 +196,24 @@ pub fn mention_count(kind: ChannelKind, unread: i64, mentioned: i64) -> i64 {
     }
 }
 
+impl ReadMarker {
+    /// The marker a store read back after moving it: `unread` messages and
+    /// `mentioned` stored mentions of me after `last_read_seq`, in a channel
+    /// of `kind` as stored (a malformed kind is `internal`).
+    pub fn counted(
+        channel_id: ChannelId,
+        last_read_seq: Seq,
+        unread: i64,
+        mentioned: i64,
+        kind: &str,
+    ) -> Result<Self, Error> {
+        let kind =
+            ChannelKind::from_db(kind).ok_or_else(|| Error::internal(format!("malformed row: kind {kind:?}")))?;
+        let mention_count = mention_count(kind, unread, mentioned);
+        Ok(ReadMarker { channel_id, last_read_seq, unread_count: unread, mention_count })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub user: User,
@@ -358,12 +376,6 @@ pub struct Mentions {
 impl Mentions {
     pub fn is_empty(&self) -> bool {
         self.users.is_empty() && !self.channel && !self.here
-    }
-
-    /// Whether `user` is told of it as a mention: named, or reached by
-    /// `@channel`, or by `@here` while `online`.
-    pub fn of(&self, user: UserId, online: bool) -> bool {
-        self.channel || (self.here && online) || self.users.contains(&user)
     }
 }
 

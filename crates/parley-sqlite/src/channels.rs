@@ -3,12 +3,10 @@
 use async_trait::async_trait;
 use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{
-    mention_count, name_key, Channel, ChannelKind, Member, MyChannel, Notify, Preferences, ReadMarker, Role,
-};
+use parley_core::model::{name_key, Channel, Member, MyChannel, Notify, Preferences, ReadMarker, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
-use parley_core::{Error, Result};
+use parley_core::Result;
 
 use crate::error::db_err;
 use crate::rows::{channel_columns, id, preferences, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
@@ -195,11 +193,7 @@ impl ChannelStore for SqliteStore {
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
             )
             .await?;
-        let Some((unread_count, mentioned, kind)) = moved else { return Ok(None) };
-        let kind =
-            ChannelKind::from_db(&kind).ok_or_else(|| Error::internal(format!("malformed row: kind {kind:?}")))?;
-        let mention_count = mention_count(kind, unread_count, mentioned);
-        Ok(Some(ReadMarker { channel_id: channel, last_read_seq: seq, unread_count, mention_count }))
+        moved.map(|(unread, mentioned, kind)| ReadMarker::counted(channel, seq, unread, mentioned, &kind)).transpose()
     }
 
     async fn set_preferences(
