@@ -29,6 +29,7 @@ use parley_core::model::{ChannelKind, User};
 use parley_core::parse::{Body, ChannelName, ClientMsgId, Password, Username};
 use parley_core::writer::Answer;
 use parley_protocol::{ClientFrame, ServerFrame};
+use parley_server::auth::NewAccount;
 use parley_server::gateway::session::{self, Inbound, Outbound, Resume, Settings};
 use parley_server::state::AppState;
 use parley_server::{Application, Config};
@@ -66,10 +67,12 @@ fn fixture() -> &'static Fixture {
             let register = |name: &str| {
                 let auth = state.auth.clone();
                 let name = Username::parse(name).expect("a username");
-                async move { auth.register(name, Password::parse("long enough").expect("a password"), None).await }
+                async move {
+                    auth.register(NewAccount::by_owner(name, Password::parse("long enough").expect("a password"))).await
+                }
             };
-            let (alice, token) = register("alice").await.expect("alice");
-            let (bob, _) = register("bob").await.expect("bob");
+            let (alice, token, _) = register("alice").await.expect("alice");
+            let (bob, _, _) = register("bob").await.expect("bob");
             let (_, token_hash) = state.auth.authenticate(&token).await.expect("alice's session");
             let chat = &state.chat;
             let name = |n: &str| ChannelName::parse(n).expect("a channel name");

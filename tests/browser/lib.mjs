@@ -36,7 +36,7 @@ export class Server {
   }
 
   async run() {
-    const args = ["serve", "--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--send-rate", "0",
+    const args = ["serve", "--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--send-rate", "0", "--registration", "open",
       "--allowed-origin", `http://127.0.0.1:${this.relayPort}`];
     this.process = spawn(this.binary, args, { env: { ...process.env, PARLEY_LOG: "warn" }, stdio: ["ignore", "inherit", "inherit"] });
     const exited = new Promise((resolve) => this.process.once("exit", resolve));

@@ -21,6 +21,7 @@
 //! - [`writer`]: who appends a change, chosen once: the Sequencer, or the command log.
 //! - [`chat`]: the rules of the product (who may see, join, post, read) over the ports.
 
+pub mod accounts;
 pub mod apply;
 pub mod chat;
 pub mod command;

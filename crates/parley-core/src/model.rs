@@ -11,6 +11,57 @@ pub struct User {
     pub username: Username,
     pub display_name: String,
     pub created_at: Timestamp,
+    /// What they may do on the server as a whole.
+    pub role: ServerRole,
+    /// When an admin deactivated them: they cannot sign in, their messages stay.
+    pub deactivated_at: Option<Timestamp>,
+}
+
+impl User {
+    /// A new member of the server, not yet stored.
+    pub fn new(username: Username, display_name: String) -> User {
+        User {
+            id: UserId::generate(),
+            username,
+            display_name,
+            created_at: Timestamp::now(),
+            role: ServerRole::Member,
+            deactivated_at: None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == ServerRole::Admin && self.deactivated_at.is_none()
+    }
+}
+
+/// A user's role on the server: its admins run it (users, sign-up, every
+/// channel); the first account of a fresh server is its admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerRole {
+    Admin,
+    Member,
+}
+
+impl ServerRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerRole::Admin => "admin",
+            ServerRole::Member => "member",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(ServerRole::Admin),
+            "member" => Some(ServerRole::Member),
+            _ => None,
+        }
+    }
+
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        ServerRole::from_db(s).ok_or_else(|| Error::bad_request("role must be admin or member"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -221,10 +272,12 @@ pub struct Member {
     pub joined_at: Timestamp,
 }
 
+/// A link that lets whoever has it in: into a channel, or, with no channel,
+/// onto the server (a join link, made by an admin, for invite-only sign-up).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invite {
     pub code: String,
-    pub channel_id: ChannelId,
+    pub channel_id: Option<ChannelId>,
     pub created_by: UserId,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
@@ -245,6 +298,54 @@ pub struct Session {
     pub user_id: UserId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// When it was last used, to within [`Session::SEEN_EVERY_SECONDS`].
+    pub last_seen_at: Timestamp,
+    /// The `User-Agent` it was opened with, cut to [`Session::MAX_USER_AGENT`] bytes.
+    pub user_agent: Option<String>,
+}
+
+impl Session {
+    /// `last_seen_at` is written again only when older than this: a request
+    /// costs no write.
+    pub const SEEN_EVERY_SECONDS: i64 = 300;
+    pub const MAX_USER_AGENT: usize = 256;
+
+    /// What names it to its holder (listing, revoking): the first 16 hex
+    /// digits of its token's hash, which can never be turned back into the token.
+    pub fn public_id(&self) -> &str {
+        self.token_hash.get(..16).unwrap_or(&self.token_hash)
+    }
+}
+
+/// A password reset an admin made for a user (there is no e-mail): one use,
+/// for an hour. Only the token's hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordReset {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl PasswordReset {
+    pub const SECONDS: i64 = 3600;
+}
+
+/// One entry of the server's audit log: an admin's or a moderator's action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Given by the store, increasing; 0 before it is stored.
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor_id: UserId,
+    /// What was done, `area.verb` (`user.deactivate`).
+    pub action: String,
+    /// The user it was done to, if any.
+    pub user_id: Option<UserId>,
+    /// The channel it was done in or to, if any.
+    pub channel_id: Option<ChannelId>,
+    /// The rest, a JSON object as text.
+    pub detail: String,
 }
 
 /// One entry of a channel's log.

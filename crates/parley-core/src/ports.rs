@@ -7,12 +7,14 @@
 
 use async_trait::async_trait;
 
+use crate::accounts::{Admission, Admitted};
 use crate::command::{Applied, Command};
 use crate::directory::DirectoryPage;
 use crate::fulltext::SearchQuery;
 use crate::id::{ChannelId, EventId, UserId};
 use crate::model::{
-    Channel, Event, Invite, Member, Mentions, MyChannel, Notify, Preferences, ReadMarker, Role, Session, User,
+    AuditEntry, Channel, Event, Invite, Member, Mentions, MyChannel, Notify, PasswordReset, Preferences, ReadMarker,
+    Role, ServerRole, Session, User,
 };
 use crate::parse::{Seq, Username};
 use crate::search::PeopleQuery;
@@ -26,7 +28,15 @@ pub trait UserStore: Send + Sync {
     /// look-alike key ([`NameKeys`](crate::names::NameKeys)) with another
     /// user's names; the check and the write are one step, even against
     /// writers on other nodes.
-    async fn create_user(&self, user: &User, password_hash: &str) -> Result<()>;
+    ///
+    /// In the same step it decides the [`admission`](crate::accounts): the
+    /// policy is checked against whether the server has any user yet, the
+    /// invite brought is counted (unknown, expired or used up: `not_found`,
+    /// and nothing is stored), and the account is the server's admin when
+    /// it is the first (`user.role` is not read).
+    async fn create_user(&self, user: &User, password_hash: &str, admission: &Admission<'_>) -> Result<Admitted>;
+    /// Whether any account exists: a fresh server has none.
+    async fn has_users(&self) -> Result<bool>;
     async fn user(&self, id: UserId) -> Result<Option<User>>;
     /// The user and their password hash, for login.
     async fn credentials(&self, username: &Username) -> Result<Option<(User, String)>>;
@@ -40,14 +50,40 @@ pub trait UserStore: Send + Sync {
     /// is not one this user holds already (their username's, their current
     /// name's), in one step with the write as for `create_user`.
     async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()>;
+    async fn set_password(&self, id: UserId, password_hash: &str) -> Result<()>;
+    async fn set_server_role(&self, id: UserId, role: ServerRole) -> Result<()>;
+    /// Deactivates the user at `at`, or reactivates them (`None`).
+    async fn set_deactivated(&self, id: UserId, at: Option<Timestamp>) -> Result<()>;
 }
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> Result<()>;
-    /// The user holding an unexpired session with this token hash.
-    async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
+    /// The unexpired session with this token hash and its user, when that
+    /// user is not deactivated.
+    async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<(User, Session)>>;
+    /// Notes that the session was used at `at`.
+    async fn touch_session(&self, token_hash: &str, at: Timestamp) -> Result<()>;
+    /// The unexpired sessions of `user`, the last seen first.
+    async fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Deletes every session of `user` but the one with token hash `keep`;
+    /// the token hashes deleted, so that their sockets can be closed.
+    async fn delete_sessions(&self, user: UserId, keep: Option<&str>) -> Result<Vec<String>>;
+    async fn create_reset(&self, reset: &PasswordReset) -> Result<()>;
+    /// Spends the reset with this token hash, if unused and unexpired at
+    /// `now`: its user. A reset is used once, even when two try at once.
+    async fn use_reset(&self, token_hash: &str, now: Timestamp) -> Result<Option<UserId>>;
+}
+
+/// The server's audit log: what admins and moderators did.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Stores `entry` under the next id (its `id` is not read).
+    async fn record(&self, entry: &AuditEntry) -> Result<()>;
+    /// The newest `limit` entries with an id below `before` (all when
+    /// `None`), newest first.
+    async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>>;
 }
 
 #[async_trait]
@@ -96,6 +132,11 @@ pub trait InviteStore: Send + Sync {
     /// Counts one use, atomically, if the invite is still usable at `now`.
     /// `None` when it is unknown, expired or used up.
     async fn use_invite(&self, code: &str, now: Timestamp) -> Result<Option<Invite>>;
+    /// The invites into `channel`, or the server's join links (`None`),
+    /// usable or not, the newest first.
+    async fn invites(&self, channel: Option<ChannelId>) -> Result<Vec<Invite>>;
+    /// Whether there was such an invite.
+    async fn delete_invite(&self, code: &str) -> Result<bool>;
 }
 
 #[async_trait]
@@ -300,6 +341,6 @@ pub trait Health: Send + Sync {
 }
 
 /// Everything a store provides.
-pub trait Store: UserStore + SessionStore + ChannelStore + InviteStore + EventLog + Health {}
+pub trait Store: UserStore + SessionStore + ChannelStore + InviteStore + AuditStore + EventLog + Health {}
 
-impl<T: UserStore + SessionStore + ChannelStore + InviteStore + EventLog + Health> Store for T {}
+impl<T: UserStore + SessionStore + ChannelStore + InviteStore + AuditStore + EventLog + Health> Store for T {}

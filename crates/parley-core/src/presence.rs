@@ -38,12 +38,15 @@ pub enum Notice {
 }
 
 /// What only a user's own sessions are told: not events of a channel's log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mine {
     /// Their read marker moved.
     Read(ReadMarker),
     /// Their preferences in a channel changed.
     Preferences(ChannelId, Preferences),
+    /// These sessions (their token hashes) ended: signed out, revoked,
+    /// the password changed, the account deactivated. Their sockets close.
+    Ended(Vec<String>),
 }
 
 #[async_trait]

@@ -102,8 +102,13 @@ impl World {
                 username: Username::parse(&name).expect("a username"),
                 display_name: name.clone(),
                 created_at: Timestamp::now(),
+                role: parley_core::model::ServerRole::Member,
+                deactivated_at: None,
             };
-            rig.store.create_user(&user, "hash").await.expect("create_user");
+            rig.store
+                .create_user(&user, "hash", &parley_core::accounts::Admission::by_owner())
+                .await
+                .expect("create_user");
             people.push(user.id);
         }
         let mut channels = Vec::new();

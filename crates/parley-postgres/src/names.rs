@@ -10,8 +10,9 @@
 //! one read and one write (passwords are hashed before), and a lock per key
 //! would have to be taken in one order everywhere to never deadlock.
 
+use parley_core::accounts::{self, Admission, Admitted};
 use parley_core::id::UserId;
-use parley_core::model::User;
+use parley_core::model::{Invite, User};
 use parley_core::names::{self, NameClash, NameKeys};
 use parley_core::search;
 use parley_core::{Error, ErrorCode, Result};
@@ -19,7 +20,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::db_err;
-use crate::rows::to_db;
+use crate::rows::{invite_columns, to_db, InviteRow};
+use parley_core::time::Timestamp;
 
 /// The transaction-scoped advisory lock every name write takes (the
 /// two-key form, apart from the migrator's one-key lock): "parl", 1.
@@ -54,20 +56,37 @@ async fn look_alikes(conn: &mut PgConnection, me: Uuid, keys: &[&str]) -> Result
     Ok(rows.into_iter().map(|(username, u, d, c)| (username, keys_of(u, d, c))).collect())
 }
 
-/// Stores `user` unless a name of theirs is taken or looks like another user's.
-pub(crate) async fn create_user(pool: &PgPool, user: &User, password_hash: &str) -> Result<()> {
+/// Stores `user` unless a name of theirs is taken or looks like another
+/// user's, or the server's sign-up does not let them in; counts the invite
+/// they bring in the same transaction. Under the names lock, so two
+/// sign-ups at once cannot both be the first.
+pub(crate) async fn create_user(
+    pool: &PgPool,
+    user: &User,
+    password_hash: &str,
+    admission: &Admission<'_>,
+) -> Result<Admitted> {
     let keys = NameKeys::of(user.username.as_str(), &user.display_name);
     let mut tx = pool.begin().await.map_err(db_err)?;
     lock_names(&mut tx).await?;
+    let first: bool =
+        !sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(&mut *tx).await.map_err(db_err)?;
+    accounts::check(admission, first)?;
+    let invite = match admission.invite {
+        Some(code) => Some(use_invite(&mut tx, code, admission.now).await?.ok_or_else(accounts::invite_unusable)?),
+        None => None,
+    };
     let others = look_alikes(&mut tx, user.id.as_uuid(), &keys.all()).await?;
     let others = others.iter().map(|(username, keys)| (username.as_str(), keys));
     if let Some(clash) = names::registration_clash(user.username.as_str(), &keys, others) {
         return Err(clash.into());
     }
+    let role = accounts::role(first);
     let [display, caseless] = &keys.display;
     sqlx::query(
         "INSERT INTO users (id, username, display_name, display_words, password_hash, created_at, \
-         username_skeleton, display_skeleton, display_skeleton_caseless) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         username_skeleton, display_skeleton, display_skeleton_caseless, role) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(user.id.as_uuid())
     .bind(user.username.as_str())
@@ -78,6 +97,7 @@ pub(crate) async fn create_user(pool: &PgPool, user: &User, password_hash: &str)
     .bind(&keys.username)
     .bind(display)
     .bind(caseless)
+    .bind(role.as_str())
     .execute(&mut *tx)
     .await
     .map_err(|e| match db_err(e) {
@@ -85,7 +105,28 @@ pub(crate) async fn create_user(pool: &PgPool, user: &User, password_hash: &str)
         e if e.code == ErrorCode::Conflict => NameClash::UsernameTaken.into(),
         e => e,
     })?;
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    Ok(Admitted { role, invite })
+}
+
+/// Counts one use of invite `code` if it is still usable at `now`, in one
+/// statement: two people taking the last use at once cannot both get it
+/// (the second waits for the first's row lock, then re-checks the WHERE
+/// against the row as the first left it). Same test as `Invite::usable_at`.
+pub(crate) async fn use_invite(conn: &mut PgConnection, code: &str, now: Timestamp) -> Result<Option<Invite>> {
+    sqlx::query_as::<_, InviteRow>(concat!(
+        "UPDATE invites SET uses = uses + 1 WHERE code = $1",
+        " AND (expires_at IS NULL OR expires_at > $2) AND (max_uses IS NULL OR uses < max_uses)",
+        " RETURNING ",
+        invite_columns!()
+    ))
+    .bind(code)
+    .bind(to_db(now)?)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_err)?
+    .map(InviteRow::decode)
+    .transpose()
 }
 
 /// Renames user `id` unless the new name looks like another user's (one the

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::{channels, events, names};
 
-const SCHEMA: [&str; 8] = [
+const SCHEMA: [&str; 9] = [
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_unique_channel_names.sql"),
     include_str!("../migrations/0003_user_display_words.sql"),
@@ -22,6 +22,7 @@ const SCHEMA: [&str; 8] = [
     include_str!("../migrations/0006_member_preferences.sql"),
     include_str!("../migrations/0007_mentions.sql"),
     include_str!("../migrations/0008_search.sql"),
+    include_str!("../migrations/0009_accounts.sql"),
 ];
 
 /// A query's parameters, bound by kind.

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{
-    mention_count, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify, Preferences, Role,
-    User,
+    mention_count, AuditEntry, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify,
+    Preferences, Role, ServerRole, Session, User,
 };
 use parley_core::parse::{Seq, Username};
 use parley_core::row::StoredColumns;
@@ -32,7 +32,7 @@ pub(crate) fn from_db(at: DateTime<Utc>) -> Timestamp {
 /// that `concat!` makes each query one `&'static str`.
 macro_rules! user_columns {
     () => {
-        "u.id, u.username, u.display_name, u.created_at"
+        "u.id, u.username, u.display_name, u.created_at, u.role AS server_role, u.deactivated_at"
     };
 }
 pub(crate) use user_columns;
@@ -43,6 +43,10 @@ pub(crate) struct UserRow {
     username: String,
     display_name: String,
     created_at: DateTime<Utc>,
+    /// Named apart from a member's role in the rows that hold both.
+    #[sqlx(rename = "server_role")]
+    role: String,
+    deactivated_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -52,6 +56,8 @@ impl UserRow {
             username: Username::parse(&self.username).map_err(|_| malformed("username", &self.username))?,
             display_name: self.display_name,
             created_at: from_db(self.created_at),
+            role: ServerRole::from_db(&self.role).ok_or_else(|| malformed("server role", &self.role))?,
+            deactivated_at: self.deactivated_at.map(from_db),
         })
     }
 }
@@ -164,7 +170,7 @@ pub(crate) use invite_columns;
 #[derive(sqlx::FromRow)]
 pub(crate) struct InviteRow {
     code: String,
-    channel_id: Uuid,
+    channel_id: Option<Uuid>,
     created_by: Uuid,
     created_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
@@ -176,7 +182,7 @@ impl InviteRow {
     pub(crate) fn decode(self) -> Result<Invite> {
         let count = |what: &str, n: i64| u32::try_from(n).map_err(|_| malformed(what, n));
         Ok(Invite {
-            channel_id: ChannelId::from_uuid(self.channel_id),
+            channel_id: self.channel_id.map(ChannelId::from_uuid),
             created_by: UserId::from_uuid(self.created_by),
             created_at: from_db(self.created_at),
             expires_at: self.expires_at.map(from_db),
@@ -261,4 +267,75 @@ pub(crate) fn preferences(kind: &str, notify: Option<&str>, muted: bool) -> Resu
     let kind = ChannelKind::from_db(kind).ok_or_else(|| malformed("channel kind", kind))?;
     let notify = notify.map(|n| Notify::from_db(n).ok_or_else(|| malformed("notify", n))).transpose()?;
     Ok(Preferences::stored(kind, notify, muted))
+}
+
+/// The columns of [`SessionRow`], from `sessions s`, named apart from a user's.
+macro_rules! session_columns {
+    () => {
+        "s.token_hash, s.user_id, s.created_at AS session_created_at, s.expires_at, s.last_seen_at, s.user_agent"
+    };
+}
+pub(crate) use session_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    token_hash: String,
+    user_id: Uuid,
+    #[sqlx(rename = "session_created_at")]
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    last_seen_at: Option<DateTime<Utc>>,
+    user_agent: Option<String>,
+}
+
+impl SessionRow {
+    pub(crate) fn decode(self) -> Session {
+        Session {
+            user_id: UserId::from_uuid(self.user_id),
+            created_at: from_db(self.created_at),
+            expires_at: from_db(self.expires_at),
+            last_seen_at: from_db(self.last_seen_at.unwrap_or(self.created_at)),
+            user_agent: self.user_agent,
+            token_hash: self.token_hash,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionUserRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    #[sqlx(flatten)]
+    session: SessionRow,
+}
+
+impl SessionUserRow {
+    pub(crate) fn decode(self) -> Result<(User, Session)> {
+        Ok((self.user.decode()?, self.session.decode()))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: i64,
+    at: DateTime<Utc>,
+    actor_id: Uuid,
+    action: String,
+    user_id: Option<Uuid>,
+    channel_id: Option<Uuid>,
+    detail: String,
+}
+
+impl AuditRow {
+    pub(crate) fn decode(self) -> AuditEntry {
+        AuditEntry {
+            id: self.id,
+            at: from_db(self.at),
+            actor_id: UserId::from_uuid(self.actor_id),
+            action: self.action,
+            user_id: self.user_id.map(UserId::from_uuid),
+            channel_id: self.channel_id.map(ChannelId::from_uuid),
+            detail: self.detail,
+        }
+    }
 }

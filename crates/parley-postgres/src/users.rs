@@ -1,18 +1,23 @@
-//! Accounts, sessions and invites (`UserStore`, `SessionStore`, `InviteStore`), and `Health`.
+//! Accounts, sessions, invites and the audit log (`UserStore`,
+//! `SessionStore`, `InviteStore`, `AuditStore`), and `Health`.
 
 use async_trait::async_trait;
-use parley_core::id::UserId;
-use parley_core::model::{Invite, Session, User};
+use parley_core::accounts::{self, Admission, Admitted};
+use parley_core::id::{ChannelId, UserId};
+use parley_core::model::{AuditEntry, Invite, PasswordReset, ServerRole, Session, User};
 use parley_core::parse::Username;
-use parley_core::ports::{Health, InviteStore, SessionStore, UserStore};
+use parley_core::ports::{AuditStore, Health, InviteStore, SessionStore, UserStore};
 use parley_core::search::{self, PeopleQuery};
 use parley_core::time::Timestamp;
-use parley_core::Result;
+use parley_core::{Error, Result};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::{conflict_as, db_err};
-use crate::rows::{invite_columns, to_db, user_columns, CredentialsRow, InviteRow, UserRow};
+use crate::rows::{
+    invite_columns, session_columns, to_db, user_columns, AuditRow, CredentialsRow, InviteRow, SessionRow,
+    SessionUserRow, UserRow,
+};
 use crate::{names, PostgresStore};
 
 /// `text` with `\`, `%` and `_` escaped for `LIKE … ESCAPE '\'`: it matches itself only.
@@ -81,8 +86,15 @@ fn storable(key: &str) -> bool {
 
 #[async_trait]
 impl UserStore for PostgresStore {
-    async fn create_user(&self, user: &User, password_hash: &str) -> Result<()> {
-        names::create_user(&self.pool, user, password_hash).await
+    async fn create_user(&self, user: &User, password_hash: &str, admission: &Admission<'_>) -> Result<Admitted> {
+        if admission.invite.is_some_and(|code| !storable(code)) {
+            return Err(accounts::invite_unusable());
+        }
+        names::create_user(&self.pool, user, password_hash, admission).await
+    }
+
+    async fn has_users(&self) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(&self.pool).await.map_err(db_err)
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {
@@ -132,38 +144,109 @@ impl UserStore for PostgresStore {
     async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<()> {
         names::set_display_name(&self.pool, id, display_name).await
     }
+
+    async fn set_password(&self, id: UserId, password_hash: &str) -> Result<()> {
+        let result = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id.as_uuid())
+            .bind(password_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        changed_user(result.rows_affected())
+    }
+
+    async fn set_server_role(&self, id: UserId, role: ServerRole) -> Result<()> {
+        let result = sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
+            .bind(id.as_uuid())
+            .bind(role.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        changed_user(result.rows_affected())
+    }
+
+    async fn set_deactivated(&self, id: UserId, at: Option<Timestamp>) -> Result<()> {
+        let result = sqlx::query("UPDATE users SET deactivated_at = $2 WHERE id = $1")
+            .bind(id.as_uuid())
+            .bind(at.map(to_db).transpose()?)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        changed_user(result.rows_affected())
+    }
+}
+
+/// An update of one user found them, or says they are not there.
+fn changed_user(rows: u64) -> Result<()> {
+    match rows {
+        0 => Err(Error::not_found("user not found")),
+        _ => Ok(()),
+    }
 }
 
 #[async_trait]
 impl SessionStore for PostgresStore {
     async fn create_session(&self, session: &Session) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(&session.token_hash)
-            .bind(session.user_id.as_uuid())
-            .bind(to_db(session.created_at)?)
-            .bind(to_db(session.expires_at)?)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&session.token_hash)
+        .bind(session.user_id.as_uuid())
+        .bind(to_db(session.created_at)?)
+        .bind(to_db(session.expires_at)?)
+        .bind(to_db(session.last_seen_at)?)
+        .bind(session.user_agent.as_deref())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 
-    async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
+    async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<(User, Session)>> {
         if !storable(token_hash) {
             return Ok(None);
         }
-        sqlx::query_as::<_, UserRow>(concat!(
+        sqlx::query_as::<_, SessionUserRow>(concat!(
             "SELECT ",
             user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
+            ", ",
+            session_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id",
+            " WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.deactivated_at IS NULL"
         ))
         .bind(token_hash)
         .bind(to_db(now)?)
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?
-        .map(UserRow::decode)
+        .map(SessionUserRow::decode)
         .transpose()
+    }
+
+    async fn touch_session(&self, token_hash: &str, at: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(to_db(at)?)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<Session>> {
+        let rows = sqlx::query_as::<_, SessionRow>(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions s WHERE s.user_id = $1 AND s.expires_at > $2",
+            " ORDER BY coalesce(s.last_seen_at, s.created_at) DESC, s.token_hash"
+        ))
+        .bind(user.as_uuid())
+        .bind(to_db(now)?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(SessionRow::decode).collect())
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -177,6 +260,47 @@ impl SessionStore for PostgresStore {
             .map_err(db_err)?;
         Ok(())
     }
+
+    async fn delete_sessions(&self, user: UserId, keep: Option<&str>) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "DELETE FROM sessions WHERE user_id = $1 AND ($2::text IS NULL OR token_hash <> $2) RETURNING token_hash",
+        )
+        .bind(user.as_uuid())
+        .bind(keep)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn create_reset(&self, reset: &PasswordReset) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&reset.token_hash)
+        .bind(reset.user_id.as_uuid())
+        .bind(to_db(reset.created_at)?)
+        .bind(to_db(reset.expires_at)?)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn use_reset(&self, token_hash: &str, now: Timestamp) -> Result<Option<UserId>> {
+        if !storable(token_hash) {
+            return Ok(None);
+        }
+        let user: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
+             AND expires_at > $2 RETURNING user_id",
+        )
+        .bind(token_hash)
+        .bind(to_db(now)?)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(user.map(UserId::from_uuid))
+    }
 }
 
 #[async_trait]
@@ -184,7 +308,7 @@ impl InviteStore for PostgresStore {
     async fn create_invite(&self, invite: &Invite) -> Result<()> {
         sqlx::query(concat!("INSERT INTO invites (", invite_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)"))
             .bind(&invite.code)
-            .bind(invite.channel_id.as_uuid())
+            .bind(invite.channel_id.map(|c| c.as_uuid()))
             .bind(invite.created_by.as_uuid())
             .bind(to_db(invite.created_at)?)
             .bind(invite.expires_at.map(to_db).transpose()?)
@@ -213,23 +337,64 @@ impl InviteStore for PostgresStore {
         if !storable(code) {
             return Ok(None);
         }
-        // Check and count in one statement: two people taking the last use at
-        // once cannot both get it (the second waits for the first's row lock,
-        // then re-checks the WHERE against the row as the first left it).
-        // Same test as `Invite::usable_at`.
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        names::use_invite(&mut conn, code, now).await
+    }
+
+    async fn invites(&self, channel: Option<ChannelId>) -> Result<Vec<Invite>> {
         sqlx::query_as::<_, InviteRow>(concat!(
-            "UPDATE invites SET uses = uses + 1 WHERE code = $1",
-            " AND (expires_at IS NULL OR expires_at > $2) AND (max_uses IS NULL OR uses < max_uses)",
-            " RETURNING ",
-            invite_columns!()
+            "SELECT ",
+            invite_columns!(),
+            " FROM invites WHERE channel_id IS NOT DISTINCT FROM $1 ORDER BY created_at DESC, code"
         ))
-        .bind(code)
-        .bind(to_db(now)?)
-        .fetch_optional(&self.pool)
+        .bind(channel.map(|c| c.as_uuid()))
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?
+        .into_iter()
         .map(InviteRow::decode)
-        .transpose()
+        .collect()
+    }
+
+    async fn delete_invite(&self, code: &str) -> Result<bool> {
+        if !storable(code) {
+            return Ok(false);
+        }
+        let result =
+            sqlx::query("DELETE FROM invites WHERE code = $1").bind(code).execute(&self.pool).await.map_err(db_err)?;
+        Ok(result.rows_affected() > 0)
+    }
+}
+
+#[async_trait]
+impl AuditStore for PostgresStore {
+    async fn record(&self, entry: &AuditEntry) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit (at, actor_id, action, user_id, channel_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(to_db(entry.at)?)
+        .bind(entry.actor_id.as_uuid())
+        .bind(&entry.action)
+        .bind(entry.user_id.map(|u| u.as_uuid()))
+        .bind(entry.channel_id.map(|c| c.as_uuid()))
+        .bind(&entry.detail)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query_as::<_, AuditRow>(
+            "SELECT id, at, actor_id, action, user_id, channel_id, detail FROM audit \
+             WHERE $1::bigint IS NULL OR id < $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(AuditRow::decode).collect())
     }
 }
 

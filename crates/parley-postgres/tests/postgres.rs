@@ -27,13 +27,16 @@ async fn store() -> (PostgresStore, ScratchDb) {
 }
 
 async fn user(store: &PostgresStore, name: &str, created_at: Timestamp) -> User {
-    let user = User {
+    let mut user = User {
         id: UserId::generate(),
         username: Username::parse(name).expect("valid"),
         display_name: name.to_owned(),
         created_at,
+        role: parley_core::model::ServerRole::Member,
+        deactivated_at: None,
     };
-    store.create_user(&user, "hash").await.expect("create_user");
+    let admitted = store.create_user(&user, "hash", &parley_core::accounts::Admission::by_owner()).await;
+    user.role = admitted.expect("create_user").role;
     user
 }
 
@@ -383,8 +386,13 @@ async fn users_from_before_keep_look_alike_names_and_get_their_keys() {
         username: Username::parse("b0b").expect("valid"),
         display_name: "Newcomer".to_owned(),
         created_at: Timestamp::now(),
+        role: parley_core::model::ServerRole::Member,
+        deactivated_at: None,
     };
-    let refused = store.create_user(&newcomer, "hash").await.expect_err("b0b looks like bob");
+    let refused = store
+        .create_user(&newcomer, "hash", &parley_core::accounts::Admission::by_owner())
+        .await
+        .expect_err("b0b looks like bob");
     assert_eq!(refused.message, parley_core::Error::from(NameClash::UsernameLooksTaken).message, "keys filled in");
     let refused = store.set_display_name(id("000000000003"), "A1ice").await.expect_err("looks like alice");
     assert_eq!(refused.message, parley_core::Error::from(NameClash::DisplayNameLooksTaken).message);

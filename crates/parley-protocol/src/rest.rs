@@ -21,6 +21,16 @@ pub struct User {
     pub username: String,
     pub display_name: String,
     pub created_at: String,
+    /// On the server: `admin` or `member`.
+    #[serde(default = "member")]
+    pub role: String,
+    /// Deactivated by an admin: cannot sign in; their messages stay.
+    #[serde(default)]
+    pub deactivated: bool,
+}
+
+fn member() -> String {
+    "member".to_owned()
 }
 
 impl From<&model::User> for User {
@@ -30,6 +40,8 @@ impl From<&model::User> for User {
             username: u.username.to_string(),
             display_name: u.display_name.clone(),
             created_at: u.created_at.to_rfc3339(),
+            role: u.role.as_str().to_owned(),
+            deactivated: u.deactivated_at.is_some(),
         }
     }
 }
@@ -122,7 +134,10 @@ impl From<&model::Member> for Member {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invite {
     pub code: String,
-    pub channel_id: String,
+    /// `null` for a join link (sign-up on the server, made by an admin).
+    pub channel_id: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
     pub expires_at: Option<String>,
     pub max_uses: Option<u32>,
     pub uses: u32,
@@ -132,7 +147,9 @@ impl From<&model::Invite> for Invite {
     fn from(i: &model::Invite) -> Self {
         Invite {
             code: i.code.clone(),
-            channel_id: i.channel_id.to_string(),
+            channel_id: i.channel_id.map(|c| c.to_string()),
+            created_by: i.created_by.to_string(),
+            created_at: i.created_at.to_rfc3339(),
             expires_at: i.expires_at.map(|t| t.to_rfc3339()),
             max_uses: i.max_uses,
             uses: i.uses,
@@ -355,6 +372,124 @@ pub struct RegisterRequest {
     pub password: String,
     #[serde(default)]
     pub display_name: Option<String>,
+    /// An invite code (a channel's, or a join link's): needed when sign-up
+    /// is by invite; a channel's also joins the channel.
+    #[serde(default)]
+    pub invite: Option<String>,
+}
+
+/// `GET /server`: what a sign-up screen needs to know before anyone signs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// `open`, `invite` or `closed`.
+    pub registration: String,
+    /// No account exists yet: the next sign-up needs no invite (unless
+    /// sign-up is closed) and becomes the server's admin.
+    pub first_account: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /auth/reset`: a reset link's token and the new password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResetPasswordRequest {
+    pub token: String,
+    pub password: String,
+}
+
+/// One of my sessions (a signed-in browser or app).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub user_agent: Option<String>,
+    /// The session this request was made with.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionsResponse {
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// `PATCH /admin/users/{id}`: what an admin changes of a user.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminUserRequest {
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub deactivated: Option<bool>,
+}
+
+/// A password reset link's token, shown once to the admin who made it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResetLinkResponse {
+    pub token: String,
+    /// The web client's page for it, from the server's own origin.
+    pub path: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvitesResponse {
+    pub invites: Vec<Invite>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor_id: String,
+    pub action: String,
+    pub user_id: Option<String>,
+    pub channel_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+impl From<&model::AuditEntry> for AuditEntry {
+    fn from(e: &model::AuditEntry) -> Self {
+        AuditEntry {
+            id: e.id,
+            at: e.at.to_rfc3339(),
+            actor_id: e.actor_id.to_string(),
+            action: e.action.clone(),
+            user_id: e.user_id.map(|u| u.to_string()),
+            channel_id: e.channel_id.map(|c| c.to_string()),
+            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditResponse {
+    pub entries: Vec<AuditEntry>,
+    /// Older entries follow: ask again with `before` the last `id`.
+    pub has_more: bool,
+}
+
+/// `?before=&limit=` of `GET /admin/audit`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub before: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `?q=&limit=` of `GET /admin/users`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AdminUsersQuery {
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -608,7 +743,8 @@ pub struct InviteResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InvitePreviewResponse {
     pub invite: Invite,
-    pub channel: InviteChannel,
+    /// `null` for a join link.
+    pub channel: Option<InviteChannel>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ pub(crate) const OFFLINE: &str = "offline";
 const TYPING: &str = "typing";
 const READ: &str = "read";
 const PREFERENCES: &str = "prefs";
+const ENDED: &str = "ended";
 
 pub(crate) fn encode(notice: &Notice) -> String {
     match notice {
@@ -29,6 +30,8 @@ pub(crate) fn encode(notice: &Notice) -> String {
             let muted = u8::from(preferences.muted);
             format!("{PREFERENCES} {user} {channel} {} {muted}", preferences.notify.as_str())
         }
+        // Token hashes are hex: no space or comma in one.
+        Notice::Mine { user, what: Mine::Ended(sessions) } => format!("{ENDED} {user} {}", sessions.join(",")),
     }
 }
 
@@ -65,6 +68,17 @@ pub(crate) fn decode(text: &str) -> Option<Notice> {
                 },
             ),
         },
+        ENDED => Notice::Mine {
+            user: words.next()?.parse::<UserId>().ok()?,
+            what: Mine::Ended(
+                words
+                    .next()?
+                    .split(',')
+                    .filter(|hash| !hash.is_empty())
+                    .map(|hash| hash.bytes().all(|b| b.is_ascii_hexdigit()).then(|| hash.to_owned()))
+                    .collect::<Option<_>>()?,
+            ),
+        },
         _ => return None,
     };
     words.next().is_none().then_some(notice)
@@ -81,17 +95,21 @@ mod tests {
         let read = Notice::Mine { user, what: Mine::Read(marker) };
         let preferences = Preferences { notify: Notify::Nothing, muted: true };
         let preferred = Notice::Mine { user, what: Mine::Preferences(channel, preferences) };
+        let ended = Notice::Mine { user, what: Mine::Ended(vec!["ab12".to_owned(), "cd34".to_owned()]) };
         for notice in [
             Notice::Online(user),
             Notice::Offline(user),
             Notice::Typing { channel, user },
             read.clone(),
             preferred.clone(),
+            ended.clone(),
         ] {
             assert_eq!(decode(&encode(&notice)), Some(notice));
         }
         assert_eq!(encode(&Notice::Online(user)), format!("online {user}"));
         assert_eq!(encode(&read), format!("read {user} {channel} 57 3 1"));
+        assert_eq!(encode(&ended), format!("ended {user} ab12,cd34"));
+        assert_eq!(decode(&format!("ended {user} ab12,not-hex")), None);
         let older = decode(&format!("read {user} {channel} 57 3"));
         assert_eq!(older, Some(Notice::Mine { user, what: Mine::Read(ReadMarker { mention_count: 0, ..marker }) }));
         assert_eq!(encode(&preferred), format!("prefs {user} {channel} none 1"));

@@ -14,6 +14,7 @@
 //! - [`telemetry`]: structured logs.
 //! - [`web`]: the embedded browser client served at `/`.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod backends;

@@ -71,5 +71,10 @@ async fn serve() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Admin(admin) => {
+            let args = ServeArgs { store: admin.store, ..ServeArgs::default() };
+            let config = Config::load(cli.config.as_deref(), args)?;
+            parley_server::admin::run(&config, admin.action).await
+        }
     }
 }

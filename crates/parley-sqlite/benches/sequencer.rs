@@ -66,8 +66,13 @@ async fn setup(writers: usize) -> Setup {
             username: Username::parse(&format!("writer{i}")).expect("valid"),
             display_name: format!("Writer {i}"),
             created_at: Timestamp::now(),
+            role: parley_core::model::ServerRole::Member,
+            deactivated_at: None,
         };
-        store.create_user(&user, "not-a-real-hash").await.expect("create_user");
+        store
+            .create_user(&user, "not-a-real-hash", &parley_core::accounts::Admission::by_owner())
+            .await
+            .expect("create_user");
         users.push(user.id);
     }
     let channel = Channel {

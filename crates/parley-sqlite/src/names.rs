@@ -5,13 +5,17 @@
 //! connection, so no other write comes between them: two look-alike names
 //! sent at once are stored one after the other, and the second is refused.
 
+use parley_core::accounts::{self, Admission, Admitted, Registration};
+use parley_core::model::Invite;
 use parley_core::names::{self, NameClash, NameKeys};
 use parley_core::search;
+use parley_core::time::Timestamp;
 use parley_core::{Error, ErrorCode, Result};
 use rusqlite::{Connection, OptionalExtension};
 use sqlx::SqlitePool;
 
 use crate::error::{db_err, write_err};
+use crate::rows::{invite_columns, InviteRow};
 
 /// The users other than `?1` holding any of the keys `?2`–`?4`, with their
 /// names' keys. Three index probes per key (see the plans test).
@@ -20,15 +24,19 @@ pub(crate) const LOOK_ALIKES: &str = "SELECT username, username_skeleton, displa
      OR display_skeleton_caseless IN (?2, ?3, ?4))";
 
 const INSERT_USER: &str = "INSERT INTO users (id, username, display_name, display_words, password_hash, created_at, \
-     username_skeleton, display_skeleton, display_skeleton_caseless) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+     username_skeleton, display_skeleton, display_skeleton_caseless, role) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
-/// A user to store, as `create_user` was given it.
+/// A user to store, as `create_user` was given it, with how they come in.
 pub(crate) struct NewUser {
     pub id: String,
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
     pub created_at: i64,
+    pub policy: Registration,
+    pub invite: Option<String>,
+    pub now: Timestamp,
 }
 
 /// Keys read back; `None` (a user the fill has not reached) holds no key.
@@ -48,14 +56,27 @@ fn look_alikes(conn: &Connection, me: &str, keys: &[&str]) -> rusqlite::Result<V
 }
 
 /// Stores `user` unless a name of theirs is taken or looks like another
-/// user's; runs on the writer.
-pub(crate) fn create_user(conn: &Connection, user: NewUser) -> Result<()> {
+/// user's, or the server's sign-up does not let them in; counts the invite
+/// they bring in the same transaction. Runs on the writer.
+pub(crate) fn create_user(conn: &mut Connection, user: NewUser) -> Result<Admitted> {
+    let tx = conn.transaction().map_err(write_err)?;
+    let first = !tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM users)")
+        .and_then(|mut statement| statement.query_row([], |row| row.get::<_, bool>(0)))
+        .map_err(write_err)?;
+    let admission = Admission { policy: user.policy, invite: user.invite.as_deref(), now: user.now };
+    accounts::check(&admission, first)?;
+    let invite = match &user.invite {
+        Some(code) => Some(use_invite(&tx, code, user.now)?.ok_or_else(accounts::invite_unusable)?),
+        None => None,
+    };
     let keys = NameKeys::of(&user.username, &user.display_name);
-    let others = look_alikes(conn, &user.id, &keys.all()).map_err(write_err)?;
+    let others = look_alikes(&tx, &user.id, &keys.all()).map_err(write_err)?;
     let others = others.iter().map(|(username, keys)| (username.as_str(), keys));
     if let Some(clash) = names::registration_clash(&user.username, &keys, others) {
         return Err(clash.into());
     }
+    let role = accounts::role(first);
     let [display, caseless] = &keys.display;
     let row = (
         &user.id,
@@ -67,15 +88,32 @@ pub(crate) fn create_user(conn: &Connection, user: NewUser) -> Result<()> {
         &keys.username,
         display,
         caseless,
+        role.as_str(),
     );
-    conn.prepare_cached(INSERT_USER).and_then(|mut statement| statement.execute(row)).map_err(|e| {
+    tx.prepare_cached(INSERT_USER).and_then(|mut statement| statement.execute(row)).map_err(|e| {
         // The unique username, should a name ever slip past the check.
         match write_err(e) {
             e if e.code == ErrorCode::Conflict => NameClash::UsernameTaken.into(),
             e => e,
         }
     })?;
-    Ok(())
+    tx.commit().map_err(write_err)?;
+    Ok(Admitted { role, invite })
+}
+
+/// Counts one use of invite `code` if it is still usable at `now`: the
+/// check and the count are one statement, so two people taking the last use
+/// at once cannot both get it. Same test as `Invite::usable_at`.
+pub(crate) fn use_invite(conn: &Connection, code: &str, now: Timestamp) -> Result<Option<Invite>> {
+    conn.prepare_cached(concat!(
+        "UPDATE invites SET uses = uses + 1 WHERE code = ?1",
+        " AND (expires_at IS NULL OR expires_at > ?2) AND (max_uses IS NULL OR uses < max_uses)",
+        " RETURNING ",
+        invite_columns!()
+    ))
+    .and_then(|mut statement| statement.query_map((code, now.millis()), InviteRow::from_row)?.collect())
+    .map_err(write_err)
+    .and_then(|rows: Vec<InviteRow>| rows.into_iter().next().map(InviteRow::decode).transpose())
 }
 
 /// Renames user `id` unless the new name looks like another user's (one the

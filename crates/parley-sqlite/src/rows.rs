@@ -3,8 +3,8 @@
 use std::str::FromStr;
 
 use parley_core::model::{
-    mention_count, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify, Preferences, Role,
-    User,
+    mention_count, AuditEntry, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify,
+    Preferences, Role, ServerRole, Session, User,
 };
 use parley_core::parse::Username;
 use parley_core::row::StoredColumns;
@@ -42,7 +42,7 @@ impl rusqlite::ToSql for IdText {
 /// that `concat!` makes each query one `&'static str`.
 macro_rules! user_columns {
     () => {
-        "u.id, u.username, u.display_name, u.created_at"
+        "u.id, u.username, u.display_name, u.created_at, u.role AS server_role, u.deactivated_at"
     };
 }
 pub(crate) use user_columns;
@@ -53,6 +53,10 @@ pub(crate) struct UserRow {
     username: String,
     display_name: String,
     created_at: i64,
+    /// Named apart from a member's role in the rows that hold both.
+    #[sqlx(rename = "server_role")]
+    role: String,
+    deactivated_at: Option<i64>,
 }
 
 impl UserRow {
@@ -62,6 +66,8 @@ impl UserRow {
             username: Username::parse(&self.username).map_err(|_| malformed("username", &self.username))?,
             display_name: self.display_name,
             created_at: Timestamp::from_millis(self.created_at),
+            role: ServerRole::from_db(&self.role).ok_or_else(|| malformed("server role", &self.role))?,
+            deactivated_at: self.deactivated_at.map(Timestamp::from_millis),
         })
     }
 }
@@ -178,7 +184,7 @@ pub(crate) use invite_columns;
 #[derive(sqlx::FromRow)]
 pub(crate) struct InviteRow {
     code: String,
-    channel_id: String,
+    channel_id: Option<String>,
     created_by: String,
     created_at: i64,
     expires_at: Option<i64>,
@@ -203,7 +209,7 @@ impl InviteRow {
     pub(crate) fn decode(self) -> Result<Invite> {
         let count = |what: &str, n: i64| u32::try_from(n).map_err(|_| malformed(what, n));
         Ok(Invite {
-            channel_id: id("invite channel", &self.channel_id)?,
+            channel_id: self.channel_id.as_deref().map(|c| id("invite channel", c)).transpose()?,
             created_by: id("invite creator", &self.created_by)?,
             created_at: Timestamp::from_millis(self.created_at),
             expires_at: self.expires_at.map(Timestamp::from_millis),
@@ -314,4 +320,75 @@ pub(crate) fn preferences(kind: &str, notify: Option<&str>, muted: bool) -> Resu
     let kind = ChannelKind::from_db(kind).ok_or_else(|| malformed("channel kind", kind))?;
     let notify = notify.map(|n| Notify::from_db(n).ok_or_else(|| malformed("notify", n))).transpose()?;
     Ok(Preferences::stored(kind, notify, muted))
+}
+
+/// The columns of [`SessionRow`], from `sessions s`, named apart from a user's.
+macro_rules! session_columns {
+    () => {
+        "s.token_hash, s.user_id, s.created_at AS session_created_at, s.expires_at, s.last_seen_at, s.user_agent"
+    };
+}
+pub(crate) use session_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    token_hash: String,
+    user_id: String,
+    #[sqlx(rename = "session_created_at")]
+    created_at: i64,
+    expires_at: i64,
+    last_seen_at: Option<i64>,
+    user_agent: Option<String>,
+}
+
+impl SessionRow {
+    pub(crate) fn decode(self) -> Result<Session> {
+        Ok(Session {
+            user_id: id("session user", &self.user_id)?,
+            created_at: Timestamp::from_millis(self.created_at),
+            expires_at: Timestamp::from_millis(self.expires_at),
+            last_seen_at: Timestamp::from_millis(self.last_seen_at.unwrap_or(self.created_at)),
+            user_agent: self.user_agent,
+            token_hash: self.token_hash,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionUserRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    #[sqlx(flatten)]
+    session: SessionRow,
+}
+
+impl SessionUserRow {
+    pub(crate) fn decode(self) -> Result<(User, Session)> {
+        Ok((self.user.decode()?, self.session.decode()?))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: i64,
+    at: i64,
+    actor_id: String,
+    action: String,
+    user_id: Option<String>,
+    channel_id: Option<String>,
+    detail: String,
+}
+
+impl AuditRow {
+    pub(crate) fn decode(self) -> Result<AuditEntry> {
+        Ok(AuditEntry {
+            id: self.id,
+            at: Timestamp::from_millis(self.at),
+            actor_id: id("audit actor", &self.actor_id)?,
+            action: self.action,
+            user_id: self.user_id.as_deref().map(|u| id("audit user", u)).transpose()?,
+            channel_id: self.channel_id.as_deref().map(|c| id("audit channel", c)).transpose()?,
+            detail: self.detail,
+        })
+    }
 }

@@ -1,18 +1,23 @@
-//! Accounts, sessions and invites (`UserStore`, `SessionStore`, `InviteStore`), and `Health`.
+//! Accounts, sessions, invites and the audit log (`UserStore`,
+//! `SessionStore`, `InviteStore`, `AuditStore`), and `Health`.
 
 use async_trait::async_trait;
-use parley_core::id::UserId;
-use parley_core::model::{Invite, Session, User};
+use parley_core::accounts::{Admission, Admitted};
+use parley_core::id::{ChannelId, UserId};
+use parley_core::model::{AuditEntry, Invite, PasswordReset, ServerRole, Session, User};
 use parley_core::parse::Username;
-use parley_core::ports::{Health, InviteStore, SessionStore, UserStore};
+use parley_core::ports::{AuditStore, Health, InviteStore, SessionStore, UserStore};
 use parley_core::search::{self, PeopleQuery};
 use parley_core::time::Timestamp;
-use parley_core::Result;
+use parley_core::{Error, Result};
 use sqlx::SqlitePool;
 
 use crate::error::{conflict_as, db_err, write_err};
 use crate::names::{self, NewUser};
-use crate::rows::{invite_columns, user_columns, CredentialsRow, InviteRow, UserRow};
+use crate::rows::{
+    id, invite_columns, session_columns, user_columns, AuditRow, CredentialsRow, InviteRow, SessionRow, SessionUserRow,
+    UserRow,
+};
 use crate::SqliteStore;
 
 /// `text` with `\`, `%` and `_` escaped for `LIKE … ESCAPE '\'`: it matches itself only.
@@ -74,15 +79,22 @@ pub(crate) async fn fill_display_words(pool: &SqlitePool) -> Result<()> {
 
 #[async_trait]
 impl UserStore for SqliteStore {
-    async fn create_user(&self, user: &User, password_hash: &str) -> Result<()> {
+    async fn create_user(&self, user: &User, password_hash: &str, admission: &Admission<'_>) -> Result<Admitted> {
         let user = NewUser {
             id: user.id.to_string(),
             username: user.username.as_str().to_owned(),
             display_name: user.display_name.clone(),
             password_hash: password_hash.to_owned(),
             created_at: user.created_at.millis(),
+            policy: admission.policy,
+            invite: admission.invite.map(str::to_owned),
+            now: admission.now,
         };
         self.writer.run(move |conn| names::create_user(conn, user)).await
+    }
+
+    async fn has_users(&self) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(&self.read).await.map_err(db_err)
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {
@@ -130,6 +142,29 @@ impl UserStore for SqliteStore {
         let (id, display_name) = (id.to_string(), display_name.to_owned());
         self.writer.run(move |conn| names::set_display_name(conn, &id, &display_name)).await
     }
+
+    async fn set_password(&self, id: UserId, password_hash: &str) -> Result<()> {
+        let row = (id.to_string(), password_hash.to_owned());
+        changed_user(self.writer.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", row).await?)
+    }
+
+    async fn set_server_role(&self, id: UserId, role: ServerRole) -> Result<()> {
+        let row = (id.to_string(), role.as_str());
+        changed_user(self.writer.execute("UPDATE users SET role = ?2 WHERE id = ?1", row).await?)
+    }
+
+    async fn set_deactivated(&self, id: UserId, at: Option<Timestamp>) -> Result<()> {
+        let row = (id.to_string(), at.map(Timestamp::millis));
+        changed_user(self.writer.execute("UPDATE users SET deactivated_at = ?2 WHERE id = ?1", row).await?)
+    }
+}
+
+/// An update of one user found them, or says they are not there.
+fn changed_user(rows: usize) -> Result<()> {
+    match rows {
+        0 => Err(Error::not_found("user not found")),
+        _ => Ok(()),
+    }
 }
 
 #[async_trait]
@@ -140,32 +175,103 @@ impl SessionStore for SqliteStore {
             session.user_id.to_string(),
             session.created_at.millis(),
             session.expires_at.millis(),
+            session.last_seen_at.millis(),
+            session.user_agent.clone(),
         );
         self.writer
-            .execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)", row)
+            .execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, user_agent) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                row,
+            )
             .await?;
         Ok(())
     }
 
-    async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
-        sqlx::query_as::<_, UserRow>(concat!(
+    async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<(User, Session)>> {
+        sqlx::query_as::<_, SessionUserRow>(concat!(
             "SELECT ",
             user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+            ", ",
+            session_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id",
+            " WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.deactivated_at IS NULL"
         ))
         .bind(token_hash)
         .bind(now.millis())
         .fetch_optional(&self.read)
         .await
         .map_err(db_err)?
-        .map(UserRow::decode)
+        .map(SessionUserRow::decode)
         .transpose()
+    }
+
+    async fn touch_session(&self, token_hash: &str, at: Timestamp) -> Result<()> {
+        let row = (token_hash.to_owned(), at.millis());
+        self.writer.execute("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", row).await?;
+        Ok(())
+    }
+
+    async fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<Session>> {
+        sqlx::query_as::<_, SessionRow>(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions s WHERE s.user_id = ?1 AND s.expires_at > ?2",
+            " ORDER BY coalesce(s.last_seen_at, s.created_at) DESC, s.token_hash"
+        ))
+        .bind(user.to_string())
+        .bind(now.millis())
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(SessionRow::decode)
+        .collect()
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         let token_hash = token_hash.to_owned();
         self.writer.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash]).await?;
         Ok(())
+    }
+
+    async fn delete_sessions(&self, user: UserId, keep: Option<&str>) -> Result<Vec<String>> {
+        let row = (user.to_string(), keep.map(str::to_owned));
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR token_hash <> ?2) RETURNING token_hash",
+                )
+                .and_then(|mut statement| statement.query_map(row, |r| r.get(0))?.collect())
+                .map_err(write_err)
+            })
+            .await
+    }
+
+    async fn create_reset(&self, reset: &PasswordReset) -> Result<()> {
+        let row =
+            (reset.token_hash.clone(), reset.user_id.to_string(), reset.created_at.millis(), reset.expires_at.millis());
+        self.writer
+            .execute(
+                "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                row,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn use_reset(&self, token_hash: &str, now: Timestamp) -> Result<Option<UserId>> {
+        let row = (token_hash.to_owned(), now.millis());
+        let user: Option<String> = self
+            .writer
+            .returning(
+                "UPDATE password_resets SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL \
+                 AND expires_at > ?2 RETURNING user_id",
+                row,
+                |r| r.get(0),
+            )
+            .await?;
+        user.map(|u| id("reset user", &u)).transpose()
     }
 }
 
@@ -174,7 +280,7 @@ impl InviteStore for SqliteStore {
     async fn create_invite(&self, invite: &Invite) -> Result<()> {
         let row = (
             invite.code.clone(),
-            invite.channel_id.to_string(),
+            invite.channel_id.map(|c| c.to_string()),
             invite.created_by.to_string(),
             invite.created_at.millis(),
             invite.expires_at.map(Timestamp::millis),
@@ -199,23 +305,64 @@ impl InviteStore for SqliteStore {
     }
 
     async fn use_invite(&self, code: &str, now: Timestamp) -> Result<Option<Invite>> {
-        // Check and count in one statement: two people taking the last use at
-        // once cannot both get it. Same test as `Invite::usable_at`.
-        let row = (code.to_owned(), now.millis());
+        let code = code.to_owned();
+        self.writer.run(move |conn| names::use_invite(conn, &code, now)).await
+    }
+
+    async fn invites(&self, channel: Option<ChannelId>) -> Result<Vec<Invite>> {
+        sqlx::query_as::<_, InviteRow>(concat!(
+            "SELECT ",
+            invite_columns!(),
+            " FROM invites WHERE channel_id IS ?1 ORDER BY created_at DESC, code"
+        ))
+        .bind(channel.map(|c| c.to_string()))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(InviteRow::decode)
+        .collect()
+    }
+
+    async fn delete_invite(&self, code: &str) -> Result<bool> {
+        let code = code.to_owned();
+        Ok(self.writer.execute("DELETE FROM invites WHERE code = ?1", [code]).await? > 0)
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn record(&self, entry: &AuditEntry) -> Result<()> {
+        let row = (
+            entry.at.millis(),
+            entry.actor_id.to_string(),
+            entry.action.clone(),
+            entry.user_id.map(|u| u.to_string()),
+            entry.channel_id.map(|c| c.to_string()),
+            entry.detail.clone(),
+        );
         self.writer
-            .returning(
-                concat!(
-                    "UPDATE invites SET uses = uses + 1 WHERE code = ?1",
-                    " AND (expires_at IS NULL OR expires_at > ?2) AND (max_uses IS NULL OR uses < max_uses)",
-                    " RETURNING ",
-                    invite_columns!()
-                ),
+            .execute(
+                "INSERT INTO audit (at, actor_id, action, user_id, channel_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 row,
-                InviteRow::from_row,
             )
-            .await?
-            .map(InviteRow::decode)
-            .transpose()
+            .await?;
+        Ok(())
+    }
+
+    async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
+        sqlx::query_as::<_, AuditRow>(
+            "SELECT id, at, actor_id, action, user_id, channel_id, detail FROM audit \
+             WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(AuditRow::decode)
+        .collect()
     }
 }
 

@@ -139,8 +139,11 @@ async fn users_from_before_keep_look_alike_names_and_get_their_keys() {
         username: parley_core::parse::Username::parse("b0b").unwrap(),
         display_name: "Newcomer".to_owned(),
         created_at: Timestamp::now(),
+        role: parley_core::model::ServerRole::Member,
+        deactivated_at: None,
     };
-    let refused = store.create_user(&newcomer, "hash").await.unwrap_err();
+    let refused =
+        store.create_user(&newcomer, "hash", &parley_core::accounts::Admission::by_owner()).await.unwrap_err();
     assert_eq!(refused.message, parley_core::Error::from(NameClash::UsernameLooksTaken).message, "keys filled in");
     let refused = store.set_display_name(id("000000000003"), "A1ice").await.unwrap_err();
     assert_eq!(refused.message, parley_core::Error::from(NameClash::DisplayNameLooksTaken).message);

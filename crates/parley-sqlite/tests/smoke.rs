@@ -17,6 +17,8 @@ fn user(name: &str) -> User {
         username: Username::parse(name).unwrap(),
         display_name: name.to_owned(),
         created_at: Timestamp::now(),
+        role: parley_core::model::ServerRole::Member,
+        deactivated_at: None,
     }
 }
 
@@ -53,9 +55,10 @@ async fn sequencer_appends_dedupes_and_reads_back() {
     let (sequencer, task) = Sequencer::start(store.clone() as Arc<dyn EventLog>, Arc::new(|_| {}));
 
     let (alice, bob) = (user("Alice"), user("bob"));
-    store.create_user(&alice, "hash-a").await.unwrap();
-    store.create_user(&bob, "hash-b").await.unwrap();
-    assert_eq!(store.create_user(&user("ALICE"), "x").await.unwrap_err().code, parley_core::ErrorCode::Conflict);
+    store.create_user(&alice, "hash-a", &parley_core::accounts::Admission::by_owner()).await.unwrap();
+    store.create_user(&bob, "hash-b", &parley_core::accounts::Admission::by_owner()).await.unwrap();
+    let shouted = store.create_user(&user("ALICE"), "x", &parley_core::accounts::Admission::by_owner()).await;
+    assert_eq!(shouted.unwrap_err().code, parley_core::ErrorCode::Conflict);
 
     let channel = general(alice.id);
     let created = sequencer
@@ -109,7 +112,7 @@ async fn the_wal_is_checkpointed_in_the_background() {
     let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
     let (sequencer, task) = Sequencer::start(store.clone() as Arc<dyn EventLog>, Arc::new(|_| {}));
     let alice = user("alice");
-    store.create_user(&alice, "hash").await.unwrap();
+    store.create_user(&alice, "hash", &parley_core::accounts::Admission::by_owner()).await.unwrap();
     let channel = general(alice.id);
     sequencer
         .submit(Command::Create { channel: channel.clone(), members: vec![(alice.id, Role::Owner)] })
@@ -143,7 +146,7 @@ async fn messages_from_before_search_are_indexed_at_the_next_open() {
     let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
     let (sequencer, task) = Sequencer::start(store.clone() as Arc<dyn EventLog>, Arc::new(|_| {}));
     let alice = user("alice");
-    store.create_user(&alice, "hash").await.unwrap();
+    store.create_user(&alice, "hash", &parley_core::accounts::Admission::by_owner()).await.unwrap();
     let channel = general(alice.id);
     sequencer
         .submit(Command::Create { channel: channel.clone(), members: vec![(alice.id, Role::Owner)] })

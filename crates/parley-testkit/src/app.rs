@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use parley_core::accounts::Registration;
 use parley_server::rate::RateLimitSetting;
 use parley_server::{Application, Config};
 use reqwest::{Method, StatusCode};
@@ -43,6 +44,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: data_dir.path().to_owned(),
         send_rate: 0,
+        registration: Registration::Open,
         rate_limits: vec![RateLimitSetting::ALL_OFF],
         ..Config::default()
     };
@@ -99,6 +101,10 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(token), None).await
     }
 
     pub async fn register(&self, username: &str) -> TestUser {

@@ -20,7 +20,18 @@ impl ParleyProcess {
     /// address).
     pub fn start(binary: &Path, data_dir: &Path, extra: &[&str]) -> ParleyProcess {
         let mut child = Command::new(binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--rate-limit", "all=0", "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--send-rate",
+                "0",
+                "--rate-limit",
+                "all=0",
+                "--registration",
+                "open",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .args(extra)
             .env("PARLEY_LOG", "info")

@@ -33,6 +33,7 @@ mod mentions;
 mod names;
 mod presence;
 mod search;
+mod server;
 
 use std::any::Any;
 use std::future::Future;
@@ -55,6 +56,7 @@ pub use mentions::*;
 pub use names::*;
 pub use presence::*;
 pub use search::*;
+pub use server::*;
 
 /// A store under test, and whatever must live exactly as long as it (a
 /// temporary directory, a scratch database).
@@ -118,6 +120,12 @@ macro_rules! __store_suite_checks {
             users_look_alike_names_conflict,
             users_look_alike_names_race,
             sessions_lifecycle,
+            sessions_listed_and_ended,
+            accounts_admission,
+            accounts_roles_and_deactivation,
+            password_resets_used_once,
+            invites_listed_and_revoked,
+            audit_log_pages,
             channels_create_with_owner,
             channels_member_count_join_leave,
             channels_members_ordered,

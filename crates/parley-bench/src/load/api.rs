@@ -56,8 +56,12 @@ impl Api {
     }
 
     pub async fn register(&self, username: &str) -> anyhow::Result<Account> {
-        let request =
-            RegisterRequest { username: username.to_owned(), password: PASSWORD.to_owned(), display_name: None };
+        let request = RegisterRequest {
+            username: username.to_owned(),
+            password: PASSWORD.to_owned(),
+            display_name: None,
+            invite: None,
+        };
         let response = self.http.post(self.url("/api/v1/auth/register")).json(&request).send().await?;
         let auth: AuthResponse = answer(response).await.with_context(|| format!("registering {username}"))?;
         Ok(Account { id: auth.user.id, username: auth.user.username, token: auth.token })

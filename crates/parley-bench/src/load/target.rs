@@ -20,7 +20,8 @@ pub struct TargetArgs {
     #[arg(long, conflicts_with = "spawn")]
     pub url: Option<String>,
     /// Start this `parley` binary on a free loopback port over a fresh data
-    /// directory with `--send-rate 0`, no other rate limit
+    /// directory with `--send-rate 0`, sign-up open to all (`--registration
+    /// open`: it registers its users), no other rate limit
     /// (`--rate-limit all=0`) and no limit on sessions per user or per
     /// address (the load is thousands of users, channels and sessions from
     /// one loopback address, often of one user), and stop it at the end.
@@ -170,14 +171,10 @@ impl Spawned {
     fn parley(binary: &Path, extra: &[String], log_file: Option<&Path>) -> anyhow::Result<Spawned> {
         let data = tempfile::Builder::new().prefix("parley-bench-").tempdir().context("creating a data directory")?;
         let mut command = Command::new(binary);
-        command.args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--data-dir"]).arg(data.path()).args([
-            "--rate-limit",
-            "all=0",
-            "--max-sessions-per-user",
-            "0",
-            "--max-sessions-per-address",
-            "0",
-        ]);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--registration", "open", "--data-dir"])
+            .arg(data.path())
+            .args(["--rate-limit", "all=0", "--max-sessions-per-user", "0", "--max-sessions-per-address", "0"]);
         // /metrics is on a listener of its own (not on the public port).
         if !extra.iter().any(|a| a.starts_with("--metrics-listen")) {
             command.args(["--metrics-listen", "127.0.0.1:0"]);

@@ -6,6 +6,7 @@
 //! caller can see but may not act on (posting in a public channel they have
 //! not joined, leaving a DM).
 
+mod admin;
 mod follow;
 mod invites;
 mod messages;

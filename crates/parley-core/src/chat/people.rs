@@ -13,6 +13,11 @@ impl Chat {
         self.store.user(id).await
     }
 
+    /// Whether any account exists: a fresh server has none.
+    pub async fn has_users(&self) -> Result<bool> {
+        self.store.has_users().await
+    }
+
     /// Up to `limit` users whose name matches `query` (see [`crate::search`]).
     pub async fn search_users(&self, query: &PeopleQuery, limit: u32) -> Result<Vec<User>> {
         self.store.search_users(query, limit).await

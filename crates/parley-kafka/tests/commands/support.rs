@@ -77,8 +77,10 @@ impl World {
                 username: Username::parse(&format!("u{n}{tag}")).unwrap(),
                 display_name: format!("User {n}"),
                 created_at: Timestamp::now(),
+                role: parley_core::model::ServerRole::Member,
+                deactivated_at: None,
             };
-            store.create_user(&user, "hash").await.unwrap();
+            store.create_user(&user, "hash", &parley_core::accounts::Admission::by_owner()).await.unwrap();
             made.push(user);
         }
         let mut ids = Vec::new();

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Deserialize;
 
-use super::{Role, Secret};
+use super::{RegistrationSetting, Role, Secret};
 use crate::client_addr::TrustedProxy;
 use crate::rate::RateLimitSetting;
 
@@ -100,6 +100,12 @@ layered! {
         /// Sends per second per user (burst twice that); 0 = no limit.
         #[arg(long, env = "PARLEY_SEND_RATE")]
         pub send_rate: Option<u32>,
+        /// Who may sign up: anyone (`open`), only with an invite link
+        /// (`invite`, the default), or nobody (`closed`: `parley admin
+        /// create-user`). The first account of a fresh server is its admin and
+        /// needs no invite.
+        #[arg(long, env = "PARLEY_REGISTRATION", value_enum)]
+        pub registration: Option<RegistrationSetting>,
         /// A rate limit's budget, `CLASS=COUNT/WINDOW` (`channels=20/10m`;
         /// window in ms, s, m or h), or `CLASS=0` for none; `all` is every
         /// class but messages. Repeat, or separate with commas; later wins. The

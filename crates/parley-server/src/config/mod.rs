@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use parley_core::accounts::Registration;
 use serde::Deserialize;
 
 use self::args::Layer;
@@ -38,6 +39,61 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Apply schema migrations and exit.
     Migrate(StoreArgs),
+    /// Work on the store directly, for whoever runs the machine: an account
+    /// locked out of the server, a first admin. Other nodes may keep running.
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub action: AdminAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Create an account (the server's admin with `--admin`).
+    CreateUser {
+        username: String,
+        #[arg(long)]
+        admin: bool,
+        /// Its password; without it one is made up and printed.
+        #[arg(long, env = "PARLEY_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Make an account an admin of the server (and active again).
+    Promote { username: String },
+    /// Set an account's password and end its sessions.
+    ResetPassword {
+        username: String,
+        /// The new password; without it one is made up and printed.
+        #[arg(long, env = "PARLEY_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+/// Who may sign up (`--registration`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegistrationSetting {
+    /// Anyone who reaches the server.
+    Open,
+    /// Only with an invite link: a channel's, or an admin's join link.
+    Invite,
+    /// Nobody; `parley admin create-user` makes accounts.
+    Closed,
+}
+
+impl From<RegistrationSetting> for Registration {
+    fn from(setting: RegistrationSetting) -> Registration {
+        match setting {
+            RegistrationSetting::Open => Registration::Open,
+            RegistrationSetting::Invite => Registration::Invite,
+            RegistrationSetting::Closed => Registration::Closed,
+        }
+    }
 }
 
 /// What a node runs in cluster mode.
@@ -175,6 +231,9 @@ pub struct Config {
     /// Opens `/metrics` on the public port to `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
     pub send_rate: u32,
+    /// Who may sign up; the first account of a fresh server always may,
+    /// unless it is `Closed`.
+    pub registration: Registration,
     /// Budgets other than the defaults of [`crate::rate::TABLE`], in order.
     pub rate_limits: Vec<RateLimitSetting>,
     pub limits: Limits,
@@ -200,6 +259,7 @@ impl Default for Config {
             metrics_listen: None,
             metrics_token: None,
             send_rate: 10,
+            registration: Registration::Invite,
             rate_limits: Vec::new(),
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
@@ -265,6 +325,7 @@ impl Config {
             metrics_listen: set.metrics_listen,
             metrics_token: set.metrics_token,
             send_rate: set.send_rate.unwrap_or(defaults.send_rate),
+            registration: set.registration.map_or(defaults.registration, Registration::from),
             rate_limits: set.rate_limits,
             limits: Limits::load(set.limits)?,
             trusted_proxies: set.trusted_proxies,

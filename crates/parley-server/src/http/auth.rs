@@ -1,30 +1,38 @@
-//! Register, login, logout, me, users.
+//! Register, login, logout, reset, me (my password and sessions), users,
+//! and what the server says of itself before sign-in.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use parley_core::accounts::{self, Admission, Registration};
 use parley_core::id::UserId;
 use parley_core::model::User;
 use parley_core::parse::{DisplayName, Password, Username};
 use parley_core::search::PeopleQuery;
+use parley_core::time::Timestamp;
 use parley_core::Error;
 use parley_protocol as wire;
 
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiQuery, Authed, SESSION_COOKIE};
-use crate::auth::SESSION_SECONDS;
+use crate::auth::{NewAccount, SESSION_SECONDS};
 use crate::client_addr::ClientAddr;
 use crate::rate::Class;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/server", get(server))
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
+        .route("/auth/reset", post(reset))
         .route("/me", get(me).patch(update_me))
+        .route("/me/password", post(change_password))
+        .route("/me/sessions", get(sessions))
+        .route("/me/sessions/{id}", delete(revoke_session))
         .route("/users", get(search_users))
         .route("/users/{id}", get(user))
 }
@@ -45,6 +53,16 @@ fn signed_in(headers: &HeaderMap, status: StatusCode, user: &User, token: String
     (status, [(header::SET_COOKIE, cookie)], Json(wire::AuthResponse { user: user.into(), token })).into_response()
 }
 
+/// What a sign-up screen shows: the policy, and whether this is a fresh server.
+async fn server(State(state): State<AppState>) -> ApiResult<Json<wire::ServerInfo>> {
+    let first_account = !state.chat.has_users().await?;
+    Ok(Json(wire::ServerInfo { registration: state.config.registration.as_str().to_owned(), first_account }))
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok())
+}
+
 async fn register(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -54,10 +72,26 @@ async fn register(
     let username = Username::parse_new(&body.username)?;
     let password = Password::parse(&body.password)?;
     let display_name = body.display_name.as_deref().map(DisplayName::parse).transpose()?;
+    if body.invite.as_ref().is_some_and(|code| code.len() > super::invites::MAX_CODE) {
+        return Err(accounts::invite_unusable().into());
+    }
+    if state.config.registration == Registration::Closed {
+        return Err(accounts::closed().into());
+    }
     // Before the password is hashed: a flood spends none of the hashing.
     state.rates.address(Class::Registrations, client)?;
-    let (user, token) = state.auth.register(username, password, display_name).await?;
-    tracing::info!(user = %user.id, username = %user.username, "registered");
+    let admission =
+        Admission { policy: state.config.registration, invite: body.invite.as_deref(), now: Timestamp::now() };
+    let new = NewAccount { username, password, display_name, admission, user_agent: user_agent(&headers) };
+    let (user, token, invite) = state.auth.register(new).await?;
+    tracing::info!(user = %user.id, username = %user.username, role = user.role.as_str(), "registered");
+    if let Some(invite) = invite {
+        // The account stands either way; a join that fails is theirs to retry
+        // with the same link, which spends no use for a member.
+        if let Err(error) = state.chat.join_by_used_invite(user.id, &invite).await {
+            tracing::warn!(user = %user.id, %error, "could not join the invite's channel at sign-up");
+        }
+    }
     Ok(signed_in(&headers, StatusCode::CREATED, &user, token))
 }
 
@@ -72,14 +106,67 @@ async fn login(
 ) -> ApiResult<Response> {
     state.rates.address(Class::LoginsPerAddress, client)?;
     state.rates.account(Class::Logins, &body.username)?;
-    let (user, token) = state.auth.login(&body.username, &body.password).await?;
+    let (user, token) = state.auth.login(&body.username, &body.password, user_agent(&headers)).await?;
     Ok(signed_in(&headers, StatusCode::OK, &user, token))
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap, authed: Authed) -> ApiResult<Response> {
     state.auth.logout(&authed.token_hash).await?;
-    state.hub.revoke(&authed.token_hash);
+    state.hub.end_sessions(authed.user.id, vec![authed.token_hash]);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie(&headers, "", 0))]).into_response())
+}
+
+/// A reset link's token and a new password: every session of the account
+/// ends, and this one begins.
+async fn reset(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<wire::ResetPasswordRequest>,
+) -> ApiResult<Response> {
+    let password = Password::parse(&body.password)?;
+    state.rates.address(Class::LoginsPerAddress, client)?;
+    let (user, token, ended) = state.auth.reset_password(&body.token, password, user_agent(&headers)).await?;
+    state.hub.end_sessions(user.id, ended);
+    Ok(signed_in(&headers, StatusCode::OK, &user, token))
+}
+
+/// My password, given the current one; my other sessions end.
+async fn change_password(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiJson(body): ApiJson<wire::ChangePasswordRequest>,
+) -> ApiResult<StatusCode> {
+    let new = Password::parse(&body.new_password)?;
+    state.rates.account(Class::Logins, authed.user.username.as_str())?;
+    let ended = state.auth.change_password(&authed.user, &body.current_password, new, &authed.token_hash).await?;
+    state.hub.end_sessions(authed.user.id, ended);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sessions(State(state): State<AppState>, authed: Authed) -> ApiResult<Json<wire::SessionsResponse>> {
+    let sessions = state.auth.sessions(authed.user.id).await?;
+    let sessions = sessions
+        .iter()
+        .map(|s| wire::SessionInfo {
+            id: s.public_id().to_owned(),
+            created_at: s.created_at.to_rfc3339(),
+            last_seen_at: s.last_seen_at.to_rfc3339(),
+            user_agent: s.user_agent.clone(),
+            current: s.token_hash == authed.token_hash,
+        })
+        .collect();
+    Ok(Json(wire::SessionsResponse { sessions }))
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let ended = state.auth.revoke_session(authed.user.id, &id).await?;
+    state.hub.end_sessions(authed.user.id, vec![ended]);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn me(authed: Authed) -> Json<wire::UserResponse> {

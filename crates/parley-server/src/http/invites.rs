@@ -1,4 +1,4 @@
-//! Invite links: create, preview, accept.
+//! Invite links: create, preview, accept, list, revoke.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,13 +16,13 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/channels/{id}/invites", post(create))
-        .route("/invites/{code}", get(preview))
+        .route("/channels/{id}/invites", post(create).get(list))
+        .route("/invites/{code}", get(preview).delete(revoke))
         .route("/invites/{code}/accept", post(accept))
 }
 
 /// Codes are 22 characters; anything much longer is not one of ours.
-const MAX_CODE: usize = 64;
+pub(super) const MAX_CODE: usize = 64;
 
 fn check_code(code: &str) -> Result<(), Error> {
     if code.len() > MAX_CODE {
@@ -53,7 +53,7 @@ async fn preview(
 ) -> ApiResult<Json<wire::InvitePreviewResponse>> {
     check_code(&code)?;
     let (invite, channel) = state.chat.invite(&code).await?;
-    Ok(Json(wire::InvitePreviewResponse { invite: (&invite).into(), channel: (&channel).into() }))
+    Ok(Json(wire::InvitePreviewResponse { invite: (&invite).into(), channel: channel.as_ref().map(Into::into) }))
 }
 
 async fn accept(
@@ -65,4 +65,20 @@ async fn accept(
     state.rates.user(Class::Joins, authed.user.id)?;
     let channel = state.chat.accept_invite(authed.user.id, &code).await?;
     Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
+}
+
+/// A channel's invites, for its owner and admins.
+async fn list(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<wire::InvitesResponse>> {
+    let invites = state.chat.channel_invites(&authed.user, channel_id(&id)?).await?;
+    Ok(Json(wire::InvitesResponse { invites: invites.iter().map(Into::into).collect() }))
+}
+
+async fn revoke(State(state): State<AppState>, authed: Authed, Path(code): Path<String>) -> ApiResult<StatusCode> {
+    check_code(&code)?;
+    state.chat.revoke_invite(&authed.user, &code).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,6 @@
 //! The HTTP API: one router per area, the layers every request passes.
 
+mod admin;
 mod auth;
 mod changes;
 mod channels;
@@ -27,6 +28,7 @@ pub const BODY_LIMIT: usize = 1 << 20;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
+        .merge(admin::router())
         .merge(auth::router())
         .merge(channels::router())
         .merge(invites::router())

@@ -1,5 +1,6 @@
 //! REST API tests against the real server on port 0, one binary for all.
 
+mod accounts;
 mod auth;
 mod changes;
 mod channels;

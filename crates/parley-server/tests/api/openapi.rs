@@ -18,6 +18,19 @@ const ROUTED: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/register"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/auth/reset"),
+    ("get", "/api/v1/server"),
+    ("post", "/api/v1/me/password"),
+    ("get", "/api/v1/me/sessions"),
+    ("delete", "/api/v1/me/sessions/{id}"),
+    ("get", "/api/v1/admin/users"),
+    ("patch", "/api/v1/admin/users/{id}"),
+    ("post", "/api/v1/admin/users/{id}/reset-link"),
+    ("get", "/api/v1/admin/join-links"),
+    ("post", "/api/v1/admin/join-links"),
+    ("get", "/api/v1/admin/audit"),
+    ("get", "/api/v1/channels/{id}/invites"),
+    ("delete", "/api/v1/invites/{code}"),
     ("get", "/api/v1/me"),
     ("patch", "/api/v1/me"),
     ("get", "/api/v1/users"),
@@ -449,6 +462,45 @@ async fn real_answers_match_the_documented_responses() {
     let op = (get.clone(), "/api/v1/users/{id}");
     expect(&app, &doc, op.clone(), &format!("/api/v1/users/{bob_id}"), a, None, StatusCode::OK).await;
     expect(&app, &doc, op.clone(), &format!("/api/v1/users/{SOME_ID}"), a, None, StatusCode::NOT_FOUND).await;
+
+    // Running the server: alice registered first and is its admin.
+    let op = (get.clone(), "/api/v1/server");
+    expect(&app, &doc, op.clone(), op.1, None, None, StatusCode::OK).await;
+    let op = (get.clone(), "/api/v1/me/sessions");
+    let sessions = expect(&app, &doc, op.clone(), op.1, b, None, StatusCode::OK).await;
+    let session = sessions["sessions"][0]["id"].as_str().unwrap().to_owned();
+    let op = (Method::DELETE, "/api/v1/me/sessions/{id}");
+    expect(&app, &doc, op.clone(), &format!("/api/v1/me/sessions/{SOME_ID}"), b, None, StatusCode::NOT_FOUND).await;
+    let op = (post.clone(), "/api/v1/me/password");
+    let change = json!({"current_password": "wrong horse", "new_password": "new horse"});
+    expect(&app, &doc, op.clone(), op.1, b, Some(change), StatusCode::FORBIDDEN).await;
+    expect(&app, &doc, op.clone(), op.1, b, Some(json!({})), StatusCode::BAD_REQUEST).await;
+    let op = (get.clone(), "/api/v1/admin/users");
+    expect(&app, &doc, op.clone(), op.1, a, None, StatusCode::OK).await;
+    expect(&app, &doc, op.clone(), op.1, b, None, StatusCode::FORBIDDEN).await;
+    let op = (patch.clone(), "/api/v1/admin/users/{id}");
+    let bob_path = format!("/api/v1/admin/users/{bob_id}");
+    expect(&app, &doc, op.clone(), &bob_path, a, Some(json!({"role": "member"})), StatusCode::OK).await;
+    expect(&app, &doc, op.clone(), &bob_path, a, Some(json!({"role": "boss"})), StatusCode::BAD_REQUEST).await;
+    let op = (post.clone(), "/api/v1/admin/users/{id}/reset-link");
+    let link = expect(&app, &doc, op.clone(), &format!("{bob_path}/reset-link"), a, None, StatusCode::CREATED).await;
+    let op = (post.clone(), "/api/v1/admin/join-links");
+    let join_link = expect(&app, &doc, op.clone(), op.1, a, None, StatusCode::CREATED).await;
+    let op = (get.clone(), "/api/v1/admin/join-links");
+    expect(&app, &doc, op.clone(), op.1, a, None, StatusCode::OK).await;
+    let op = (get.clone(), "/api/v1/admin/audit");
+    expect(&app, &doc, op.clone(), op.1, a, None, StatusCode::OK).await;
+    let op = (Method::DELETE, "/api/v1/invites/{code}");
+    let join_code = join_link["invite"]["code"].as_str().unwrap();
+    expect(&app, &doc, op.clone(), &format!("/api/v1/invites/{join_code}"), a, None, StatusCode::NO_CONTENT).await;
+    let op = (post.clone(), "/api/v1/auth/reset");
+    let reset = json!({"token": link["token"], "password": "correct horse"});
+    let bob = expect(&app, &doc, op.clone(), op.1, None, Some(reset.clone()), StatusCode::OK).await;
+    expect(&app, &doc, op.clone(), op.1, None, Some(reset), StatusCode::NOT_FOUND).await;
+    let bob_token = bob["token"].as_str().unwrap();
+    let b = Some(bob_token);
+    let op = (Method::DELETE, "/api/v1/me/sessions/{id}");
+    expect(&app, &doc, op.clone(), &format!("/api/v1/me/sessions/{session}"), b, None, StatusCode::NOT_FOUND).await;
 
     // Channels.
     let op = (post.clone(), "/api/v1/channels");

@@ -392,3 +392,32 @@ async fn a_message_is_found_on_another_node_within_a_second() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// An admin deactivating someone through one node throws out their open
+/// session on another within a second (the sessions ended go to every node
+/// through Redis), and they cannot sign in through either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deactivation_through_one_node_closes_a_socket_on_another() {
+    let cluster = Cluster::new().await;
+    let nodes = [cluster.node("all"), cluster.node("all")];
+    let alice = cluster.register(&nodes[0], "alice").await;
+    let bob = cluster.register(&nodes[1], "bob").await;
+    let (mut b, _) = WsClient::connect(nodes[1].addr, &bob.token, json!({})).await;
+    let started = Instant::now();
+    let response = cluster
+        .http
+        .patch(nodes[0].url(&format!("/api/v1/admin/users/{}", bob.id)))
+        .bearer_auth(&alice.token)
+        .json(&json!({"deactivated": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "alice, the first account, is the admin");
+    assert_eq!(b.closed().await, Some(4003));
+    assert!(started.elapsed() < Duration::from_secs(1), "closed in {:?}", started.elapsed());
+    for node in &nodes {
+        let login = json!({"username": "bob", "password": "correct horse battery"});
+        let status = cluster.http.post(node.url("/api/v1/auth/login")).json(&login).send().await.unwrap().status();
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}

@@ -26,7 +26,7 @@ impl LimitedServer {
         let mut child = Command::new("prlimit")
             .arg(format!("--nofile={files}:{files}"))
             .arg(BINARY)
-            .args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--send-rate", "0", "--registration", "open", "--data-dir"])
             .arg(data.path())
             .args(["--metrics-token", METRICS_TOKEN])
             .args(extra)

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use parley_core::accounts::Admission;
 use parley_core::id::UserId;
 use parley_core::model::{Session, User};
 use parley_core::parse::Username;
@@ -17,13 +18,10 @@ use super::harness::{code_of, Harness, Must};
 pub async fn users_create_and_lookup(store: Arc<dyn Store>) {
     let h = &Harness::new(store);
     h.store.ping().await.must("ping");
-    let alice = User {
-        id: UserId::generate(),
-        username: Username::parse(&h.name("Alice")).expect("valid"),
-        display_name: format!("Alice Ünïcode 😀 {}", h.name("")),
-        created_at: Timestamp::now(),
-    };
-    h.store.create_user(&alice, "$argon2id$v=19$hash").await.must("create_user");
+    let username = Username::parse(&h.name("Alice")).expect("valid");
+    let mut alice = User::new(username, format!("Alice Ünïcode 😀 {}", h.name("")));
+    let admitted = h.store.create_user(&alice, "$argon2id$v=19$hash", &Admission::by_owner()).await.must("create_user");
+    alice.role = admitted.role;
 
     assert_eq!(h.store.user(alice.id).await.must("user"), Some(alice.clone()), "user by id");
     assert_eq!(h.store.user(UserId::generate()).await.must("user"), None, "unknown id");
@@ -40,7 +38,8 @@ pub async fn users_duplicate_username_conflicts(store: Arc<dyn Store>) {
     let h = &Harness::new(store);
     let first = h.user("dup").await;
     let second = User { id: UserId::generate(), display_name: "Impostor".to_owned(), ..first.clone() };
-    let code = code_of(h.store.create_user(&second, "other-hash").await, "create_user with a taken username");
+    let refused = h.store.create_user(&second, "other-hash", &Admission::by_owner()).await;
+    let code = code_of(refused, "create_user with a taken username");
     assert_eq!(code, ErrorCode::Conflict, "a taken username");
 
     assert_eq!(h.store.user(second.id).await.must("user"), None, "the refused user is not stored");
@@ -59,13 +58,9 @@ async fn found(h: &Harness, query: &str, limit: u32) -> Vec<String> {
 /// Makes a user `<tag><name>` called `display_name` and the tag, a word of
 /// its own (no two users' names may look alike, whichever check made them).
 async fn person(h: &Harness, name: &str, display_name: &str) -> User {
-    let user = User {
-        id: UserId::generate(),
-        username: Username::parse(&h.name(name)).expect("a valid test username"),
-        display_name: format!("{display_name} {}", h.name("")),
-        created_at: Timestamp::now(),
-    };
-    h.store.create_user(&user, "hash").await.must("create_user");
+    let username = Username::parse(&h.name(name)).expect("a valid test username");
+    let mut user = User::new(username, format!("{display_name} {}", h.name("")));
+    user.role = h.store.create_user(&user, "hash", &Admission::by_owner()).await.must("create_user").role;
     user
 }
 
@@ -203,6 +198,8 @@ pub async fn sessions_lifecycle(store: Arc<dyn Store>) {
         user_id: alice.id,
         created_at: now,
         expires_at: now.plus_seconds(3600),
+        last_seen_at: now,
+        user_agent: Some("Mozilla/5.0 (test) ✨".to_owned()),
     };
     h.store.create_session(&session).await.must("create_session");
     let other = Session { token_hash: h.name("token-b"), user_id: bob.id, ..session.clone() };
@@ -210,7 +207,7 @@ pub async fn sessions_lifecycle(store: Arc<dyn Store>) {
 
     let user_at = |hash: String, at: Timestamp| {
         let store = h.store.clone();
-        async move { store.session_user(&hash, at).await.must("session_user") }
+        async move { store.session_user(&hash, at).await.must("session_user").map(|(user, _)| user) }
     };
     assert_eq!(user_at(h.name("token-a"), now).await, Some(alice.clone()), "a live session");
     assert_eq!(user_at(h.name("token-b"), now).await, Some(bob.clone()), "each token its user");

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use parley_core::accounts::Admission;
 use parley_core::chat::Chat;
 use parley_core::command::{Appended, Applied, Command};
 use parley_core::feed::EventBatch;
@@ -189,13 +190,11 @@ impl Harness {
     /// hash `hash-<name>`. The tag keeps display names apart too: no two
     /// users' names may look alike, whichever check made them.
     pub async fn user(&self, name: &str) -> User {
-        let user = User {
-            id: UserId::generate(),
-            username: Username::parse(&self.name(name)).expect("a valid test username"),
-            display_name: format!("User {name} {}", self.tag),
-            created_at: Timestamp::now(),
-        };
-        self.store.create_user(&user, &format!("hash-{name}")).await.must("create_user");
+        let username = Username::parse(&self.name(name)).expect("a valid test username");
+        let mut user = User::new(username, format!("User {name} {}", self.tag));
+        let hash = format!("hash-{name}");
+        // The first user of a store is its admin: whichever check makes one.
+        user.role = self.store.create_user(&user, &hash, &Admission::by_owner()).await.must("create_user").role;
         user
     }
 

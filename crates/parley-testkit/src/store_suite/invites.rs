@@ -16,7 +16,7 @@ pub async fn invites_lifecycle(store: Arc<dyn Store>) {
     let now = Timestamp::now();
     let limited = Invite {
         code: h.name("limited"),
-        channel_id: channel.id,
+        channel_id: Some(channel.id),
         created_by: alice.id,
         created_at: now,
         expires_at: Some(now.plus_seconds(3600)),
@@ -35,7 +35,7 @@ pub async fn invites_lifecycle(store: Arc<dyn Store>) {
     for uses in 1..=3 {
         let used = h.store.use_invite(&limited.code, now).await.must("use_invite");
         let used = used.expect("a usable invite");
-        assert_eq!((used.code.as_str(), used.channel_id), (limited.code.as_str(), channel.id));
+        assert_eq!((used.code.as_str(), used.channel_id), (limited.code.as_str(), Some(channel.id)));
         let stored = h.store.invite(&limited.code).await.must("invite").expect("stored");
         assert_eq!(stored, Invite { uses, ..limited.clone() }, "each use counted");
     }
@@ -54,7 +54,7 @@ pub async fn invites_used_up_and_expired(store: Arc<dyn Store>) {
     let now = Timestamp::now();
     let base = Invite {
         code: String::new(),
-        channel_id: channel.id,
+        channel_id: Some(channel.id),
         created_by: alice.id,
         created_at: now,
         expires_at: None,

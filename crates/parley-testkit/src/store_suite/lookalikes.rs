@@ -3,23 +3,17 @@
 
 use std::sync::Arc;
 
-use parley_core::id::UserId;
+use parley_core::accounts::Admission;
 use parley_core::model::User;
 use parley_core::names::NameClash;
 use parley_core::parse::Username;
 use parley_core::ports::Store;
-use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
 
 use super::harness::{Harness, Must};
 
 fn new_user(username: &str, display_name: &str) -> User {
-    User {
-        id: UserId::generate(),
-        username: Username::parse(username).expect("a valid test username"),
-        display_name: display_name.to_owned(),
-        created_at: Timestamp::now(),
-    }
+    User::new(Username::parse(username).expect("a valid test username"), display_name.to_owned())
 }
 
 /// The refusal an answer must be: `Conflict`, with the message of `clash`.
@@ -40,7 +34,7 @@ pub async fn users_look_alike_names_conflict(store: Arc<dyn Store>) {
     let h = &Harness::new(store);
     let tag = h.name("");
     let alice = new_user(&h.name("alice"), &format!("{tag} Wonderland"));
-    h.store.create_user(&alice, "hash").await.must("create_user");
+    h.store.create_user(&alice, "hash", &Admission::by_owner()).await.must("create_user");
 
     let cases = [
         (h.name("alice"), "Someone".to_owned(), NameClash::UsernameTaken, "the same username"),
@@ -52,20 +46,20 @@ pub async fn users_look_alike_names_conflict(store: Arc<dyn Store>) {
     ];
     for (username, display_name, clash, what) in cases {
         let refused = new_user(&username, &display_name);
-        assert_clash(h.store.create_user(&refused, "hash").await, clash, what);
+        assert_clash(h.store.create_user(&refused, "hash", &Admission::by_owner()).await.map(drop), clash, what);
         assert_eq!(h.store.user(refused.id).await.must("user"), None, "{what}: not stored");
     }
     let taken_display = new_user(&h.name("wonderland"), &h.name("wonderland"));
-    h.store.create_user(&taken_display, "hash").await.must("a name alike nobody's");
+    h.store.create_user(&taken_display, "hash", &Admission::by_owner()).await.must("a name alike nobody's");
     let refused = new_user(&format!("{tag}wonderla"), &format!("{tag} WONDERLAND"));
     assert_clash(
-        h.store.create_user(&refused, "hash").await,
+        h.store.create_user(&refused, "hash", &Admission::by_owner()).await.map(drop),
         NameClash::DisplayNameLooksTaken,
         "case of a display name",
     );
 
     let bob = new_user(&h.name("bob"), &h.name("Bob"));
-    h.store.create_user(&bob, "hash").await.must("a display name like my own username");
+    h.store.create_user(&bob, "hash", &Admission::by_owner()).await.must("a display name like my own username");
     for (name, what) in [
         (h.name("AIice"), "a capital I for l"),
         (format!("{tag} Wonderland"), "another's display name"),
@@ -91,12 +85,12 @@ pub async fn users_look_alike_names_race(store: Arc<dyn Store>) {
     let spellings = ["lol", "1ol", "l0l", "10l", "lo1", "1o1", "l01", "101"];
     let registering = spellings.map(|s| {
         let (store, user) = (h.store.clone(), new_user(&h.name(s), &h.name(s)));
-        tokio::spawn(async move { store.create_user(&user, "hash").await })
+        tokio::spawn(async move { store.create_user(&user, "hash", &Admission::by_owner()).await })
     });
     let mut won = 0;
     for task in registering {
         match task.await.expect("a registration task") {
-            Ok(()) => won += 1,
+            Ok(_) => won += 1,
             Err(e) => assert_eq!(e.message, Error::from(NameClash::UsernameLooksTaken).message, "{e}"),
         }
     }
@@ -121,7 +115,7 @@ pub async fn users_look_alike_names_race(store: Arc<dyn Store>) {
     let mut won = 0;
     for task in renaming {
         match task.await.expect("a rename task") {
-            Ok(()) => won += 1,
+            Ok(_) => won += 1,
             Err(e) => assert_eq!(e.message, Error::from(NameClash::DisplayNameLooksTaken).message, "{e}"),
         }
     }

@@ -267,7 +267,7 @@ impl Hub {
     pub fn relay_mine(&self, user: UserId, what: Mine) {
         let state = self.lock();
         let Some(sessions) = state.by_user.get(&user) else { return };
-        let frame = Arc::new(Frame::new(&match what {
+        let frame = match what {
             Mine::Read(marker) => ServerFrame::ReadMarker {
                 channel_id: marker.channel_id.to_string(),
                 last_read_seq: marker.last_read_seq,
@@ -277,18 +277,25 @@ impl Hub {
             Mine::Preferences(channel, preferences) => {
                 ServerFrame::Preferences { channel_id: channel.to_string(), preferences: (&preferences).into() }
             }
-        }));
+            Mine::Ended(ended) => {
+                let links = sessions.iter().filter_map(|id| state.sessions.get(id)).map(|entry| &entry.link);
+                for link in links.filter(|link| ended.contains(&link.token_hash)) {
+                    link.close(CloseCode::Revoked);
+                }
+                return;
+            }
+        };
+        let frame = Arc::new(Frame::new(&frame));
         for entry in sessions.iter().filter_map(|id| state.sessions.get(id)) {
             entry.link.offer(Delivery::Frame(frame.clone()));
         }
     }
 
-    /// Closes every session opened with this token (logout) with 4003.
-    pub fn revoke(&self, token_hash: &str) {
-        for entry in self.lock().sessions.values() {
-            if entry.link.token_hash == token_hash {
-                entry.link.close(CloseCode::Revoked);
-            }
+    /// Closes, with 4003 on every node, the sockets of `user`'s sessions
+    /// that `ended` (their token hashes): signed out, revoked, deactivated.
+    pub fn end_sessions(&self, user: UserId, ended: Vec<String>) {
+        if !ended.is_empty() {
+            self.mine(user, Mine::Ended(ended));
         }
     }
 

@@ -21,11 +21,9 @@ async fn rig() -> Rig {
     let config =
         Config { listen: ([127, 0, 0, 1], 0).into(), data_dir: dir.path().into(), send_rate: 0, ..Config::default() };
     let state = Application::build(config).await.unwrap().state();
-    let (user, token) = state
-        .auth
-        .register(Username::parse("alice").unwrap(), Password::parse("long enough").unwrap(), None)
-        .await
-        .unwrap();
+    let new =
+        crate::auth::NewAccount::by_owner(Username::parse("alice").unwrap(), Password::parse("long enough").unwrap());
+    let (user, token, _) = state.auth.register(new).await.unwrap();
     let (_, token_hash) = state.auth.authenticate(&token).await.unwrap();
     Rig { state, user, token_hash, _dir: dir }
 }

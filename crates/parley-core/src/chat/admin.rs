@@ -1,0 +1,106 @@
+//! Running the server: its admins change users' roles, deactivate and
+//! reactivate them, make password reset links, and read the audit log,
+//! where every such action is written with who did it and when.
+
+use super::Chat;
+use crate::id::{ChannelId, UserId};
+use crate::model::{AuditEntry, PasswordReset, ServerRole, User};
+use crate::search::PeopleQuery;
+use crate::time::Timestamp;
+use crate::{Error, Result};
+
+/// Only an active admin of the server passes.
+pub(crate) fn as_admin(user: &User) -> Result<()> {
+    if user.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::forbidden("only the server's admins may do this"))
+    }
+}
+
+impl Chat {
+    /// Writes an entry of the audit log.
+    pub async fn audit(
+        &self,
+        actor: UserId,
+        action: &str,
+        user: Option<UserId>,
+        channel: Option<ChannelId>,
+        detail: String,
+    ) -> Result<()> {
+        let entry = AuditEntry {
+            id: 0,
+            at: Timestamp::now(),
+            actor_id: actor,
+            action: action.to_owned(),
+            user_id: user,
+            channel_id: channel,
+            detail,
+        };
+        self.store.record(&entry).await
+    }
+
+    /// The audit log, newest first, before entry `before`.
+    pub async fn audit_log(&self, admin: &User, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
+        as_admin(admin)?;
+        self.store.audit(before, limit).await
+    }
+
+    /// Users whose name matches `query` (every user for an empty one),
+    /// deactivated ones too: the admin's list.
+    pub async fn admin_users(&self, admin: &User, query: &PeopleQuery, limit: u32) -> Result<Vec<User>> {
+        as_admin(admin)?;
+        self.store.search_users(query, limit).await
+    }
+
+    /// A user an admin acts on; they may not act on themselves this way.
+    async fn other_user(&self, admin: &User, id: UserId) -> Result<User> {
+        as_admin(admin)?;
+        if id == admin.id {
+            return Err(Error::forbidden("an admin cannot do this to their own account"));
+        }
+        self.store.user(id).await?.ok_or_else(|| Error::not_found("user not found"))
+    }
+
+    /// Makes `id` an admin of the server or a member. The user as they now are.
+    pub async fn set_server_role(&self, admin: &User, id: UserId, role: ServerRole) -> Result<User> {
+        let mut user = self.other_user(admin, id).await?;
+        if user.role != role {
+            self.store.set_server_role(id, role).await?;
+            let detail = format!(r#"{{"role":"{}"}}"#, role.as_str());
+            self.audit(admin.id, "user.role", Some(id), None, detail).await?;
+            user.role = role;
+        }
+        Ok(user)
+    }
+
+    /// Deactivates a user (they cannot sign in; their messages stay) or
+    /// reactivates them. The user as they now are, and the token hashes of
+    /// the sessions this ended, whose sockets the caller closes.
+    pub async fn set_deactivated(&self, admin: &User, id: UserId, deactivated: bool) -> Result<(User, Vec<String>)> {
+        let mut user = self.other_user(admin, id).await?;
+        let mut ended = Vec::new();
+        if user.deactivated_at.is_some() != deactivated {
+            let at = deactivated.then(Timestamp::now);
+            self.store.set_deactivated(id, at).await?;
+            let action = if deactivated { "user.deactivate" } else { "user.reactivate" };
+            self.audit(admin.id, action, Some(id), None, "{}".to_owned()).await?;
+            user.deactivated_at = at;
+        }
+        if deactivated {
+            // Again when already deactivated: a session opened in between is ended too.
+            ended = self.store.delete_sessions(id, None).await?;
+        }
+        Ok((user, ended))
+    }
+
+    /// Keeps a password reset an admin made for user `reset.user_id`.
+    pub async fn create_reset(&self, admin: &User, reset: &PasswordReset) -> Result<()> {
+        let user = self.other_user(admin, reset.user_id).await?;
+        if user.deactivated_at.is_some() {
+            return Err(Error::conflict("reactivate this account before resetting its password"));
+        }
+        self.store.create_reset(reset).await?;
+        self.audit(admin.id, "user.reset_link", Some(user.id), None, "{}".to_owned()).await
+    }
+}

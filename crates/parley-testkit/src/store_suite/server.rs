@@ -1,0 +1,269 @@
+//! Checks of running a server: who may sign up (the policy, invites and join
+//! links counted in the step that stores the account, the first account its
+//! admin), server roles and deactivation, a user's sessions, password resets,
+//! invites listed and revoked, and the audit log.
+
+use std::sync::Arc;
+
+use parley_core::accounts::{self, Admission, Registration};
+use parley_core::id::UserId;
+use parley_core::model::{AuditEntry, ChannelKind, Invite, PasswordReset, ServerRole, Session, User};
+use parley_core::parse::Username;
+use parley_core::ports::Store;
+use parley_core::time::Timestamp;
+use parley_core::ErrorCode;
+
+use super::harness::{code_of, Harness, Must};
+
+fn new_user(h: &Harness, name: &str) -> User {
+    User::new(Username::parse(&h.name(name)).expect("a valid test username"), format!("{name} {}", h.name("")))
+}
+
+/// Invite-only sign-up with invite `code`.
+fn with_invite(code: &str) -> Admission<'_> {
+    Admission { policy: Registration::Invite, invite: Some(code), now: Timestamp::now() }
+}
+
+fn invite(h: &Harness, code: &str, by: UserId, max_uses: Option<u32>) -> Invite {
+    Invite {
+        code: h.name(code),
+        channel_id: None,
+        created_by: by,
+        created_at: Timestamp::now(),
+        expires_at: None,
+        max_uses,
+        uses: 0,
+    }
+}
+
+/// Sign-up by policy: closed refuses, invite-only refuses without an invite
+/// (on a server with users), an unusable invite stores nothing, a join link
+/// is counted and its last use goes to one of several at once; on a fresh
+/// store exactly one of several first sign-ups at once is its admin.
+pub async fn accounts_admission(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let fresh = !h.store.has_users().await.must("has_users");
+    let racers: Vec<User> = (0..6).map(|i| new_user(h, &format!("first{i}"))).collect();
+    let signing_up = racers.iter().cloned().map(|user| {
+        let store = h.store.clone();
+        tokio::spawn(async move {
+            let admission = Admission { policy: Registration::Invite, invite: None, now: Timestamp::now() };
+            store.create_user(&user, "hash", &admission).await
+        })
+    });
+    let mut admins = 0;
+    let mut stored = 0;
+    for answer in futures::future::join_all(signing_up).await {
+        match answer.expect("a sign-up task") {
+            Ok(admitted) => {
+                stored += 1;
+                admins += usize::from(admitted.role == ServerRole::Admin);
+            }
+            Err(e) => assert_eq!(e, accounts::invite_needed(), "the others need an invite"),
+        }
+    }
+    if fresh {
+        assert_eq!((stored, admins), (1, 1), "one first account, the admin, of sign-ups at once");
+    } else {
+        assert_eq!((stored, admins), (0, 0), "a server with users takes invites only");
+    }
+    assert!(h.store.has_users().await.must("has_users"));
+
+    let owner = h.user("owner").await;
+    let closed = Admission { policy: Registration::Closed, invite: None, now: Timestamp::now() };
+    let refused = new_user(h, "closed");
+    assert_eq!(h.store.create_user(&refused, "hash", &closed).await, Err(accounts::closed()), "closed");
+    assert_eq!(h.store.user(refused.id).await.must("user"), None, "not stored");
+
+    let link = invite(h, "link", owner.id, Some(2));
+    h.store.create_invite(&link).await.must("create_invite");
+    let unknown = new_user(h, "unknown");
+    let answer = h.store.create_user(&unknown, "hash", &with_invite(&h.name("nope"))).await;
+    assert_eq!(answer, Err(accounts::invite_unusable()), "an unknown invite");
+    assert_eq!(h.store.user(unknown.id).await.must("user"), None, "not stored");
+
+    let guest = new_user(h, "guest");
+    let admitted = h.store.create_user(&guest, "hash", &with_invite(&link.code)).await.must("invited");
+    assert_eq!(admitted.role, ServerRole::Member);
+    assert_eq!(admitted.invite.map(|i| (i.code, i.uses)), Some((link.code.clone(), 1)), "the link counted");
+
+    // A name already taken: nothing is stored, and the use is not spent.
+    let taken = User { id: UserId::generate(), ..guest.clone() };
+    let answer = h.store.create_user(&taken, "hash", &with_invite(&link.code)).await;
+    assert_eq!(code_of(answer, "a taken name with a good invite"), ErrorCode::Conflict);
+    assert_eq!(h.store.invite(&link.code).await.must("invite").map(|i| i.uses), Some(1), "not counted");
+
+    let last: Vec<User> = (0..5).map(|i| new_user(h, &format!("last{i}"))).collect();
+    let taking = last.into_iter().map(|user| {
+        let (store, code) = (h.store.clone(), link.code.clone());
+        tokio::spawn(async move { store.create_user(&user, "hash", &with_invite(&code)).await.is_ok() })
+    });
+    let won = futures::future::join_all(taking).await.into_iter().filter(|r| *r.as_ref().expect("task")).count();
+    assert_eq!(won, 1, "the link's last use goes to one sign-up of five");
+}
+
+/// A role and a deactivation are stored; a deactivated user's sessions do
+/// not sign them in; reactivated, they do again. A password is replaced.
+pub async fn accounts_roles_and_deactivation(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    h.store.set_server_role(alice.id, ServerRole::Admin).await.must("set_server_role");
+    let stored = h.store.user(alice.id).await.must("user").expect("alice");
+    assert_eq!(stored.role, ServerRole::Admin);
+    let now = Timestamp::now();
+    let session = Session {
+        token_hash: h.name("alice-token"),
+        user_id: alice.id,
+        created_at: now,
+        expires_at: now.plus_seconds(3600),
+        last_seen_at: now,
+        user_agent: None,
+    };
+    h.store.create_session(&session).await.must("create_session");
+    assert!(h.store.session_user(&session.token_hash, now).await.must("session_user").is_some());
+
+    let at = Timestamp::from_millis(now.millis() - now.millis() % 1000);
+    h.store.set_deactivated(alice.id, Some(at)).await.must("deactivate");
+    let stored = h.store.user(alice.id).await.must("user").expect("alice");
+    assert_eq!(stored.deactivated_at, Some(at), "deactivated, and when");
+    assert!(!stored.is_admin(), "a deactivated admin acts as none");
+    assert_eq!(h.store.session_user(&session.token_hash, now).await.must("session_user"), None, "signed out");
+    let found = h.store.credentials(&alice.username).await.must("credentials").map(|(u, _)| u.deactivated_at);
+    assert_eq!(found, Some(Some(at)), "login sees it");
+    h.store.set_deactivated(alice.id, None).await.must("reactivate");
+    assert!(h.store.session_user(&session.token_hash, now).await.must("session_user").is_some(), "back");
+
+    h.store.set_password(alice.id, "new-hash").await.must("set_password");
+    let hash = h.store.credentials(&alice.username).await.must("credentials").map(|(_, hash)| hash);
+    assert_eq!(hash.as_deref(), Some("new-hash"));
+    let nobody = UserId::generate();
+    assert_eq!(code_of(h.store.set_password(nobody, "x").await, "an unknown user"), ErrorCode::NotFound);
+    assert_eq!(code_of(h.store.set_server_role(nobody, ServerRole::Admin).await, "unknown"), ErrorCode::NotFound);
+    assert_eq!(code_of(h.store.set_deactivated(nobody, None).await, "unknown"), ErrorCode::NotFound);
+}
+
+/// A user's sessions are listed, the last seen first, with their user agent;
+/// touching one moves it up; all but one end at once, and only the user's.
+pub async fn sessions_listed_and_ended(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let bob = h.user("bob").await;
+    let now = Timestamp::now();
+    let session = |name: &str, user: UserId, seen: i64| Session {
+        token_hash: h.name(name),
+        user_id: user,
+        created_at: Timestamp::from_millis(now.millis() - 10_000),
+        expires_at: now.plus_seconds(3600),
+        last_seen_at: Timestamp::from_millis(now.millis() - seen),
+        user_agent: Some(format!("agent {name}")),
+    };
+    let (phone, laptop, tablet) =
+        (session("phone", alice.id, 3000), session("laptop", alice.id, 1000), session("tablet", alice.id, 2000));
+    let expired = Session { expires_at: Timestamp::from_millis(now.millis() - 1), ..session("old", alice.id, 5000) };
+    for s in [&phone, &laptop, &tablet, &expired, &session("bobs", bob.id, 0)] {
+        h.store.create_session(s).await.must("create_session");
+    }
+    let listed = h.store.sessions(alice.id, now).await.must("sessions");
+    assert_eq!(listed, vec![laptop.clone(), tablet.clone(), phone.clone()], "unexpired, the last seen first");
+
+    h.store.touch_session(&phone.token_hash, now).await.must("touch_session");
+    let listed = h.store.sessions(alice.id, now).await.must("sessions");
+    assert_eq!(listed.first().map(|s| (&s.token_hash, s.last_seen_at)), Some((&phone.token_hash, now)));
+
+    let mut ended = h.store.delete_sessions(alice.id, Some(&laptop.token_hash)).await.must("delete_sessions");
+    ended.sort();
+    let mut expected = vec![phone.token_hash.clone(), tablet.token_hash.clone(), expired.token_hash.clone()];
+    expected.sort();
+    assert_eq!(ended, expected, "every other session of hers, the expired one too");
+    assert_eq!(h.store.sessions(alice.id, now).await.must("sessions"), vec![laptop.clone()]);
+    assert_eq!(h.store.sessions(bob.id, now).await.must("sessions").len(), 1, "bob's untouched");
+    assert_eq!(h.store.delete_sessions(alice.id, None).await.must("delete_sessions"), vec![laptop.token_hash]);
+}
+
+/// A reset is used once, only before it expires.
+pub async fn password_resets_used_once(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let now = Timestamp::now();
+    let reset = PasswordReset {
+        token_hash: h.name("reset"),
+        user_id: alice.id,
+        created_at: now,
+        expires_at: now.plus_seconds(PasswordReset::SECONDS),
+    };
+    h.store.create_reset(&reset).await.must("create_reset");
+    let late = Timestamp::from_millis(reset.expires_at.millis());
+    assert_eq!(h.store.use_reset(&reset.token_hash, late).await.must("use_reset"), None, "expired");
+    let racers = (0..6).map(|_| {
+        let (store, hash) = (h.store.clone(), reset.token_hash.clone());
+        tokio::spawn(async move { store.use_reset(&hash, now).await })
+    });
+    let used: Vec<_> = futures::future::join_all(racers)
+        .await
+        .into_iter()
+        .filter_map(|r| r.expect("task").expect("use_reset"))
+        .collect();
+    assert_eq!(used, vec![alice.id], "one use, of six at once");
+    assert_eq!(h.store.use_reset(&h.name("nope"), now).await.must("use_reset"), None, "unknown");
+}
+
+/// A channel's invites and the server's join links are listed apart, the
+/// newest first; a deleted invite is gone and cannot be used.
+pub async fn invites_listed_and_revoked(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let channel = h.channel(&alice, ChannelKind::Public, "club").await;
+    let now = Timestamp::now();
+    let at = |ms: i64| Timestamp::from_millis(now.millis() + ms);
+    let older = Invite { channel_id: Some(channel.id), created_at: at(-2000), ..invite(h, "older", alice.id, None) };
+    let newer = Invite { channel_id: Some(channel.id), created_at: at(-1000), ..invite(h, "newer", alice.id, None) };
+    let link = invite(h, "link", alice.id, Some(5));
+    for i in [&older, &newer, &link] {
+        h.store.create_invite(i).await.must("create_invite");
+    }
+    let listed = h.store.invites(Some(channel.id)).await.must("invites");
+    assert_eq!(listed, vec![newer.clone(), older.clone()], "the channel's, newest first");
+    let links = h.store.invites(None).await.must("invites");
+    assert!(links.contains(&link), "join links, with no channel");
+    assert!(links.iter().all(|i| i.channel_id.is_none()));
+
+    assert!(h.store.delete_invite(&older.code).await.must("delete_invite"));
+    assert!(!h.store.delete_invite(&older.code).await.must("delete_invite"), "already gone");
+    assert_eq!(h.store.invite(&older.code).await.must("invite"), None);
+    assert_eq!(h.store.use_invite(&older.code, now).await.must("use_invite"), None, "revoked");
+    assert_eq!(h.store.invites(Some(channel.id)).await.must("invites"), vec![newer]);
+}
+
+/// The audit log keeps each entry as given, under increasing ids, and pages
+/// from the newest.
+pub async fn audit_log_pages(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let bob = h.user("bob").await;
+    let channel = h.channel(&alice, ChannelKind::Public, "club").await;
+    let action = h.name("test.action");
+    for n in 0..5 {
+        let entry = AuditEntry {
+            id: 0,
+            at: Timestamp::from_millis(1_700_000_000_000 + n),
+            actor_id: alice.id,
+            action: action.clone(),
+            user_id: (n % 2 == 0).then_some(bob.id),
+            channel_id: (n % 2 == 1).then_some(channel.id),
+            detail: format!(r#"{{"n":{n}}}"#),
+        };
+        h.store.record(&entry).await.must("record");
+    }
+    // Other checks may write entries at the same time: keep this check's own.
+    let mine = |entries: Vec<AuditEntry>| entries.into_iter().filter(|e| e.action == action).collect::<Vec<_>>();
+    let newest = mine(h.store.audit(None, 1000).await.must("audit"));
+    let details: Vec<&str> = newest.iter().map(|e| e.detail.as_str()).collect();
+    assert_eq!(details, [4, 3, 2, 1, 0].map(|n| format!(r#"{{"n":{n}}}"#)), "newest first");
+    assert!(newest.windows(2).all(|w| w[0].id > w[1].id), "increasing ids");
+    let third = &newest[2];
+    assert_eq!((third.actor_id, third.user_id, third.channel_id), (alice.id, Some(bob.id), None));
+    assert_eq!(third.at, Timestamp::from_millis(1_700_000_000_002));
+    let older = mine(h.store.audit(Some(third.id), 1000).await.must("audit"));
+    assert_eq!(older, newest[3..].to_vec(), "before an id");
+    assert_eq!(h.store.audit(None, 2).await.must("audit").len(), 2, "limited");
+}
