@@ -6,7 +6,7 @@
 use crate::emoji::Emoji;
 use crate::id::{ChannelId, UserId};
 use crate::model::{Channel, Event, Role};
-use crate::parse::{Body, ClientMsgId, Seq};
+use crate::parse::{Body, ChannelName, ClientMsgId, Seq, Topic};
 use crate::Result;
 
 /// A change to a channel's log.
@@ -49,6 +49,10 @@ pub enum Command {
         actor: UserId,
         client_msg_id: ClientMsgId,
         change: Change,
+        /// The actor is an admin of the server (as [`Chat`](crate::chat::Chat)
+        /// found when it made the command): they moderate any channel, a
+        /// member of it or not.
+        server_admin: bool,
     },
 }
 
@@ -56,15 +60,56 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// The author's new body; `broadcast` as for a [`Command::Post`].
-    Edit { target: Seq, body: Body, broadcast: Vec<UserId> },
+    Edit {
+        target: Seq,
+        body: Body,
+        broadcast: Vec<UserId>,
+    },
     /// By the author, or a channel's owner or admin (not in a DM).
-    Delete { target: Seq },
+    Delete {
+        target: Seq,
+    },
     /// Adds (`add`) or removes the actor's reaction.
-    React { target: Seq, emoji: Emoji, add: bool },
+    React {
+        target: Seq,
+        emoji: Emoji,
+        add: bool,
+    },
     /// Pins (`pin`) or unpins; unpinning another's pin takes an owner or admin.
-    Pin { target: Seq, pin: bool },
+    Pin {
+        target: Seq,
+        pin: bool,
+    },
     /// The owner makes a member `admin` or `member`.
-    SetRole { user: UserId, role: Role },
+    SetRole {
+        user: UserId,
+        role: Role,
+    },
+    /// The channel's owner or admins, or a server admin: a new name, unique
+    /// as a new channel's.
+    Rename {
+        name: ChannelName,
+    },
+    SetTopic {
+        topic: Topic,
+    },
+    /// Read-only (`archived`), or writable again.
+    Archive {
+        archived: bool,
+    },
+    /// Removes a member: the owner anyone but themself, an admin the plain
+    /// members, a server admin anyone but the owner.
+    Remove {
+        user: UserId,
+    },
+    /// Bans (`banned`, removing them if a member) or unbans `user`, with the
+    /// permissions of [`Change::Remove`].
+    Ban {
+        user: UserId,
+        banned: bool,
+    },
+    /// Deletes the channel: a server admin only.
+    DeleteChannel,
 }
 
 impl Change {
@@ -75,7 +120,13 @@ impl Change {
             | Change::Delete { target }
             | Change::React { target, .. }
             | Change::Pin { target, .. } => Some(*target),
-            Change::SetRole { .. } => None,
+            Change::SetRole { .. }
+            | Change::Rename { .. }
+            | Change::SetTopic { .. }
+            | Change::Archive { .. }
+            | Change::Remove { .. }
+            | Change::Ban { .. }
+            | Change::DeleteChannel => None,
         }
     }
 }

@@ -191,6 +191,9 @@ pub struct Channel {
     pub dm_key: Option<String>,
     pub last_seq: Seq,
     pub member_count: i64,
+    /// When its owner or an admin archived it: read-only, out of the
+    /// directory, still searchable by its members.
+    pub archived_at: Option<Timestamp>,
 }
 
 impl Channel {
@@ -263,6 +266,14 @@ impl ReadMarker {
         let mention_count = mention_count(kind, unread, mentioned);
         Ok(ReadMarker { channel_id, last_read_seq, unread_count: unread, mention_count })
     }
+}
+
+/// Someone banned from a channel, by whom and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ban {
+    pub user: User,
+    pub by: UserId,
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -415,6 +426,42 @@ pub enum EventKind {
         role: Role,
         client_msg_id: String,
     },
+    /// The channel's new name, by its owner or an admin (the sender).
+    ChannelRenamed {
+        name: String,
+        client_msg_id: String,
+    },
+    TopicChanged {
+        topic: String,
+        client_msg_id: String,
+    },
+    /// Read-only from here: no message, change or join until it is unarchived.
+    ChannelArchived {
+        client_msg_id: String,
+    },
+    ChannelUnarchived {
+        client_msg_id: String,
+    },
+    /// `user_id` was removed by the sender (the channel's owner or an
+    /// admin, or a server admin).
+    MemberRemoved {
+        user_id: UserId,
+        client_msg_id: String,
+    },
+    /// `user_id` may not join again (by invite or from the directory) until
+    /// unbanned; a member is removed by it.
+    MemberBanned {
+        user_id: UserId,
+        client_msg_id: String,
+    },
+    MemberUnbanned {
+        user_id: UserId,
+        client_msg_id: String,
+    },
+    /// The last event of a channel: a server admin deleted it.
+    ChannelDeleted {
+        client_msg_id: String,
+    },
 }
 
 impl EventKind {
@@ -430,6 +477,14 @@ impl EventKind {
             EventKind::MessagePinned { .. } => "message_pinned",
             EventKind::MessageUnpinned { .. } => "message_unpinned",
             EventKind::MemberRoleChanged { .. } => "member_role_changed",
+            EventKind::ChannelRenamed { .. } => "channel_renamed",
+            EventKind::TopicChanged { .. } => "topic_changed",
+            EventKind::ChannelArchived { .. } => "channel_archived",
+            EventKind::ChannelUnarchived { .. } => "channel_unarchived",
+            EventKind::MemberRemoved { .. } => "member_removed",
+            EventKind::MemberBanned { .. } => "member_banned",
+            EventKind::MemberUnbanned { .. } => "member_unbanned",
+            EventKind::ChannelDeleted { .. } => "channel_deleted",
         }
     }
 
@@ -444,8 +499,27 @@ impl EventKind {
             | EventKind::ReactionRemoved { client_msg_id, .. }
             | EventKind::MessagePinned { client_msg_id, .. }
             | EventKind::MessageUnpinned { client_msg_id, .. }
-            | EventKind::MemberRoleChanged { client_msg_id, .. } => Some(client_msg_id),
+            | EventKind::MemberRoleChanged { client_msg_id, .. }
+            | EventKind::ChannelRenamed { client_msg_id, .. }
+            | EventKind::TopicChanged { client_msg_id, .. }
+            | EventKind::ChannelArchived { client_msg_id }
+            | EventKind::ChannelUnarchived { client_msg_id }
+            | EventKind::MemberRemoved { client_msg_id, .. }
+            | EventKind::MemberBanned { client_msg_id, .. }
+            | EventKind::MemberUnbanned { client_msg_id, .. }
+            | EventKind::ChannelDeleted { client_msg_id } => Some(client_msg_id),
             EventKind::MemberJoined { .. } | EventKind::MemberLeft { .. } => None,
+        }
+    }
+
+    /// Who leaves the channel's members with this event: who left, was
+    /// removed or was banned.
+    pub fn member_gone(&self) -> Option<UserId> {
+        match self {
+            EventKind::MemberLeft { user_id }
+            | EventKind::MemberRemoved { user_id, .. }
+            | EventKind::MemberBanned { user_id, .. } => Some(*user_id),
+            _ => None,
         }
     }
 

@@ -13,8 +13,8 @@ use crate::directory::DirectoryPage;
 use crate::fulltext::SearchQuery;
 use crate::id::{ChannelId, EventId, UserId};
 use crate::model::{
-    AuditEntry, Channel, Event, Invite, Member, Mentions, MyChannel, Notify, PasswordReset, Preferences, ReadMarker,
-    Role, ServerRole, Session, User,
+    AuditEntry, Ban, Channel, Event, Invite, Member, Mentions, MyChannel, Notify, PasswordReset, Preferences,
+    ReadMarker, Role, ServerRole, Session, User,
 };
 use crate::parse::{Seq, Username};
 use crate::search::PeopleQuery;
@@ -101,6 +101,8 @@ pub trait ChannelStore: Send + Sync {
     /// cursor), by name.
     async fn public_channels(&self, page: &DirectoryPage, limit: u32) -> Result<Vec<Channel>>;
     async fn members(&self, channel: ChannelId) -> Result<Vec<Member>>;
+    /// Who is banned from `channel`, the latest first.
+    async fn bans(&self, channel: ChannelId) -> Result<Vec<Ban>>;
     /// For each direct channel `user` is in, the people whose presence it
     /// shows (see [`crate::presence`]): who opened it and who has sent a
     /// message in it, `user` among them if so; as `(channel, person)`.
@@ -196,14 +198,81 @@ pub struct PostKey<'a> {
 pub struct ChannelHead {
     pub id: ChannelId,
     pub last_seq: Seq,
+    /// As read by `heads` (`set_heads` writes only `last_seq`).
+    pub state: HeadState,
+}
+
+/// What the rules of the log read of a channel besides its head.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeadState {
+    pub archived: bool,
+    pub direct: bool,
+}
+
+/// A change to a channel itself, made in the transaction that appends its
+/// event, in order within a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelChange {
+    Renamed {
+        channel: ChannelId,
+        name: String,
+    },
+    Topic {
+        channel: ChannelId,
+        topic: String,
+    },
+    /// Archived at `at`, or unarchived (`None`).
+    Archived {
+        channel: ChannelId,
+        at: Option<Timestamp>,
+    },
+    /// Gone from every read; its members with it, and its name free again.
+    Deleted {
+        channel: ChannelId,
+        at: Timestamp,
+    },
+}
+
+impl ChannelChange {
+    pub fn channel(&self) -> ChannelId {
+        match self {
+            ChannelChange::Renamed { channel, .. }
+            | ChannelChange::Topic { channel, .. }
+            | ChannelChange::Archived { channel, .. }
+            | ChannelChange::Deleted { channel, .. } => *channel,
+        }
+    }
 }
 
 /// A change to a channel's membership, applied in order within a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberChange {
-    Add { channel: ChannelId, user: UserId, role: Role, at: Timestamp },
-    Remove { channel: ChannelId, user: UserId },
-    SetRole { channel: ChannelId, user: UserId, role: Role },
+    Add {
+        channel: ChannelId,
+        user: UserId,
+        role: Role,
+        at: Timestamp,
+    },
+    Remove {
+        channel: ChannelId,
+        user: UserId,
+    },
+    SetRole {
+        channel: ChannelId,
+        user: UserId,
+        role: Role,
+    },
+    /// `user` may not join `channel` until unbanned; `by` banned them at `at`.
+    Ban {
+        channel: ChannelId,
+        user: UserId,
+        by: UserId,
+        at: Timestamp,
+    },
+    Unban {
+        channel: ChannelId,
+        user: UserId,
+    },
 }
 
 /// A message a change points at, as the rules of the log need it.
@@ -229,6 +298,18 @@ pub struct Reaction {
     pub user_id: UserId,
     /// The `seq` of the event that added it: reactions are served in this order.
     pub added_seq: Seq,
+}
+
+impl MemberChange {
+    pub fn channel(&self) -> ChannelId {
+        match self {
+            MemberChange::Add { channel, .. }
+            | MemberChange::Remove { channel, .. }
+            | MemberChange::SetRole { channel, .. }
+            | MemberChange::Ban { channel, .. }
+            | MemberChange::Unban { channel, .. } => *channel,
+        }
+    }
 }
 
 /// A change to what the store keeps of a message besides its event (its
@@ -293,7 +374,10 @@ pub enum MessageChange {
 /// statement is a round trip (PostgreSQL) can answer each in one.
 #[async_trait]
 pub trait LogTx: Send {
+    /// The heads of those of `channels` that exist and are not deleted.
     async fn heads(&mut self, channels: &[ChannelId]) -> Result<Vec<ChannelHead>>;
+    /// Which of `pairs` are bans (a user banned from a channel).
+    async fn bans(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>>;
     /// Which of `pairs` are memberships, with the member's role.
     async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId, Role)>>;
     /// Those of `targets` that are messages.
@@ -313,6 +397,8 @@ pub trait LogTx: Send {
     /// the names waits for the first to commit, then finds its channel.
     async fn find_named(&mut self, keys: &[String]) -> Result<Vec<(String, ChannelId)>>;
     async fn insert_channel(&mut self, channel: &Channel) -> Result<()>;
+    /// Before `insert_channel`: changes to channels that existed before the batch.
+    async fn change_channels(&mut self, changes: &[ChannelChange]) -> Result<()>;
     async fn change_members(&mut self, changes: &[MemberChange]) -> Result<()>;
     async fn insert_events(&mut self, events: &[Event]) -> Result<()>;
     /// After `insert_events`: the messages' state.

@@ -70,7 +70,18 @@ impl EventKind {
             EventKind::MemberRoleChanged { user_id, role, .. } => {
                 (columns.user_id, columns.role) = (Some(*user_id), Some(*role))
             }
-            EventKind::MessageDeleted { .. } | EventKind::MessagePinned { .. } | EventKind::MessageUnpinned { .. } => {}
+            EventKind::ChannelRenamed { name: text, .. } | EventKind::TopicChanged { topic: text, .. } => {
+                columns.body = Some(text.as_str())
+            }
+            EventKind::MemberRemoved { user_id, .. }
+            | EventKind::MemberBanned { user_id, .. }
+            | EventKind::MemberUnbanned { user_id, .. } => columns.user_id = Some(*user_id),
+            EventKind::MessageDeleted { .. }
+            | EventKind::MessagePinned { .. }
+            | EventKind::MessageUnpinned { .. }
+            | EventKind::ChannelArchived { .. }
+            | EventKind::ChannelUnarchived { .. }
+            | EventKind::ChannelDeleted { .. } => {}
         }
         columns
     }
@@ -130,6 +141,14 @@ impl StoredColumns {
                     Role::from_db(text).ok_or_else(|| Error::internal(format!("malformed row: role {text:?}")))?;
                 EventKind::MemberRoleChanged { user_id: user_id()?, role, client_msg_id: cmid()? }
             }
+            "channel_renamed" => EventKind::ChannelRenamed { name: body()?, client_msg_id: cmid()? },
+            "topic_changed" => EventKind::TopicChanged { topic: body()?, client_msg_id: cmid()? },
+            "channel_archived" => EventKind::ChannelArchived { client_msg_id: cmid()? },
+            "channel_unarchived" => EventKind::ChannelUnarchived { client_msg_id: cmid()? },
+            "member_removed" => EventKind::MemberRemoved { user_id: user_id()?, client_msg_id: cmid()? },
+            "member_banned" => EventKind::MemberBanned { user_id: user_id()?, client_msg_id: cmid()? },
+            "member_unbanned" => EventKind::MemberUnbanned { user_id: user_id()?, client_msg_id: cmid()? },
+            "channel_deleted" => EventKind::ChannelDeleted { client_msg_id: cmid()? },
             other => return Err(Error::internal(format!("malformed row: event type {other:?}"))),
         })
     }
@@ -166,6 +185,14 @@ mod tests {
             EventKind::MessagePinned { target_seq: 3, client_msg_id: cmid() },
             EventKind::MessageUnpinned { target_seq: 3, client_msg_id: cmid() },
             EventKind::MemberRoleChanged { user_id: user, role: Role::Admin, client_msg_id: cmid() },
+            EventKind::ChannelRenamed { name: "n".into(), client_msg_id: cmid() },
+            EventKind::TopicChanged { topic: "".into(), client_msg_id: cmid() },
+            EventKind::ChannelArchived { client_msg_id: cmid() },
+            EventKind::ChannelUnarchived { client_msg_id: cmid() },
+            EventKind::MemberRemoved { user_id: user, client_msg_id: cmid() },
+            EventKind::MemberBanned { user_id: user, client_msg_id: cmid() },
+            EventKind::MemberUnbanned { user_id: user, client_msg_id: cmid() },
+            EventKind::ChannelDeleted { client_msg_id: cmid() },
         ];
         for kind in kinds {
             let c = kind.columns();

@@ -14,7 +14,7 @@ use parley_core::command::{Change, Command};
 use parley_core::emoji::Emoji;
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, EventKind, Mentions, Role};
-use parley_core::parse::{Body, ClientMsgId};
+use parley_core::parse::{Body, ChannelName, ClientMsgId, Topic};
 use parley_core::time::Timestamp;
 use parley_core::Error;
 use serde::{Deserialize, Serialize};
@@ -54,6 +54,20 @@ pub(crate) fn encode(event: &Event) -> Vec<u8> {
         EventKind::MemberRoleChanged { user_id, role, client_msg_id } => {
             WireKind::MemberRoleChanged { user_id: user_id.as_uuid(), role: role.as_str().to_owned(), client_msg_id }
         }
+        EventKind::ChannelRenamed { name, client_msg_id } => WireKind::ChannelRenamed { name, client_msg_id },
+        EventKind::TopicChanged { topic, client_msg_id } => WireKind::TopicChanged { topic, client_msg_id },
+        EventKind::ChannelArchived { client_msg_id } => WireKind::ChannelArchived { client_msg_id },
+        EventKind::ChannelUnarchived { client_msg_id } => WireKind::ChannelUnarchived { client_msg_id },
+        EventKind::MemberRemoved { user_id, client_msg_id } => {
+            WireKind::MemberRemoved { user_id: user_id.as_uuid(), client_msg_id }
+        }
+        EventKind::MemberBanned { user_id, client_msg_id } => {
+            WireKind::MemberBanned { user_id: user_id.as_uuid(), client_msg_id }
+        }
+        EventKind::MemberUnbanned { user_id, client_msg_id } => {
+            WireKind::MemberUnbanned { user_id: user_id.as_uuid(), client_msg_id }
+        }
+        EventKind::ChannelDeleted { client_msg_id } => WireKind::ChannelDeleted { client_msg_id },
     };
     let wire = WireEvent {
         channel_id: event.channel_id.as_uuid(),
@@ -102,6 +116,20 @@ pub(crate) fn decode(value: &[u8]) -> Result<Event, Error> {
                 .ok_or_else(|| Error::internal(format!("undecodable feed message: role {role:?}")))?,
             client_msg_id,
         },
+        WireKind::ChannelRenamed { name, client_msg_id } => EventKind::ChannelRenamed { name, client_msg_id },
+        WireKind::TopicChanged { topic, client_msg_id } => EventKind::TopicChanged { topic, client_msg_id },
+        WireKind::ChannelArchived { client_msg_id } => EventKind::ChannelArchived { client_msg_id },
+        WireKind::ChannelUnarchived { client_msg_id } => EventKind::ChannelUnarchived { client_msg_id },
+        WireKind::MemberRemoved { user_id, client_msg_id } => {
+            EventKind::MemberRemoved { user_id: UserId::from_uuid(user_id), client_msg_id }
+        }
+        WireKind::MemberBanned { user_id, client_msg_id } => {
+            EventKind::MemberBanned { user_id: UserId::from_uuid(user_id), client_msg_id }
+        }
+        WireKind::MemberUnbanned { user_id, client_msg_id } => {
+            EventKind::MemberUnbanned { user_id: UserId::from_uuid(user_id), client_msg_id }
+        }
+        WireKind::ChannelDeleted { client_msg_id } => EventKind::ChannelDeleted { client_msg_id },
     };
     Ok(Event {
         channel_id: ChannelId::from_uuid(wire.channel_id),
@@ -195,6 +223,35 @@ enum WireKind {
         role: String,
         client_msg_id: String,
     },
+    ChannelRenamed {
+        name: String,
+        client_msg_id: String,
+    },
+    TopicChanged {
+        topic: String,
+        client_msg_id: String,
+    },
+    ChannelArchived {
+        client_msg_id: String,
+    },
+    ChannelUnarchived {
+        client_msg_id: String,
+    },
+    MemberRemoved {
+        user_id: Uuid,
+        client_msg_id: String,
+    },
+    MemberBanned {
+        user_id: Uuid,
+        client_msg_id: String,
+    },
+    MemberUnbanned {
+        user_id: Uuid,
+        client_msg_id: String,
+    },
+    ChannelDeleted {
+        client_msg_id: String,
+    },
 }
 
 /// A command as the processor reads it back.
@@ -258,9 +315,18 @@ pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> (Stri
                 accepted_at_ms,
             },
         ),
-        Command::Change { channel, actor, client_msg_id, change } => {
+        Command::Change { channel, actor, client_msg_id, change, server_admin } => {
             let (channel_id, actor_id, client_msg_id) =
                 (channel.as_uuid(), actor.as_uuid(), client_msg_id.as_str().to_owned());
+            let server_admin = *server_admin;
+            let moderate = |action| WireCommand::Moderate {
+                channel_id,
+                actor_id,
+                client_msg_id: client_msg_id.clone(),
+                server_admin,
+                action,
+                accepted_at_ms,
+            };
             let wire = match change {
                 Change::Edit { target, body, broadcast } => WireCommand::Edit {
                     broadcast: broadcast.iter().map(UserId::as_uuid).collect(),
@@ -271,9 +337,14 @@ pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> (Stri
                     body: body.as_str().to_owned(),
                     accepted_at_ms,
                 },
-                Change::Delete { target } => {
-                    WireCommand::Delete { channel_id, actor_id, client_msg_id, target_seq: *target, accepted_at_ms }
-                }
+                Change::Delete { target } => WireCommand::Delete {
+                    channel_id,
+                    actor_id,
+                    client_msg_id,
+                    target_seq: *target,
+                    server_admin,
+                    accepted_at_ms,
+                },
                 Change::React { target, emoji, add } => WireCommand::React {
                     channel_id,
                     actor_id,
@@ -289,6 +360,7 @@ pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> (Stri
                     client_msg_id,
                     target_seq: *target,
                     pin: *pin,
+                    server_admin,
                     accepted_at_ms,
                 },
                 Change::SetRole { user, role } => WireCommand::SetRole {
@@ -299,6 +371,12 @@ pub(crate) fn encode_command(command: &Command, accepted_at: Timestamp) -> (Stri
                     role: role.as_str().to_owned(),
                     accepted_at_ms,
                 },
+                Change::Rename { name } => moderate(WireAction::Rename { name: name.as_str().to_owned() }),
+                Change::SetTopic { topic } => moderate(WireAction::Topic { topic: topic.as_str().to_owned() }),
+                Change::Archive { archived } => moderate(WireAction::Archive { archived: *archived }),
+                Change::Remove { user } => moderate(WireAction::Remove { user_id: user.as_uuid() }),
+                Change::Ban { user, banned } => moderate(WireAction::Ban { user_id: user.as_uuid(), banned: *banned }),
+                Change::DeleteChannel => moderate(WireAction::DeleteChannel),
             };
             (*channel, wire)
         }
@@ -370,6 +448,7 @@ pub(crate) fn decode_command(value: &[u8]) -> Result<Accepted, Error> {
                 dm_key,
                 last_seq: 0,
                 member_count: 0,
+                archived_at: None,
             };
             (Command::Create { channel, members }, accepted_at_ms)
         }
@@ -377,25 +456,40 @@ pub(crate) fn decode_command(value: &[u8]) -> Result<Accepted, Error> {
             let body = Body::parse(&body).map_err(|err| undecodable(err.message))?;
             let broadcast = broadcast.into_iter().map(UserId::from_uuid).collect();
             let change = Change::Edit { target: target_seq, body, broadcast };
-            (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
+            (changed(channel_id, actor_id, &client_msg_id, change, false)?, accepted_at_ms)
         }
-        WireCommand::Delete { channel_id, actor_id, client_msg_id, target_seq, accepted_at_ms } => {
+        WireCommand::Delete { channel_id, actor_id, client_msg_id, target_seq, server_admin, accepted_at_ms } => {
             let change = Change::Delete { target: target_seq };
-            (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
+            (changed(channel_id, actor_id, &client_msg_id, change, server_admin)?, accepted_at_ms)
         }
         WireCommand::React { channel_id, actor_id, client_msg_id, target_seq, emoji, add, accepted_at_ms } => {
             let emoji = Emoji::parse(&emoji).map_err(|err| undecodable(err.message))?;
             let change = Change::React { target: target_seq, emoji, add };
-            (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
+            (changed(channel_id, actor_id, &client_msg_id, change, false)?, accepted_at_ms)
         }
-        WireCommand::Pin { channel_id, actor_id, client_msg_id, target_seq, pin, accepted_at_ms } => {
+        WireCommand::Pin { channel_id, actor_id, client_msg_id, target_seq, pin, server_admin, accepted_at_ms } => {
             let change = Change::Pin { target: target_seq, pin };
-            (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
+            (changed(channel_id, actor_id, &client_msg_id, change, server_admin)?, accepted_at_ms)
         }
         WireCommand::SetRole { channel_id, actor_id, client_msg_id, user_id, role, accepted_at_ms } => {
             let role = Role::from_db(&role).ok_or_else(|| undecodable(format!("member role {role:?}")))?;
             let change = Change::SetRole { user: UserId::from_uuid(user_id), role };
-            (changed(channel_id, actor_id, &client_msg_id, change)?, accepted_at_ms)
+            (changed(channel_id, actor_id, &client_msg_id, change, false)?, accepted_at_ms)
+        }
+        WireCommand::Moderate { channel_id, actor_id, client_msg_id, server_admin, action, accepted_at_ms } => {
+            let change = match action {
+                WireAction::Rename { name } => {
+                    Change::Rename { name: ChannelName::parse(&name).map_err(|err| undecodable(err.message))? }
+                }
+                WireAction::Topic { topic } => {
+                    Change::SetTopic { topic: Topic::parse(&topic).map_err(|err| undecodable(err.message))? }
+                }
+                WireAction::Archive { archived } => Change::Archive { archived },
+                WireAction::Remove { user_id } => Change::Remove { user: UserId::from_uuid(user_id) },
+                WireAction::Ban { user_id, banned } => Change::Ban { user: UserId::from_uuid(user_id), banned },
+                WireAction::DeleteChannel => Change::DeleteChannel,
+            };
+            (changed(channel_id, actor_id, &client_msg_id, change, server_admin)?, accepted_at_ms)
         }
     };
     Ok(Accepted { command, accepted_at: Timestamp::from_millis(accepted_at_ms) })
@@ -456,6 +550,9 @@ enum WireCommand {
         actor_id: Uuid,
         client_msg_id: String,
         target_seq: i64,
+        /// The actor moderates as an admin of the server.
+        #[serde(default, skip_serializing_if = "is_false")]
+        server_admin: bool,
         accepted_at_ms: i64,
     },
     /// Adds (`add`) or removes a reaction.
@@ -475,6 +572,8 @@ enum WireCommand {
         client_msg_id: String,
         target_seq: i64,
         pin: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        server_admin: bool,
         accepted_at_ms: i64,
     },
     SetRole {
@@ -485,10 +584,37 @@ enum WireCommand {
         role: String,
         accepted_at_ms: i64,
     },
+    /// A change to the channel itself or to who is in it.
+    Moderate {
+        channel_id: Uuid,
+        actor_id: Uuid,
+        client_msg_id: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        server_admin: bool,
+        action: WireAction,
+        accepted_at_ms: i64,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WireAction {
+    Rename { name: String },
+    Topic { topic: String },
+    Archive { archived: bool },
+    Remove { user_id: Uuid },
+    Ban { user_id: Uuid, banned: bool },
+    DeleteChannel,
 }
 
 /// A [`Command::Change`] read back.
-fn changed(channel: Uuid, actor: Uuid, client_msg_id: &str, change: Change) -> Result<Command, Error> {
+fn changed(
+    channel: Uuid,
+    actor: Uuid,
+    client_msg_id: &str,
+    change: Change,
+    server_admin: bool,
+) -> Result<Command, Error> {
     let client_msg_id = ClientMsgId::parse(client_msg_id)
         .map_err(|err| Error::internal(format!("undecodable command message: {}", err.message)))?;
     Ok(Command::Change {
@@ -496,6 +622,7 @@ fn changed(channel: Uuid, actor: Uuid, client_msg_id: &str, change: Change) -> R
         actor: UserId::from_uuid(actor),
         client_msg_id,
         change,
+        server_admin,
     })
 }
 
@@ -587,6 +714,14 @@ mod tests {
             EventKind::MessagePinned { target_seq: 3, client_msg_id: "p".into() },
             EventKind::MessageUnpinned { target_seq: 3, client_msg_id: "p".into() },
             EventKind::MemberRoleChanged { user_id: user, role: Role::Admin, client_msg_id: "o".into() },
+            EventKind::ChannelRenamed { name: "n".into(), client_msg_id: "x".into() },
+            EventKind::TopicChanged { topic: String::new(), client_msg_id: "x".into() },
+            EventKind::ChannelArchived { client_msg_id: "x".into() },
+            EventKind::ChannelUnarchived { client_msg_id: "x".into() },
+            EventKind::MemberRemoved { user_id: user, client_msg_id: "x".into() },
+            EventKind::MemberBanned { user_id: user, client_msg_id: "x".into() },
+            EventKind::MemberUnbanned { user_id: user, client_msg_id: "x".into() },
+            EventKind::ChannelDeleted { client_msg_id: "x".into() },
         ] {
             let original = Event { created_at: Timestamp::now(), ..event(kind) };
             assert_eq!(decode(&encode(&original)).unwrap(), original);
@@ -645,6 +780,14 @@ mod tests {
             actor,
             client_msg_id: ClientMsgId::parse("c-1").unwrap(),
             change,
+            server_admin: false,
+        };
+        let as_admin = |change| Command::Change {
+            channel,
+            actor,
+            client_msg_id: ClientMsgId::parse("c-2").unwrap(),
+            change,
+            server_admin: true,
         };
         let created = Channel {
             id: channel,
@@ -656,6 +799,7 @@ mod tests {
             dm_key: Some(format!("{actor},{user}")),
             last_seq: 0,
             member_count: 0,
+            archived_at: None,
         };
         for command in [
             Command::Join { channel, user, actor },
@@ -672,6 +816,16 @@ mod tests {
             change(actor, Change::Pin { target: 4, pin: true }),
             change(actor, Change::Pin { target: 4, pin: false }),
             change(actor, Change::SetRole { user, role: Role::Admin }),
+            as_admin(Change::Delete { target: 4 }),
+            as_admin(Change::Pin { target: 4, pin: false }),
+            change(actor, Change::Rename { name: ChannelName::parse("new name").unwrap() }),
+            change(actor, Change::SetTopic { topic: Topic::parse("").unwrap() }),
+            change(actor, Change::Archive { archived: true }),
+            as_admin(Change::Archive { archived: false }),
+            change(actor, Change::Remove { user }),
+            change(actor, Change::Ban { user, banned: true }),
+            as_admin(Change::Ban { user, banned: false }),
+            as_admin(Change::DeleteChannel),
         ] {
             let (key, value) = encode_command(&command, Timestamp::now());
             assert_eq!(key, channel.to_string(), "keyed by channel: one partition, one writer");

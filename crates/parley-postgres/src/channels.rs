@@ -3,14 +3,14 @@
 use async_trait::async_trait;
 use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{name_key, Channel, Member, MyChannel, Notify, Preferences, ReadMarker, Role};
+use parley_core::model::{name_key, Ban, Channel, Member, MyChannel, Notify, Preferences, ReadMarker, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
 use uuid::Uuid;
 
 use crate::error::db_err;
-use crate::rows::{channel_columns, preferences, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
+use crate::rows::{channel_columns, preferences, role, user_columns, BanRow, ChannelRow, MemberRow, MyChannelRow};
 use crate::PostgresStore;
 
 pub(crate) const MY_CHANNELS: &str = concat!(
@@ -33,13 +33,23 @@ pub(crate) const PUBLIC_CHANNELS: &str = concat!(
     "SELECT ",
     channel_columns!(),
     " FROM channels c WHERE c.kind = 'public' AND c.name > $1 AND lower(c.name) LIKE $2 ESCAPE '\\'",
+    " AND c.archived_at IS NULL AND c.deleted_at IS NULL",
     " ORDER BY c.name, c.id LIMIT $3"
 );
 pub(crate) const DM: &str = concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.dm_key = $1");
 /// `$1`: a name key. The expression and the kind are those of the
 /// `channels_by_name` index, which is what lets it serve.
-pub(crate) const NAMED: &str =
-    concat!("SELECT ", channel_columns!(), " FROM channels c WHERE lower(c.name) = $1 AND c.kind <> 'direct'");
+pub(crate) const NAMED: &str = concat!(
+    "SELECT ",
+    channel_columns!(),
+    " FROM channels c WHERE lower(c.name) = $1 AND c.kind <> 'direct' AND c.deleted_at IS NULL"
+);
+pub(crate) const BANS: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", b.banned_by, b.banned_at FROM bans b JOIN users u ON u.id = b.user_id",
+    " WHERE b.channel_id = $1 ORDER BY b.banned_at DESC, u.username"
+);
 pub(crate) const MEMBERS: &str = concat!(
     "SELECT ",
     user_columns!(),
@@ -77,13 +87,17 @@ pub(crate) const PRESENCE_PEERS: &str = concat!(
 #[async_trait]
 impl ChannelStore for PostgresStore {
     async fn channel(&self, id: ChannelId) -> Result<Option<Channel>> {
-        sqlx::query_as::<_, ChannelRow>(concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.id = $1"))
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .map(ChannelRow::decode)
-            .transpose()
+        sqlx::query_as::<_, ChannelRow>(concat!(
+            "SELECT ",
+            channel_columns!(),
+            " FROM channels c WHERE c.id = $1 AND c.deleted_at IS NULL"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(ChannelRow::decode)
+        .transpose()
     }
 
     async fn dm(&self, dm_key: &str) -> Result<Option<Channel>> {
@@ -147,6 +161,17 @@ impl ChannelStore for PostgresStore {
             .map_err(db_err)?
             .into_iter()
             .map(ChannelRow::decode)
+            .collect()
+    }
+
+    async fn bans(&self, channel: ChannelId) -> Result<Vec<Ban>> {
+        sqlx::query_as::<_, BanRow>(BANS)
+            .bind(channel.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(BanRow::decode)
             .collect()
     }
 

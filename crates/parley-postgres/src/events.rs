@@ -23,9 +23,11 @@ use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, Event, EventKind, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::{
-    ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Search, Target,
+    ChannelChange, ChannelHead, EventLog, HeadState, LogTx, MemberChange, MessageChange, PostKey, Reaction, Search,
+    Target,
 };
 use parley_core::row::mentions_column;
+use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
@@ -48,8 +50,25 @@ pub(crate) const EVENTS_BEFORE: &str = concat!(
 /// `$1`: channel ids. `FOR NO KEY UPDATE` is the lock the head's own UPDATE
 /// takes: it excludes other writers of the channel, yet does not block inserts
 /// that only reference the channel (an invite, a member of another batch).
-pub(crate) const HEADS: &str =
-    "SELECT c.id, c.last_seq FROM channels c WHERE c.id = ANY($1) ORDER BY c.id FOR NO KEY UPDATE";
+pub(crate) const HEADS: &str = "SELECT c.id, c.last_seq, c.kind = 'direct', c.archived_at IS NOT NULL \
+     FROM channels c WHERE c.id = ANY($1) AND c.deleted_at IS NULL ORDER BY c.id FOR NO KEY UPDATE";
+/// `$1`, `$2`: channel and user ids, pairwise.
+pub(crate) const BANNED: &str = "SELECT b.channel_id, b.user_id \
+     FROM UNNEST($1::uuid[], $2::uuid[]) AS k (channel_id, user_id) \
+     JOIN bans b ON b.channel_id = k.channel_id AND b.user_id = k.user_id";
+pub(crate) const RENAME: &str = "UPDATE channels SET name = $2 WHERE id = $1";
+pub(crate) const SET_TOPIC: &str = "UPDATE channels SET topic = $2 WHERE id = $1";
+pub(crate) const ARCHIVE: &str = "UPDATE channels SET archived_at = $2 WHERE id = $1";
+/// A deleted channel's members go with it.
+pub(crate) const DELETE_CHANNEL: &str = "WITH gone AS (DELETE FROM members WHERE channel_id = $1) \
+     UPDATE channels SET deleted_at = $2 WHERE id = $1";
+/// `$1`…`$4`: the bans (channel, user, by, at); `$5`, `$6`: the pairs unbanned.
+/// Disjoint, as for `CHANGE_MEMBERS`.
+pub(crate) const CHANGE_BANS: &str = "WITH unbanned AS ( \
+       DELETE FROM bans b USING UNNEST($5::uuid[], $6::uuid[]) AS u (channel_id, user_id) \
+       WHERE b.channel_id = u.channel_id AND b.user_id = u.user_id) \
+     INSERT INTO bans (channel_id, user_id, banned_by, banned_at) \
+     SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[]) ON CONFLICT DO NOTHING";
 /// `$1`, `$2`: channel and user ids, pairwise.
 pub(crate) const MEMBERSHIPS: &str = "SELECT m.channel_id, m.user_id, m.role \
      FROM UNNEST($1::uuid[], $2::uuid[]) AS k (channel_id, user_id) \
@@ -137,8 +156,8 @@ pub(crate) const LOCK_NAMES: &str = "SELECT pg_advisory_xact_lock($1, h) \
 const NAME_LOCK_SPACE: i32 = 0x504d_4e4d; // "PMNM"
 /// `$1`: name keys. The expression and the kind are those of the
 /// `channels_by_name` index, which is what lets it serve.
-pub(crate) const FIND_NAMED: &str =
-    "SELECT lower(c.name), c.id FROM channels c WHERE lower(c.name) = ANY($1) AND c.kind <> 'direct'";
+pub(crate) const FIND_NAMED: &str = "SELECT lower(c.name), c.id FROM channels c \
+     WHERE lower(c.name) = ANY($1) AND c.kind <> 'direct' AND c.deleted_at IS NULL";
 pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels \
      (id, kind, name, topic, created_at, created_by, dm_key, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 /// `$1`, `$2`: the pairs to remove; `$3`…`$6`: the members to add (channel,
@@ -281,12 +300,88 @@ struct PgLogTx {
     tx: Transaction<'static, Postgres>,
 }
 
+impl PgLogTx {
+    /// The bans and unbans of a batch, each pair's last one.
+    async fn change_bans<'c>(&mut self, changes: impl Iterator<Item = &'c MemberChange>) -> Result<()> {
+        let mut last: HashMap<(ChannelId, UserId), Option<(UserId, Timestamp)>> = HashMap::new();
+        for change in changes {
+            match change {
+                MemberChange::Ban { channel, user, by, at } => last.insert((*channel, *user), Some((*by, *at))),
+                MemberChange::Unban { channel, user } => last.insert((*channel, *user), None),
+                _ => None,
+            };
+        }
+        if last.is_empty() {
+            return Ok(());
+        }
+        let mut banned: (Vec<Uuid>, Vec<Uuid>, Vec<Uuid>, Vec<DateTime<Utc>>) = Default::default();
+        let mut unbanned: (Vec<Uuid>, Vec<Uuid>) = Default::default();
+        for ((channel, user), ban) in last {
+            match ban {
+                Some((by, at)) => {
+                    banned.0.push(channel.as_uuid());
+                    banned.1.push(user.as_uuid());
+                    banned.2.push(by.as_uuid());
+                    banned.3.push(to_db(at)?);
+                }
+                None => {
+                    unbanned.0.push(channel.as_uuid());
+                    unbanned.1.push(user.as_uuid());
+                }
+            }
+        }
+        sqlx::query(CHANGE_BANS)
+            .bind(banned.0)
+            .bind(banned.1)
+            .bind(banned.2)
+            .bind(banned.3)
+            .bind(unbanned.0)
+            .bind(unbanned.1)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl LogTx for PgLogTx {
     async fn heads(&mut self, channels: &[ChannelId]) -> Result<Vec<ChannelHead>> {
         let ids: Vec<Uuid> = channels.iter().map(ChannelId::as_uuid).collect();
-        let rows: Vec<(Uuid, Seq)> = sqlx::query_as(HEADS).bind(ids).fetch_all(&mut *self.tx).await.map_err(db_err)?;
-        Ok(rows.into_iter().map(|(id, last_seq)| ChannelHead { id: ChannelId::from_uuid(id), last_seq }).collect())
+        let rows: Vec<(Uuid, Seq, bool, bool)> =
+            sqlx::query_as(HEADS).bind(ids).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, last_seq, direct, archived)| ChannelHead {
+                id: ChannelId::from_uuid(id),
+                last_seq,
+                state: HeadState { direct, archived },
+            })
+            .collect())
+    }
+
+    async fn bans(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>> {
+        let (channels, users): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().map(|(c, u)| (c.as_uuid(), u.as_uuid())).unzip();
+        let rows: Vec<(Uuid, Uuid)> =
+            sqlx::query_as(BANNED).bind(channels).bind(users).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        Ok(rows.into_iter().map(|(c, u)| (ChannelId::from_uuid(c), UserId::from_uuid(u))).collect())
+    }
+
+    async fn change_channels(&mut self, changes: &[ChannelChange]) -> Result<()> {
+        for change in changes {
+            let query = match change {
+                ChannelChange::Renamed { channel, name } => sqlx::query(RENAME).bind(channel.as_uuid()).bind(name),
+                ChannelChange::Topic { channel, topic } => sqlx::query(SET_TOPIC).bind(channel.as_uuid()).bind(topic),
+                ChannelChange::Archived { channel, at } => {
+                    sqlx::query(ARCHIVE).bind(channel.as_uuid()).bind(at.map(to_db).transpose()?)
+                }
+                ChannelChange::Deleted { channel, at } => {
+                    sqlx::query(DELETE_CHANNEL).bind(channel.as_uuid()).bind(to_db(*at)?)
+                }
+            };
+            query.execute(&mut *self.tx).await.map_err(db_err)?;
+        }
+        Ok(())
     }
 
     async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId, Role)>> {
@@ -405,9 +500,16 @@ impl LogTx for PgLogTx {
         let pair = |change: &MemberChange| match change {
             MemberChange::Add { channel, user, .. }
             | MemberChange::Remove { channel, user }
-            | MemberChange::SetRole { channel, user, .. } => (*channel, *user),
+            | MemberChange::SetRole { channel, user, .. }
+            | MemberChange::Ban { channel, user, .. }
+            | MemberChange::Unban { channel, user } => (*channel, *user),
         };
-        let joins_and_leaves = changes.iter().enumerate().filter(|(_, c)| !matches!(c, MemberChange::SetRole { .. }));
+        self.change_bans(changes.iter().filter(|c| matches!(c, MemberChange::Ban { .. } | MemberChange::Unban { .. })))
+            .await?;
+        let joins_and_leaves = changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c, MemberChange::Add { .. } | MemberChange::Remove { .. }));
         let last: HashMap<(ChannelId, UserId), usize> = joins_and_leaves.map(|(i, c)| (pair(c), i)).collect();
         let mut removed: (Vec<Uuid>, Vec<Uuid>) = Default::default();
         let mut added: (Vec<Uuid>, Vec<Uuid>, Vec<&str>, Vec<DateTime<Utc>>) = Default::default();
@@ -415,11 +517,15 @@ impl LogTx for PgLogTx {
         // set once the joins and leaves are made.
         let mut roles: HashMap<(ChannelId, UserId), &str> = HashMap::new();
         for (i, change) in changes.iter().enumerate() {
-            if let MemberChange::SetRole { role, .. } = change {
-                if last.get(&pair(change)).is_none_or(|at| *at < i) {
-                    roles.insert(pair(change), role.as_str());
+            match change {
+                MemberChange::SetRole { role, .. } => {
+                    if last.get(&pair(change)).is_none_or(|at| *at < i) {
+                        roles.insert(pair(change), role.as_str());
+                    }
+                    continue;
                 }
-                continue;
+                MemberChange::Ban { .. } | MemberChange::Unban { .. } => continue,
+                MemberChange::Add { .. } | MemberChange::Remove { .. } => {}
             }
             if last[&pair(change)] != i {
                 continue;
@@ -435,8 +541,11 @@ impl LogTx for PgLogTx {
                     removed.0.push(channel.as_uuid());
                     removed.1.push(user.as_uuid());
                 }
-                MemberChange::SetRole { .. } => {}
+                MemberChange::SetRole { .. } | MemberChange::Ban { .. } | MemberChange::Unban { .. } => {}
             }
+        }
+        if removed.0.is_empty() && added.0.is_empty() && roles.is_empty() {
+            return Ok(());
         }
         sqlx::query(CHANGE_MEMBERS)
             .bind(removed.0)

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{
-    mention_count, AuditEntry, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify,
+    mention_count, AuditEntry, Ban, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify,
     Preferences, Role, ServerRole, Session, User,
 };
 use parley_core::parse::{Seq, Username};
@@ -96,7 +96,7 @@ pub(crate) fn role(text: &str) -> Result<Role> {
 /// The columns of [`ChannelRow`], from `channels c`; `member_count` is counted, not stored.
 macro_rules! channel_columns {
     () => {
-        "c.id, c.kind, c.name, c.topic, c.created_at, c.created_by, c.dm_key, c.last_seq, \
+        "c.id, c.kind, c.name, c.topic, c.created_at, c.created_by, c.dm_key, c.last_seq, c.archived_at, \
          (SELECT count(*) FROM members x WHERE x.channel_id = c.id) AS member_count"
     };
 }
@@ -112,6 +112,7 @@ pub(crate) struct ChannelRow {
     created_by: Uuid,
     dm_key: Option<String>,
     last_seq: i64,
+    archived_at: Option<DateTime<Utc>>,
     member_count: i64,
 }
 
@@ -127,6 +128,7 @@ impl ChannelRow {
             dm_key: self.dm_key,
             last_seq: self.last_seq,
             member_count: self.member_count,
+            archived_at: self.archived_at.map(from_db),
         })
     }
 }
@@ -337,5 +339,19 @@ impl AuditRow {
             channel_id: self.channel_id.map(ChannelId::from_uuid),
             detail: self.detail,
         }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BanRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    banned_by: Uuid,
+    banned_at: DateTime<Utc>,
+}
+
+impl BanRow {
+    pub(crate) fn decode(self) -> Result<Ban> {
+        Ok(Ban { user: self.user.decode()?, by: UserId::from_uuid(self.banned_by), at: from_db(self.banned_at) })
     }
 }

@@ -53,6 +53,7 @@ fn channel(owner: &User, dm_key: Option<String>) -> Channel {
         dm_key,
         last_seq: 0,
         member_count: 0,
+        archived_at: None,
     }
 }
 
@@ -82,7 +83,7 @@ async fn seeded_channel(store: &PostgresStore, owner: &User) -> ChannelId {
     tx.change_members(&[add]).await.expect("change_members");
     let joined = Event { kind: EventKind::MemberJoined { user_id: owner.id }, ..message(channel.id, owner.id, 1, "") };
     tx.insert_events(&[joined]).await.expect("insert_events");
-    tx.set_heads(&[ChannelHead { id: channel.id, last_seq: 1 }]).await.expect("set_heads");
+    tx.set_heads(&[ChannelHead { id: channel.id, last_seq: 1, state: Default::default() }]).await.expect("set_heads");
     tx.commit().await.expect("commit");
     channel.id
 }
@@ -97,7 +98,7 @@ async fn second_writer_waits_for_the_head_and_sees_the_first() {
     let id = seeded_channel(&store, &alice).await;
 
     let mut first = store.begin().await.expect("begin");
-    assert_eq!(first.heads(&[id]).await.expect("heads"), [ChannelHead { id, last_seq: 1 }]);
+    assert_eq!(first.heads(&[id]).await.expect("heads"), [ChannelHead { id, last_seq: 1, state: Default::default() }]);
 
     let second = {
         let store = store.clone();
@@ -112,11 +113,15 @@ async fn second_writer_waits_for_the_head_and_sees_the_first() {
 
     let posted = message(id, alice.id, 2, "k1");
     first.insert_events(std::slice::from_ref(&posted)).await.expect("insert_events");
-    first.set_heads(&[ChannelHead { id, last_seq: 2 }]).await.expect("set_heads");
+    first.set_heads(&[ChannelHead { id, last_seq: 2, state: Default::default() }]).await.expect("set_heads");
     first.commit().await.expect("commit");
 
     let (mut second, heads) = second.await.expect("second writer");
-    assert_eq!(heads, [ChannelHead { id, last_seq: 2 }], "the head as the first writer left it");
+    assert_eq!(
+        heads,
+        [ChannelHead { id, last_seq: 2, state: Default::default() }],
+        "the head as the first writer left it"
+    );
     let key = PostKey { channel_id: id, sender_id: alice.id, client_msg_id: "k1" };
     assert_eq!(second.find_posts(&[key]).await.expect("find_posts"), [posted], "the first writer's message");
     let members = second.memberships(&[(id, alice.id)]).await.expect("memberships");
@@ -133,7 +138,7 @@ async fn writers_of_other_channels_do_not_wait() {
     first.heads(&[one]).await.expect("heads");
     let mut second = store.begin().await.expect("begin");
     let heads = tokio::time::timeout(BLOCKED_FOR, second.heads(&[two])).await.expect("not blocked");
-    assert_eq!(heads.expect("heads"), [ChannelHead { id: two, last_seq: 1 }]);
+    assert_eq!(heads.expect("heads"), [ChannelHead { id: two, last_seq: 1, state: Default::default() }]);
 }
 
 /// Should two writers ever append without the head lock, the log's keys stop
@@ -157,7 +162,7 @@ async fn log_keys_are_the_last_guard() {
     assert_eq!(same_key.map_err(|e| e.code), Err(ErrorCode::Conflict), "k1 is stored");
 
     let mut tx = store.begin().await.expect("begin");
-    let back = tx.set_heads(&[ChannelHead { id, last_seq: 1 }]).await;
+    let back = tx.set_heads(&[ChannelHead { id, last_seq: 1, state: Default::default() }]).await;
     assert_eq!(back.map_err(|e| e.code), Err(ErrorCode::Internal), "a head never goes back");
 }
 
@@ -409,7 +414,7 @@ async fn messages_from_before_search_are_indexed_by_the_next_migration() {
     let mut tx = store.begin().await.expect("begin");
     let messages: Vec<Event> = (2..=4).map(|seq| message(channel, owner.id, seq, &format!("m{seq}"))).collect();
     tx.insert_events(&messages).await.expect("insert_events");
-    tx.set_heads(&[ChannelHead { id: channel, last_seq: 4 }]).await.expect("set_heads");
+    tx.set_heads(&[ChannelHead { id: channel, last_seq: 4, state: Default::default() }]).await.expect("set_heads");
     tx.commit().await.expect("commit");
 
     // As a store from before search: nothing indexed, every message listed.

@@ -56,6 +56,9 @@ pub struct Channel {
     pub created_at: String,
     pub last_seq: i64,
     pub member_count: i64,
+    /// Read-only: archived by its owner or an admin.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub archived: bool,
     /// For `direct` channels: the people in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<User>>,
@@ -87,6 +90,7 @@ impl From<&model::Channel> for Channel {
             created_at: c.created_at.to_rfc3339(),
             last_seq: c.last_seq,
             member_count: c.member_count,
+            archived: c.archived_at.is_some(),
             members: None,
             role: None,
             preferences: None,
@@ -271,6 +275,35 @@ pub enum EventBody {
         role: String,
         client_msg_id: String,
     },
+    ChannelRenamed {
+        name: String,
+        client_msg_id: String,
+    },
+    TopicChanged {
+        topic: String,
+        client_msg_id: String,
+    },
+    ChannelArchived {
+        client_msg_id: String,
+    },
+    ChannelUnarchived {
+        client_msg_id: String,
+    },
+    MemberRemoved {
+        user_id: String,
+        client_msg_id: String,
+    },
+    MemberBanned {
+        user_id: String,
+        client_msg_id: String,
+    },
+    MemberUnbanned {
+        user_id: String,
+        client_msg_id: String,
+    },
+    ChannelDeleted {
+        client_msg_id: String,
+    },
     #[serde(other)]
     Unknown,
 }
@@ -352,6 +385,20 @@ impl From<&model::Event> for Event {
             K::MemberRoleChanged { user_id, role, client_msg_id } => {
                 EventBody::MemberRoleChanged { user_id: user_id.to_string(), role: role.as_str().into(), client_msg_id }
             }
+            K::ChannelRenamed { name, client_msg_id } => EventBody::ChannelRenamed { name, client_msg_id },
+            K::TopicChanged { topic, client_msg_id } => EventBody::TopicChanged { topic, client_msg_id },
+            K::ChannelArchived { client_msg_id } => EventBody::ChannelArchived { client_msg_id },
+            K::ChannelUnarchived { client_msg_id } => EventBody::ChannelUnarchived { client_msg_id },
+            K::MemberRemoved { user_id, client_msg_id } => {
+                EventBody::MemberRemoved { user_id: user_id.to_string(), client_msg_id }
+            }
+            K::MemberBanned { user_id, client_msg_id } => {
+                EventBody::MemberBanned { user_id: user_id.to_string(), client_msg_id }
+            }
+            K::MemberUnbanned { user_id, client_msg_id } => {
+                EventBody::MemberUnbanned { user_id: user_id.to_string(), client_msg_id }
+            }
+            K::ChannelDeleted { client_msg_id } => EventBody::ChannelDeleted { client_msg_id },
         };
         Event {
             channel_id: e.channel_id.to_string(),
@@ -591,6 +638,42 @@ pub struct PreferencesResponse {
 pub struct RoleRequest {
     pub role: String,
     pub client_msg_id: String,
+}
+
+/// `PATCH /channels/{id}`: exactly one of `name`, `topic`, `archived`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChannelRequest {
+    pub client_msg_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default)]
+    pub archived: Option<bool>,
+}
+
+/// `DELETE /channels/{id}?client_msg_id=&confirm=`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DeleteChannelQuery {
+    #[serde(default)]
+    pub client_msg_id: Option<String>,
+    /// The channel's name, exactly.
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// Someone banned from a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ban {
+    pub user: User,
+    pub banned_by: String,
+    pub banned_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BansResponse {
+    pub bans: Vec<Ban>,
 }
 
 /// The key of a change sent without a body (a DELETE, a PUT of a reaction
@@ -889,6 +972,7 @@ mod tests {
             created_at: "t".into(),
             last_seq: 3,
             member_count: 2,
+            archived: false,
             members: None,
             role: Some("admin".into()),
             preferences: None,

@@ -85,6 +85,7 @@ async fn setup(writers: usize) -> Setup {
         dm_key: None,
         last_seq: 0,
         member_count: 0,
+        archived_at: None,
     };
     let members = users.iter().map(|id| (*id, Role::Member)).collect();
     sequencer.submit(Command::Create { channel: channel.clone(), members }).await.expect("create the channel");

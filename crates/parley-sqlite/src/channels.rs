@@ -3,13 +3,13 @@
 use async_trait::async_trait;
 use parley_core::directory::DirectoryPage;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{name_key, Channel, Member, MyChannel, Notify, Preferences, ReadMarker, Role};
+use parley_core::model::{name_key, Ban, Channel, Member, MyChannel, Notify, Preferences, ReadMarker, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::ChannelStore;
 use parley_core::Result;
 
 use crate::error::db_err;
-use crate::rows::{channel_columns, id, preferences, role, user_columns, ChannelRow, MemberRow, MyChannelRow};
+use crate::rows::{channel_columns, id, preferences, role, user_columns, BanRow, ChannelRow, MemberRow, MyChannelRow};
 use crate::SqliteStore;
 
 pub(crate) const MY_CHANNELS: &str = concat!(
@@ -32,13 +32,22 @@ pub(crate) const PUBLIC_CHANNELS: &str = concat!(
     "SELECT ",
     channel_columns!(),
     " FROM channels c WHERE c.kind = 'public' AND c.name > ?1 AND lower(c.name) LIKE ?2 ESCAPE '\\'",
-    " ORDER BY c.name LIMIT ?3"
+    " AND c.archived_at IS NULL AND c.deleted_at IS NULL ORDER BY c.name LIMIT ?3"
 );
 pub(crate) const DM: &str = concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.dm_key = ?1");
-/// `?1`: a name key. The expression and the kind are those of the
+/// `?1`: a name key. The expression and the conditions are those of the
 /// `channels_by_name` index, which is what lets it serve.
-pub(crate) const NAMED: &str =
-    concat!("SELECT ", channel_columns!(), " FROM channels c WHERE lower(c.name) = ?1 AND c.kind <> 'direct'");
+pub(crate) const NAMED: &str = concat!(
+    "SELECT ",
+    channel_columns!(),
+    " FROM channels c WHERE lower(c.name) = ?1 AND c.kind <> 'direct' AND c.deleted_at IS NULL"
+);
+pub(crate) const BANS: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", b.banned_by, b.banned_at FROM bans b CROSS JOIN users u ON u.id = b.user_id",
+    " WHERE b.channel_id = ?1 ORDER BY b.banned_at DESC, u.username"
+);
 pub(crate) const MEMBERS: &str = concat!(
     "SELECT ",
     user_columns!(),
@@ -76,13 +85,17 @@ pub(crate) const PRESENCE_PEERS: &str = concat!(
 #[async_trait]
 impl ChannelStore for SqliteStore {
     async fn channel(&self, id: ChannelId) -> Result<Option<Channel>> {
-        sqlx::query_as::<_, ChannelRow>(concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.id = ?1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?
-            .map(ChannelRow::decode)
-            .transpose()
+        sqlx::query_as::<_, ChannelRow>(concat!(
+            "SELECT ",
+            channel_columns!(),
+            " FROM channels c WHERE c.id = ?1 AND c.deleted_at IS NULL"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?
+        .map(ChannelRow::decode)
+        .transpose()
     }
 
     async fn dm(&self, dm_key: &str) -> Result<Option<Channel>> {
@@ -148,6 +161,17 @@ impl ChannelStore for SqliteStore {
 
     /// In the order they joined; people who joined in the same instant (the
     /// members of a new DM) by username.
+    async fn bans(&self, channel: ChannelId) -> Result<Vec<Ban>> {
+        sqlx::query_as::<_, BanRow>(BANS)
+            .bind(channel.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(BanRow::decode)
+            .collect()
+    }
+
     async fn members(&self, channel: ChannelId) -> Result<Vec<Member>> {
         sqlx::query_as::<_, MemberRow>(MEMBERS)
             .bind(channel.to_string())

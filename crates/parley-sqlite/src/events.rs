@@ -12,9 +12,11 @@ use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, Event, EventKind, Role};
 use parley_core::parse::Seq;
 use parley_core::ports::{
-    ChannelHead, EventLog, LogTx, MemberChange, MessageChange, PostKey, Reaction, Search, Target,
+    ChannelChange, ChannelHead, EventLog, HeadState, LogTx, MemberChange, MessageChange, PostKey, Reaction, Search,
+    Target,
 };
 use parley_core::row::mentions_column;
+use parley_core::time::Timestamp;
 use parley_core::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -32,7 +34,17 @@ pub(crate) const EVENTS_BEFORE: &str = concat!(
     event_columns!(),
     " FROM events e WHERE e.channel_id = ?1 AND e.seq < ?2 ORDER BY e.seq DESC LIMIT ?3"
 );
-pub(crate) const HEAD: &str = "SELECT c.last_seq FROM channels c WHERE c.id = ?1";
+pub(crate) const HEAD: &str = "SELECT c.last_seq, c.kind = 'direct', c.archived_at IS NOT NULL FROM channels c \
+     WHERE c.id = ?1 AND c.deleted_at IS NULL";
+pub(crate) const BANNED: &str = "SELECT 1 FROM bans b WHERE b.channel_id = ?1 AND b.user_id = ?2";
+pub(crate) const RENAME: &str = "UPDATE channels SET name = ?2 WHERE id = ?1";
+pub(crate) const SET_TOPIC: &str = "UPDATE channels SET topic = ?2 WHERE id = ?1";
+pub(crate) const ARCHIVE: &str = "UPDATE channels SET archived_at = ?2 WHERE id = ?1";
+pub(crate) const DELETE_CHANNEL: &str = "UPDATE channels SET deleted_at = ?2 WHERE id = ?1";
+pub(crate) const REMOVE_MEMBERS: &str = "DELETE FROM members WHERE channel_id = ?1";
+pub(crate) const BAN: &str =
+    "INSERT OR IGNORE INTO bans (channel_id, user_id, banned_by, banned_at) VALUES (?1, ?2, ?3, ?4)";
+pub(crate) const UNBAN: &str = "DELETE FROM bans WHERE channel_id = ?1 AND user_id = ?2";
 pub(crate) const MEMBERSHIP: &str = "SELECT m.role FROM members m WHERE m.channel_id = ?1 AND m.user_id = ?2";
 pub(crate) const TARGET: &str =
     "SELECT e.id, e.sender_id, e.body, e.reply_to_seq, e.deleted, e.pinned_by FROM events e \
@@ -96,7 +108,8 @@ pub(crate) const FIND_POST: &str = concat!(
 );
 pub(crate) const FIND_DM: &str = "SELECT c.id FROM channels c WHERE c.dm_key = ?1";
 /// `?1`: a name key; served by the `channels_by_name` index, as `channels::NAMED`.
-pub(crate) const FIND_NAMED: &str = "SELECT c.id FROM channels c WHERE lower(c.name) = ?1 AND c.kind <> 'direct'";
+pub(crate) const FIND_NAMED: &str =
+    "SELECT c.id FROM channels c WHERE lower(c.name) = ?1 AND c.kind <> 'direct' AND c.deleted_at IS NULL";
 pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels (id, kind, name, topic, created_at, created_by, \
      dm_key, last_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 pub(crate) const ADD_MEMBER: &str =
@@ -306,11 +319,45 @@ impl LogTx for WriterTx<'_> {
         let mut statement = self.conn.prepare_cached(HEAD).map_err(write_err)?;
         let mut heads = Vec::with_capacity(channels.len());
         for channel in channels {
-            let last_seq =
-                statement.query_row([IdText::of(channel.as_uuid())], |row| row.get(0)).optional().map_err(write_err)?;
-            heads.extend(last_seq.map(|last_seq| ChannelHead { id: *channel, last_seq }));
+            let head = statement
+                .query_row([IdText::of(channel.as_uuid())], |row| {
+                    let state = HeadState { direct: row.get(1)?, archived: row.get(2)? };
+                    Ok(ChannelHead { id: *channel, last_seq: row.get(0)?, state })
+                })
+                .optional()
+                .map_err(write_err)?;
+            heads.extend(head);
         }
         Ok(heads)
+    }
+
+    async fn bans(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>> {
+        let mut statement = self.conn.prepare_cached(BANNED).map_err(write_err)?;
+        let mut found = Vec::new();
+        for &(channel, user) in pairs {
+            let key = [IdText::of(channel.as_uuid()), IdText::of(user.as_uuid())];
+            if statement.exists(key).map_err(write_err)? {
+                found.push((channel, user));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn change_channels(&mut self, changes: &[ChannelChange]) -> Result<()> {
+        for change in changes {
+            match change {
+                ChannelChange::Renamed { channel, name } => self.execute(RENAME, (channel.to_string(), name))?,
+                ChannelChange::Topic { channel, topic } => self.execute(SET_TOPIC, (channel.to_string(), topic))?,
+                ChannelChange::Archived { channel, at } => {
+                    self.execute(ARCHIVE, (channel.to_string(), at.map(Timestamp::millis)))?
+                }
+                ChannelChange::Deleted { channel, at } => {
+                    self.execute(DELETE_CHANNEL, (channel.to_string(), at.millis()))?;
+                    self.execute(REMOVE_MEMBERS, [channel.to_string()])?
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId, Role)>> {
@@ -463,6 +510,12 @@ impl LogTx for WriterTx<'_> {
                 }
                 MemberChange::SetRole { channel, user, role } => {
                     self.execute(SET_ROLE, (channel.to_string(), user.to_string(), role.as_str()))?
+                }
+                MemberChange::Ban { channel, user, by, at } => {
+                    self.execute(BAN, (channel.to_string(), user.to_string(), by.to_string(), at.millis()))?
+                }
+                MemberChange::Unban { channel, user } => {
+                    self.execute(UNBAN, (channel.to_string(), user.to_string()))?
                 }
             }
         }

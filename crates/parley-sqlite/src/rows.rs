@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use parley_core::model::{
-    mention_count, AuditEntry, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify,
+    mention_count, AuditEntry, Ban, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify,
     Preferences, Role, ServerRole, Session, User,
 };
 use parley_core::parse::Username;
@@ -110,7 +110,7 @@ pub(crate) fn role(text: &str) -> Result<Role> {
 /// The columns of [`ChannelRow`], from `channels c`; `member_count` is counted, not stored.
 macro_rules! channel_columns {
     () => {
-        "c.id, c.kind, c.name, c.topic, c.created_at, c.created_by, c.dm_key, c.last_seq, \
+        "c.id, c.kind, c.name, c.topic, c.created_at, c.created_by, c.dm_key, c.last_seq, c.archived_at, \
          (SELECT COUNT(*) FROM members x WHERE x.channel_id = c.id) AS member_count"
     };
 }
@@ -126,6 +126,7 @@ pub(crate) struct ChannelRow {
     created_by: String,
     dm_key: Option<String>,
     last_seq: i64,
+    archived_at: Option<i64>,
     member_count: i64,
 }
 
@@ -141,6 +142,7 @@ impl ChannelRow {
             dm_key: self.dm_key,
             last_seq: self.last_seq,
             member_count: self.member_count,
+            archived_at: self.archived_at.map(Timestamp::from_millis),
         })
     }
 }
@@ -389,6 +391,24 @@ impl AuditRow {
             user_id: self.user_id.as_deref().map(|u| id("audit user", u)).transpose()?,
             channel_id: self.channel_id.as_deref().map(|c| id("audit channel", c)).transpose()?,
             detail: self.detail,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BanRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    banned_by: String,
+    banned_at: i64,
+}
+
+impl BanRow {
+    pub(crate) fn decode(self) -> Result<Ban> {
+        Ok(Ban {
+            user: self.user.decode()?,
+            by: id("banned by", &self.banned_by)?,
+            at: Timestamp::from_millis(self.banned_at),
         })
     }
 }

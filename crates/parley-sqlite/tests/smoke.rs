@@ -34,6 +34,7 @@ fn general(owner: UserId) -> Channel {
         dm_key: None,
         last_seq: 0,
         member_count: 0,
+        archived_at: None,
     }
 }
 

@@ -30,6 +30,7 @@ mod invites;
 mod log;
 mod lookalikes;
 mod mentions;
+mod moderation;
 mod names;
 mod presence;
 mod search;
@@ -53,6 +54,7 @@ pub use invites::*;
 pub use log::*;
 pub use lookalikes::*;
 pub use mentions::*;
+pub use moderation::*;
 pub use names::*;
 pub use presence::*;
 pub use search::*;
@@ -156,6 +158,9 @@ macro_rules! __store_suite_checks {
             changes_reactions,
             changes_pins_and_roles,
             changes_threads,
+            moderation_rename_topic_archive,
+            moderation_remove_and_ban,
+            moderation_server_admin_and_delete,
             mentions_named_members_told,
             mentions_follow_edits_and_deletes,
             mentions_dms_and_large_channels,

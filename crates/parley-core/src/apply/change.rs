@@ -8,9 +8,9 @@
 use super::{Batch, Keys, Known};
 use crate::command::{Appended, Change};
 use crate::id::{ChannelId, UserId};
-use crate::model::{EventKind, Role};
+use crate::model::{name_key, name_taken, EventKind, Role};
 use crate::parse::Seq;
-use crate::ports::{MemberChange, MessageChange, Reaction, Target};
+use crate::ports::{ChannelChange, MemberChange, MessageChange, Reaction, Target};
 use crate::{Error, Result};
 
 /// The most distinct emoji on one message.
@@ -34,7 +34,13 @@ pub(super) fn keys(channel: ChannelId, change: &Change, keys: &mut Keys<'_>) {
             keys.targets.push((channel, *target));
             keys.pinned.push(channel);
         }
-        Change::SetRole { user, .. } => keys.pairs.push((channel, *user)),
+        Change::SetRole { user, .. } | Change::Remove { user } => keys.pairs.push((channel, *user)),
+        Change::Ban { user, .. } => {
+            keys.pairs.push((channel, *user));
+            keys.bans.push((channel, *user));
+        }
+        Change::Rename { name } => keys.names.push(name_key(name.as_str())),
+        Change::SetTopic { .. } | Change::Archive { .. } | Change::DeleteChannel => {}
     }
 }
 
@@ -48,6 +54,14 @@ pub(super) fn event_type(change: &Change) -> &'static str {
         Change::Pin { pin: true, .. } => "message_pinned",
         Change::Pin { pin: false, .. } => "message_unpinned",
         Change::SetRole { .. } => "member_role_changed",
+        Change::Rename { .. } => "channel_renamed",
+        Change::SetTopic { .. } => "topic_changed",
+        Change::Archive { archived: true } => "channel_archived",
+        Change::Archive { archived: false } => "channel_unarchived",
+        Change::Remove { .. } => "member_removed",
+        Change::Ban { banned: true, .. } => "member_banned",
+        Change::Ban { banned: false, .. } => "member_unbanned",
+        Change::DeleteChannel => "channel_deleted",
     }
 }
 
@@ -82,11 +96,23 @@ pub(super) fn thread_root(known: &Known<'_>, channel: ChannelId, reply_to_seq: O
     }
 }
 
+/// What [`Step::moderate`] made of a change.
+enum Moderated {
+    /// A change to a message or a role: not its business.
+    NotModeration,
+    /// Allowed, and it would change nothing: no event.
+    Nothing,
+    Event(EventKind),
+}
+
 /// One change applied to what the batch knows.
 pub(super) struct Step<'a, 'c> {
     pub(super) known: &'a mut Known<'c>,
     pub(super) batch: &'a mut Batch,
     pub(super) members: &'a mut Vec<MemberChange>,
+    pub(super) channels: &'a mut Vec<ChannelChange>,
+    /// The actor is an admin of the server: they moderate any channel.
+    pub(super) server_admin: bool,
 }
 
 impl Step<'_, '_> {
@@ -98,17 +124,34 @@ impl Step<'_, '_> {
         change: &Change,
         messages: &mut Vec<MessageChange>,
     ) -> Result<Appended> {
-        if !self.known.heads.contains_key(&channel) {
+        if self.known.head(channel).is_none() {
             return Err(Error::not_found("channel not found"));
         }
-        let Some(role) = self.known.members.get(&(channel, actor)).copied() else {
+        let member_role = self.known.members.get(&(channel, actor)).copied();
+        let cmid = client_msg_id.to_owned();
+        match self.moderate(channel, actor, member_role, cmid.clone(), change)? {
+            Moderated::NotModeration => {}
+            Moderated::Nothing => return Ok(self.nothing(channel)),
+            Moderated::Event(kind) => {
+                let event = self.batch.append(&mut self.known.heads, channel, actor, kind);
+                return Ok(Appended { channel_id: channel, events: vec![event], created: true });
+            }
+        }
+        let Some(role) = member_role else {
             return Err(Error::forbidden("you are not a member of this channel"));
         };
-        let cmid = client_msg_id.to_owned();
+        super::writable(self.known.state(channel).archived)?;
+        let moderates = role.moderates() || self.server_admin;
         let now = self.batch.now;
         // The seq of the event this change appends, last.
         let by_seq = self.known.heads[&channel] + 1;
         let kind = match change {
+            Change::Rename { .. }
+            | Change::SetTopic { .. }
+            | Change::Archive { .. }
+            | Change::Remove { .. }
+            | Change::Ban { .. }
+            | Change::DeleteChannel => return Err(Error::internal("a moderation change reached the message rules")),
             Change::SetRole { user, role: new } => {
                 if role != Role::Owner {
                     return Err(Error::forbidden("only the channel's owner can change roles"));
@@ -155,7 +198,7 @@ impl Step<'_, '_> {
                     return Ok(self.nothing(channel));
                 }
                 // A DM's people are all plain members: each deletes only their own.
-                if message.sender_id != actor && !role.moderates() {
+                if message.sender_id != actor && !moderates {
                     return Err(Error::forbidden(
                         "only its author or the channel's owner or admins can delete a message",
                     ));
@@ -219,7 +262,7 @@ impl Step<'_, '_> {
                 let pinned_by = message.pinned_by;
                 match (pin, pinned_by) {
                     (true, Some(_)) | (false, None) => return Ok(self.nothing(channel)),
-                    (false, Some(by)) if by != actor && !role.moderates() => {
+                    (false, Some(by)) if by != actor && !moderates => {
                         return Err(Error::forbidden(
                             "only who pinned it or the channel's owner or admins can unpin it",
                         ))
@@ -242,6 +285,115 @@ impl Step<'_, '_> {
         };
         let event = self.batch.append(&mut self.known.heads, channel, actor, kind);
         Ok(Appended { channel_id: channel, events: vec![event], created: true })
+    }
+
+    /// A change to the channel itself or to who is in it, by its owner or
+    /// admins or a server admin (the channel's deletion: a server admin only).
+    fn moderate(
+        &mut self,
+        channel: ChannelId,
+        actor: UserId,
+        role: Option<Role>,
+        cmid: String,
+        change: &Change,
+    ) -> Result<Moderated> {
+        let state = self.known.state(channel);
+        let is_moderation = matches!(
+            change,
+            Change::Rename { .. }
+                | Change::SetTopic { .. }
+                | Change::Archive { .. }
+                | Change::Remove { .. }
+                | Change::Ban { .. }
+                | Change::DeleteChannel
+        );
+        if !is_moderation {
+            return Ok(Moderated::NotModeration);
+        }
+        if state.direct {
+            return Err(Error::forbidden("a direct channel has no owner or admins to change it"));
+        }
+        let owner = role == Some(Role::Owner);
+        let moderator = role.is_some_and(Role::moderates) || self.server_admin;
+        if !moderator && !matches!(change, Change::DeleteChannel) {
+            if role.is_none() {
+                return Err(Error::forbidden("you are not a member of this channel"));
+            }
+            return Err(Error::forbidden("only the channel's owner and admins can do this"));
+        }
+        let now = self.batch.now;
+        Ok(Moderated::Event(match change {
+            Change::Rename { name } => {
+                let key = name_key(name.as_str());
+                if self.known.named.get(&key).is_some_and(|holder| *holder != channel) {
+                    return Err(name_taken(name.as_str()));
+                }
+                self.known.named.insert(key, channel);
+                let name = name.as_str().to_owned();
+                self.channels.push(ChannelChange::Renamed { channel, name: name.clone() });
+                EventKind::ChannelRenamed { name, client_msg_id: cmid }
+            }
+            Change::SetTopic { topic } => {
+                let topic = topic.as_str().to_owned();
+                self.channels.push(ChannelChange::Topic { channel, topic: topic.clone() });
+                EventKind::TopicChanged { topic, client_msg_id: cmid }
+            }
+            Change::Archive { archived } => {
+                if state.archived == *archived {
+                    return Ok(Moderated::Nothing);
+                }
+                self.known.states.entry(channel).or_default().archived = *archived;
+                self.channels.push(ChannelChange::Archived { channel, at: archived.then_some(now) });
+                match archived {
+                    true => EventKind::ChannelArchived { client_msg_id: cmid },
+                    false => EventKind::ChannelUnarchived { client_msg_id: cmid },
+                }
+            }
+            Change::Remove { user } | Change::Ban { user, banned: true } => {
+                let banning = matches!(change, Change::Ban { .. });
+                if *user == actor {
+                    return Err(Error::bad_request("leave the channel instead"));
+                }
+                match self.known.members.get(&(channel, *user)) {
+                    Some(Role::Owner) => return Err(Error::forbidden("the channel's owner cannot be removed")),
+                    Some(Role::Admin) if !owner && !self.server_admin => {
+                        return Err(Error::forbidden("only the channel's owner can remove an admin"))
+                    }
+                    None if !banning => return Ok(Moderated::Nothing),
+                    _ => {}
+                }
+                if banning && !self.known.banned.insert((channel, *user)) {
+                    return Ok(Moderated::Nothing);
+                }
+                if self.known.members.remove(&(channel, *user)).is_some() {
+                    self.members.push(MemberChange::Remove { channel, user: *user });
+                }
+                if banning {
+                    self.members.push(MemberChange::Ban { channel, user: *user, by: actor, at: now });
+                    EventKind::MemberBanned { user_id: *user, client_msg_id: cmid }
+                } else {
+                    EventKind::MemberRemoved { user_id: *user, client_msg_id: cmid }
+                }
+            }
+            Change::Ban { user, banned: false } => {
+                if !self.known.banned.remove(&(channel, *user)) {
+                    return Ok(Moderated::Nothing);
+                }
+                self.members.push(MemberChange::Unban { channel, user: *user });
+                EventKind::MemberUnbanned { user_id: *user, client_msg_id: cmid }
+            }
+            Change::DeleteChannel => {
+                if !self.server_admin {
+                    return Err(Error::forbidden("only the server's admins can delete a channel"));
+                }
+                self.known.deleted.insert(channel);
+                // The store drops its members with it: nothing of this batch adds one back.
+                self.members.retain(|m| m.channel() != channel);
+                self.channels.push(ChannelChange::Deleted { channel, at: now });
+                EventKind::ChannelDeleted { client_msg_id: cmid }
+            }
+            _ => return Ok(Moderated::NotModeration),
+        }))
     }
 
     fn target(&mut self, channel: ChannelId, seq: Seq) -> Result<&mut Target> {

@@ -17,7 +17,9 @@ use crate::id::{ChannelId, EventId, UserId};
 use crate::mentions::mentions;
 use crate::model::{name_taken, Channel, Event, EventKind, Mentions, MessageState, Role};
 use crate::parse::Seq;
-use crate::ports::{ChannelHead, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target};
+use crate::ports::{
+    ChannelChange, ChannelHead, HeadState, LogTx, MemberChange, MessageChange, PostKey, Reaction, Target,
+};
 use crate::time::Timestamp;
 use crate::{Error, ErrorCode, Result};
 
@@ -68,6 +70,8 @@ struct Keys<'c> {
     targets: Vec<(ChannelId, Seq)>,
     reacted: Vec<(ChannelId, Seq)>,
     pinned: Vec<ChannelId>,
+    /// Who joins or is banned where: the bans to read.
+    bans: Vec<(ChannelId, UserId)>,
 }
 
 impl<'c> Keys<'c> {
@@ -86,12 +90,17 @@ impl<'c> Keys<'c> {
                     });
                     keys.targets.extend(reply_to_seq.map(|r| (*channel, r)));
                 }
-                Command::Join { channel, user, .. } | Command::Leave { channel, user, .. } => {
+                Command::Join { channel, user, .. } => {
+                    keys.channels.push(*channel);
+                    keys.pairs.push((*channel, *user));
+                    keys.bans.push((*channel, *user));
+                }
+                Command::Leave { channel, user, .. } => {
                     keys.channels.push(*channel);
                     keys.pairs.push((*channel, *user));
                 }
                 Command::Create { channel, .. } => keys.names.extend(channel.name_key()),
-                Command::Change { channel, actor, client_msg_id, change } => {
+                Command::Change { channel, actor, client_msg_id, change, .. } => {
                     keys.channels.push(*channel);
                     keys.pairs.push((*channel, *actor));
                     keys.posts.push(PostKey {
@@ -116,6 +125,7 @@ impl<'c> Keys<'c> {
         tidy(&mut keys.targets);
         tidy(&mut keys.reacted);
         tidy(&mut keys.pinned);
+        tidy(&mut keys.bans);
         keys
     }
 
@@ -146,6 +156,10 @@ impl<'c> Keys<'c> {
 /// What the batch knows, read once and kept current as each command applies.
 struct Known<'c> {
     heads: HashMap<ChannelId, Seq>,
+    states: HashMap<ChannelId, HeadState>,
+    /// Channels deleted by this batch: gone for the commands after.
+    deleted: HashSet<ChannelId>,
+    banned: HashSet<(ChannelId, UserId)>,
     members: HashMap<(ChannelId, UserId), Role>,
     /// Each stored change's first event: read before, or appended here.
     firsts: HashMap<(ChannelId, UserId, &'c str), First>,
@@ -162,11 +176,11 @@ struct Known<'c> {
 
 impl<'c> Known<'c> {
     async fn read(tx: &mut (dyn LogTx + '_), keys: &Keys<'c>, users: HashMap<String, UserId>) -> Result<Known<'c>> {
-        let heads = if keys.channels.is_empty() {
-            HashMap::new()
-        } else {
-            tx.heads(&keys.channels).await?.into_iter().map(|h| (h.id, h.last_seq)).collect()
-        };
+        let read = if keys.channels.is_empty() { Vec::new() } else { tx.heads(&keys.channels).await? };
+        let heads = read.iter().map(|h| (h.id, h.last_seq)).collect();
+        let states = read.iter().map(|h| (h.id, h.state)).collect();
+        let banned =
+            if keys.bans.is_empty() { HashSet::new() } else { tx.bans(&keys.bans).await?.into_iter().collect() };
         let members = if keys.pairs.is_empty() {
             HashMap::new()
         } else {
@@ -185,6 +199,9 @@ impl<'c> Known<'c> {
         };
         let mut known = Known {
             heads,
+            states,
+            deleted: HashSet::new(),
+            banned,
             members,
             firsts: HashMap::with_capacity(keys.posts.len()),
             stored: Vec::new(),
@@ -218,6 +235,15 @@ impl<'c> Known<'c> {
             known.pins = tx.pin_counts(&keys.pinned).await?.into_iter().collect();
         }
         Ok(known)
+    }
+
+    /// The last `seq` of `channel`, unless it is unknown or deleted.
+    fn head(&self, channel: ChannelId) -> Option<Seq> {
+        self.heads.get(&channel).copied().filter(|_| !self.deleted.contains(&channel))
+    }
+
+    fn state(&self, channel: ChannelId) -> HeadState {
+        self.states.get(&channel).copied().unwrap_or_default()
     }
 
     /// What `body` by `author` in `channel` mentions, and whom it tells:
@@ -269,6 +295,7 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
     let mut new_channels = Vec::new();
     let mut members = Vec::new();
     let mut messages = Vec::new();
+    let mut channel_changes = Vec::new();
     let mut new_dms: HashMap<String, ChannelId> = HashMap::new();
     let mut results = Vec::with_capacity(commands.len());
 
@@ -282,9 +309,10 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                     }
                     Some(_) => Err(change::key_reused()),
                     None => {
-                        let head = known.heads.get(channel).copied();
+                        let head = known.head(*channel);
                         let member = known.members.contains_key(&(*channel, *sender));
-                        check_post(head, member, *reply_to_seq).and_then(|()| {
+                        let archived = known.state(*channel).archived;
+                        check_post(head, member, *reply_to_seq).and_then(|()| writable(archived)).and_then(|()| {
                             let root = change::thread_root(&known, *channel, *reply_to_seq)?;
                             let (mentions, told) = known.mentions(*channel, *sender, body.as_str(), broadcast);
                             let kind = EventKind::Message {
@@ -326,8 +354,14 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                 }
             }
             Command::Join { channel, user, actor } => {
-                if !known.heads.contains_key(channel) {
+                if known.head(*channel).is_none() {
                     Err(Error::not_found("channel not found"))
+                } else if known.members.contains_key(&(*channel, *user)) {
+                    Ok(Appended { channel_id: *channel, events: vec![], created: false })
+                } else if known.banned.contains(&(*channel, *user)) {
+                    Err(Error::forbidden("you are banned from this channel"))
+                } else if let Err(archived) = writable(known.state(*channel).archived) {
+                    Err(archived)
                 } else if let std::collections::hash_map::Entry::Vacant(entry) = known.members.entry((*channel, *user))
                 {
                     entry.insert(Role::Member);
@@ -345,7 +379,7 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                 }
             }
             Command::Leave { channel, user, actor } => {
-                if !known.heads.contains_key(channel) {
+                if known.head(*channel).is_none() {
                     Err(Error::not_found("channel not found"))
                 } else if known.members.remove(&(*channel, *user)).is_some() {
                     members.push(MemberChange::Remove { channel: *channel, user: *user });
@@ -391,7 +425,7 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                     Ok(Appended { channel_id: channel.id, events, created: true })
                 }
             }
-            Command::Change { channel, actor, client_msg_id, change } => {
+            Command::Change { channel, actor, client_msg_id, change, server_admin } => {
                 let key = (*channel, *actor, client_msg_id.as_str());
                 match known.first(key, &batch) {
                     Some(first) if first.kind.type_name() == change::event_type(change) => {
@@ -399,7 +433,13 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                     }
                     Some(_) => Err(change::key_reused()),
                     None => {
-                        let mut step = change::Step { known: &mut known, batch: &mut batch, members: &mut members };
+                        let mut step = change::Step {
+                            known: &mut known,
+                            batch: &mut batch,
+                            members: &mut members,
+                            channels: &mut channel_changes,
+                            server_admin: *server_admin,
+                        };
                         let result = step.apply(*channel, *actor, client_msg_id.as_str(), change, &mut messages);
                         if let Ok(Appended { created: true, .. }) = &result {
                             known.firsts.insert(key, First::Appended(batch.events.len() - 1));
@@ -413,16 +453,28 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
     }
 
     let Batch { changed, events, .. } = batch;
+    // Changes to channels that stood before the batch first (a rename frees
+    // a name a new one may take), then the new channels with theirs.
+    let (of_new, of_old): (Vec<ChannelChange>, Vec<ChannelChange>) =
+        channel_changes.into_iter().partition(|c| new_channels.iter().any(|n| n.id == c.channel()));
+    if !of_old.is_empty() {
+        tx.change_channels(&of_old).await?;
+    }
     for channel in &new_channels {
         tx.insert_channel(channel).await?;
+    }
+    if !of_new.is_empty() {
+        tx.change_channels(&of_new).await?;
     }
     if !members.is_empty() {
         tx.change_members(&members).await?;
     }
     if !events.is_empty() {
         tx.insert_events(&events).await?;
-        let heads: Vec<ChannelHead> =
-            changed.iter().map(|id| ChannelHead { id: *id, last_seq: known.heads[id] }).collect();
+        let heads: Vec<ChannelHead> = changed
+            .iter()
+            .map(|id| ChannelHead { id: *id, last_seq: known.heads[id], state: HeadState::default() })
+            .collect();
         tx.set_heads(&heads).await?;
     }
     if !messages.is_empty() {
@@ -430,6 +482,14 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
     }
     tx.commit().await?;
     Ok(Applied { results, events })
+}
+
+/// A channel takes no message, change or join while archived.
+fn writable(archived: bool) -> Result<()> {
+    match archived {
+        true => Err(Error::forbidden("this channel is archived: it is read-only")),
+        false => Ok(()),
+    }
 }
 
 /// Where the first event of a change's key is: in what `find_posts`

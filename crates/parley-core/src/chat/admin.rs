@@ -1,12 +1,16 @@
 //! Running the server: its admins change users' roles, deactivate and
-//! reactivate them, make password reset links, and read the audit log,
-//! where every such action is written with who did it and when.
+//! reactivate them, make password reset links, delete channels and read
+//! the audit log, where every such action is written with who did it and
+//! when, as are the moderation actions of channels' owners and admins.
 
 use super::Chat;
+use crate::command::Change;
 use crate::id::{ChannelId, UserId};
-use crate::model::{AuditEntry, PasswordReset, ServerRole, User};
+use crate::model::{AuditEntry, Ban, ChannelKind, PasswordReset, ServerRole, User};
+use crate::parse::ClientMsgId;
 use crate::search::PeopleQuery;
 use crate::time::Timestamp;
+use crate::writer::{Answer, Written};
 use crate::{Error, Result};
 
 /// Only an active admin of the server passes.
@@ -102,5 +106,92 @@ impl Chat {
         }
         self.store.create_reset(reset).await?;
         self.audit(admin.id, "user.reset_link", Some(user.id), None, "{}".to_owned()).await
+    }
+}
+
+/// What the audit log says of a change, when it is a moderation action:
+/// its action, the user it was done to, and the rest.
+fn audited(change: &Change) -> Option<(&'static str, Option<UserId>, String)> {
+    let quoted = |text: &str| {
+        let mut out = String::with_capacity(text.len() + 2);
+        out.push('"');
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    };
+    Some(match change {
+        Change::Rename { name } => ("channel.rename", None, format!(r#"{{"name":{}}}"#, quoted(name.as_str()))),
+        Change::Archive { archived: true } => ("channel.archive", None, "{}".to_owned()),
+        Change::Archive { archived: false } => ("channel.unarchive", None, "{}".to_owned()),
+        Change::Remove { user } => ("member.remove", Some(*user), "{}".to_owned()),
+        Change::Ban { user, banned: true } => ("member.ban", Some(*user), "{}".to_owned()),
+        Change::Ban { user, banned: false } => ("member.unban", Some(*user), "{}".to_owned()),
+        Change::DeleteChannel => ("channel.delete", None, "{}".to_owned()),
+        _ => return None,
+    })
+}
+
+impl Chat {
+    /// A change made through the API by `actor`, who moderates every
+    /// channel when a server admin; a moderation action that changed
+    /// something (or was accepted into the command log) is written to the
+    /// audit log.
+    pub async fn act(
+        &self,
+        actor: &User,
+        id: ChannelId,
+        client_msg_id: ClientMsgId,
+        change: Change,
+    ) -> Result<Written> {
+        let audit = audited(&change);
+        let written = self.change(actor.id, actor.is_admin(), id, client_msg_id, change, Answer::Stored).await?;
+        let changed = match &written {
+            Written::Stored(appended) => appended.created,
+            Written::Accepted => true,
+        };
+        if let (true, Some((action, user, detail))) = (changed, audit) {
+            self.audit(actor.id, action, user, Some(id), detail).await?;
+        }
+        Ok(written)
+    }
+
+    /// Deletes a channel: a server admin, who names it again to confirm.
+    pub async fn delete_channel(
+        &self,
+        admin: &User,
+        id: ChannelId,
+        confirm: &str,
+        client_msg_id: ClientMsgId,
+    ) -> Result<Written> {
+        let channel = self.store.channel(id).await?.ok_or_else(|| Error::not_found("channel not found"))?;
+        as_admin(admin).map_err(|_| Error::forbidden("only the server's admins can delete a channel"))?;
+        if channel.kind == ChannelKind::Direct {
+            return Err(Error::forbidden("a direct channel cannot be deleted"));
+        }
+        if confirm != channel.name {
+            return Err(Error::bad_request("confirm must be the channel's name, exactly"));
+        }
+        self.act(admin, id, client_msg_id, Change::DeleteChannel).await
+    }
+
+    /// Who is banned from a channel: for its owner and admins, and the
+    /// server's admins.
+    pub async fn bans(&self, user: &User, id: ChannelId) -> Result<Vec<Ban>> {
+        if !user.is_admin() {
+            let (_, role) = self.as_member(user.id, id).await?;
+            if !role.moderates() {
+                return Err(Error::forbidden("only the channel's owner and admins see its bans"));
+            }
+        } else if self.store.channel(id).await?.is_none() {
+            return Err(Error::not_found("channel not found"));
+        }
+        self.store.bans(id).await
     }
 }

@@ -55,9 +55,11 @@ impl Chat {
     /// Makes `user`'s `change` in channel `id`, answered as `answer` asks.
     /// `Written::Stored` with no event: it changed nothing (a reaction that
     /// was there already), or it is a retry whose event is given.
+    /// A change by `user`, who moderates every channel when `server_admin`.
     pub async fn change(
         &self,
         user: UserId,
+        server_admin: bool,
         id: ChannelId,
         client_msg_id: ClientMsgId,
         mut change: Change,
@@ -66,7 +68,7 @@ impl Chat {
         if let Change::Edit { body, broadcast, .. } = &mut change {
             *broadcast = self.broadcast(user, id, body.as_str()).await?;
         }
-        let command = Command::Change { channel: id, actor: user, client_msg_id, change };
+        let command = Command::Change { channel: id, actor: user, client_msg_id, change, server_admin };
         match self.writer.write(command, answer).await {
             // Not a member: may they even know the channel is there?
             Err(error) if error.code == ErrorCode::Forbidden => {

@@ -163,6 +163,7 @@ impl Chat {
             dm_key: None,
             last_seq: 0,
             member_count: 0,
+            archived_at: None,
         };
         let id = channel.id;
         let command = Command::Create { channel, members: vec![(user, Role::Owner)] };
@@ -170,9 +171,9 @@ impl Chat {
             Some(id) => self.load(id).await,
             // Not stored in time (cluster mode). Another node's new channel
             // may have taken the name between the check above and the
-            // processor, which then refuses this one for good; a channel
-            // never gives its name up (there is no rename or delete), so
-            // whoever holds the name now is the answer.
+            // processor, which then refuses this one for good: whoever holds
+            // the name now is the answer (a rename or a delete since, which
+            // would free it, is too rare to wait for).
             None => match self.store.channel_named(name.as_str()).await? {
                 Some(channel) if channel.id == id => Ok(channel),
                 Some(_) => Err(name_taken(name.as_str())),
@@ -211,6 +212,7 @@ impl Chat {
             dm_key: Some(dm_key.clone()),
             last_seq: 0,
             member_count: 0,
+            archived_at: None,
         };
         let members = people.iter().map(|id| (*id, Role::Member)).collect();
         match self.stored(Command::Create { channel, members }).await? {

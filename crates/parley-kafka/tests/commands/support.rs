@@ -95,6 +95,7 @@ impl World {
                 dm_key: None,
                 last_seq: 0,
                 member_count: 0,
+                archived_at: None,
             };
             let members =
                 made.iter().enumerate().map(|(i, u)| (u.id, if i == 0 { Role::Owner } else { Role::Member })).collect();

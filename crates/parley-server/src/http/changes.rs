@@ -15,7 +15,7 @@ use parley_core::error::Error;
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::Role;
 use parley_core::parse::{parse_seq, Body, ClientMsgId, PageLimit};
-use parley_core::writer::{Answer, Written};
+use parley_core::writer::Written;
 use parley_protocol as wire;
 
 use super::channel_id;
@@ -32,7 +32,9 @@ pub fn router() -> Router<AppState> {
         .route("/channels/{id}/pins", get(pins))
         .route("/channels/{id}/pins/{seq}", put(pin).delete(unpin))
         .route("/channels/{id}/threads/{seq}", get(thread))
-        .route("/channels/{id}/members/{user_id}", put(set_role))
+        .route("/channels/{id}/members/{user_id}", put(set_role).delete(remove))
+        .route("/channels/{id}/bans", get(bans))
+        .route("/channels/{id}/bans/{user_id}", put(ban).delete(unban))
         .route("/mentions", get(mentions))
         .route("/search", get(search))
 }
@@ -107,6 +109,53 @@ async fn set_role(
         _ => return Err(Error::bad_request("role must be admin or member").into()),
     };
     make(&state, &authed, &id, Some(&body.client_msg_id), Change::SetRole { user, role }).await
+}
+
+/// A member's id in a path: a malformed one is no member.
+fn member(raw: &str) -> Result<UserId, Error> {
+    raw.parse().map_err(|_| Error::not_found("user is not a member of this channel"))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, user)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<wire::ChangeQuery>,
+) -> ApiResult<Response> {
+    make(&state, &authed, &id, query.client_msg_id.as_deref(), Change::Remove { user: member(&user)? }).await
+}
+
+async fn ban(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, user)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<wire::ChangeQuery>,
+) -> ApiResult<Response> {
+    let user = user.parse().map_err(|_| Error::not_found("user not found"))?;
+    make(&state, &authed, &id, query.client_msg_id.as_deref(), Change::Ban { user, banned: true }).await
+}
+
+async fn unban(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, user)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<wire::ChangeQuery>,
+) -> ApiResult<Response> {
+    let user = user.parse().map_err(|_| Error::not_found("user not found"))?;
+    make(&state, &authed, &id, query.client_msg_id.as_deref(), Change::Ban { user, banned: false }).await
+}
+
+async fn bans(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<wire::BansResponse>> {
+    let bans = state.chat.bans(&authed.user, channel_id(&id)?).await?;
+    let bans = bans
+        .iter()
+        .map(|b| wire::Ban { user: (&b.user).into(), banned_by: b.by.to_string(), banned_at: b.at.to_rfc3339() })
+        .collect();
+    Ok(Json(wire::BansResponse { bans }))
 }
 
 async fn thread(
@@ -190,7 +239,7 @@ fn target(raw: &str) -> Result<i64, Error> {
 /// it stored; 200 with the event first stored for a retry, or with `null`
 /// when it changed nothing; in cluster mode 202 when its event did not come
 /// back in time (the change is durable in the command log either way).
-async fn make(
+pub(super) async fn make(
     state: &AppState,
     authed: &Authed,
     id: &str,
@@ -202,7 +251,13 @@ async fn make(
         ClientMsgId::parse(client_msg_id.ok_or_else(|| Error::bad_request("client_msg_id is required"))?)?;
     state.rates.user(Class::Messages, authed.user.id)?;
     let key = client_msg_id.as_str().to_owned();
-    match state.chat.change(authed.user.id, channel, client_msg_id, change, Answer::Stored).await? {
+    answer(state.chat.act(&authed.user, channel, client_msg_id, change).await?, key)
+}
+
+/// What became of a change: 201 with the event it stored, 200 with the
+/// first event of a retry or `null`, 202 when accepted into the command log.
+pub(super) fn answer(written: Written, key: String) -> ApiResult<Response> {
+    match written {
         Written::Stored(appended) => {
             let status = if appended.created { StatusCode::CREATED } else { StatusCode::OK };
             let event = appended.events.first().map(wire::Event::from);

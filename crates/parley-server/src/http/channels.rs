@@ -1,13 +1,16 @@
-//! Channels: create, list, get, join, leave, members; and DMs.
+//! Channels: create, list, get, change (rename, topic, archive), delete,
+//! join, leave, members; and DMs.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use parley_core::command::Change;
 use parley_core::directory::DirectoryPage;
 use parley_core::id::UserId;
 use parley_core::model::{ChannelKind, Notify};
-use parley_core::parse::{ChannelName, Topic};
+use parley_core::parse::{ChannelName, ClientMsgId, Topic};
 use parley_core::presence::Mine;
 use parley_core::Error;
 use parley_protocol as wire;
@@ -23,7 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/channels", post(create).get(mine))
         .route("/channels/public", get(public))
-        .route("/channels/{id}", get(one))
+        .route("/channels/{id}", get(one).patch(update).delete(delete))
         .route("/channels/{id}/join", post(join))
         .route("/channels/{id}/leave", post(leave))
         .route("/channels/{id}/members", get(members))
@@ -47,6 +50,38 @@ async fn create(
     let channel = state.chat.create_channel(authed.user.id, name, kind, topic).await?;
     tracing::info!(channel = %channel.id, kind = kind.as_str(), user = %authed.user.id, "channel created");
     Ok((StatusCode::CREATED, Json(wire::ChannelResponse { channel: wire::Channel::from(&channel) })))
+}
+
+/// One change to the channel itself, an event of its log: `name`, `topic`
+/// or `archived`, by its owner or admins or a server admin.
+async fn update(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<wire::UpdateChannelRequest>,
+) -> ApiResult<Response> {
+    let change = match (body.name, body.topic, body.archived) {
+        (Some(name), None, None) => Change::Rename { name: ChannelName::parse(&name)? },
+        (None, Some(topic), None) => Change::SetTopic { topic: Topic::parse(&topic)? },
+        (None, None, Some(archived)) => Change::Archive { archived },
+        _ => return Err(Error::bad_request("give exactly one of name, topic and archived").into()),
+    };
+    super::changes::make(&state, &authed, &id, Some(&body.client_msg_id), change).await
+}
+
+/// A server admin deletes a channel, naming it in `confirm`.
+async fn delete(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<wire::DeleteChannelQuery>,
+) -> ApiResult<Response> {
+    let channel = channel_id(&id)?;
+    let key = query.client_msg_id.ok_or_else(|| Error::bad_request("client_msg_id is required"))?;
+    let client_msg_id = ClientMsgId::parse(&key)?;
+    let confirm = query.confirm.ok_or_else(|| Error::bad_request("confirm is required: the channel's name"))?;
+    let written = state.chat.delete_channel(&authed.user, channel, &confirm, client_msg_id).await?;
+    super::changes::answer(written, key)
 }
 
 async fn mine(State(state): State<AppState>, authed: Authed) -> ApiResult<Json<wire::ChannelsResponse>> {

@@ -7,6 +7,7 @@ mod channels;
 mod headers;
 mod invites;
 mod messages;
+mod moderation;
 mod openapi;
 mod ops;
 mod origin;

@@ -16,7 +16,7 @@ use super::harness::{code_of, reply, Harness, Must};
 
 fn change(channel: ChannelId, actor: UserId, client_msg_id: &str, change: Change) -> Command {
     let client_msg_id = ClientMsgId::parse(client_msg_id).must("a client_msg_id");
-    Command::Change { channel, actor, client_msg_id, change }
+    Command::Change { channel, actor, client_msg_id, change, server_admin: false }
 }
 
 fn edit(target: Seq, body: &str) -> Change {

@@ -196,6 +196,7 @@ pub async fn channels_my_channels_unread(store: Arc<dyn Store>) {
         actor: alice.id,
         client_msg_id: key,
         change: Change::Delete { target: unread },
+        server_admin: false,
     };
     h.sequencer.submit(delete).await.must("delete");
     assert_eq!(marker(bob.id).await, (7, 1), "a deleted message is not unread");

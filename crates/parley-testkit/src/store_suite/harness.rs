@@ -316,6 +316,7 @@ pub(crate) fn new_channel(owner: UserId, kind: ChannelKind, name: &str) -> Chann
         dm_key: None,
         last_seq: 0,
         member_count: 0,
+        archived_at: None,
     }
 }
 

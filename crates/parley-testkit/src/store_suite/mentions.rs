@@ -39,7 +39,7 @@ fn mentions_of(event: &Event) -> Mentions {
 fn edit(channel: ChannelId, actor: UserId, id: &str, target: Seq, body: &str) -> Command {
     let client_msg_id = ClientMsgId::parse(id).must("a client_msg_id");
     let change = Change::Edit { target, body: Body::parse(body).must("a body"), broadcast: Vec::new() };
-    Command::Change { channel, actor, client_msg_id, change }
+    Command::Change { channel, actor, client_msg_id, change, server_admin: false }
 }
 
 /// A name mentions the member who has it, in any case and beside
@@ -136,6 +136,7 @@ pub async fn mentions_follow_edits_and_deletes(store: Arc<dyn Store>) {
         actor: alice.id,
         client_msg_id: ClientMsgId::parse("d1").must("id"),
         change: Change::Delete { target: lunch.seq },
+        server_admin: false,
     };
     h.sequencer.submit(delete).await.must("delete");
     assert_eq!((counts(h, bob.id, channel.id).await.1, counts(h, carol.id, channel.id).await.1), (0, 1));

@@ -95,7 +95,13 @@ pub async fn search_follows_edits_deletes_and_membership(store: Arc<dyn Store>) 
     let second = h.posted(channel.id, alice.id, "m2", "quarterly numbers final").await;
     let change = |id: &str, change: Change| {
         let client_msg_id = ClientMsgId::parse(id).must("id");
-        h.sequencer.submit(Command::Change { channel: channel.id, actor: alice.id, client_msg_id, change })
+        h.sequencer.submit(Command::Change {
+            channel: channel.id,
+            actor: alice.id,
+            client_msg_id,
+            change,
+            server_admin: false,
+        })
     };
     let edit =
         Change::Edit { target: first.seq, body: Body::parse("annual figures").must("body"), broadcast: Vec::new() };

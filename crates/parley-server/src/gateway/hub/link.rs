@@ -33,16 +33,19 @@ pub struct EventFrame {
     pub seq: Seq,
     pub sender: UserId,
     pub created_at_ms: i64,
-    /// `(user, joined)` for `member_joined` / `member_left`.
+    /// `(user, joined)` for `member_joined`, and for what takes a member
+    /// away (`member_left`, `member_removed`, `member_banned`).
     pub membership: Option<(UserId, bool)>,
+    /// `channel_deleted`: every session following the channel stops.
+    pub closes: bool,
     pub frame: Frame,
 }
 
 impl EventFrame {
     pub fn new(event: &Event) -> EventFrame {
-        let membership = match event.kind {
-            EventKind::MemberJoined { user_id } => Some((user_id, true)),
-            EventKind::MemberLeft { user_id } => Some((user_id, false)),
+        let membership = match (&event.kind, event.kind.member_gone()) {
+            (EventKind::MemberJoined { user_id }, _) => Some((*user_id, true)),
+            (_, Some(user)) => Some((user, false)),
             _ => None,
         };
         EventFrame {
@@ -51,8 +54,15 @@ impl EventFrame {
             sender: event.sender_id,
             created_at_ms: event.created_at.millis(),
             membership,
+            closes: matches!(event.kind, EventKind::ChannelDeleted { .. }),
             frame: Frame::new(&ServerFrame::Event { event: event.into() }),
         }
+    }
+
+    /// A membership change or the channel's end: an event the hub offers
+    /// on its own, never in a run of messages.
+    pub fn changes_who_follows(&self) -> bool {
+        self.membership.is_some() || self.closes
     }
 }
 

@@ -332,7 +332,7 @@ impl Hub {
         let mut state = self.lock();
         for (channel, frames) in &by_channel {
             // Messages in runs; each membership event a run of its own.
-            let plain = |f: &Arc<EventFrame>| f.membership.is_none();
+            let plain = |f: &Arc<EventFrame>| !f.changes_who_follows();
             for run in frames.chunk_by(|a, b| plain(a) && plain(b)) {
                 let membership = run[0].membership;
                 if let Some((user, true)) = membership {
@@ -350,6 +350,13 @@ impl Hub {
                 self.metrics.fanned_out(delivered);
                 if let Some((user, false)) = membership {
                     for id in state.user_sessions(user) {
+                        state.unsubscribe(id, *channel);
+                    }
+                }
+                if run[0].closes {
+                    let following: Vec<u64> =
+                        state.by_channel.get(channel).map(|s| s.keys().copied().collect()).unwrap_or_default();
+                    for id in following {
                         state.unsubscribe(id, *channel);
                     }
                 }

@@ -64,7 +64,8 @@ fn sent_by(sender: UserId, mut event: Event) -> Event {
 
 fn channel(id: ChannelId, kind: ChannelKind, created_by: UserId) -> Channel {
     let (name, created_at, dm_key) = (String::new(), Timestamp::now(), None);
-    Channel { id, kind, name, topic: String::new(), created_at, created_by, dm_key, last_seq: 0, member_count: 2 }
+    let topic = String::new();
+    Channel { id, kind, name, topic, created_at, created_by, dm_key, last_seq: 0, member_count: 2, archived_at: None }
 }
 
 /// Mallory opened a DM with alice, who never wrote in it: mallory is not

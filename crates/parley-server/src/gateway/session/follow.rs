@@ -127,7 +127,7 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         out.push(Outbound::Frame(event.frame.clone()));
         self.delivered.insert(event.channel, event.seq);
         self.state.metrics.delivered_after(Timestamp::now().millis() - event.created_at_ms);
-        if event.membership == Some((me, false)) {
+        if event.membership == Some((me, false)) || event.closes {
             self.delivered.remove(&event.channel);
             let removed = ServerFrame::ChannelRemoved { channel_id: event.channel.to_string() };
             out.push(Outbound::Frame(Frame::new(&removed)));

@@ -81,7 +81,8 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
                             let key = id.as_str().to_owned();
                             let changed = async {
                                 budget?;
-                                chat.change(user, channel, id, change, asked).await
+                                // A server admin moderates through REST, where their role is read anew.
+                                chat.change(user, false, channel, id, change, asked).await
                             };
                             change_answer(reference, key, changed.await)
                         }));

@@ -1,0 +1,182 @@
+//! Moderating channels through the API: rename, topic, archive, remove,
+//! ban, delete; who may; what members see live; the audit log.
+
+use parley_testkit::app::{spawn_app, TestApp, TestUser};
+use parley_testkit::ws::WsClient;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn patch(app: &TestApp, who: &TestUser, channel: &str, body: Value) -> (StatusCode, Value) {
+    app.call(Method::PATCH, &format!("/api/v1/channels/{channel}"), Some(&who.token), Some(body)).await
+}
+
+async fn put(app: &TestApp, who: &TestUser, path: &str) -> (StatusCode, Value) {
+    app.call(Method::PUT, path, Some(&who.token), None).await
+}
+
+#[tokio::test]
+async fn owners_rename_set_topics_and_archive_and_members_see_it_live() {
+    let server = spawn_app().await;
+    let app = &server;
+    let admin = app.register("root").await;
+    let owner = app.register("olive").await;
+    let bob = app.register("bob").await;
+    let room = app.create_channel(&owner, "plans", "public").await;
+    app.post(&format!("/api/v1/channels/{room}/join"), &bob.token, json!({})).await;
+    let (mut live, _) = WsClient::connect(app.addr, &bob.token, json!({})).await;
+
+    let (status, body) = patch(app, &owner, &room, json!({"client_msg_id": "r1", "name": "roadmap"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!((&body["event"]["type"], &body["event"]["name"]), (&json!("channel_renamed"), &json!("roadmap")));
+    let (status, _) = patch(app, &owner, &room, json!({"client_msg_id": "r1", "name": "roadmap"})).await;
+    assert_eq!(status, StatusCode::OK, "a retry");
+    let seen = live.next_of("event").await;
+    assert_eq!((&seen["event"]["type"], &seen["event"]["name"]), (&json!("channel_renamed"), &json!("roadmap")));
+    let (_, one) = app.get(&format!("/api/v1/channels/{room}"), &bob.token).await;
+    assert_eq!(one["channel"]["name"], "roadmap");
+
+    let refused = patch(app, &bob, &room, json!({"client_msg_id": "b1", "name": "mine"})).await;
+    assert_eq!(refused.0, StatusCode::FORBIDDEN, "a plain member: {}", refused.1);
+    for bad in [
+        json!({"client_msg_id": "x", "name": "a", "topic": "b"}),
+        json!({"client_msg_id": "x"}),
+        json!({"client_msg_id": "x", "name": " "}),
+        json!({"client_msg_id": "x", "colour": "red"}),
+        json!({"name": "no key"}),
+    ] {
+        assert_eq!(patch(app, &owner, &room, bad.clone()).await.0, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let other = app.create_channel(&owner, "taken", "private").await;
+    let (status, _) = patch(app, &owner, &room, json!({"client_msg_id": "r2", "name": "TAKEN"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (status, _) = patch(app, &owner, &room, json!({"client_msg_id": "t1", "topic": "Q3 only"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(live.next_of("event").await["event"]["topic"], "Q3 only");
+
+    let (status, _) = patch(app, &owner, &room, json!({"client_msg_id": "a1", "archived": true})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(live.next_of("event").await["event"]["type"], "channel_archived");
+    let (_, listed) = app.get("/api/v1/channels", &bob.token).await;
+    let mine = listed["channels"].as_array().unwrap().iter().find(|c| c["id"] == room.as_str()).cloned().unwrap();
+    assert_eq!(mine["archived"], true, "still listed, archived");
+    let sent = app
+        .post(&format!("/api/v1/channels/{room}/messages"), &bob.token, json!({"body": "hi", "client_msg_id": "m1"}))
+        .await;
+    assert_eq!(sent.0, StatusCode::FORBIDDEN, "read-only: {}", sent.1);
+    assert!(sent.1["error"]["message"].as_str().unwrap().contains("archived"));
+    let carol = app.register("carol").await;
+    let joined = app.post(&format!("/api/v1/channels/{room}/join"), &carol.token, json!({})).await;
+    assert_eq!(joined.0, StatusCode::FORBIDDEN);
+    let (_, directory) = app.get("/api/v1/channels/public", &carol.token).await;
+    assert!(directory["channels"].as_array().unwrap().iter().all(|c| c["id"] != room.as_str()), "not browsed");
+    let (_, found) = app.get("/api/v1/search?q=roadmap", &bob.token).await;
+    assert!(found["results"].is_array(), "search still answers: {found}");
+
+    // A server admin unarchives a channel they are not in.
+    let (status, _) = patch(app, &admin, &room, json!({"client_msg_id": "a2", "archived": false})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.send(&bob, &room, "m2", "back again").await;
+
+    let (_, audit) = app.get("/api/v1/admin/audit", &admin.token).await;
+    let actions: Vec<(&str, &str)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("channel.unarchive", admin.id.as_str()),
+            ("channel.archive", owner.id.as_str()),
+            ("channel.rename", owner.id.as_str())
+        ],
+        "the topic is not a moderation action; the retry and the refusals are not there"
+    );
+    assert_eq!(audit["entries"][2]["detail"], json!({"name": "roadmap"}));
+    let _ = other;
+}
+
+#[tokio::test]
+async fn a_removed_or_banned_member_is_told_at_once_and_a_ban_keeps_them_out() {
+    let server = spawn_app().await;
+    let app = &server;
+    let _admin = app.register("root").await;
+    let owner = app.register("olive").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let room = app.create_channel(&owner, "club", "private").await;
+    let (_, invite) = app.post(&format!("/api/v1/channels/{room}/invites"), &owner.token, json!({})).await;
+    let code = invite["invite"]["code"].as_str().unwrap().to_owned();
+    for who in [&bob, &carol] {
+        app.post(&format!("/api/v1/invites/{code}/accept"), &who.token, json!({})).await;
+    }
+    let (mut b, _) = WsClient::connect(app.addr, &bob.token, json!({})).await;
+    let (mut o, _) = WsClient::connect(app.addr, &owner.token, json!({})).await;
+
+    let remove = format!("/api/v1/channels/{room}/members/{}?client_msg_id=x1", bob.id);
+    assert_eq!(app.delete(&remove, &carol.token).await.0, StatusCode::FORBIDDEN, "a plain member");
+    let (status, body) = app.delete(&remove, &owner.token).await;
+    assert_eq!((status, &body["event"]["type"]), (StatusCode::CREATED, &json!("member_removed")), "{body}");
+    assert_eq!(body["event"]["sender_id"], json!(owner.id), "who did it");
+    let told = b.next_of("event").await;
+    assert_eq!((&told["event"]["type"], &told["event"]["user_id"]), (&json!("member_removed"), &json!(bob.id)));
+    assert_eq!(b.next_of("channel_removed").await["channel_id"], json!(room));
+    assert_eq!(o.next_of("event").await["event"]["type"], "member_removed", "the others see it too");
+    assert_eq!(app.get(&format!("/api/v1/channels/{room}"), &bob.token).await.0, StatusCode::NOT_FOUND);
+    let (status, _) = app.post(&format!("/api/v1/invites/{code}/accept"), &bob.token, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "removed, not banned: the link still works");
+    assert_eq!(b.next_of("channel_added").await["channel"]["id"], json!(room));
+
+    let ban = format!("/api/v1/channels/{room}/bans/{}?client_msg_id=b1", bob.id);
+    let (status, body) = put(app, &owner, &ban).await;
+    assert_eq!((status, &body["event"]["type"]), (StatusCode::CREATED, &json!("member_banned")), "{body}");
+    assert_eq!(b.next_of("channel_removed").await["channel_id"], json!(room));
+    let (status, body) = app.post(&format!("/api/v1/invites/{code}/accept"), &bob.token, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "banned: {body}");
+    let (status, bans) = app.get(&format!("/api/v1/channels/{room}/bans"), &owner.token).await;
+    assert_eq!((status, &bans["bans"][0]["user"]["id"]), (StatusCode::OK, &json!(bob.id)));
+    assert_eq!(app.get(&format!("/api/v1/channels/{room}/bans"), &carol.token).await.0, StatusCode::FORBIDDEN);
+
+    let unban = format!("/api/v1/channels/{room}/bans/{}?client_msg_id=u1", bob.id);
+    assert_eq!(app.delete(&unban, &owner.token).await.0, StatusCode::CREATED);
+    let (status, _) = app.post(&format!("/api/v1/invites/{code}/accept"), &bob.token, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "unbanned");
+    let self_remove = format!("/api/v1/channels/{room}/members/{}?client_msg_id=x2", owner.id);
+    assert_eq!(app.delete(&self_remove, &owner.token).await.0, StatusCode::BAD_REQUEST, "leave instead");
+}
+
+#[tokio::test]
+async fn only_a_server_admin_deletes_a_channel_naming_it_and_every_member_is_told() {
+    let server = spawn_app().await;
+    let app = &server;
+    let admin = app.register("root").await;
+    let owner = app.register("olive").await;
+    let bob = app.register("bob").await;
+    let room = app.create_channel(&owner, "doomed", "public").await;
+    app.post(&format!("/api/v1/channels/{room}/join"), &bob.token, json!({})).await;
+    let (mut b, _) = WsClient::connect(app.addr, &bob.token, json!({})).await;
+
+    let delete = |confirm: &str, key: &str| format!("/api/v1/channels/{room}?client_msg_id={key}&confirm={confirm}");
+    assert_eq!(app.delete(&delete("doomed", "d0"), &owner.token).await.0, StatusCode::FORBIDDEN, "the owner");
+    assert_eq!(app.delete(&delete("Doomed", "d1"), &admin.token).await.0, StatusCode::BAD_REQUEST, "not its name");
+    assert_eq!(
+        app.delete(&format!("/api/v1/channels/{room}?client_msg_id=d1"), &admin.token).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (status, body) = app.delete(&delete("doomed", "d1"), &admin.token).await;
+    assert_eq!((status, &body["event"]["type"]), (StatusCode::CREATED, &json!("channel_deleted")), "{body}");
+    assert_eq!(b.next_of("event").await["event"]["type"], "channel_deleted");
+    assert_eq!(b.next_of("channel_removed").await["channel_id"], json!(room));
+    assert_eq!(app.get(&format!("/api/v1/channels/{room}"), &owner.token).await.0, StatusCode::NOT_FOUND);
+    let (_, mine) = app.get("/api/v1/channels", &owner.token).await;
+    assert!(mine["channels"].as_array().unwrap().is_empty());
+    assert_eq!(app.delete(&delete("doomed", "d2"), &admin.token).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.create_channel(&bob, "doomed", "public").await.len(), room.len(), "its name is free");
+    let (_, audit) = app.get("/api/v1/admin/audit", &admin.token).await;
+    assert_eq!(
+        (&audit["entries"][0]["action"], &audit["entries"][0]["channel_id"]),
+        (&json!("channel.delete"), &json!(room))
+    );
+}
