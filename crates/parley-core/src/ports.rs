@@ -54,6 +54,10 @@ pub trait UserStore: Send + Sync {
     async fn set_server_role(&self, id: UserId, role: ServerRole) -> Result<()>;
     /// Deactivates the user at `at`, or reactivates them (`None`).
     async fn set_deactivated(&self, id: UserId, at: Option<Timestamp>) -> Result<()>;
+    /// `user` blocks `other` from `at` (`Some`), or no longer (`None`).
+    async fn set_blocked(&self, user: UserId, other: UserId, at: Option<Timestamp>) -> Result<()>;
+    /// Whom `user` blocks, the latest first.
+    async fn blocked(&self, user: UserId) -> Result<Vec<User>>;
 }
 
 #[async_trait]
@@ -378,6 +382,9 @@ pub trait LogTx: Send {
     async fn heads(&mut self, channels: &[ChannelId]) -> Result<Vec<ChannelHead>>;
     /// Which of `pairs` are bans (a user banned from a channel).
     async fn bans(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>>;
+    /// Which of `pairs` (a channel and a sender) have a member of the
+    /// channel who blocks the sender.
+    async fn blocked_in(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>>;
     /// Which of `pairs` are memberships, with the member's role.
     async fn memberships(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId, Role)>>;
     /// Those of `targets` that are messages.

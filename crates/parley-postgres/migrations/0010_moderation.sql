@@ -24,3 +24,12 @@ CREATE TABLE bans (
     banned_at  timestamptz NOT NULL,
     PRIMARY KEY (channel_id, user_id)
 );
+
+-- Whom each person blocks: their messages in a DM with the blocker are refused.
+CREATE TABLE blocks (
+    user_id    uuid NOT NULL,
+    blocked_id uuid NOT NULL,
+    blocked_at timestamptz NOT NULL,
+    PRIMARY KEY (user_id, blocked_id)
+);
+CREATE INDEX blocks_by_blocked ON blocks (blocked_id, user_id);

@@ -56,6 +56,11 @@ pub(crate) const HEADS: &str = "SELECT c.id, c.last_seq, c.kind = 'direct', c.ar
 pub(crate) const BANNED: &str = "SELECT b.channel_id, b.user_id \
      FROM UNNEST($1::uuid[], $2::uuid[]) AS k (channel_id, user_id) \
      JOIN bans b ON b.channel_id = k.channel_id AND b.user_id = k.user_id";
+/// `$1`, `$2`: DMs and senders, pairwise: those with a member who blocks the sender.
+pub(crate) const BLOCKED_IN: &str = "SELECT DISTINCT k.channel_id, k.sender_id \
+     FROM UNNEST($1::uuid[], $2::uuid[]) AS k (channel_id, sender_id) \
+     JOIN blocks b ON b.blocked_id = k.sender_id \
+     JOIN members m ON m.channel_id = k.channel_id AND m.user_id = b.user_id";
 pub(crate) const RENAME: &str = "UPDATE channels SET name = $2 WHERE id = $1";
 pub(crate) const SET_TOPIC: &str = "UPDATE channels SET topic = $2 WHERE id = $1";
 pub(crate) const ARCHIVE: &str = "UPDATE channels SET archived_at = $2 WHERE id = $1";
@@ -364,6 +369,13 @@ impl LogTx for PgLogTx {
         let (channels, users): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().map(|(c, u)| (c.as_uuid(), u.as_uuid())).unzip();
         let rows: Vec<(Uuid, Uuid)> =
             sqlx::query_as(BANNED).bind(channels).bind(users).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        Ok(rows.into_iter().map(|(c, u)| (ChannelId::from_uuid(c), UserId::from_uuid(u))).collect())
+    }
+
+    async fn blocked_in(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>> {
+        let (channels, senders): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().map(|(c, u)| (c.as_uuid(), u.as_uuid())).unzip();
+        let rows: Vec<(Uuid, Uuid)> =
+            sqlx::query_as(BLOCKED_IN).bind(channels).bind(senders).fetch_all(&mut *self.tx).await.map_err(db_err)?;
         Ok(rows.into_iter().map(|(c, u)| (ChannelId::from_uuid(c), UserId::from_uuid(u))).collect())
     }
 

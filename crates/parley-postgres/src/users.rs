@@ -165,6 +165,26 @@ impl UserStore for PostgresStore {
         changed_user(result.rows_affected())
     }
 
+    async fn set_blocked(&self, user: UserId, other: UserId, at: Option<Timestamp>) -> Result<()> {
+        self.block(user, other, at).await
+    }
+
+    async fn blocked(&self, user: UserId) -> Result<Vec<User>> {
+        sqlx::query_as::<_, UserRow>(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM blocks k JOIN users u ON u.id = k.blocked_id WHERE k.user_id = $1",
+            " ORDER BY k.blocked_at DESC, u.username"
+        ))
+        .bind(user.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(UserRow::decode)
+        .collect()
+    }
+
     async fn set_deactivated(&self, id: UserId, at: Option<Timestamp>) -> Result<()> {
         let result = sqlx::query("UPDATE users SET deactivated_at = $2 WHERE id = $1")
             .bind(id.as_uuid())
@@ -173,6 +193,24 @@ impl UserStore for PostgresStore {
             .await
             .map_err(db_err)?;
         changed_user(result.rows_affected())
+    }
+}
+
+impl PostgresStore {
+    pub(crate) async fn block(&self, user: UserId, other: UserId, at: Option<Timestamp>) -> Result<()> {
+        let query = match at {
+            Some(at) => sqlx::query(
+                "INSERT INTO blocks (user_id, blocked_id, blocked_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(user.as_uuid())
+            .bind(other.as_uuid())
+            .bind(to_db(at)?),
+            None => sqlx::query("DELETE FROM blocks WHERE user_id = $1 AND blocked_id = $2")
+                .bind(user.as_uuid())
+                .bind(other.as_uuid()),
+        };
+        query.execute(&self.pool).await.map_err(db_err)?;
+        Ok(())
     }
 }
 

@@ -62,3 +62,13 @@ CREATE TABLE bans (
     banned_at  INTEGER NOT NULL,
     PRIMARY KEY (channel_id, user_id)
 ) STRICT, WITHOUT ROWID;
+
+-- Whom each person blocks: their messages in a DM with the blocker are refused.
+CREATE TABLE blocks (
+    user_id    TEXT NOT NULL,
+    blocked_id TEXT NOT NULL,
+    blocked_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, blocked_id)
+) STRICT, WITHOUT ROWID;
+-- Who blocks a sender: one probe per DM member.
+CREATE INDEX blocks_by_blocked ON blocks (blocked_id, user_id);

@@ -37,6 +37,9 @@ pub(crate) const EVENTS_BEFORE: &str = concat!(
 pub(crate) const HEAD: &str = "SELECT c.last_seq, c.kind = 'direct', c.archived_at IS NOT NULL FROM channels c \
      WHERE c.id = ?1 AND c.deleted_at IS NULL";
 pub(crate) const BANNED: &str = "SELECT 1 FROM bans b WHERE b.channel_id = ?1 AND b.user_id = ?2";
+/// Whether a member of DM `?1` blocks sender `?2`.
+pub(crate) const BLOCKED_IN: &str = "SELECT 1 FROM blocks k INDEXED BY blocks_by_blocked \
+     CROSS JOIN members m ON m.channel_id = ?1 AND m.user_id = k.user_id WHERE k.blocked_id = ?2";
 pub(crate) const RENAME: &str = "UPDATE channels SET name = ?2 WHERE id = ?1";
 pub(crate) const SET_TOPIC: &str = "UPDATE channels SET topic = ?2 WHERE id = ?1";
 pub(crate) const ARCHIVE: &str = "UPDATE channels SET archived_at = ?2 WHERE id = ?1";
@@ -338,6 +341,18 @@ impl LogTx for WriterTx<'_> {
             let key = [IdText::of(channel.as_uuid()), IdText::of(user.as_uuid())];
             if statement.exists(key).map_err(write_err)? {
                 found.push((channel, user));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn blocked_in(&mut self, pairs: &[(ChannelId, UserId)]) -> Result<Vec<(ChannelId, UserId)>> {
+        let mut statement = self.conn.prepare_cached(BLOCKED_IN).map_err(write_err)?;
+        let mut found = Vec::new();
+        for &(channel, sender) in pairs {
+            let key = [IdText::of(channel.as_uuid()), IdText::of(sender.as_uuid())];
+            if statement.exists(key).map_err(write_err)? {
+                found.push((channel, sender));
             }
         }
         Ok(found)

@@ -157,6 +157,37 @@ impl UserStore for SqliteStore {
         let row = (id.to_string(), at.map(Timestamp::millis));
         changed_user(self.writer.execute("UPDATE users SET deactivated_at = ?2 WHERE id = ?1", row).await?)
     }
+
+    async fn set_blocked(&self, user: UserId, other: UserId, at: Option<Timestamp>) -> Result<()> {
+        let (user, other) = (user.to_string(), other.to_string());
+        match at {
+            Some(at) => {
+                let row = (user, other, at.millis());
+                let sql = "INSERT OR IGNORE INTO blocks (user_id, blocked_id, blocked_at) VALUES (?1, ?2, ?3)";
+                self.writer.execute(sql, row).await?
+            }
+            None => {
+                self.writer.execute("DELETE FROM blocks WHERE user_id = ?1 AND blocked_id = ?2", (user, other)).await?
+            }
+        };
+        Ok(())
+    }
+
+    async fn blocked(&self, user: UserId) -> Result<Vec<User>> {
+        sqlx::query_as::<_, UserRow>(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM blocks k CROSS JOIN users u ON u.id = k.blocked_id WHERE k.user_id = ?1",
+            " ORDER BY k.blocked_at DESC, u.username"
+        ))
+        .bind(user.to_string())
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(UserRow::decode)
+        .collect()
+    }
 }
 
 /// An update of one user found them, or says they are not there.

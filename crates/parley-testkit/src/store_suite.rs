@@ -161,6 +161,7 @@ macro_rules! __store_suite_checks {
             moderation_rename_topic_archive,
             moderation_remove_and_ban,
             moderation_server_admin_and_delete,
+            blocks_refuse_dm_messages,
             mentions_named_members_told,
             mentions_follow_edits_and_deletes,
             mentions_dms_and_large_channels,

@@ -72,6 +72,8 @@ struct Keys<'c> {
     pinned: Vec<ChannelId>,
     /// Who joins or is banned where: the bans to read.
     bans: Vec<(ChannelId, UserId)>,
+    /// Who posts where: in a DM, their blocks are read.
+    senders: Vec<(ChannelId, UserId)>,
 }
 
 impl<'c> Keys<'c> {
@@ -82,6 +84,7 @@ impl<'c> Keys<'c> {
                 Command::Post { channel, sender, client_msg_id, reply_to_seq, body, broadcast } => {
                     keys.channels.push(*channel);
                     keys.pairs.push((*channel, *sender));
+                    keys.senders.push((*channel, *sender));
                     keys.mentions(*channel, body.as_str(), broadcast);
                     keys.posts.push(PostKey {
                         channel_id: *channel,
@@ -126,6 +129,7 @@ impl<'c> Keys<'c> {
         tidy(&mut keys.reacted);
         tidy(&mut keys.pinned);
         tidy(&mut keys.bans);
+        tidy(&mut keys.senders);
         keys
     }
 
@@ -160,6 +164,8 @@ struct Known<'c> {
     /// Channels deleted by this batch: gone for the commands after.
     deleted: HashSet<ChannelId>,
     banned: HashSet<(ChannelId, UserId)>,
+    /// DM posts whose sender someone in the DM blocks.
+    blocked: HashSet<(ChannelId, UserId)>,
     members: HashMap<(ChannelId, UserId), Role>,
     /// Each stored change's first event: read before, or appended here.
     firsts: HashMap<(ChannelId, UserId, &'c str), First>,
@@ -178,9 +184,18 @@ impl<'c> Known<'c> {
     async fn read(tx: &mut (dyn LogTx + '_), keys: &Keys<'c>, users: HashMap<String, UserId>) -> Result<Known<'c>> {
         let read = if keys.channels.is_empty() { Vec::new() } else { tx.heads(&keys.channels).await? };
         let heads = read.iter().map(|h| (h.id, h.last_seq)).collect();
-        let states = read.iter().map(|h| (h.id, h.state)).collect();
+        let states: HashMap<ChannelId, HeadState> = read.iter().map(|h| (h.id, h.state)).collect();
         let banned =
             if keys.bans.is_empty() { HashSet::new() } else { tx.bans(&keys.bans).await?.into_iter().collect() };
+        // Messages into DMs: is their sender blocked by someone in it?
+        let dm_posts: Vec<(ChannelId, UserId)> = keys
+            .senders
+            .iter()
+            .copied()
+            .filter(|(channel, _)| states.get(channel).is_some_and(|s: &HeadState| s.direct))
+            .collect();
+        let blocked =
+            if dm_posts.is_empty() { HashSet::new() } else { tx.blocked_in(&dm_posts).await?.into_iter().collect() };
         let members = if keys.pairs.is_empty() {
             HashMap::new()
         } else {
@@ -202,6 +217,7 @@ impl<'c> Known<'c> {
             states,
             deleted: HashSet::new(),
             banned,
+            blocked,
             members,
             firsts: HashMap::with_capacity(keys.posts.len()),
             stored: Vec::new(),
@@ -312,7 +328,11 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                         let head = known.head(*channel);
                         let member = known.members.contains_key(&(*channel, *sender));
                         let archived = known.state(*channel).archived;
-                        check_post(head, member, *reply_to_seq).and_then(|()| writable(archived)).and_then(|()| {
+                        let blocked = known.blocked.contains(&(*channel, *sender));
+                        let allowed = check_post(head, member, *reply_to_seq)
+                            .and_then(|()| writable(archived))
+                            .and_then(|()| reachable(blocked));
+                        allowed.and_then(|()| {
                             let root = change::thread_root(&known, *channel, *reply_to_seq)?;
                             let (mentions, told) = known.mentions(*channel, *sender, body.as_str(), broadcast);
                             let kind = EventKind::Message {
@@ -488,6 +508,15 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
 fn writable(archived: bool) -> Result<()> {
     match archived {
         true => Err(Error::forbidden("this channel is archived: it is read-only")),
+        false => Ok(()),
+    }
+}
+
+/// A message into a DM whose other person blocks the sender is refused,
+/// without saying who blocks whom.
+fn reachable(blocked: bool) -> Result<()> {
+    match blocked {
+        true => Err(Error::forbidden("you cannot send messages in this conversation")),
         false => Ok(()),
     }
 }

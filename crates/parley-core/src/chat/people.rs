@@ -6,7 +6,8 @@ use crate::id::{ChannelId, UserId};
 use crate::model::User;
 use crate::parse::DisplayName;
 use crate::search::PeopleQuery;
-use crate::Result;
+use crate::time::Timestamp;
+use crate::{Error, Result};
 
 impl Chat {
     pub async fn user(&self, id: UserId) -> Result<Option<User>> {
@@ -21,6 +22,23 @@ impl Chat {
     /// Up to `limit` users whose name matches `query` (see [`crate::search`]).
     pub async fn search_users(&self, query: &PeopleQuery, limit: u32) -> Result<Vec<User>> {
         self.store.search_users(query, limit).await
+    }
+
+    /// `user` blocks `other` (`blocked`) or no longer: their messages in a
+    /// DM with `user` are refused; a client hides them elsewhere.
+    pub async fn block(&self, user: UserId, other: UserId, blocked: bool) -> Result<()> {
+        if user == other {
+            return Err(Error::bad_request("you cannot block yourself"));
+        }
+        if self.store.user(other).await?.is_none() {
+            return Err(Error::not_found("user not found"));
+        }
+        self.store.set_blocked(user, other, blocked.then(Timestamp::now)).await
+    }
+
+    /// Whom `user` blocks, the latest first.
+    pub async fn blocked(&self, user: UserId) -> Result<Vec<User>> {
+        self.store.blocked(user).await
     }
 
     /// `conflict` when `name` looks like another user's name.

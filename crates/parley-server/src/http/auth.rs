@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use parley_core::accounts::{self, Admission, Registration};
 use parley_core::id::UserId;
@@ -33,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .route("/me/password", post(change_password))
         .route("/me/sessions", get(sessions))
         .route("/me/sessions/{id}", delete(revoke_session))
+        .route("/me/blocks", get(blocks))
+        .route("/me/blocks/{user_id}", put(block).delete(unblock))
         .route("/users", get(search_users))
         .route("/users/{id}", get(user))
 }
@@ -186,6 +188,26 @@ async fn update_me(
         user.display_name = name.into_string();
     }
     Ok(Json(wire::UserResponse { user: (&user).into() }))
+}
+
+async fn blocks(State(state): State<AppState>, authed: Authed) -> ApiResult<Json<wire::UsersResponse>> {
+    let users = state.chat.blocked(authed.user.id).await?;
+    Ok(Json(wire::UsersResponse { users: users.iter().map(wire::User::from).collect() }))
+}
+
+fn other_user(raw: &str) -> Result<UserId, Error> {
+    raw.parse().map_err(|_| Error::not_found("user not found"))
+}
+
+/// Their messages in a DM with me are refused from now on.
+async fn block(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.chat.block(authed.user.id, other_user(&id)?, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unblock(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.chat.block(authed.user.id, other_user(&id)?, false).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// How many users one search returns.

@@ -180,3 +180,29 @@ async fn only_a_server_admin_deletes_a_channel_naming_it_and_every_member_is_tol
         (&json!("channel.delete"), &json!(room))
     );
 }
+
+#[tokio::test]
+async fn whom_i_block_cannot_write_to_me_in_a_dm() {
+    let server = spawn_app().await;
+    let app = &server;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let (_, dm) = app.post("/api/v1/dms", &alice.token, json!({"user_ids": [bob.id]})).await;
+    let dm = dm["channel"]["id"].as_str().unwrap().to_owned();
+    let block = format!("/api/v1/me/blocks/{}", bob.id);
+    assert_eq!(put(app, &alice, &block).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(put(app, &alice, &block).await.0, StatusCode::NO_CONTENT, "twice is harmless");
+    assert_eq!(put(app, &alice, &format!("/api/v1/me/blocks/{}", alice.id)).await.0, StatusCode::BAD_REQUEST);
+    let nobody = "/api/v1/me/blocks/01900000-0000-7000-8000-000000000000";
+    assert_eq!(put(app, &alice, nobody).await.0, StatusCode::NOT_FOUND);
+    let (_, blocked) = app.get("/api/v1/me/blocks", &alice.token).await;
+    assert_eq!(blocked["users"][0]["id"], json!(bob.id));
+
+    let message = |key: &str| json!({"body": "hello", "client_msg_id": key});
+    let (status, body) = app.post(&format!("/api/v1/channels/{dm}/messages"), &bob.token, message("b1")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(!body["error"]["message"].as_str().unwrap().contains("block"), "it does not say who blocks whom");
+    app.send(&alice, &dm, "a1", "I still can").await;
+    assert_eq!(app.delete(&block, &alice.token).await.0, StatusCode::NO_CONTENT);
+    app.send(&bob, &dm, "b2", "thanks").await;
+}

@@ -101,6 +101,7 @@ async fn the_web_client_is_served_with_strict_headers() {
     for (path, kind) in [
         ("/", "text/html"),
         ("/invite/abc", "text/html"),
+        ("/reset/abc", "text/html"),
         ("/app.css", "text/css"),
         ("/js/main.js", "text/javascript"),
         ("/manifest.webmanifest", "application/manifest+json"),

@@ -186,3 +186,29 @@ pub async fn moderation_server_admin_and_delete(store: Arc<dyn Store>) {
     let created = h.sequencer.submit(Command::Create { channel: reuse, members: vec![(bob.id, Role::Owner)] }).await;
     assert!(created.must("a deleted channel's name is free").created);
 }
+
+/// Whom someone blocks cannot write in a DM with them (one of two, or of a
+/// group), and can again once unblocked; elsewhere nothing changes.
+pub async fn blocks_refuse_dm_messages(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let (alice, bob, carol) = (h.user("alice").await, h.user("bob").await, h.user("carol").await);
+    let pair = h.chat.open_dm(alice.id, &[bob.id]).await.must("a DM");
+    let group = h.chat.open_dm(carol.id, &[alice.id, bob.id]).await.must("a group DM");
+    let room = h.channel(&alice, ChannelKind::Public, "room").await;
+    h.join(room.id, bob.id).await;
+
+    h.store.set_blocked(alice.id, bob.id, Some(parley_core::time::Timestamp::now())).await.must("block");
+    h.store.set_blocked(alice.id, bob.id, Some(parley_core::time::Timestamp::now())).await.must("block twice");
+    let blocked: Vec<UserId> = h.store.blocked(alice.id).await.must("blocked").iter().map(|u| u.id).collect();
+    assert_eq!(blocked, [bob.id]);
+    assert!(h.store.blocked(bob.id).await.must("blocked").is_empty(), "one way");
+    assert_eq!(code_of(h.post(pair.id, bob.id, "b1", "hi").await, "into the DM"), ErrorCode::Forbidden);
+    assert_eq!(code_of(h.post(group.id, bob.id, "b2", "hi all").await, "into the group"), ErrorCode::Forbidden);
+    h.posted(pair.id, alice.id, "a1", "I can still write").await;
+    h.posted(group.id, carol.id, "c1", "so can carol").await;
+    h.posted(room.id, bob.id, "b3", "a channel is not a DM").await;
+
+    h.store.set_blocked(alice.id, bob.id, None).await.must("unblock");
+    h.posted(pair.id, bob.id, "b4", "thanks").await;
+    assert!(h.store.blocked(alice.id).await.must("blocked").is_empty());
+}
