@@ -9,9 +9,9 @@
 const VERSION = "__VERSION__";
 const SHELL = __SHELL__;
 const CACHE = `parley-shell-${VERSION}`;
-// Every address the client routes (`/c/…`, `/invite/…`) is the same page.
+// Every address the client routes (`/c/…`, `/invite/…`, `/reset/…`) is the same page.
 const PAGE = "/";
-const ROUTED = /^\/(?:c\/[0-9A-Za-z-]+(?:\/\d+)?|invite\/[A-Za-z0-9_-]+)?$/;
+const ROUTED = /^\/(?:c\/[0-9A-Za-z-]+(?:\/\d+)?|(?:invite|reset)\/[A-Za-z0-9_-]+)?$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -27,6 +27,9 @@ export async function audit(page, screen) {
 }
 
 export async function accessibility({ step, newcomer, server, browser, problems }) {
+  // First: on a server with no account yet, the stranger would see the first account's sign-up.
+  const kim = await newcomer("kim");
+  const lea = await newcomer("lea");
   await step("sign-in and sign-up pass axe, desktop and phone", async () => {
     const stranger = await person(browser, server, "stranger", problems);
     await audit(stranger, "sign-in");
@@ -37,8 +40,6 @@ export async function accessibility({ step, newcomer, server, browser, problems 
     await stranger.context().close();
   });
 
-  const kim = await newcomer("kim");
-  const lea = await newcomer("lea");
   await step("the conversation, its members and every dialog pass axe", async () => {
     const { channel } = await fetchJson(kim, "POST", "/channels", { name: "checked", kind: "public", topic: "every screen, audited" });
     await fetchJson(lea, "POST", `/channels/${channel.id}/join`);
@@ -59,6 +60,7 @@ export async function accessibility({ step, newcomer, server, browser, problems 
       ["new message", () => kim.getByRole("button", { name: "New message" }).click()],
       ["quick switcher", () => kim.keyboard.press("Control+k")],
       ["leave", () => kim.getByRole("button", { name: "Leave" }).click()],
+      ["account", () => kim.getByRole("button", { name: /^Account/ }).click()],
     ];
     for (const [name, openIt] of dialogs) {
       await openIt();

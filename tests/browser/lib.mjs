@@ -22,8 +22,10 @@ function freePort() {
 }
 
 export class Server {
-  static async start(binary) {
+  /** `registration`: who may sign up (`open`, `invite` or `closed`); the suites share an open one. */
+  static async start(binary, { registration = "open" } = {}) {
     const server = new Server(binary, await freePort(), await freePort(), mkdtempSync(join(tmpdir(), "parley-browser-")));
+    server.registration = registration;
     await server.run();
     return server;
   }
@@ -36,7 +38,7 @@ export class Server {
   }
 
   async run() {
-    const args = ["serve", "--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--send-rate", "0", "--registration", "open",
+    const args = ["serve", "--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--send-rate", "0", "--registration", this.registration ?? "open",
       "--allowed-origin", `http://127.0.0.1:${this.relayPort}`];
     this.process = spawn(this.binary, args, { env: { ...process.env, PARLEY_LOG: "warn" }, stdio: ["ignore", "inherit", "inherit"] });
     const exited = new Promise((resolve) => this.process.once("exit", resolve));
@@ -106,7 +108,9 @@ export async function person(browser, server, name, problems, { base = server.ba
 }
 
 export async function register(page, name) {
-  await page.getByRole("button", { name: "Create an account" }).click();
+  // A fresh server opens on the sign-up form (its first account is the admin); else it is a click away.
+  await page.getByRole("button", { name: /^(Create account|Create an account)$/ }).first().waitFor();
+  if (await page.getByRole("button", { name: "Create an account" }).count()) await page.getByRole("button", { name: "Create an account" }).click();
   await page.getByLabel("Username").fill(name);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();

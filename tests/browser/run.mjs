@@ -3,10 +3,12 @@
 // through the UI. Screenshots of the main screens go to $SCREENSHOTS (default
 // target/screenshots; `SCREENSHOTS=docs/screenshots` refreshes the README's).
 // Usage: node run.mjs <path to parley binary>
-// `ONLY=outage,places` runs only those suites (each registers its own people).
+// `ONLY=outage,places` runs only those suites (each registers its own people;
+// `admin` starts servers of its own, invite-only and closed).
 
 import { mkdirSync } from "node:fs";
 import { accessibility } from "./a11y.mjs";
+import { community } from "./admin.mjs";
 import { firstDay } from "./basics.mjs";
 import { attention } from "./attention.mjs";
 import { conversations } from "./conversations.mjs";
@@ -15,7 +17,8 @@ import { offlineSpell, openedOffline, silentDrop } from "./outage.mjs";
 import { places } from "./places.mjs";
 import { polish } from "./polish.mjs";
 
-const server = await Server.start(process.argv[2]);
+const binary = process.argv[2];
+const server = await Server.start(binary);
 const browser = await launch();
 const problems = [];
 const shots = process.env.SCREENSHOTS ?? "target/screenshots";
@@ -57,15 +60,19 @@ async function newcomer(name, options = {}) {
   return page;
 }
 
-const t = { step, server, browser, shots, screenshots, newcomer, problems };
+const t = { step, binary, server, browser, shots, screenshots, newcomer, problems };
 
 try {
   if (wanted("basics")) {
     const alice = await person(browser, server, "alice", problems);
     const bob = await person(browser, server, "bob", problems);
     pages.push(alice, bob);
-    await screenshots(alice, "sign-in");
     await firstDay({ ...t, alice, bob });
+    // Once the server has an account: a fresh one opens on the first account's sign-up.
+    const stranger = await person(browser, server, "stranger", problems);
+    await stranger.getByRole("heading", { name: "Sign in" }).waitFor();
+    await screenshots(stranger, "sign-in");
+    await stranger.context().close();
   }
   if (wanted("outage")) {
     // The two spells overlap: each waits out a timeout of its own.
@@ -82,6 +89,7 @@ try {
   if (wanted("polish")) await polish(t);
   if (wanted("conversations")) await conversations(t);
   if (wanted("attention")) await attention(t);
+  if (wanted("admin")) await community(t);
   if (wanted("a11y")) await accessibility(t);
 } catch (error) {
   failed = true;

@@ -634,7 +634,8 @@ export class ChannelView {
     const sorted = [...members].sort((a, b) => online(b) - online(a) || displayName(a.user).localeCompare(displayName(b.user)));
     this.membersNode.replaceChildren(el("h2", {}, `Members (${members.length})`),
       el("ul", { class: "list" }, sorted.map((m) => el("li", { class: "member" }, avatar(m.user, m.user.id), dot(online(m)),
-        el("span", { class: "name", dir: "auto" }, displayName(m.user)), m.role !== "member" ? el("small", { class: "role" }, m.role) : null))));
+        el("span", { class: "name", dir: "auto" }, displayName(m.user), m.user.deactivated ? el("small", { class: "hint" }, " (deactivated)") : null),
+        m.role !== "member" ? el("small", { class: "role" }, m.role) : null))));
   }
 
   /**

@@ -90,8 +90,8 @@ export function browse(store) {
   });
 }
 
-const EXPIRY = [["1 hour", 3600], ["1 day", 86400], ["7 days", 604800], ["Never", null]];
-const USES = [["No limit", null], ["1 use", 1], ["10 uses", 10], ["100 uses", 100]];
+export const EXPIRY = [["1 hour", 3600], ["1 day", 86400], ["7 days", 604800], ["Never", null]];
+export const USES = [["No limit", null], ["1 use", 1], ["10 uses", 10], ["100 uses", 100]];
 
 /** Makes an invite link for a channel and offers to copy it. */
 export function invite(channel) {
@@ -124,7 +124,8 @@ export function invite(channel) {
   });
 }
 
-async function copy(input) {
+/** Copies an input's text; false when the browser would not (then it is selected, for the person to copy). */
+export async function copy(input) {
   try {
     await navigator.clipboard.writeText(input.value);
     return true;
@@ -145,7 +146,7 @@ export function newDirect(store) {
     const start = el("button", { class: "primary", type: "submit", disabled: true }, "Start conversation");
     const show = (users) => {
       results.replaceChildren(...users.filter((u) => u.id !== store.user.id).map((u) => el("li", {}, avatar(u, u.id),
-        el("span", { class: "grow" }, el("strong", { dir: "auto" }, displayName(u)), el("small", {}, ` @${u.username}`)),
+        el("span", { class: "grow" }, el("strong", { dir: "auto" }, displayName(u)), el("small", {}, ` @${u.username}${u.deactivated ? " (deactivated)" : ""}`)),
         el("button", {
           type: "button", "aria-pressed": String(chosen.has(u.id)), "aria-label": `${chosen.has(u.id) ? "Remove" : "Add"} ${u.username}`,
           onclick: () => {
@@ -183,6 +184,13 @@ export function acceptInvite(code) {
   return modal("Invitation", (close) => {
     const body = el("div", { class: "dialog-body" }, el("p", {}, "Loading…"));
     api("GET", `/invites/${encodeURIComponent(code)}`).then(({ channel }) => {
+      if (!channel) {
+        // A join link is for signing up, and I have an account.
+        body.replaceChildren(el("p", {}, "This link is for joining this server, and you are already in."),
+          el("div", { class: "buttons" }, el("button", { type: "button", class: "primary", onclick: () => close() }, "OK")));
+        body.querySelector("button.primary").focus();
+        return;
+      }
       const error = el("p", { class: "error", role: "alert" });
       body.replaceChildren(
         el("p", {}, "You are invited to join"),

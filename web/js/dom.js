@@ -27,10 +27,14 @@ export function reconcile(parent, nodes) {
   if (same < nodes.length) parent.append(...nodes.slice(same));
 }
 
-/** Opens a modal dialog; resolves with what `build(close)` passes to close, or null on Esc. */
-export function modal(title, build) {
+/**
+ * Opens a modal dialog; resolves with what `build(close)` passes to close, or
+ * null on Esc. `wide`: room for a table of things (the admin's, on a phone
+ * the whole screen).
+ */
+export function modal(title, build, { wide = false } = {}) {
   return new Promise((resolve) => {
-    const dialog = el("dialog", { "aria-label": title });
+    const dialog = el("dialog", { "aria-label": title, class: wide ? "wide" : null });
     let result = null;
     const close = (value = null) => {
       result = value;
@@ -87,6 +91,8 @@ const ICONS = {
   pin: "M9 4h6M10 4v6l-3 4h10l-3-4V4M12 14v6",
   bell: "M6 16.5h12l-1.6-2.2V10a4.4 4.4 0 0 0-8.8 0v4.3zM10 19.5a2 2 0 0 0 4 0",
   "bell-off": "M6 16.5h12l-1.6-2.2V10a4.4 4.4 0 0 0-8.8 0v4.3zM10 19.5a2 2 0 0 0 4 0M4 4l16 16",
+  shield: "M12 3 5 6v5.5c0 4.3 3 7.9 7 9.5 4-1.6 7-5.2 7-9.5V6zM9 12l2 2 4-4",
+  settings: "M4 7h9M17 7h3M4 17h3M11 17h9M15 5v4M9 15v4",
   link: "M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7L11.5 6.8M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1.5-1.5",
 };
 

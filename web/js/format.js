@@ -5,8 +5,21 @@ const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeS
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric" });
 const dayYearFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", year: "numeric", month: "long", day: "numeric" });
 
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
 export const time = (date) => timeFormat.format(date);
 export const fullTime = (date) => fullFormat.format(date);
+export const dateTime = (date) => dateTimeFormat.format(date);
+
+/** "5 minutes ago", "yesterday", "3 weeks ago": how long ago `date` was, in its largest whole unit. */
+export function ago(date, now = Date.now()) {
+  const seconds = Math.round((date.getTime() - now) / 1000);
+  for (const [unit, size] of [["year", 31_536_000], ["month", 2_592_000], ["week", 604_800], ["day", 86_400], ["hour", 3600], ["minute", 60]]) {
+    if (Math.abs(seconds) >= size) return relativeFormat.format(Math.trunc(seconds / size), unit);
+  }
+  return "just now";
+}
 
 /** A local-calendar key for grouping by day. */
 export const dayKey = (date) => `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;

@@ -2,9 +2,13 @@
 // live connection and the views, re-rendered at most once per frame. Every
 // place has an address (`/c/<channel>`, `/c/<channel>/<seq>` for a message),
 // so reload, Back and Forward and a shared link all land where they should.
+// An invite link (`/invite/<code>`) and a reset link (`/reset/<token>`) are
+// addresses too, read before anything else.
 
+import * as account from "./account.js";
+import * as admin from "./admin.js";
 import { api } from "./api.js";
-import { signIn } from "./auth.js";
+import { resetPassword, signIn } from "./auth.js";
 import { ChannelView } from "./channel.js";
 import { Connection } from "./connection.js";
 import * as dialogs from "./dialogs.js";
@@ -21,6 +25,8 @@ const root = document.getElementById("app");
 function route(path = location.pathname) {
   const invite = path.match(/^\/invite\/([A-Za-z0-9_-]+)$/);
   if (invite) return { invite: invite[1] };
+  const reset = path.match(/^\/reset\/([A-Za-z0-9_-]+)$/);
+  if (reset) return { reset: reset[1] };
   const place = path.match(/^\/c\/([0-9A-Za-z-]+)(?:\/(\d+))?$/);
   if (place) return { channel: place[1], seq: place[2] ? Number(place[2]) : null };
   return {};
@@ -32,9 +38,20 @@ let inviteCode = route().invite ?? null;
 // (the service worker keeps its files) and its outbox waits for one.
 const ME = "parley.me";
 
+/** Said on the sign-in screen when the server ended this browser's session. */
+const SIGNED_OUT = "You have been signed out of this browser: your password was changed, this device was signed out "
+  + "from another one, or an admin changed your account. Sign in again to go on.";
+
 async function main() {
   // Installable, and opens offline; a browser without workers just goes on.
   navigator.serviceWorker?.register("/sw.js").catch(() => {});
+  const reset = route().reset;
+  if (reset) {
+    // A reset link is for whoever holds it, signed in here or not: it ends in a new session.
+    const user = await resetPassword(root, reset);
+    history.replaceState(null, "", "/");
+    if (user) return start(user);
+  }
   let me;
   try {
     me = (await api("GET", "/me")).user;
@@ -45,16 +62,28 @@ async function main() {
   start(me ?? (await askToSignIn()));
 }
 
-/** Signs in or up; from an invite link, signing up is saying yes to it. */
-async function askToSignIn() {
-  const invite = inviteCode ? await api("GET", `/invites/${encodeURIComponent(inviteCode)}`).catch(() => null) : null;
-  const user = await signIn(root, { invite, mode: invite ? "register" : "login" });
-  if (invite) {
-    const code = inviteCode;
+/**
+ * Signs in or up, as the server's sign-up policy allows. From an invite
+ * link, signing up carries its code (a channel's invite joins its channel
+ * there and then); signing in says yes to a channel's invite afterwards.
+ */
+async function askToSignIn(notice = "") {
+  const code = inviteCode;
+  const [server, invite] = await Promise.all([
+    api("GET", "/server").catch(() => null),
+    code ? api("GET", `/invites/${encodeURIComponent(code)}`).catch((e) => (e.code === "not_found" ? "invalid" : null)) : null,
+  ]);
+  const { user, registered } = await signIn(root, { server, invite, code, notice });
+  if (code) {
     inviteCode = null;
-    const joined = await api("POST", `/invites/${encodeURIComponent(code)}/accept`).catch(() => null);
-    history.replaceState(null, "", joined ? `/c/${joined.channel.id}` : "/");
-    if (!joined) inviteCode = code; // shown again in the dialog, with why it failed
+    const channel = invite && invite !== "invalid" ? invite.channel : null;
+    if (!channel || registered) {
+      history.replaceState(null, "", channel && registered ? `/c/${channel.id}` : "/");
+    } else {
+      const joined = await api("POST", `/invites/${encodeURIComponent(code)}/accept`).catch(() => null);
+      history.replaceState(null, "", joined ? `/c/${joined.channel.id}` : "/");
+      if (!joined) inviteCode = code; // shown again in the dialog, with why it failed
+    }
   }
   return user;
 }
@@ -69,10 +98,12 @@ function start(me) {
   const store = new Store(me);
   const connection = new Connection(store, {
     onLive: (event) => notifyOf(store, event, (id, seq) => actions.open(id, { seq })),
+    // The server ended this session (a password change, a device signed
+    // out from elsewhere, a deactivation): the sign-in screen says so.
     onSignedOut: async () => {
       dispose();
       forget();
-      start(await askToSignIn());
+      start(await askToSignIn(SIGNED_OUT));
     },
   });
   const keys = { last: `parley.current.${me.id}`, favourites: `parley.favourites.${me.id}`, sort: `parley.sort.${me.id}`, recent: `parley.recent.${me.id}` };
@@ -155,12 +186,15 @@ function start(me) {
       actions.open(null, { replace: true });
     },
     async signOut() {
-      await api("POST", "/auth/logout").catch(() => {});
+      // The connection first: the logout closes its socket, which is no news here.
       dispose();
+      await api("POST", "/auth/logout").catch(() => {});
       forget();
       history.replaceState(null, "", "/");
-      start(await signIn(root, {}));
+      start(await askToSignIn());
     },
+    account: () => account.open(store),
+    admin: () => admin.open(store),
     isFavourite: (id) => favourites.has(id),
     toggleFavourite(id) {
       if (!favourites.delete(id)) favourites.add(id);

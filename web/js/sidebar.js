@@ -1,6 +1,7 @@
-// The sidebar: who I am, my favourites, channels and direct messages with
-// unread badges and presence (channels by recent activity or by name), and
-// the ways to find or start a conversation.
+// The sidebar: who I am (my account, the admin screen for a server admin,
+// signing out), my favourites, channels and direct messages with unread
+// badges and presence (channels by recent activity or by name), and the
+// ways to find or start a conversation.
 
 import { avatar, dot, el, icon } from "./dom.js";
 import { channelIcon, channelTitle, displayName } from "./format.js";
@@ -14,6 +15,7 @@ export class Sidebar {
     this.directList = el("ul", { class: "list", "aria-label": "Direct messages" });
     this.items = new Map(); // channel id → {li, button}
     this.me = el("div", { class: "me" });
+    this.meKey = "";
     this.sort = el("button", { class: "link", onclick: () => actions.setSort(actions.sortBy() === "recent" ? "name" : "recent") });
     this.favourites = el("div", { class: "section" },
       el("div", { class: "section-head" }, el("h2", {}, "Favourites")), this.favouriteList);
@@ -55,8 +57,17 @@ export class Sidebar {
     this.fill(this.channelList, rooms, current, "No channels yet.");
     this.fill(this.directList, directs, current, "No conversations yet.");
     for (const id of [...this.items.keys()]) if (!store.channels.has(id)) this.items.delete(id);
-    this.me.replaceChildren(avatar(me, me.id), el("span", { class: "grow", dir: "auto" }, displayName(me)),
-      el("button", { class: "link", onclick: this.actions.signOut }, "Sign out"));
+    // Built again only when it changes: a rebuilt button loses keyboard focus.
+    const meKey = JSON.stringify([me.id, displayName(me), me.role]);
+    if (meKey !== this.meKey) {
+      this.meKey = meKey;
+      this.me.replaceChildren(
+        el("button", { class: "me-button", title: "Your account: password and signed-in devices", onclick: this.actions.account },
+          avatar(me, me.id), el("span", { class: "name", dir: "auto" }, el("span", { class: "sr-only" }, "Account: "), displayName(me)), icon("settings")),
+        el("span", { class: "me-links" },
+          me.role === "admin" ? el("button", { class: "link", title: "People, join links and the audit log", onclick: this.actions.admin }, "Admin") : null,
+          el("button", { class: "link", onclick: this.actions.signOut }, "Sign out")));
+    }
   }
 
   fill(list, channels, current, empty) {

@@ -1,6 +1,7 @@
 //! The browser client (`web/`), embedded at compile time and served at `/`.
 //! Plain modules, no build step; every page is the same `index.html`, which
-//! routes by path (`/c/<channel>`, `/c/<channel>/<seq>`, `/invite/<code>`).
+//! routes by path (`/c/<channel>`, `/c/<channel>/<seq>`, `/invite/<code>`,
+//! `/reset/<token>`).
 //! An installable app: a manifest, icons, and a service worker (`/sw.js`)
 //! that keeps every file here, versioned by their contents, so the client
 //! opens without a network.
@@ -31,8 +32,10 @@ const ICONS: [(&str, &[u8]); 3] = [
     ("icon-512.png", include_bytes!("../../../web/icon-512.png")),
     ("icon-maskable-512.png", include_bytes!("../../../web/icon-maskable-512.png")),
 ];
-const SCRIPTS: [(&str, &str); 15] = [
+const SCRIPTS: [(&str, &str); 17] = [
+    ("account.js", include_str!("../../../web/js/account.js")),
     ("actions.js", include_str!("../../../web/js/actions.js")),
+    ("admin.js", include_str!("../../../web/js/admin.js")),
     ("api.js", include_str!("../../../web/js/api.js")),
     ("auth.js", include_str!("../../../web/js/auth.js")),
     ("channel.js", include_str!("../../../web/js/channel.js")),
@@ -56,6 +59,7 @@ pub fn router() -> Router<AppState> {
     icons
         .route("/", get(index))
         .route("/invite/{code}", get(index))
+        .route("/reset/{token}", get(index))
         .route("/c/{channel}", get(index))
         .route("/c/{channel}/{seq}", get(index))
         .route("/favicon.svg", get(|| async { asset("image/svg+xml", FAVICON) }))
