@@ -43,3 +43,4 @@ macro_rules! id_type {
 id_type!(UserId, "user");
 id_type!(ChannelId, "channel");
 id_type!(EventId, "event");
+id_type!(WebhookId, "webhook");

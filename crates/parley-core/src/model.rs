@@ -1,6 +1,6 @@
 //! The things Parley stores: users, channels, members, invites and channel events.
 
-use crate::id::{ChannelId, EventId, UserId};
+use crate::id::{ChannelId, EventId, UserId, WebhookId};
 use crate::parse::{Seq, Username};
 use crate::time::Timestamp;
 use crate::Error;
@@ -15,6 +15,9 @@ pub struct User {
     pub role: ServerRole,
     /// When an admin deactivated them: they cannot sign in, their messages stay.
     pub deactivated_at: Option<Timestamp>,
+    /// A bot: made by an admin (or by an incoming webhook), no password,
+    /// signs in with API tokens.
+    pub bot: bool,
 }
 
 impl User {
@@ -27,6 +30,7 @@ impl User {
             created_at: Timestamp::now(),
             role: ServerRole::Member,
             deactivated_at: None,
+            bot: false,
         }
     }
 
@@ -340,6 +344,19 @@ pub struct PasswordReset {
 
 impl PasswordReset {
     pub const SECONDS: i64 = 3600;
+}
+
+/// An incoming webhook: a secret URL that posts into one channel as its bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: WebhookId,
+    /// The SHA-256 of the secret in its URL.
+    pub token_hash: String,
+    pub channel_id: ChannelId,
+    pub bot_id: UserId,
+    pub name: String,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
 }
 
 /// One entry of the server's audit log: an admin's or a moderator's action.

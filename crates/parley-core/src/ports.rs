@@ -11,10 +11,10 @@ use crate::accounts::{Admission, Admitted};
 use crate::command::{Applied, Command};
 use crate::directory::DirectoryPage;
 use crate::fulltext::SearchQuery;
-use crate::id::{ChannelId, EventId, UserId};
+use crate::id::{ChannelId, EventId, UserId, WebhookId};
 use crate::model::{
     AuditEntry, Ban, Channel, Event, Invite, Member, Mentions, MyChannel, Notify, PasswordReset, Preferences,
-    ReadMarker, Role, ServerRole, Session, User,
+    ReadMarker, Role, ServerRole, Session, User, Webhook,
 };
 use crate::parse::{Seq, Username};
 use crate::search::PeopleQuery;
@@ -78,6 +78,18 @@ pub trait SessionStore: Send + Sync {
     /// Spends the reset with this token hash, if unused and unexpired at
     /// `now`: its user. A reset is used once, even when two try at once.
     async fn use_reset(&self, token_hash: &str, now: Timestamp) -> Result<Option<UserId>>;
+}
+
+/// Incoming webhooks.
+#[async_trait]
+pub trait HookStore: Send + Sync {
+    async fn create_hook(&self, hook: &Webhook) -> Result<()>;
+    /// The webhook whose secret has this hash.
+    async fn hook_by_token(&self, token_hash: &str) -> Result<Option<Webhook>>;
+    async fn hook(&self, id: WebhookId) -> Result<Option<Webhook>>;
+    /// A channel's webhooks, the newest first.
+    async fn hooks(&self, channel: ChannelId) -> Result<Vec<Webhook>>;
+    async fn delete_hook(&self, id: WebhookId) -> Result<()>;
 }
 
 /// The server's audit log: what admins and moderators did.
@@ -434,6 +446,12 @@ pub trait Health: Send + Sync {
 }
 
 /// Everything a store provides.
-pub trait Store: UserStore + SessionStore + ChannelStore + InviteStore + AuditStore + EventLog + Health {}
+pub trait Store:
+    UserStore + SessionStore + ChannelStore + InviteStore + AuditStore + HookStore + EventLog + Health
+{
+}
 
-impl<T: UserStore + SessionStore + ChannelStore + InviteStore + AuditStore + EventLog + Health> Store for T {}
+impl<T> Store for T where
+    T: UserStore + SessionStore + ChannelStore + InviteStore + AuditStore + HookStore + EventLog + Health
+{
+}

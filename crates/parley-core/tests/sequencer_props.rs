@@ -104,6 +104,7 @@ impl World {
                 created_at: Timestamp::now(),
                 role: parley_core::model::ServerRole::Member,
                 deactivated_at: None,
+                bot: false,
             };
             rig.store
                 .create_user(&user, "hash", &parley_core::accounts::Admission::by_owner())

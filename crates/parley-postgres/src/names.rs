@@ -85,8 +85,8 @@ pub(crate) async fn create_user(
     let [display, caseless] = &keys.display;
     sqlx::query(
         "INSERT INTO users (id, username, display_name, display_words, password_hash, created_at, \
-         username_skeleton, display_skeleton, display_skeleton_caseless, role) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         username_skeleton, display_skeleton, display_skeleton_caseless, role, bot) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(user.id.as_uuid())
     .bind(user.username.as_str())
@@ -98,6 +98,7 @@ pub(crate) async fn create_user(
     .bind(display)
     .bind(caseless)
     .bind(role.as_str())
+    .bind(user.bot)
     .execute(&mut *tx)
     .await
     .map_err(|e| match db_err(e) {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::{channels, events, names};
 
-const SCHEMA: [&str; 10] = [
+const SCHEMA: [&str; 11] = [
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_unique_channel_names.sql"),
     include_str!("../migrations/0003_user_display_words.sql"),
@@ -24,6 +24,7 @@ const SCHEMA: [&str; 10] = [
     include_str!("../migrations/0008_search.sql"),
     include_str!("../migrations/0009_accounts.sql"),
     include_str!("../migrations/0010_moderation.sql"),
+    include_str!("../migrations/0011_bots.sql"),
 ];
 
 /// A query's parameters, bound by kind.

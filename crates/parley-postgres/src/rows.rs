@@ -2,10 +2,10 @@
 //! malformed row is an `internal` error naming what was wrong, never a panic.
 
 use chrono::{DateTime, Utc};
-use parley_core::id::{ChannelId, EventId, UserId};
+use parley_core::id::{ChannelId, EventId, UserId, WebhookId};
 use parley_core::model::{
     mention_count, AuditEntry, Ban, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify,
-    Preferences, Role, ServerRole, Session, User,
+    Preferences, Role, ServerRole, Session, User, Webhook,
 };
 use parley_core::parse::{Seq, Username};
 use parley_core::row::StoredColumns;
@@ -32,7 +32,7 @@ pub(crate) fn from_db(at: DateTime<Utc>) -> Timestamp {
 /// that `concat!` makes each query one `&'static str`.
 macro_rules! user_columns {
     () => {
-        "u.id, u.username, u.display_name, u.created_at, u.role AS server_role, u.deactivated_at"
+        "u.id, u.username, u.display_name, u.created_at, u.role AS server_role, u.deactivated_at, u.bot"
     };
 }
 pub(crate) use user_columns;
@@ -47,6 +47,7 @@ pub(crate) struct UserRow {
     #[sqlx(rename = "server_role")]
     role: String,
     deactivated_at: Option<DateTime<Utc>>,
+    bot: bool,
 }
 
 impl UserRow {
@@ -58,6 +59,7 @@ impl UserRow {
             created_at: from_db(self.created_at),
             role: ServerRole::from_db(&self.role).ok_or_else(|| malformed("server role", &self.role))?,
             deactivated_at: self.deactivated_at.map(from_db),
+            bot: self.bot,
         })
     }
 }
@@ -353,5 +355,38 @@ pub(crate) struct BanRow {
 impl BanRow {
     pub(crate) fn decode(self) -> Result<Ban> {
         Ok(Ban { user: self.user.decode()?, by: UserId::from_uuid(self.banned_by), at: from_db(self.banned_at) })
+    }
+}
+
+/// The columns of [`HookRow`], unqualified.
+macro_rules! hook_columns {
+    () => {
+        "id, token_hash, channel_id, bot_id, name, created_by, created_at"
+    };
+}
+pub(crate) use hook_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct HookRow {
+    id: Uuid,
+    token_hash: String,
+    channel_id: Uuid,
+    bot_id: Uuid,
+    name: String,
+    created_by: Uuid,
+    created_at: DateTime<Utc>,
+}
+
+impl HookRow {
+    pub(crate) fn decode(self) -> Webhook {
+        Webhook {
+            id: WebhookId::from_uuid(self.id),
+            token_hash: self.token_hash,
+            channel_id: ChannelId::from_uuid(self.channel_id),
+            bot_id: UserId::from_uuid(self.bot_id),
+            name: self.name,
+            created_by: UserId::from_uuid(self.created_by),
+            created_at: from_db(self.created_at),
+        }
     }
 }

@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use parley_core::accounts::{self, Admission, Admitted};
-use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{AuditEntry, Invite, PasswordReset, ServerRole, Session, User};
+use parley_core::id::{ChannelId, UserId, WebhookId};
+use parley_core::model::{AuditEntry, Invite, PasswordReset, ServerRole, Session, User, Webhook};
 use parley_core::parse::Username;
-use parley_core::ports::{AuditStore, Health, InviteStore, SessionStore, UserStore};
+use parley_core::ports::{AuditStore, Health, HookStore, InviteStore, SessionStore, UserStore};
 use parley_core::search::{self, PeopleQuery};
 use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use crate::error::{conflict_as, db_err};
 use crate::rows::{
-    invite_columns, session_columns, to_db, user_columns, AuditRow, CredentialsRow, InviteRow, SessionRow,
-    SessionUserRow, UserRow,
+    hook_columns, invite_columns, session_columns, to_db, user_columns, AuditRow, CredentialsRow, HookRow, InviteRow,
+    SessionRow, SessionUserRow, UserRow,
 };
 use crate::{names, PostgresStore};
 
@@ -401,6 +401,68 @@ impl InviteStore for PostgresStore {
         let result =
             sqlx::query("DELETE FROM invites WHERE code = $1").bind(code).execute(&self.pool).await.map_err(db_err)?;
         Ok(result.rows_affected() > 0)
+    }
+}
+
+#[async_trait]
+impl HookStore for PostgresStore {
+    async fn create_hook(&self, hook: &Webhook) -> Result<()> {
+        sqlx::query(concat!("INSERT INTO webhooks (", hook_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(hook.id.as_uuid())
+            .bind(&hook.token_hash)
+            .bind(hook.channel_id.as_uuid())
+            .bind(hook.bot_id.as_uuid())
+            .bind(&hook.name)
+            .bind(hook.created_by.as_uuid())
+            .bind(to_db(hook.created_at)?)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn hook_by_token(&self, token_hash: &str) -> Result<Option<Webhook>> {
+        if !storable(token_hash) {
+            return Ok(None);
+        }
+        let row =
+            sqlx::query_as::<_, HookRow>(concat!("SELECT ", hook_columns!(), " FROM webhooks WHERE token_hash = $1"))
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(row.map(HookRow::decode))
+    }
+
+    async fn hook(&self, id: WebhookId) -> Result<Option<Webhook>> {
+        let row = sqlx::query_as::<_, HookRow>(concat!("SELECT ", hook_columns!(), " FROM webhooks WHERE id = $1"))
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(HookRow::decode))
+    }
+
+    async fn hooks(&self, channel: ChannelId) -> Result<Vec<Webhook>> {
+        let rows = sqlx::query_as::<_, HookRow>(concat!(
+            "SELECT ",
+            hook_columns!(),
+            " FROM webhooks WHERE channel_id = $1 ORDER BY created_at DESC, id"
+        ))
+        .bind(channel.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(HookRow::decode).collect())
+    }
+
+    async fn delete_hook(&self, id: WebhookId) -> Result<()> {
+        sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
 }
 

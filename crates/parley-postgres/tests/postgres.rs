@@ -34,6 +34,7 @@ async fn user(store: &PostgresStore, name: &str, created_at: Timestamp) -> User 
         created_at,
         role: parley_core::model::ServerRole::Member,
         deactivated_at: None,
+        bot: false,
     };
     let admitted = store.create_user(&user, "hash", &parley_core::accounts::Admission::by_owner()).await;
     user.role = admitted.expect("create_user").role;
@@ -393,6 +394,7 @@ async fn users_from_before_keep_look_alike_names_and_get_their_keys() {
         created_at: Timestamp::now(),
         role: parley_core::model::ServerRole::Member,
         deactivated_at: None,
+        bot: false,
     };
     let refused = store
         .create_user(&newcomer, "hash", &parley_core::accounts::Admission::by_owner())

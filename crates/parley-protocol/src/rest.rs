@@ -27,6 +27,9 @@ pub struct User {
     /// Deactivated by an admin: cannot sign in; their messages stay.
     #[serde(default)]
     pub deactivated: bool,
+    /// A bot (or an incoming webhook's): it signs in with API tokens.
+    #[serde(default)]
+    pub bot: bool,
 }
 
 fn member() -> String {
@@ -42,6 +45,7 @@ impl From<&model::User> for User {
             created_at: u.created_at.to_rfc3339(),
             role: u.role.as_str().to_owned(),
             deactivated: u.deactivated_at.is_some(),
+            bot: u.bot,
         }
     }
 }
@@ -486,6 +490,84 @@ pub struct ResetLinkResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InvitesResponse {
     pub invites: Vec<Invite>,
+}
+
+/// `POST /admin/bots`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateBotRequest {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// A new bot, or a new token of one: the token is shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BotTokenResponse {
+    pub user: User,
+    pub token: String,
+    /// Names the token for listing and revoking.
+    pub token_id: String,
+}
+
+/// `POST /admin/bots/{id}/tokens`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateTokenRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: String,
+    pub name: String,
+    pub channel_id: String,
+    /// The bot it posts as.
+    pub bot_id: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+impl From<&model::Webhook> for Webhook {
+    fn from(h: &model::Webhook) -> Self {
+        Webhook {
+            id: h.id.to_string(),
+            name: h.name.clone(),
+            channel_id: h.channel_id.to_string(),
+            bot_id: h.bot_id.to_string(),
+            created_by: h.created_by.to_string(),
+            created_at: h.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// `POST /channels/{id}/webhooks`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateWebhookRequest {
+    pub name: String,
+}
+
+/// A new webhook and its secret URL's path, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookCreatedResponse {
+    pub webhook: Webhook,
+    /// `/hooks/{secret}` on this server.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhooksResponse {
+    pub webhooks: Vec<Webhook>,
+}
+
+/// What `POST /hooks/{secret}` takes: Slack's incoming-webhook JSON, of
+/// which `text` is read; `username` is accepted and not shown (the message
+/// is the webhook's bot's); other fields are ignored.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IncomingWebhook {
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
 }
 
 /// One entry of the audit log.

@@ -22,6 +22,8 @@ use tokio::sync::Semaphore;
 
 /// How long a session lives.
 pub const SESSION_SECONDS: i64 = 30 * 24 * 3600;
+/// How long a bot's API token lives: until revoked, in practice.
+pub const API_TOKEN_SECONDS: i64 = 100 * 365 * 24 * 3600;
 
 pub struct Auth {
     store: Arc<dyn Store>,
@@ -169,6 +171,37 @@ impl Auth {
         self.store.set_password(id, &hash).await?;
         self.store.delete_sessions(id, None).await?;
         Ok(())
+    }
+
+    /// A bot account, and the hash of a password nobody knows (a bot signs
+    /// in with its API tokens only).
+    pub async fn new_bot(&self, username: Username, display_name: String) -> Result<(User, String)> {
+        let mut bot = User::new(username, display_name);
+        bot.bot = true;
+        Ok((bot, self.hash(new_token()).await?))
+    }
+
+    /// A new API token of `bot`, named `name`: a session that lasts a
+    /// century. The token (shown once) and what the store keeps of it.
+    pub fn new_api_token(bot: UserId, name: &str) -> (String, Session) {
+        let token = new_token();
+        let now = Timestamp::now();
+        let session = Session {
+            token_hash: token_hash(&token),
+            user_id: bot,
+            created_at: now,
+            expires_at: now.plus_seconds(API_TOKEN_SECONDS),
+            last_seen_at: now,
+            user_agent: Some(cut(&format!("API token: {name}"), Session::MAX_USER_AGENT).to_owned()),
+        };
+        (token, session)
+    }
+
+    /// A new secret for an incoming webhook, and its hash.
+    pub fn new_hook_secret() -> (String, String) {
+        let token = new_token();
+        let hash = token_hash(&token);
+        (token, hash)
     }
 
     /// A reset link's token for `user`, and what the store keeps of it.

@@ -68,6 +68,7 @@ async fn setup(writers: usize) -> Setup {
             created_at: Timestamp::now(),
             role: parley_core::model::ServerRole::Member,
             deactivated_at: None,
+            bot: false,
         };
         store
             .create_user(&user, "not-a-real-hash", &parley_core::accounts::Admission::by_owner())

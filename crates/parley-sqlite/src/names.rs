@@ -24,8 +24,8 @@ pub(crate) const LOOK_ALIKES: &str = "SELECT username, username_skeleton, displa
      OR display_skeleton_caseless IN (?2, ?3, ?4))";
 
 const INSERT_USER: &str = "INSERT INTO users (id, username, display_name, display_words, password_hash, created_at, \
-     username_skeleton, display_skeleton, display_skeleton_caseless, role) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+     username_skeleton, display_skeleton, display_skeleton_caseless, role, bot) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 /// A user to store, as `create_user` was given it, with how they come in.
 pub(crate) struct NewUser {
@@ -34,6 +34,7 @@ pub(crate) struct NewUser {
     pub display_name: String,
     pub password_hash: String,
     pub created_at: i64,
+    pub bot: bool,
     pub policy: Registration,
     pub invite: Option<String>,
     pub now: Timestamp,
@@ -89,6 +90,7 @@ pub(crate) fn create_user(conn: &mut Connection, user: NewUser) -> Result<Admitt
         display,
         caseless,
         role.as_str(),
+        user.bot,
     );
     tx.prepare_cached(INSERT_USER).and_then(|mut statement| statement.execute(row)).map_err(|e| {
         // The unique username, should a name ever slip past the check.

@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use parley_core::model::{
     mention_count, AuditEntry, Ban, Channel, ChannelKind, Event, Invite, Member, MessageState, MyChannel, Notify,
-    Preferences, Role, ServerRole, Session, User,
+    Preferences, Role, ServerRole, Session, User, Webhook,
 };
 use parley_core::parse::Username;
 use parley_core::row::StoredColumns;
@@ -42,7 +42,7 @@ impl rusqlite::ToSql for IdText {
 /// that `concat!` makes each query one `&'static str`.
 macro_rules! user_columns {
     () => {
-        "u.id, u.username, u.display_name, u.created_at, u.role AS server_role, u.deactivated_at"
+        "u.id, u.username, u.display_name, u.created_at, u.role AS server_role, u.deactivated_at, u.bot"
     };
 }
 pub(crate) use user_columns;
@@ -57,6 +57,7 @@ pub(crate) struct UserRow {
     #[sqlx(rename = "server_role")]
     role: String,
     deactivated_at: Option<i64>,
+    bot: bool,
 }
 
 impl UserRow {
@@ -68,6 +69,7 @@ impl UserRow {
             created_at: Timestamp::from_millis(self.created_at),
             role: ServerRole::from_db(&self.role).ok_or_else(|| malformed("server role", &self.role))?,
             deactivated_at: self.deactivated_at.map(Timestamp::from_millis),
+            bot: self.bot,
         })
     }
 }
@@ -409,6 +411,39 @@ impl BanRow {
             user: self.user.decode()?,
             by: id("banned by", &self.banned_by)?,
             at: Timestamp::from_millis(self.banned_at),
+        })
+    }
+}
+
+/// The columns of [`HookRow`], unqualified.
+macro_rules! hook_columns {
+    () => {
+        "id, token_hash, channel_id, bot_id, name, created_by, created_at"
+    };
+}
+pub(crate) use hook_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct HookRow {
+    id: String,
+    token_hash: String,
+    channel_id: String,
+    bot_id: String,
+    name: String,
+    created_by: String,
+    created_at: i64,
+}
+
+impl HookRow {
+    pub(crate) fn decode(self) -> Result<Webhook> {
+        Ok(Webhook {
+            id: id("webhook id", &self.id)?,
+            token_hash: self.token_hash,
+            channel_id: id("webhook channel", &self.channel_id)?,
+            bot_id: id("webhook bot", &self.bot_id)?,
+            name: self.name,
+            created_by: id("webhook maker", &self.created_by)?,
+            created_at: Timestamp::from_millis(self.created_at),
         })
     }
 }

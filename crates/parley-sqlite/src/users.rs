@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use parley_core::accounts::{Admission, Admitted};
-use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{AuditEntry, Invite, PasswordReset, ServerRole, Session, User};
+use parley_core::id::{ChannelId, UserId, WebhookId};
+use parley_core::model::{AuditEntry, Invite, PasswordReset, ServerRole, Session, User, Webhook};
 use parley_core::parse::Username;
-use parley_core::ports::{AuditStore, Health, InviteStore, SessionStore, UserStore};
+use parley_core::ports::{AuditStore, Health, HookStore, InviteStore, SessionStore, UserStore};
 use parley_core::search::{self, PeopleQuery};
 use parley_core::time::Timestamp;
 use parley_core::{Error, Result};
@@ -15,8 +15,8 @@ use sqlx::SqlitePool;
 use crate::error::{conflict_as, db_err, write_err};
 use crate::names::{self, NewUser};
 use crate::rows::{
-    id, invite_columns, session_columns, user_columns, AuditRow, CredentialsRow, InviteRow, SessionRow, SessionUserRow,
-    UserRow,
+    hook_columns, id, invite_columns, session_columns, user_columns, AuditRow, CredentialsRow, HookRow, InviteRow,
+    SessionRow, SessionUserRow, UserRow,
 };
 use crate::SqliteStore;
 
@@ -86,6 +86,7 @@ impl UserStore for SqliteStore {
             display_name: user.display_name.clone(),
             password_hash: password_hash.to_owned(),
             created_at: user.created_at.millis(),
+            bot: user.bot,
             policy: admission.policy,
             invite: admission.invite.map(str::to_owned),
             now: admission.now,
@@ -358,6 +359,65 @@ impl InviteStore for SqliteStore {
     async fn delete_invite(&self, code: &str) -> Result<bool> {
         let code = code.to_owned();
         Ok(self.writer.execute("DELETE FROM invites WHERE code = ?1", [code]).await? > 0)
+    }
+}
+
+#[async_trait]
+impl HookStore for SqliteStore {
+    async fn create_hook(&self, hook: &Webhook) -> Result<()> {
+        let row = (
+            hook.id.to_string(),
+            hook.token_hash.clone(),
+            hook.channel_id.to_string(),
+            hook.bot_id.to_string(),
+            hook.name.clone(),
+            hook.created_by.to_string(),
+            hook.created_at.millis(),
+        );
+        self.writer
+            .execute(concat!("INSERT INTO webhooks (", hook_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"), row)
+            .await?;
+        Ok(())
+    }
+
+    async fn hook_by_token(&self, token_hash: &str) -> Result<Option<Webhook>> {
+        sqlx::query_as::<_, HookRow>(concat!("SELECT ", hook_columns!(), " FROM webhooks WHERE token_hash = ?1"))
+            .bind(token_hash)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?
+            .map(HookRow::decode)
+            .transpose()
+    }
+
+    async fn hook(&self, id: WebhookId) -> Result<Option<Webhook>> {
+        sqlx::query_as::<_, HookRow>(concat!("SELECT ", hook_columns!(), " FROM webhooks WHERE id = ?1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?
+            .map(HookRow::decode)
+            .transpose()
+    }
+
+    async fn hooks(&self, channel: ChannelId) -> Result<Vec<Webhook>> {
+        sqlx::query_as::<_, HookRow>(concat!(
+            "SELECT ",
+            hook_columns!(),
+            " FROM webhooks WHERE channel_id = ?1 ORDER BY created_at DESC, id"
+        ))
+        .bind(channel.to_string())
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(HookRow::decode)
+        .collect()
+    }
+
+    async fn delete_hook(&self, id: WebhookId) -> Result<()> {
+        self.writer.execute("DELETE FROM webhooks WHERE id = ?1", [id.to_string()]).await?;
+        Ok(())
     }
 }
 

@@ -141,6 +141,7 @@ async fn users_from_before_keep_look_alike_names_and_get_their_keys() {
         created_at: Timestamp::now(),
         role: parley_core::model::ServerRole::Member,
         deactivated_at: None,
+        bot: false,
     };
     let refused =
         store.create_user(&newcomer, "hash", &parley_core::accounts::Admission::by_owner()).await.unwrap_err();

@@ -19,6 +19,7 @@ fn user(name: &str) -> User {
         created_at: Timestamp::now(),
         role: parley_core::model::ServerRole::Member,
         deactivated_at: None,
+        bot: false,
     }
 }
 

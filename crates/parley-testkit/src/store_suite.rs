@@ -128,6 +128,7 @@ macro_rules! __store_suite_checks {
             password_resets_used_once,
             invites_listed_and_revoked,
             audit_log_pages,
+            webhooks_and_bots,
             channels_create_with_owner,
             channels_member_count_join_leave,
             channels_members_ordered,

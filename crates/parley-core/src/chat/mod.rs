@@ -7,6 +7,7 @@
 //! not joined, leaving a DM).
 
 mod admin;
+mod bots;
 mod follow;
 mod invites;
 mod messages;

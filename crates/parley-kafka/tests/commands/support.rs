@@ -79,6 +79,7 @@ impl World {
                 created_at: Timestamp::now(),
                 role: parley_core::model::ServerRole::Member,
                 deactivated_at: None,
+                bot: false,
             };
             store.create_user(&user, "hash", &parley_core::accounts::Admission::by_owner()).await.unwrap();
             made.push(user);

@@ -7,7 +7,7 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use parley_core::id::UserId;
 use parley_core::model::ServerRole;
-use parley_core::parse::{parse_expires_in, parse_max_uses};
+use parley_core::parse::{parse_expires_in, parse_max_uses, DisplayName, Username};
 use parley_core::search::PeopleQuery;
 use parley_core::Error;
 use parley_protocol as wire;
@@ -24,6 +24,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/reset-link", post(reset_link))
         .route("/admin/join-links", get(join_links).post(create_join_link))
         .route("/admin/audit", get(audit))
+        .route("/admin/bots", post(create_bot))
+        .route("/admin/bots/{id}/tokens", get(tokens).post(create_token))
+        .route("/admin/bots/{id}/tokens/{token}", axum::routing::delete(revoke_token))
 }
 
 /// How many users or audit entries one page holds, by default and at most.
@@ -123,4 +126,76 @@ async fn audit(
     let has_more = entries.len() > limit as usize;
     entries.truncate(limit as usize);
     Ok(Json(wire::AuditResponse { entries: entries.iter().map(Into::into).collect(), has_more }))
+}
+
+/// A bot and its first API token (shown once).
+async fn create_bot(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiJson(body): ApiJson<wire::CreateBotRequest>,
+) -> ApiResult<(StatusCode, Json<wire::BotTokenResponse>)> {
+    let username = Username::parse_new(&body.username)?;
+    let display_name = match body.display_name.as_deref() {
+        Some(name) => DisplayName::parse(name)?.into_string(),
+        None => username.to_string(),
+    };
+    if !authed.user.is_admin() {
+        return Err(Error::forbidden("only the server's admins may do this").into());
+    }
+    let (bot, hash) = state.auth.new_bot(username, display_name).await?;
+    let bot = state.chat.create_bot(&authed.user, &bot, &hash).await?;
+    let (token, session) = Auth::new_api_token(bot.id, "first");
+    state.chat.add_token(&authed.user, &session).await?;
+    let body = wire::BotTokenResponse { user: (&bot).into(), token, token_id: session.public_id().to_owned() };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    JsonOrEmpty(body): JsonOrEmpty<wire::CreateTokenRequest>,
+) -> ApiResult<(StatusCode, Json<wire::BotTokenResponse>)> {
+    let name = body.name.unwrap_or_else(|| "token".to_owned());
+    if name.chars().count() > 64 {
+        return Err(Error::bad_request("name must be at most 64 characters").into());
+    }
+    let bot_id = user_id(&id)?;
+    let (token, session) = Auth::new_api_token(bot_id, &name);
+    state.chat.add_token(&authed.user, &session).await?;
+    let bot = state.chat.user(bot_id).await?.ok_or_else(|| Error::not_found("bot not found"))?;
+    let body = wire::BotTokenResponse { user: (&bot).into(), token, token_id: session.public_id().to_owned() };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// A bot's tokens, as sessions are listed.
+async fn tokens(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<wire::SessionsResponse>> {
+    let tokens = state.chat.tokens(&authed.user, user_id(&id)?).await?;
+    let sessions = tokens
+        .iter()
+        .map(|s| wire::SessionInfo {
+            id: s.public_id().to_owned(),
+            created_at: s.created_at.to_rfc3339(),
+            last_seen_at: s.last_seen_at.to_rfc3339(),
+            user_agent: s.user_agent.clone(),
+            current: false,
+        })
+        .collect();
+    Ok(Json(wire::SessionsResponse { sessions }))
+}
+
+/// The token stops working at once; the bot's sockets opened with it close (4003).
+async fn revoke_token(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((id, token)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let bot = user_id(&id)?;
+    let ended = state.chat.revoke_token(&authed.user, bot, &token).await?;
+    state.hub.end_sessions(bot, vec![ended]);
+    Ok(StatusCode::NO_CONTENT)
 }

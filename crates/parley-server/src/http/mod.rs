@@ -7,6 +7,7 @@ mod channels;
 pub mod error;
 pub mod extract;
 pub mod headers;
+mod hooks;
 mod invites;
 mod messages;
 mod ops;
@@ -34,12 +35,14 @@ pub fn router(state: AppState) -> Router {
         .merge(invites::router())
         .merge(messages::router())
         .merge(changes::router())
+        .merge(hooks::router())
         .merge(crate::gateway::router())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(|| async { ApiError(Error::not_found("no such endpoint")) });
     let router = Router::new()
         .nest("/api/v1", api.layer(headers::no_store()))
         .merge(ops::router())
+        .merge(hooks::incoming_router().layer(headers::no_store()))
         .merge(crate::web::router())
         // Outside the API's own layers: its `no-store` is said here.
         .method_not_allowed_fallback(|| async {

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+mod bots;
 mod changes;
 mod channels;
 mod headers;

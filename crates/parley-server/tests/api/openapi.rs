@@ -32,6 +32,14 @@ const ROUTED: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/join-links"),
     ("post", "/api/v1/admin/join-links"),
     ("get", "/api/v1/admin/audit"),
+    ("post", "/api/v1/admin/bots"),
+    ("get", "/api/v1/admin/bots/{id}/tokens"),
+    ("post", "/api/v1/admin/bots/{id}/tokens"),
+    ("delete", "/api/v1/admin/bots/{id}/tokens/{token}"),
+    ("get", "/api/v1/channels/{id}/webhooks"),
+    ("post", "/api/v1/channels/{id}/webhooks"),
+    ("delete", "/api/v1/webhooks/{id}"),
+    ("post", "/hooks/{secret}"),
     ("get", "/api/v1/channels/{id}/invites"),
     ("delete", "/api/v1/invites/{code}"),
     ("patch", "/api/v1/channels/{id}"),
@@ -601,6 +609,30 @@ async fn real_answers_match_the_documented_responses() {
     let op = (Method::DELETE, "/api/v1/channels/{id}");
     let delete = format!("{general_path}?client_msg_id=d1&confirm=general");
     expect(&app, &doc, op.clone(), &delete, b, None, StatusCode::FORBIDDEN).await;
+
+    // Bots and incoming webhooks.
+    let op = (post.clone(), "/api/v1/admin/bots");
+    let bot = expect(&app, &doc, op.clone(), op.1, a, Some(json!({"username": "ci-bot"})), StatusCode::CREATED).await;
+    let bot_tokens = format!("/api/v1/admin/bots/{}/tokens", bot["user"]["id"].as_str().unwrap());
+    let op = (post.clone(), "/api/v1/admin/bots/{id}/tokens");
+    let token = expect(&app, &doc, op.clone(), &bot_tokens, a, None, StatusCode::CREATED).await;
+    let op = (get.clone(), "/api/v1/admin/bots/{id}/tokens");
+    expect(&app, &doc, op.clone(), &bot_tokens, a, None, StatusCode::OK).await;
+    let op = (Method::DELETE, "/api/v1/admin/bots/{id}/tokens/{token}");
+    let revoke = format!("{bot_tokens}/{}", token["token_id"].as_str().unwrap());
+    expect(&app, &doc, op.clone(), &revoke, a, None, StatusCode::NO_CONTENT).await;
+    let op = (post.clone(), "/api/v1/channels/{id}/webhooks");
+    let hooks = format!("{general_path}/webhooks");
+    let made = expect(&app, &doc, op.clone(), &hooks, a, Some(json!({"name": "Grafana"})), StatusCode::CREATED).await;
+    let op = (get.clone(), "/api/v1/channels/{id}/webhooks");
+    expect(&app, &doc, op.clone(), &hooks, a, None, StatusCode::OK).await;
+    let op = (post.clone(), "/hooks/{secret}");
+    let hook_path = made["path"].as_str().unwrap();
+    expect(&app, &doc, op.clone(), hook_path, None, Some(json!({"text": "alert"})), StatusCode::OK).await;
+    expect(&app, &doc, op.clone(), hook_path, None, Some(json!({})), StatusCode::BAD_REQUEST).await;
+    let op = (Method::DELETE, "/api/v1/webhooks/{id}");
+    let hook_id = made["webhook"]["id"].as_str().unwrap();
+    expect(&app, &doc, op.clone(), &format!("/api/v1/webhooks/{hook_id}"), a, None, StatusCode::NO_CONTENT).await;
 
     // Invites.
     let op = (post.clone(), "/api/v1/channels/{id}/invites");

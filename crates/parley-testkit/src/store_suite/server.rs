@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use parley_core::accounts::{self, Admission, Registration};
-use parley_core::id::UserId;
-use parley_core::model::{AuditEntry, ChannelKind, Invite, PasswordReset, ServerRole, Session, User};
+use parley_core::id::{UserId, WebhookId};
+use parley_core::model::{AuditEntry, ChannelKind, Invite, PasswordReset, ServerRole, Session, User, Webhook};
 use parley_core::parse::Username;
 use parley_core::ports::Store;
 use parley_core::time::Timestamp;
@@ -266,4 +266,36 @@ pub async fn audit_log_pages(store: Arc<dyn Store>) {
     let older = mine(h.store.audit(Some(third.id), 1000).await.must("audit"));
     assert_eq!(older, newest[3..].to_vec(), "before an id");
     assert_eq!(h.store.audit(None, 2).await.must("audit").len(), 2, "limited");
+}
+
+/// A bot is stored as one; an incoming webhook is found by its secret's
+/// hash and by its id, listed with its channel's, and gone once deleted.
+pub async fn webhooks_and_bots(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let channel = h.channel(&alice, ChannelKind::Public, "alerts").await;
+    let mut bot = new_user(h, "bot");
+    bot.bot = true;
+    bot.role = h.store.create_user(&bot, "hash", &Admission::by_owner()).await.must("a bot").role;
+    assert_eq!(h.store.user(bot.id).await.must("user"), Some(bot.clone()), "read back as a bot");
+    let now = Timestamp::now();
+    let hook = |name: &str, ms: i64| Webhook {
+        id: WebhookId::generate(),
+        token_hash: h.name(name),
+        channel_id: channel.id,
+        bot_id: bot.id,
+        name: name.to_owned(),
+        created_by: alice.id,
+        created_at: Timestamp::from_millis(now.millis() + ms),
+    };
+    let (older, newer) = (hook("older", 0), hook("newer", 1000));
+    h.store.create_hook(&older).await.must("create_hook");
+    h.store.create_hook(&newer).await.must("create_hook");
+    assert_eq!(h.store.hook_by_token(&h.name("older")).await.must("hook_by_token"), Some(older.clone()));
+    assert_eq!(h.store.hook_by_token(&h.name("nope")).await.must("hook_by_token"), None);
+    assert_eq!(h.store.hook(newer.id).await.must("hook"), Some(newer.clone()));
+    assert_eq!(h.store.hooks(channel.id).await.must("hooks"), vec![newer.clone(), older.clone()], "newest first");
+    h.store.delete_hook(older.id).await.must("delete_hook");
+    assert_eq!(h.store.hook_by_token(&h.name("older")).await.must("hook_by_token"), None, "gone");
+    assert_eq!(h.store.hooks(channel.id).await.must("hooks"), vec![newer]);
 }
