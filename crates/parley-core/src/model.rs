@@ -359,6 +359,35 @@ pub struct Webhook {
     pub created_at: Timestamp,
 }
 
+/// An outgoing webhook: each new message of a channel POSTed to `url`, in
+/// `seq` order, at least once, signed with `secret`; and where its
+/// delivery stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingHook {
+    pub id: WebhookId,
+    pub channel_id: ChannelId,
+    pub url: String,
+    /// The key of its HMAC-SHA256 signatures; shown to its maker once.
+    pub secret: String,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub delivery: Delivery,
+}
+
+/// Where an outgoing webhook's delivery stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Every event up to this `seq` is delivered (or given up on).
+    pub delivered_seq: Seq,
+    /// Since when the next event has failed, while it does.
+    pub failing_since: Option<Timestamp>,
+    pub last_error: Option<String>,
+    /// Failed tries of the next event.
+    pub attempts: u32,
+    /// Not before then.
+    pub next_attempt_at: Option<Timestamp>,
+}
+
 /// One entry of the server's audit log: an admin's or a moderator's action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {

@@ -13,8 +13,8 @@ use crate::directory::DirectoryPage;
 use crate::fulltext::SearchQuery;
 use crate::id::{ChannelId, EventId, UserId, WebhookId};
 use crate::model::{
-    AuditEntry, Ban, Channel, Event, Invite, Member, Mentions, MyChannel, Notify, PasswordReset, Preferences,
-    ReadMarker, Role, ServerRole, Session, User, Webhook,
+    AuditEntry, Ban, Channel, Delivery, Event, Invite, Member, Mentions, MyChannel, Notify, OutgoingHook,
+    PasswordReset, Preferences, ReadMarker, Role, ServerRole, Session, User, Webhook,
 };
 use crate::parse::{Seq, Username};
 use crate::search::PeopleQuery;
@@ -90,6 +90,24 @@ pub trait HookStore: Send + Sync {
     /// A channel's webhooks, the newest first.
     async fn hooks(&self, channel: ChannelId) -> Result<Vec<Webhook>>;
     async fn delete_hook(&self, id: WebhookId) -> Result<()>;
+}
+
+/// Outgoing webhooks and their delivery state.
+#[async_trait]
+pub trait OutgoingStore: Send + Sync {
+    async fn create_outgoing(&self, hook: &OutgoingHook) -> Result<()>;
+    async fn outgoing(&self, id: WebhookId) -> Result<Option<OutgoingHook>>;
+    /// A channel's outgoing webhooks, the newest first.
+    async fn outgoing_of(&self, channel: ChannelId) -> Result<Vec<OutgoingHook>>;
+    async fn delete_outgoing(&self, id: WebhookId) -> Result<()>;
+    /// The hooks with events to deliver at `now` (their channel's head is
+    /// past `delivered_seq`, no retry is waiting) that `node` takes: each
+    /// is leased to `node` until `until`, unless another node holds it.
+    async fn lease_due(&self, node: &str, now: Timestamp, until: Timestamp, limit: u32) -> Result<Vec<OutgoingHook>>;
+    /// Records where a hook's delivery now stands, and renews `node`'s lease
+    /// of it until `until`: false, and nothing recorded, when `node` no
+    /// longer holds it (its lease ran out and another node took it).
+    async fn record_delivery(&self, id: WebhookId, node: &str, until: Timestamp, delivery: &Delivery) -> Result<bool>;
 }
 
 /// The server's audit log: what admins and moderators did.
@@ -447,11 +465,19 @@ pub trait Health: Send + Sync {
 
 /// Everything a store provides.
 pub trait Store:
-    UserStore + SessionStore + ChannelStore + InviteStore + AuditStore + HookStore + EventLog + Health
+    UserStore + SessionStore + ChannelStore + InviteStore + AuditStore + HookStore + OutgoingStore + EventLog + Health
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + SessionStore + ChannelStore + InviteStore + AuditStore + HookStore + EventLog + Health
+    T: UserStore
+        + SessionStore
+        + ChannelStore
+        + InviteStore
+        + AuditStore
+        + HookStore
+        + OutgoingStore
+        + EventLog
+        + Health
 {
 }

@@ -24,6 +24,7 @@ mod channels;
 mod error;
 mod events;
 mod names;
+mod outgoing;
 #[cfg(test)]
 mod plans;
 mod rows;

@@ -540,6 +540,58 @@ impl From<&model::Webhook> for Webhook {
     }
 }
 
+/// `POST /channels/{id}/outgoing-webhooks`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateOutgoingRequest {
+    pub url: String,
+}
+
+/// An outgoing webhook and where its delivery stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingWebhook {
+    pub id: String,
+    pub channel_id: String,
+    pub url: String,
+    pub created_by: String,
+    pub created_at: String,
+    /// Every message up to this `seq` is delivered (or given up on).
+    pub delivered_seq: i64,
+    /// Since when the next message has failed, while it does.
+    pub failing_since: Option<String>,
+    pub last_error: Option<String>,
+    pub attempts: u32,
+    pub next_attempt_at: Option<String>,
+}
+
+impl From<&model::OutgoingHook> for OutgoingWebhook {
+    fn from(h: &model::OutgoingHook) -> Self {
+        OutgoingWebhook {
+            id: h.id.to_string(),
+            channel_id: h.channel_id.to_string(),
+            url: h.url.clone(),
+            created_by: h.created_by.to_string(),
+            created_at: h.created_at.to_rfc3339(),
+            delivered_seq: h.delivery.delivered_seq,
+            failing_since: h.delivery.failing_since.map(|t| t.to_rfc3339()),
+            last_error: h.delivery.last_error.clone(),
+            attempts: h.delivery.attempts,
+            next_attempt_at: h.delivery.next_attempt_at.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+/// A new outgoing webhook and the key of its signatures, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutgoingCreatedResponse {
+    pub webhook: OutgoingWebhook,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutgoingWebhooksResponse {
+    pub webhooks: Vec<OutgoingWebhook>,
+}
+
 /// `POST /channels/{id}/webhooks`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateWebhookRequest {

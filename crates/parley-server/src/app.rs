@@ -170,6 +170,13 @@ impl Application {
             "parley listening"
         );
         let (hub, tasks, metrics) = (state.hub.clone(), state.tasks.clone(), state.metrics.clone());
+        let deliverer = crate::webhooks::Deliverer {
+            store: store.clone(),
+            node: format!("node-{:016x}", rand::random::<u64>()),
+            allow_private: state.config.webhook_allow_private,
+            backoff: state.config.webhook_backoff,
+        };
+        let webhooks = tokio::spawn(deliverer.run(stop.clone()));
         let timeouts = Timeouts::from(&state.config.limits);
         let dispatcher = feed.map(|feed| tokio::spawn(hub.clone().run_dispatcher(feed, stop.clone())));
         // Built before `state` goes into the public router: nothing else may
@@ -206,6 +213,8 @@ impl Application {
         if let Some(dispatcher) = dispatcher {
             let _ = dispatcher.await;
         }
+        // A delivery in flight is cut: its event goes again, with its key, later.
+        webhooks.abort();
         if let Some(private) = private {
             let _ = tokio::time::timeout(DRAIN, private).await;
         }

@@ -30,6 +30,7 @@ pub mod send;
 pub mod state;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;
 
 pub use app::Application;
 pub use config::Config;

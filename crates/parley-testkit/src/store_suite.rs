@@ -129,6 +129,7 @@ macro_rules! __store_suite_checks {
             invites_listed_and_revoked,
             audit_log_pages,
             webhooks_and_bots,
+            outgoing_webhooks_leased,
             channels_create_with_owner,
             channels_member_count_join_leave,
             channels_members_ordered,

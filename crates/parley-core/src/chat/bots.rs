@@ -3,13 +3,15 @@
 //! it uses the same REST and WebSocket API as a person and gets the same
 //! delivery contract, in the channels it is a member of. An incoming
 //! webhook is a secret URL that posts into one channel as a bot of its own,
-//! made with it by the channel's owner or admins.
+//! made with it by the channel's owner or admins; an outgoing webhook
+//! POSTs each new message of a channel to a URL (delivered by the server's
+//! `webhooks` module).
 
 use super::admin::as_admin;
 use super::Chat;
 use crate::accounts::Admission;
 use crate::id::{ChannelId, WebhookId};
-use crate::model::{Channel, ChannelKind, Session, User, Webhook};
+use crate::model::{Channel, ChannelKind, OutgoingHook, Session, User, Webhook};
 use crate::{Error, Result};
 
 impl Chat {
@@ -116,5 +118,30 @@ impl Chat {
     /// The webhook whose secret has this hash.
     pub async fn hook_by_token(&self, token_hash: &str) -> Result<Option<Webhook>> {
         self.store.hook_by_token(token_hash).await
+    }
+
+    /// A new outgoing webhook of channel `hook.channel_id`, by `user`: it
+    /// delivers the messages after the channel's head as it is now.
+    pub async fn create_outgoing(&self, user: &User, hook: &mut OutgoingHook) -> Result<()> {
+        let channel = self.hooks_of(user, hook.channel_id).await?;
+        hook.delivery.delivered_seq = channel.last_seq;
+        self.store.create_outgoing(hook).await?;
+        let detail = format!(r#"{{"outgoing_webhook":"{}"}}"#, hook.id);
+        self.audit(user.id, "outgoing_webhook.create", None, Some(channel.id), detail).await
+    }
+
+    /// A channel's outgoing webhooks with their delivery state, the newest first.
+    pub async fn outgoing_of(&self, user: &User, channel: ChannelId) -> Result<Vec<OutgoingHook>> {
+        self.hooks_of(user, channel).await?;
+        self.store.outgoing_of(channel).await
+    }
+
+    pub async fn revoke_outgoing(&self, user: &User, id: WebhookId) -> Result<()> {
+        let not_found = || Error::not_found("webhook not found");
+        let hook = self.store.outgoing(id).await?.ok_or_else(not_found)?;
+        self.hooks_of(user, hook.channel_id).await.map_err(|_| not_found())?;
+        self.store.delete_outgoing(id).await?;
+        let detail = format!(r#"{{"outgoing_webhook":"{id}"}}"#);
+        self.audit(user.id, "outgoing_webhook.revoke", None, Some(hook.channel_id), detail).await
     }
 }

@@ -106,6 +106,10 @@ layered! {
         /// needs no invite.
         #[arg(long, env = "PARLEY_REGISTRATION", value_enum)]
         pub registration: Option<RegistrationSetting>,
+        /// Let outgoing webhooks reach private and loopback addresses (off: a
+        /// webhook cannot probe the server's own network).
+        #[arg(long, env = "PARLEY_WEBHOOK_ALLOW_PRIVATE")]
+        pub webhook_allow_private: bool,
         /// A rate limit's budget, `CLASS=COUNT/WINDOW` (`channels=20/10m`;
         /// window in ms, s, m or h), or `CLASS=0` for none; `all` is every
         /// class but messages. Repeat, or separate with commas; later wins. The

@@ -234,6 +234,10 @@ pub struct Config {
     /// Who may sign up; the first account of a fresh server always may,
     /// unless it is `Closed`.
     pub registration: Registration,
+    /// Outgoing webhooks may reach private and loopback addresses.
+    pub webhook_allow_private: bool,
+    /// An outgoing webhook's first retry waits this long; each next one twice the last.
+    pub webhook_backoff: Duration,
     /// Budgets other than the defaults of [`crate::rate::TABLE`], in order.
     pub rate_limits: Vec<RateLimitSetting>,
     pub limits: Limits,
@@ -260,6 +264,8 @@ impl Default for Config {
             metrics_token: None,
             send_rate: 10,
             registration: Registration::Invite,
+            webhook_allow_private: false,
+            webhook_backoff: Duration::from_secs(1),
             rate_limits: Vec::new(),
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
@@ -326,6 +332,8 @@ impl Config {
             metrics_token: set.metrics_token,
             send_rate: set.send_rate.unwrap_or(defaults.send_rate),
             registration: set.registration.map_or(defaults.registration, Registration::from),
+            webhook_allow_private: set.webhook_allow_private,
+            webhook_backoff: defaults.webhook_backoff,
             rate_limits: set.rate_limits,
             limits: Limits::load(set.limits)?,
             trusted_proxies: set.trusted_proxies,

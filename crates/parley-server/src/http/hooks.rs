@@ -1,6 +1,7 @@
-//! Incoming webhooks: made and revoked by a channel's owner or admins, and
-//! `POST /hooks/{secret}`, which posts into the channel as the webhook's bot
-//! within the bot's send rate, exactly once per `Idempotency-Key`.
+//! Webhooks, made and revoked by a channel's owner or admins: incoming
+//! ones, whose `POST /hooks/{secret}` posts into the channel as the
+//! webhook's bot within the bot's send rate, exactly once per
+//! `Idempotency-Key`; and outgoing ones, delivered by [`crate::webhooks`].
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -9,7 +10,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use parley_core::chat::{Posted, Submitted};
 use parley_core::id::WebhookId;
-use parley_core::model::Webhook;
+use parley_core::model::{Delivery, OutgoingHook, Webhook};
 use parley_core::parse::{ChannelName, Username};
 use parley_core::time::Timestamp;
 use parley_core::writer::Answer;
@@ -24,10 +25,15 @@ use crate::auth::{token_hash, Auth};
 use crate::rate::Class;
 use crate::send::{self, NewMessage};
 use crate::state::AppState;
+use crate::webhooks;
 
 /// Under `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/channels/{id}/webhooks", get(list).post(create)).route("/webhooks/{id}", delete(revoke))
+    Router::new()
+        .route("/channels/{id}/webhooks", get(list).post(create))
+        .route("/webhooks/{id}", delete(revoke))
+        .route("/channels/{id}/outgoing-webhooks", get(list_outgoing).post(create_outgoing))
+        .route("/outgoing-webhooks/{id}", delete(revoke_outgoing))
 }
 
 /// At the root: the URL a webhook's user is given.
@@ -80,6 +86,50 @@ async fn list(
 async fn revoke(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id: WebhookId = id.parse().map_err(|_| Error::not_found("webhook not found"))?;
     state.chat.revoke_hook(&authed.user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Each new message of the channel POSTed to `url`, signed with the
+/// secret answered here (once).
+async fn create_outgoing(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<wire::CreateOutgoingRequest>,
+) -> ApiResult<(StatusCode, Json<wire::OutgoingCreatedResponse>)> {
+    let channel = channel_id(&id)?;
+    let url = webhooks::parse_url(&body.url)?;
+    webhooks::checked_address(&url, state.config.webhook_allow_private).await?;
+    let (secret, _) = Auth::new_hook_secret();
+    let mut hook = OutgoingHook {
+        id: WebhookId::generate(),
+        channel_id: channel,
+        url: url.to_string(),
+        secret: secret.clone(),
+        created_by: authed.user.id,
+        created_at: Timestamp::now(),
+        delivery: Delivery::default(),
+    };
+    state.chat.create_outgoing(&authed.user, &mut hook).await?;
+    Ok((StatusCode::CREATED, Json(wire::OutgoingCreatedResponse { webhook: (&hook).into(), secret })))
+}
+
+async fn list_outgoing(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<wire::OutgoingWebhooksResponse>> {
+    let hooks = state.chat.outgoing_of(&authed.user, channel_id(&id)?).await?;
+    Ok(Json(wire::OutgoingWebhooksResponse { webhooks: hooks.iter().map(Into::into).collect() }))
+}
+
+async fn revoke_outgoing(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: WebhookId = id.parse().map_err(|_| Error::not_found("webhook not found"))?;
+    state.chat.revoke_outgoing(&authed.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -12,4 +12,5 @@ mod moderation;
 mod openapi;
 mod ops;
 mod origin;
+mod outgoing;
 mod rate_limits;

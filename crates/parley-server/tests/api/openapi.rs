@@ -40,6 +40,9 @@ const ROUTED: &[(&str, &str)] = &[
     ("post", "/api/v1/channels/{id}/webhooks"),
     ("delete", "/api/v1/webhooks/{id}"),
     ("post", "/hooks/{secret}"),
+    ("get", "/api/v1/channels/{id}/outgoing-webhooks"),
+    ("post", "/api/v1/channels/{id}/outgoing-webhooks"),
+    ("delete", "/api/v1/outgoing-webhooks/{id}"),
     ("get", "/api/v1/channels/{id}/invites"),
     ("delete", "/api/v1/invites/{code}"),
     ("patch", "/api/v1/channels/{id}"),
@@ -633,6 +636,16 @@ async fn real_answers_match_the_documented_responses() {
     let op = (Method::DELETE, "/api/v1/webhooks/{id}");
     let hook_id = made["webhook"]["id"].as_str().unwrap();
     expect(&app, &doc, op.clone(), &format!("/api/v1/webhooks/{hook_id}"), a, None, StatusCode::NO_CONTENT).await;
+
+    let op = (post.clone(), "/api/v1/channels/{id}/outgoing-webhooks");
+    let outgoing = format!("{general_path}/outgoing-webhooks");
+    let refused = json!({"url": "http://127.0.0.1:9/hook"});
+    expect(&app, &doc, op.clone(), &outgoing, a, Some(refused), StatusCode::BAD_REQUEST).await;
+    let op = (get.clone(), "/api/v1/channels/{id}/outgoing-webhooks");
+    expect(&app, &doc, op.clone(), &outgoing, a, None, StatusCode::OK).await;
+    let op = (Method::DELETE, "/api/v1/outgoing-webhooks/{id}");
+    expect(&app, &doc, op.clone(), &format!("/api/v1/outgoing-webhooks/{SOME_ID}"), a, None, StatusCode::NOT_FOUND)
+        .await;
 
     // Invites.
     let op = (post.clone(), "/api/v1/channels/{id}/invites");

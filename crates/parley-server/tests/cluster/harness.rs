@@ -80,6 +80,8 @@ impl Cluster {
             role,
             "--metrics-listen",
             "127.0.0.1:0",
+            // The tests' webhook receivers listen on loopback.
+            "--webhook-allow-private",
         ];
         ParleyProcess::start(Path::new(BINARY), self.dir.path(), &args)
     }

@@ -11,3 +11,4 @@ mod names;
 mod order;
 mod outages;
 mod presence;
+mod webhooks;

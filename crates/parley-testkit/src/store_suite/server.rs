@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use parley_core::accounts::{self, Admission, Registration};
 use parley_core::id::{UserId, WebhookId};
-use parley_core::model::{AuditEntry, ChannelKind, Invite, PasswordReset, ServerRole, Session, User, Webhook};
+use parley_core::model::{
+    AuditEntry, ChannelKind, Delivery, Invite, OutgoingHook, PasswordReset, ServerRole, Session, User, Webhook,
+};
 use parley_core::parse::Username;
 use parley_core::ports::Store;
 use parley_core::time::Timestamp;
@@ -298,4 +300,60 @@ pub async fn webhooks_and_bots(store: Arc<dyn Store>) {
     h.store.delete_hook(older.id).await.must("delete_hook");
     assert_eq!(h.store.hook_by_token(&h.name("older")).await.must("hook_by_token"), None, "gone");
     assert_eq!(h.store.hooks(channel.id).await.must("hooks"), vec![newer]);
+}
+
+/// An outgoing webhook is due once its channel has an event past what it
+/// delivered, and not while a retry waits; one node at a time holds it,
+/// until its lease runs out; its delivery state is kept as recorded.
+pub async fn outgoing_webhooks_leased(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let channel = h.channel(&alice, ChannelKind::Public, "deploys").await;
+    let now = Timestamp::now();
+    let hook = OutgoingHook {
+        id: WebhookId::generate(),
+        channel_id: channel.id,
+        url: "https://example.com/hook".to_owned(),
+        secret: h.name("secret"),
+        created_by: alice.id,
+        created_at: now,
+        delivery: Delivery { delivered_seq: channel.last_seq, ..Delivery::default() },
+    };
+    h.store.create_outgoing(&hook).await.must("create_outgoing");
+    assert_eq!(h.store.outgoing(hook.id).await.must("outgoing"), Some(hook.clone()));
+    let (a, b) = (h.name("node-a"), h.name("node-b"));
+    let mine = |hooks: Vec<OutgoingHook>| hooks.into_iter().filter(|x| x.id == hook.id).collect::<Vec<_>>();
+    let lease = |node: String, at: Timestamp| {
+        let store = h.store.clone();
+        async move { store.lease_due(&node, at, at.plus_seconds(120), 1000).await.must("lease_due") }
+    };
+    assert!(mine(lease(a.clone(), now).await).is_empty(), "nothing to deliver yet");
+
+    h.posted(channel.id, alice.id, "m1", "deployed").await;
+    assert_eq!(mine(lease(a.clone(), now).await).len(), 1, "due, and node a takes it");
+    assert!(mine(lease(b.clone(), now).await).is_empty(), "while a holds it, b does not");
+    assert_eq!(mine(lease(a.clone(), now).await).len(), 1, "a renews its own");
+    let later = now.plus_seconds(121);
+    assert_eq!(mine(lease(b.clone(), later).await).len(), 1, "a's lease ran out: b takes it");
+
+    let waiting = Delivery {
+        delivered_seq: channel.last_seq,
+        failing_since: Some(later),
+        last_error: Some("the receiver answered 503".to_owned()),
+        attempts: 2,
+        next_attempt_at: Some(later.plus_seconds(60)),
+    };
+    let until = later.plus_seconds(120);
+    assert!(!h.store.record_delivery(hook.id, &a, until, &waiting).await.must("record"), "a lost it to b");
+    assert_eq!(h.store.outgoing(hook.id).await.must("outgoing").map(|x| x.delivery), Some(hook.delivery.clone()));
+    assert!(h.store.record_delivery(hook.id, &b, until, &waiting).await.must("record_delivery"));
+    assert_eq!(h.store.outgoing(hook.id).await.must("outgoing").map(|x| x.delivery), Some(waiting.clone()));
+    assert!(mine(lease(b.clone(), later.plus_seconds(30)).await).is_empty(), "a retry waits");
+    assert_eq!(mine(lease(b.clone(), later.plus_seconds(61)).await).len(), 1, "then it is due");
+    let done = Delivery { delivered_seq: channel.last_seq + 1, ..Delivery::default() };
+    assert!(h.store.record_delivery(hook.id, &b, until, &done).await.must("record_delivery"));
+    assert!(mine(lease(b.clone(), later.plus_seconds(62)).await).is_empty(), "all delivered");
+    assert_eq!(h.store.outgoing_of(channel.id).await.must("outgoing_of").len(), 1);
+    h.store.delete_outgoing(hook.id).await.must("delete_outgoing");
+    assert_eq!(h.store.outgoing(hook.id).await.must("outgoing"), None);
 }
