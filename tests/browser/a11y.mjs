@@ -60,6 +60,7 @@ export async function accessibility({ step, newcomer, server, browser, problems 
       ["new message", () => kim.getByRole("button", { name: "New message" }).click()],
       ["quick switcher", () => kim.keyboard.press("Control+k")],
       ["leave", () => kim.getByRole("button", { name: "Leave" }).click()],
+      ["channel settings", () => kim.getByRole("button", { name: "Channel settings" }).click()],
       ["account", () => kim.getByRole("button", { name: /^Account/ }).click()],
     ];
     for (const [name, openIt] of dialogs) {

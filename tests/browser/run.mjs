@@ -4,7 +4,8 @@
 // target/screenshots; `SCREENSHOTS=docs/screenshots` refreshes the README's).
 // Usage: node run.mjs <path to parley binary>
 // `ONLY=outage,places` runs only those suites (each registers its own people;
-// `admin` starts servers of its own, invite-only and closed).
+// `admin` starts servers of its own, invite-only and closed; `moderation` one
+// whose first account is its admin).
 
 import { mkdirSync } from "node:fs";
 import { accessibility } from "./a11y.mjs";
@@ -13,6 +14,7 @@ import { firstDay } from "./basics.mjs";
 import { attention } from "./attention.mjs";
 import { conversations } from "./conversations.mjs";
 import { launch, person, register, Relay, Server } from "./lib.mjs";
+import { moderation } from "./moderation.mjs";
 import { offlineSpell, openedOffline, silentDrop } from "./outage.mjs";
 import { places } from "./places.mjs";
 import { polish } from "./polish.mjs";
@@ -90,6 +92,7 @@ try {
   if (wanted("conversations")) await conversations(t);
   if (wanted("attention")) await attention(t);
   if (wanted("admin")) await community(t);
+  if (wanted("moderation")) await moderation(t);
   if (wanted("a11y")) await accessibility(t);
 } catch (error) {
   failed = true;

@@ -1,6 +1,6 @@
 // My account: a new password (the current one asked first; my other devices
-// are signed out by it), and the devices signed in as me, each of which I
-// can sign out from here.
+// are signed out by it), the devices signed in as me, each of which I can
+// sign out from here, and the people I block, each of whom I can unblock.
 
 import { api } from "./api.js";
 import { explain, sentence } from "./auth.js";
@@ -19,7 +19,8 @@ export function open(store) {
         el("span", { class: "grow" }, el("strong", { dir: "auto" }, displayName(me)), el("small", {}, ` @${me.username}`)),
         me.role === "admin" ? el("span", { class: "tag admin" }, "Server admin") : null),
       password(me, () => devices.load()),
-      devices.node);
+      devices.node,
+      blocks(store));
   });
 }
 
@@ -135,6 +136,53 @@ function sessions() {
       el("p", { class: "hint" }, "Signing out a device ends its session there at once."),
       list, status, error, el("div", { class: "buttons" }, everywhere)),
   };
+}
+
+/** Whom I block, the latest first, each with Unblock. */
+function blocks(store) {
+  const list = el("ul", { class: "list pick blocks", "aria-labelledby": "blocks-heading" }, el("li", { class: "empty" }, "Loading…"));
+  const error = el("p", { class: "error", role: "alert" });
+  const status = el("p", { class: "hint", role: "status" });
+
+  async function load() {
+    try {
+      const { users } = await api("GET", "/me/blocks");
+      store.setBlocks(users);
+      store.changed();
+      list.replaceChildren(...users.map(row));
+      if (!users.length) list.append(el("li", { class: "empty" }, "You block nobody."));
+    } catch (failure) {
+      error.textContent = sentence(failure.message);
+    }
+  }
+
+  function row(user) {
+    const unblock = el("button", {
+      type: "button", "aria-label": `Unblock ${user.username}`,
+      onclick: async () => {
+        unblock.disabled = true;
+        error.textContent = "";
+        try {
+          await api("DELETE", `/me/blocks/${user.id}`);
+          store.setBlocked(user, false);
+          await load();
+          status.textContent = `You unblocked ${user.username}.`;
+          (list.querySelector("button") ?? list.closest("dialog")?.querySelector("header button"))?.focus();
+        } catch (failure) {
+          error.textContent = sentence(failure.message);
+          unblock.disabled = false;
+        }
+      },
+    }, "Unblock");
+    return el("li", {}, avatar(user, user.id),
+      el("span", { class: "grow" }, el("strong", { dir: "auto" }, displayName(user)), el("small", {}, `@${user.username}`)), unblock);
+  }
+
+  load();
+  return el("section", { "aria-labelledby": "blocks-heading" },
+    el("h3", { id: "blocks-heading" }, "Blocked people"),
+    el("p", { class: "hint" }, "Their messages are collapsed for you, and they cannot message you directly. Block someone from their name in a member list."),
+    list, status, error);
 }
 
 /** A User-Agent as a person names their device: "Firefox on Windows", "Safari on iPhone". */

@@ -82,9 +82,13 @@ export function change(method, path, body) {
   return api(method, `${path}${path.includes("?") ? "&" : "?"}client_msg_id=${key}`);
 }
 
-/** The message's toolbar: shown on hover or focus (desktop), or when held (phone). */
-export function toolbar({ mine, moderator, pinned, onReact, onReply, onEdit, onDelete, onPin, onCopy }) {
+/**
+ * The message's toolbar: shown on hover or focus (desktop), or when held
+ * (phone). In a read-only (archived) channel, only its link.
+ */
+export function toolbar({ mine, moderator, pinned, readOnly = false, onReact, onReply, onEdit, onDelete, onPin, onCopy }) {
   const button = (label, name, onclick) => el("button", { type: "button", class: "ghost", "aria-label": label, title: label, onclick }, icon(name));
+  if (readOnly) return el("div", { class: "msg-tools", role: "toolbar", "aria-label": "Message actions" }, button("Copy link", "link", onCopy));
   return el("div", { class: "msg-tools", role: "toolbar", "aria-label": "Message actions" },
     button("Add a reaction", "smile", onReact),
     button("Reply in thread", "reply", onReply),

@@ -1,20 +1,24 @@
 // The admin screen, for the server's admins: people (roles, deactivation,
-// password reset links), join links (sign-up on an invite-only server), and
-// the audit log of what admins did, newest first, by name. Three tabs of one
-// dialog, each loaded when first shown.
+// password reset links), channels (deleting one, its name typed to confirm),
+// join links (sign-up on an invite-only server), and the audit log of what
+// admins and moderators did, newest first, by name. Tabs of one dialog,
+// each loaded when first shown.
 
 import { api } from "./api.js";
 import { sentence } from "./auth.js";
 import { copy, EXPIRY, USES } from "./dialogs.js";
-import { avatar, el, modal } from "./dom.js";
-import { dateTime, displayName, fullTime, time } from "./format.js";
+import { avatar, el, icon, modal } from "./dom.js";
+import { channelIcon, dateTime, displayName, fullTime, time } from "./format.js";
+import { deleteChannel } from "./moderation.js";
 
 const PEOPLE = 50; // people listed at once; a search finds the others
 const ENTRIES = 50; // audit entries per page
+const CHANNELS = 100; // directory channels listed at once; a search finds the others
 
 export function open(store) {
   return modal("Admin", () => {
-    const tabs = [["people", "People", () => people(store)], ["links", "Join links", () => joinLinks(store)], ["audit", "Audit log", () => audit(store)]];
+    const tabs = [["people", "People", () => people(store)], ["channels", "Channels", () => channels(store)],
+      ["links", "Join links", () => joinLinks(store)], ["audit", "Audit log", () => audit(store)]];
     const tablist = el("div", { class: "tabs", role: "tablist", "aria-label": "Admin" });
     const panels = el("div", { class: "panels" });
     const buttons = tabs.map(([key, label, build], index) => {
@@ -62,11 +66,11 @@ function userOf(store, id) {
   return known.get(id);
 }
 
-const channels = new Map(); // id → Promise<channel | null>: a private one I am not in stays unnamed
+const channelsSeen = new Map(); // id → Promise<channel | null>: a private one I am not in stays unnamed
 function channelOf(id) {
   if (!id) return Promise.resolve(null);
-  if (!channels.has(id)) channels.set(id, api("GET", `/channels/${encodeURIComponent(id)}`).then(({ channel }) => channel, () => null));
-  return channels.get(id);
+  if (!channelsSeen.has(id)) channelsSeen.set(id, api("GET", `/channels/${encodeURIComponent(id)}`).then(({ channel }) => channel, () => null));
+  return channelsSeen.get(id);
 }
 
 const tag = (text, kind = "") => el("span", { class: `tag ${kind}` }, text);
@@ -180,6 +184,68 @@ async function resetLink(user, button, error) {
   button.focus();
 }
 
+/**
+ * Channels a server admin can delete: the public directory's, and the
+ * private or archived ones I am in (the server lists no others). Deleting
+ * asks for the channel's name, typed.
+ */
+function channels(store) {
+  const query = el("input", { type: "search", "aria-label": "Search channels", placeholder: "Search by name", autocomplete: "off" });
+  const status = el("p", { class: "hint", role: "status" });
+  const list = el("ul", { class: "list admin-list", "aria-label": "Channels" }, el("li", { class: "empty" }, "Loading…"));
+  const error = el("p", { class: "error", role: "alert" });
+  const done = el("p", { class: "hint done", role: "status" });
+  let asked = 0;
+  let timer = null;
+
+  async function load() {
+    const ticket = ++asked;
+    const q = query.value.trim();
+    try {
+      const { channels: directory } = await api("GET", `/channels/public?limit=${CHANNELS}${q ? `&q=${encodeURIComponent(q)}` : ""}`);
+      if (ticket !== asked) return;
+      const found = new Map(directory.map((c) => [c.id, c]));
+      for (const c of store.channels.values()) {
+        if (c.kind !== "direct" && !found.has(c.id) && c.name.toLowerCase().includes(q.toLowerCase())) found.set(c.id, c);
+      }
+      const all = [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
+      error.textContent = "";
+      list.replaceChildren(...all.map(row));
+      if (!all.length) list.append(el("li", { class: "empty" }, q ? "No channel by that name." : "No channels yet."));
+      status.textContent = directory.length === CHANNELS ? `The first ${CHANNELS} public channels are shown: search to find others.`
+        : `${all.length} ${all.length === 1 ? "channel" : "channels"}`;
+    } catch (failure) {
+      if (ticket === asked) error.textContent = sentence(failure.message);
+    }
+  }
+
+  function row(channel) {
+    const remove = el("button", {
+      type: "button", "aria-label": `Delete ${channel.name}`,
+      onclick: async () => {
+        if (!(await deleteChannel(channel))) return remove.focus();
+        done.textContent = `#${channel.name} was deleted.`;
+        await load();
+        (list.querySelector("button") ?? query).focus();
+      },
+    }, "Delete…");
+    return el("li", {}, el("span", { "aria-hidden": "true" }, icon(channelIcon(channel))),
+      el("span", { class: "grow" }, el("span", {}, el("strong", { dir: "auto" }, channel.name)),
+        el("span", { class: "tags" }, tag(channel.kind === "private" ? "Private" : "Public"), channel.archived ? tag("Archived", "off") : null,
+          tag(`${channel.member_count} ${channel.member_count === 1 ? "member" : "members"}`))),
+      el("span", { class: "actions" }, remove));
+  }
+
+  query.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(load, 200);
+  });
+  load();
+  return el("div", { class: "stack" },
+    el("p", { class: "hint" }, "Public channels, and those you are in. Deleting one takes every message in it, for everyone."),
+    query, status, done, list, error);
+}
+
 function joinLinks(store) {
   const select = (id, label, options, chosen) => el("div", {}, el("label", { for: id }, label),
     el("select", { id }, options.map(([text, value]) => el("option", { value: value ?? "", selected: value === chosen }, text))));
@@ -268,6 +334,7 @@ async function describe(store, entry) {
   const by = who(actor, entry.actor_id);
   const to = who(target, entry.user_id);
   const detail = entry.detail ?? {};
+  const where = channel ? el("strong", { dir: "auto" }, `#${channel.name}`) : "a channel";
   switch (entry.action) {
     case "user.role": return [by, " made ", to, detail.role === "admin" ? " an admin" : " a member"];
     case "user.deactivate": return [by, " deactivated ", to];
@@ -277,7 +344,14 @@ async function describe(store, entry) {
     case "user.password_reset": return ["parley admin set a new password for ", to];
     case "join_link.create": return [by, " made a join link"];
     case "join_link.revoke": return [by, " revoked a join link"];
-    case "invite.revoke": return [by, " revoked an invite to ", channel ? el("strong", { dir: "auto" }, `#${channel.name}`) : "a channel"];
+    case "invite.revoke": return [by, " revoked an invite to ", where];
+    case "channel.rename": return [by, " renamed a channel to ", el("strong", { dir: "auto" }, `#${detail.name ?? "?"}`)];
+    case "channel.archive": return [by, " archived ", where];
+    case "channel.unarchive": return [by, " unarchived ", where];
+    case "channel.delete": return [by, " deleted a channel"];
+    case "member.remove": return [by, " removed ", to, " from ", where];
+    case "member.ban": return [by, " banned ", to, " from ", where];
+    case "member.unban": return [by, " unbanned ", to, " from ", where];
     default: return [by, ` ${entry.action}`, entry.user_id ? [" (", to, ")"] : ""];
   }
 }

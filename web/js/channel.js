@@ -1,15 +1,20 @@
 // One open conversation: its header, the log (history paged in on scroll up,
 // live events, my messages still on their way with their state, a "New
-// messages" line where my unread starts), who is typing, the member list and
-// the composer. What was on screen while the window had focus is read; the
-// rest stays unread, with a button down to it.
+// messages" line where my unread starts, a line for each change to the
+// channel, messages of people I block collapsed), who is typing, the member
+// list and the composer — or, in an archived channel, a read-only notice.
+// What was on screen while the window had focus is read; the rest stays
+// unread, with a button down to it.
 
 import { change, confirmDelete, pickEmoji, toolbar } from "./actions.js";
 import { api } from "./api.js";
+import { sentence } from "./auth.js";
 import { completeMentions } from "./complete.js";
-import { avatar, dot, el, icon, reconcile } from "./dom.js";
+import { avatar, el, icon, reconcile } from "./dom.js";
 import { channelIcon, channelTitle, dayKey, dayLabel, displayName, fullTime, plural, time } from "./format.js";
 import { rendered } from "./markdown.js";
+import { mayModerate, MembersPanel, roleIn } from "./members.js";
+import { setArchived } from "./moderation.js";
 
 /** Past this many members, only a channel's owner and admins may say @channel or @here (as the server rules). */
 const BROADCAST_MEMBERS = 50;
@@ -33,8 +38,7 @@ export class ChannelView {
     this.nodes = new Map(); // seq or client_msg_id → {node, key}
     this.loadingOlder = false;
     this.loadError = "";
-    this.membersAt = -1; // the last seq the member list reflects
-    this.members = null;
+    this.unhidden = new Set(); // seqs of messages of people I block that I chose to show
     // Where my unread began when I opened it: the "New messages" line stays there.
     this.unreadAtOpen = this.channel.unread_count ?? 0;
     this.unreadAfter = this.unreadAtOpen > 0 ? this.channel.last_read_seq ?? 0 : null;
@@ -74,7 +78,13 @@ export class ChannelView {
     this.divider = el("div", { class: "new-line", role: "separator", "aria-label": "New messages" }, el("span", {}, "New messages"));
     this.jumpUp = el("button", { class: "jump up", hidden: true, onclick: () => this.showFirstUnread(true) });
     this.jumpDown = el("button", { class: "jump down", hidden: true, onclick: () => this.toBottom() });
-    this.membersNode = el("aside", { class: "members", "aria-label": "Members", hidden: true });
+    this.membersPanel = new MembersPanel({ store: this.store, actions: this.actions, channelId: this.channelId });
+    this.membersNode = this.membersPanel.node;
+    this.settingsButton = direct ? null : tool("settings", "Channel settings", () => this.actions.settings(this.channelId), { "aria-haspopup": "dialog" });
+    this.inviteButton = direct ? null : tool("invite", "Invite", () => this.actions.invite(this.channelId));
+    this.unarchiveButton = el("button", { type: "button", onclick: () => this.unarchive() }, "Unarchive");
+    this.readOnly = el("div", { class: "read-only", role: "status", hidden: true },
+      icon("archive"), el("span", { class: "grow" }, "This channel is archived: it is read-only."), this.unarchiveButton);
     this.threadNode = el("aside", { class: "thread", "aria-label": "Thread", hidden: true });
     this.threadNode.addEventListener("keydown", (e) => {
       if (e.key === "Escape") this.closeThread();
@@ -113,15 +123,15 @@ export class ChannelView {
         el("div", { class: "heading" }, this.title, this.topic),
         el("div", { class: "tools" }, this.favourite, this.memberButton,
           tool("bell", "Notifications", () => this.actions.preferences(this.channelId)),
-          direct ? null : tool("invite", "Invite", () => this.actions.invite(this.channelId)),
+          this.inviteButton, this.settingsButton,
           direct ? null : tool("leave", "Leave", () => this.actions.leave(this.channelId)))),
       el("div", { class: "conversation" },
         el("div", { class: "timeline" },
           el("div", { class: "log-wrap" }, this.logNode, this.jumpUp, this.jumpDown),
           this.typingNode,
-          el("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); this.submit(); } },
+          this.composer = el("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); this.submit(); } },
             this.input, this.completions, this.limit, el("button", { class: "primary", type: "submit", "aria-label": "Send" }, "Send")),
-          this.composeError, this.changeError),
+          this.readOnly, this.composeError, this.changeError),
         this.membersNode, this.threadNode));
     // A narrower log (the member list opened, a rotated phone) rewraps its
     // lines: whoever was reading the newest message still is.
@@ -257,22 +267,27 @@ export class ChannelView {
     this.render();
   }
 
-  /** Fetches the member list when shown and a join or leave happened since. */
-  async refreshMembers() {
-    const last = this.channel?.last_seq ?? 0;
-    if (this.membersNode.hidden || this.membersAt === last || this.fetchingMembers) return;
-    this.fetchingMembers = true;
+  get members() {
+    return this.membersPanel.members;
+  }
+
+  /** Whether I may change the channel itself: its owner or an admin, or a server admin. */
+  mayModerate() {
+    return mayModerate(this.store, this.channel, this.members);
+  }
+
+  async unarchive() {
+    this.changeError.textContent = "";
     try {
-      const { members } = await api("GET", `/channels/${this.channelId}/members`);
-      for (const member of members) this.store.users.set(member.user.id, member.user);
-      this.members = members;
-      this.membersAt = last;
-    } catch {
-      // Shown as it was; tried again on the next change.
-    } finally {
-      this.fetchingMembers = false;
+      if (await setArchived(this.channel, false)) {
+        this.store.changed();
+        this.render();
+        return this.input.focus();
+      }
+    } catch (error) {
+      this.changeError.textContent = sentence(error.message);
     }
-    this.store.changed();
+    this.unarchiveButton.focus();
   }
 
   render() {
@@ -287,7 +302,20 @@ export class ChannelView {
         this.loadLatest();
       }
     }
-    this.title.replaceChildren(el("span", { class: "prefix" }, icon(channelIcon(channel))), el("bdi", {}, channelTitle(channel, me)));
+    const archived = Boolean(channel.archived);
+    this.title.replaceChildren(...[el("span", { class: "prefix" }, icon(channelIcon(channel))), el("bdi", {}, channelTitle(channel, me)),
+      archived ? el("span", { class: "tag" }, "Archived") : null].filter(Boolean));
+    this.input.placeholder = `Message ${channel.kind === "public" ? "#" : ""}${channelTitle(channel, me)}`;
+    // Archived: read-only, the notice in the composer's place (my draft kept for later).
+    if (this.composer.hidden !== archived) {
+      const typing = this.composer.contains(document.activeElement);
+      this.composer.hidden = archived;
+      this.readOnly.hidden = !archived;
+      if (typing) this.logNode.focus();
+    }
+    this.unarchiveButton.hidden = !this.mayModerate();
+    if (this.inviteButton) this.inviteButton.hidden = archived;
+    if (this.settingsButton) this.settingsButton.hidden = !this.mayModerate();
     this.topic.textContent = channel.topic ?? "";
     this.topic.hidden = !channel.topic;
     this.memberCount.textContent = String(channel.member_count ?? (channel.members ?? []).length);
@@ -295,8 +323,8 @@ export class ChannelView {
     this.favourite.setAttribute("aria-pressed", String(this.actions.isFavourite(this.channelId)));
     this.renderLog();
     this.renderTyping();
-    this.refreshMembers();
-    this.renderMembers();
+    this.membersPanel.refresh();
+    this.membersPanel.render();
     this.renderThread();
     this.markRead();
     this.renderJumps();
@@ -309,8 +337,10 @@ export class ChannelView {
 
     const nodes = [this.top];
     const top = this.loadError ? "error" : this.loadingOlder ? "older" : log.first === 1 ? "beginning" : log.loaded ? "" : "loading";
-    if (this.topShows !== top + this.loadError) {
-      this.topShows = top + this.loadError;
+    // Built again when it changes, a rename included.
+    const shows = JSON.stringify([top, this.loadError, top === "beginning" ? channelTitle(this.channel, this.store.user) : ""]);
+    if (this.topShows !== shows) {
+      this.topShows = shows;
       const say = { older: "Loading older messages…", beginning: beginning(this.channel, this.store.user), loading: "Loading…" }[top];
       this.top.replaceChildren(...(say ? [say] : []), ...(this.loadError ? [el("p", { class: "error" }, this.loadError),
         el("button", { onclick: () => { this.loadError = ""; return this.log.loaded ? this.loadOlder() : this.loadLatest(); } }, "Retry")] : []));
@@ -412,24 +442,37 @@ export class ChannelView {
       return this.cached(event.seq, displayName(who), () => el("div", { class: "note", "data-seq": event.seq },
         el("strong", { dir: "auto" }, displayName(who)), what, " ", stamp(new Date(event.created_at))));
     }
+    const said = changeLine(event, (id) => displayName(this.store.users.get(id)));
+    if (said) {
+      return this.cached(event.seq, JSON.stringify(said), () => el("div", { class: "note", "data-seq": event.seq },
+        ...said.map((part) => (typeof part === "string" ? part : el(part.tag, { dir: "auto" }, part.text))), " ", stamp(new Date(event.created_at))));
+    }
     if (event.type !== "message") return this.cached(event.seq, "", () => el("div", { hidden: true, "data-seq": event.seq }));
+    // Someone I block: collapsed, unless I chose to show this one.
+    const blocked = !mine && !event.deleted && this.store.blocked.has(event.sender_id);
+    if (blocked && !this.unhidden.has(event.seq)) return this.cached(event.seq, "collapsed", () => collapsed(event.seq, () => this.showBlocked(event.seq, true)));
+    const archived = Boolean(this.channel.archived);
     const editing = this.editing === event.seq;
     // Built again when a reactor's name arrives.
     const named = this.names((event.reactions ?? []).flatMap((r) => r.users ?? [])).length;
     const mentions = this.mentionsIn(event);
-    const key = JSON.stringify([grouped, displayName(sender), event.changed_seq ?? 0, editing, this.moderator(), named, mentions.names.size]);
+    const key = JSON.stringify([grouped && !blocked, displayName(sender), event.changed_seq ?? 0, editing, this.moderator(), named, mentions.names.size, archived, blocked]);
     return this.cached(event.seq, key, () => {
       const node = message({
-        seq: event.seq, sender, senderId: event.sender_id, body: event.body ?? "", at: new Date(event.created_at), grouped, mine,
+        seq: event.seq, sender, senderId: event.sender_id, body: event.body ?? "", at: new Date(event.created_at), grouped: grouped && !blocked, mine,
         mentions, forMe: this.channel.kind !== "direct" && !mine && (mentions.channel || mentions.here || mentions.me),
         link: this.actions.link(this.channelId, event.seq), open: (e) => this.openLink(e, event.seq),
-        changed: event, toggle: (emoji, me) => this.react(event.seq, emoji, !me), openThread: (root = event.seq) => this.openThread(root),
+        changed: event, toggle: archived ? null : (emoji, me) => this.react(event.seq, emoji, !me), openThread: (root = event.seq) => this.openThread(root),
         names: (ids) => this.names(ids),
       });
+      if (blocked) {
+        node.querySelector(".content").append(el("p", { class: "blocked-note" }, "From someone you blocked. ",
+          el("button", { type: "button", class: "link", "data-hide": "", onclick: () => this.showBlocked(event.seq, false) }, "Hide it")));
+      }
       if (event.deleted) return node;
       if (editing) node.querySelector(".body").replaceWith(this.editor(event));
       node.querySelector(".content").prepend(toolbar({
-        mine, moderator: this.moderator(), pinned: event.pinned,
+        mine, moderator: this.moderator(), pinned: event.pinned, readOnly: archived,
         onReact: async () => {
           const emoji = await pickEmoji();
           if (emoji) this.react(event.seq, emoji, true);
@@ -451,6 +494,15 @@ export class ChannelView {
     });
   }
 
+  /** Shows (or collapses again) one message of someone I block; the keyboard stays on it. */
+  showBlocked(seq, show) {
+    if (show) this.unhidden.add(seq);
+    else this.unhidden.delete(seq);
+    this.render();
+    const node = this.logNode.querySelector(`[data-seq="${seq}"]`);
+    (show ? node?.querySelector("[data-hide]") : node?.querySelector("button"))?.focus();
+  }
+
   /** The names of those of `ids` this client knows ("You" for me), in order. */
   names(ids) {
     return ids.flatMap((id) => {
@@ -462,10 +514,7 @@ export class ChannelView {
 
   /** Whether I may delete anyone's message and unpin anything here: the channel's owner or an admin. */
   moderator() {
-    const me = this.store.user.id;
-    if (this.channel.kind === "direct") return false;
-    const role = this.members?.find((m) => m.user.id === me)?.role ?? this.channel.role;
-    return role ? role !== "member" : this.channel.created_by === me;
+    return this.channel.kind !== "direct" && roleIn(this.store, this.channel, this.members) !== "member";
   }
 
   /** A change to a message; a refusal is said under the composer. */
@@ -562,11 +611,13 @@ export class ChannelView {
     const root = held.find((e) => e.seq === thread.root);
     const replies = new Map(thread.replies.map((e) => [e.seq, e]));
     for (const event of held) if (event.reply_to_seq === thread.root) replies.set(event.seq, event);
-    const entry = (event) => message({
-      seq: event.seq, sender: this.store.users.get(event.sender_id), senderId: event.sender_id, body: event.body ?? "",
-      at: new Date(event.created_at), grouped: false, mine: event.sender_id === this.store.user.id, changed: event,
-      names: (ids) => this.names(ids), mentions: this.mentionsIn(event),
-    });
+    const entry = (event) => (this.store.blocked.has(event.sender_id) && !event.deleted && !this.unhidden.has(event.seq)
+      ? collapsed(event.seq, () => this.showBlocked(event.seq, true))
+      : message({
+        seq: event.seq, sender: this.store.users.get(event.sender_id), senderId: event.sender_id, body: event.body ?? "",
+        at: new Date(event.created_at), grouped: false, mine: event.sender_id === this.store.user.id, changed: event,
+        names: (ids) => this.names(ids), mentions: this.mentionsIn(event),
+      }));
     if (this.threadNode.dataset.root !== String(thread.root)) {
       // Built once per thread, so that a render does not take the composer's focus.
       this.threadNode.dataset.root = String(thread.root);
@@ -586,6 +637,7 @@ export class ChannelView {
         this.threadLog,
         el("form", { class: "composer", onsubmit: (e) => e.preventDefault() }, box, completions));
     }
+    this.threadNode.querySelector("form.composer").hidden = Boolean(this.channel.archived);
     const pending = [...this.store.outbox].filter(([, o]) => o.channel_id === this.channelId && o.reply_to_seq === thread.root);
     this.threadLog.replaceChildren(...[
       root ? entry(root) : el("p", { class: "hint" }, "The message this thread answers is further back in the channel."),
@@ -612,6 +664,8 @@ export class ChannelView {
         grouped: false, mine: true, state: entry.state, clientMsgId: id, offline, error: entry.error,
       });
       if (entry.state === "failed") {
+        // Why, as the server said it: refused in an archived channel, or in a DM with someone who blocks me.
+        if (entry.error) node.querySelector(".content").append(el("p", { class: "error send-error" }, `Not sent: ${sentence(entry.error)}`));
         node.querySelector(".content").append(el("div", { class: "actions" },
           el("button", { class: "link", onclick: () => this.connection.retry(id) }, "Retry"),
           el("button", { class: "link", onclick: () => this.connection.discard(id) }, "Discard")));
@@ -621,21 +675,9 @@ export class ChannelView {
   }
 
   renderTyping() {
-    const names = this.store.typingIn(this.channelId).map((id) => displayName(this.store.users.get(id)));
+    const names = this.store.typingIn(this.channelId).filter((id) => !this.store.blocked.has(id)).map((id) => displayName(this.store.users.get(id)));
     this.typingNode.textContent = names.length === 0 ? "" : names.length === 1 ? `${names[0]} is typing…`
       : names.length <= 3 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)} are typing…` : "Several people are typing…";
-  }
-
-  renderMembers() {
-    if (this.membersNode.hidden) return;
-    const channel = this.channel;
-    const members = this.members ?? (channel.members ?? []).map((user) => ({ user, role: "member" }));
-    const online = (m) => this.store.online.has(m.user.id) || m.user.id === this.store.user.id;
-    const sorted = [...members].sort((a, b) => online(b) - online(a) || displayName(a.user).localeCompare(displayName(b.user)));
-    this.membersNode.replaceChildren(el("h2", {}, `Members (${members.length})`),
-      el("ul", { class: "list" }, sorted.map((m) => el("li", { class: "member" }, avatar(m.user, m.user.id), dot(online(m)),
-        el("span", { class: "name", dir: "auto" }, displayName(m.user), m.user.deactivated ? el("small", { class: "hint" }, " (deactivated)") : null),
-        m.role !== "member" ? el("small", { class: "role" }, m.role) : null))));
   }
 
   /**
@@ -720,3 +762,29 @@ function aboutMessage({ reactions = [], reply_count: replies, reply_to_seq: repl
     replyTo && openThread ? el("button", { type: "button", class: "link replies", onclick: () => openThread(replyTo) }, "Replied in a thread") : null);
 }
 
+/**
+ * What a change to the channel says in its log, as parts of a line (a name
+ * or a channel's is `{tag, text}`), or null for an event that is no such change.
+ */
+export function changeLine(event, nameOf) {
+  const by = { tag: "strong", text: nameOf(event.sender_id) };
+  const who = { tag: "strong", text: nameOf(event.user_id) };
+  switch (event.type) {
+    case "channel_renamed": return [by, " renamed the channel to ", { tag: "strong", text: `#${event.name}` }, "."];
+    case "topic_changed": return event.topic ? [by, " set the topic: ", { tag: "q", text: event.topic }] : [by, " cleared the topic."];
+    case "channel_archived": return [by, " archived the channel: it is read-only."];
+    case "channel_unarchived": return [by, " unarchived the channel."];
+    case "member_removed": return [by, " removed ", who, "."];
+    case "member_banned": return [by, " banned ", who, "."];
+    case "member_unbanned": return [by, " unbanned ", who, "."];
+    case "channel_deleted": return [by, " deleted the channel."];
+    default: return null;
+  }
+}
+
+/** A message of someone I block, collapsed to one line with a way to show it. */
+function collapsed(seq, show) {
+  return el("div", { class: "msg collapsed", "data-seq": seq }, el("span", { class: "gutter" }),
+    el("p", { class: "content" }, "Message from someone you blocked — ",
+      el("button", { type: "button", class: "link", "aria-label": "Show message from someone you blocked", onclick: show }, "show")));
+}

@@ -15,10 +15,11 @@ const RELAY_EVERY = 1_100; // the server relays one typing frame a second per se
 const READ_EVERY = 300; // read markers to the server: at once, then at most one per channel this often
 
 export class Connection {
-  constructor(store, { onSignedOut, onLive }) {
+  constructor(store, { onSignedOut, onLive, onRemoved }) {
     this.store = store;
     this.onSignedOut = onSignedOut;
     this.onLive = onLive; // an event new to this client, as it happens
+    this.onRemoved = onRemoved; // a channel left my list: (channel, why), why null when I left it
     this.socket = null;
     this.attempt = 0;
     this.nextRef = 1;
@@ -203,10 +204,15 @@ export class Connection {
         store.upsertChannel(frame.channel);
         store.changed();
         break;
-      case "channel_removed":
+      case "channel_removed": {
+        // Its event came first: a removal, a ban or a delete says why.
+        const channel = store.channels.get(frame.channel_id);
+        const why = store.departed.get(frame.channel_id) ?? null;
         store.removeChannel(frame.channel_id);
         store.changed();
+        if (channel) this.onRemoved?.(channel, why);
         break;
+      }
       case "typing":
         store.setTyping(frame.channel_id, frame.user_id, TYPING_SHOWN);
         store.changed();

@@ -4,6 +4,7 @@
 // picked.
 
 import { api } from "./api.js";
+import { sentence } from "./auth.js";
 import { avatar, el, icon, modal } from "./dom.js";
 import { channelIcon, channelTitle, displayName, fullTime, time } from "./format.js";
 import { rendered } from "./markdown.js";
@@ -74,7 +75,7 @@ export function browse(store) {
               try {
                 close(member ? store.channels.get(c.id) : (await api("POST", `/channels/${c.id}/join`)).channel);
               } catch (failure) {
-                error.textContent = failure.message;
+                error.textContent = sentence(failure.message); // banned, say
               }
             },
           }, member ? "Open" : "Join"));
@@ -204,7 +205,7 @@ export function acceptInvite(code) {
               try {
                 close((await api("POST", `/invites/${encodeURIComponent(code)}/accept`)).channel);
               } catch (failure) {
-                error.textContent = failure.code === "not_found" ? "This invite has expired or been used up." : failure.message;
+                error.textContent = failure.code === "not_found" ? "This invite has expired or been used up." : sentence(failure.message);
               }
             },
           }, "Join")));

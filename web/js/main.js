@@ -3,16 +3,18 @@
 // place has an address (`/c/<channel>`, `/c/<channel>/<seq>` for a message),
 // so reload, Back and Forward and a shared link all land where they should.
 // An invite link (`/invite/<code>`) and a reset link (`/reset/<token>`) are
-// addresses too, read before anything else.
+// addresses too, read before anything else. A channel that leaves my list
+// because I was removed or banned, or it was deleted, says so in a notice.
 
 import * as account from "./account.js";
 import * as admin from "./admin.js";
 import { api } from "./api.js";
-import { resetPassword, signIn } from "./auth.js";
+import { resetPassword, sentence, signIn } from "./auth.js";
 import { ChannelView } from "./channel.js";
 import { Connection } from "./connection.js";
 import * as dialogs from "./dialogs.js";
-import { el } from "./dom.js";
+import { el, icon } from "./dom.js";
+import * as moderation from "./moderation.js";
 import { Sidebar } from "./sidebar.js";
 import { channelTitle } from "./format.js";
 import { load as read, save as write, Store } from "./store.js";
@@ -41,6 +43,8 @@ const ME = "parley.me";
 /** Said on the sign-in screen when the server ended this browser's session. */
 const SIGNED_OUT = "You have been signed out of this browser: your password was changed, this device was signed out "
   + "from another one, or an admin changed your account. Sign in again to go on.";
+
+const NOTICE_SHOWN = 20_000; // ms a notice stays, unless the keyboard is on it
 
 async function main() {
   // Installable, and opens offline; a browser without workers just goes on.
@@ -98,6 +102,12 @@ function start(me) {
   const store = new Store(me);
   const connection = new Connection(store, {
     onLive: (event) => notifyOf(store, event, (id, seq) => actions.open(id, { seq })),
+    onRemoved: async (channel, why) => {
+      // Who did it, by name, even when this client has not met them yet.
+      if (why && !store.users.has(why.by)) await api("GET", `/users/${why.by}`).then(({ user }) => store.users.set(user.id, user), () => {});
+      const text = moderation.farewell(store, channel, why);
+      if (text) tell(text);
+    },
     // The server ended this session (a password change, a device signed
     // out from elsewhere, a deactivation): the sign-in screen says so.
     onSignedOut: async () => {
@@ -120,6 +130,7 @@ function start(me) {
       const known = id && store.channels.has(id) ? id : null;
       if (id && !known) return missing(id);
       notice = "";
+      welcome.refused = "";
       if (!fromHistory) {
         const path = known ? `/c/${known}${seq ? `/${seq}` : ""}` : "/";
         // A channel opened from the list knows that Back returns to it.
@@ -173,6 +184,20 @@ function start(me) {
       actions.open(picked.channel.id, { seq: picked.seq });
     },
     invite: (id) => dialogs.invite(store.channels.get(id)),
+    async settings(id) {
+      // A deleted channel leaves the list by its own frames; the notice says so.
+      await moderation.settings(store, id);
+      schedule();
+    },
+    /** Opens the DM with one person, made on first use. */
+    async message(user) {
+      try {
+        adopt((await api("POST", "/dms", { user_ids: [user.id] })).channel);
+      } catch (failure) {
+        tell(sentence(failure.message));
+      }
+    },
+    tell: (text) => tell(text),
     async preferences(id) {
       const channel = store.channels.get(id);
       const saved = channel && (await dialogs.preferences(channel, channelTitle(channel, store.user)));
@@ -214,6 +239,7 @@ function start(me) {
     actions.open(null, { replace: true });
     notice = "That conversation is not open to you: you may have left it, or the link is wrong.";
     welcome.offer = null;
+    welcome.refused = "";
     const channel = await api("GET", `/channels/${id}`).then((r) => r.channel, () => null);
     if (channel?.kind === "public") {
       notice = `You are not in #${channel.name}.`;
@@ -232,7 +258,21 @@ function start(me) {
   const welcome = new Welcome(store, actions, () => notice);
   const banner = el("div", { class: "banner", role: "status" });
   const pane = el("div", { class: "pane" });
-  const shell = el("div", { class: "shell" }, sidebar.node, pane, banner);
+  const toast = el("div", { class: "toast", role: "status" });
+  const shell = el("div", { class: "shell" }, sidebar.node, pane, banner, toast);
+  let toastTimer = 0;
+
+  /** A short notice at the foot of the screen, until dismissed or for a while. */
+  function tell(text) {
+    clearTimeout(toastTimer);
+    toast.replaceChildren(...(text ? [el("span", { class: "grow" }, text),
+      el("button", { type: "button", class: "icon", "aria-label": "Dismiss", onclick: () => tell("") }, icon("close"))] : []));
+    const fade = () => {
+      if (toast.contains(document.activeElement)) toastTimer = setTimeout(fade, NOTICE_SHOWN);
+      else tell("");
+    };
+    if (text) toastTimer = setTimeout(fade, NOTICE_SHOWN);
+  }
   root.replaceChildren(shell);
 
   function schedule() {
@@ -325,6 +365,7 @@ function start(me) {
   function forget() {
     localStorage.removeItem(ME);
     localStorage.removeItem(store.channelsKey);
+    localStorage.removeItem(store.blocksKey);
   }
 
   function dispose() {
@@ -340,12 +381,17 @@ function start(me) {
   render();
   arrive();
   connection.start();
+  // Whom I block is mine alone, not an event: read once here (kept from last time without a network).
+  api("GET", "/me/blocks").then(({ users }) => {
+    store.setBlocks(users);
+    store.changed();
+  }, () => {});
 }
 
 /** What the pane shows with no conversation open. */
 class Welcome {
   constructor(store, actions, notice) {
-    Object.assign(this, { store, actions, notice, offer: null });
+    Object.assign(this, { store, actions, notice, offer: null, refused: "" });
     this.text = el("p", {});
     this.noticeNode = el("p", { class: "notice", role: "status" });
     this.join = el("button", { class: "primary", hidden: true, onclick: () => this.accept() }, "Join");
@@ -359,7 +405,16 @@ class Welcome {
   }
 
   async accept() {
-    const { channel } = await api("POST", `/channels/${this.offer.id}/join`);
+    let channel;
+    try {
+      ({ channel } = await api("POST", `/channels/${this.offer.id}/join`));
+    } catch (failure) {
+      // Archived, or I am banned: said where the offer was.
+      this.refused = sentence(failure.message);
+      this.offer = null;
+      this.render();
+      return;
+    }
     this.offer = null;
     this.store.upsertChannel(channel);
     this.actions.open(channel.id);
@@ -369,7 +424,7 @@ class Welcome {
     const count = this.store.channels.size;
     this.text.textContent = this.store.status === "connecting" ? "Loading your conversations…"
       : count ? "Pick a conversation, or start a new one." : "You are in no conversation yet.";
-    this.noticeNode.textContent = this.notice();
+    this.noticeNode.textContent = this.refused || this.notice();
     this.noticeNode.hidden = !this.noticeNode.textContent;
     this.join.hidden = !this.offer;
     if (this.offer) this.join.textContent = `Join #${this.offer.name}`;

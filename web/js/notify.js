@@ -13,6 +13,7 @@ const BODY_SHOWN = 200; // characters of the message in the notification
 /** Whether `channel`'s preferences want to be told of `event`, a live one. */
 export function wanted(store, channel, event) {
   if (event.type !== "message" || event.sender_id === store.user.id || event.deleted) return false;
+  if (store.blocked.has(event.sender_id)) return false; // collapsed in the view: not raised outside it
   const preferences = channel.preferences ?? { notify: channel.kind === "direct" ? "all" : "mentions", muted: false };
   if (preferences.muted) return false;
   return preferences.notify === "all" || (preferences.notify === "mentions" && store.mentionsMe({ ...event, here: true }, channel));

@@ -1,7 +1,7 @@
 // The sidebar: who I am (my account, the admin screen for a server admin,
 // signing out), my favourites, channels and direct messages with unread
-// badges and presence (channels by recent activity or by name), and the
-// ways to find or start a conversation.
+// badges and presence (channels by recent activity or by name; an archived
+// one says so), and the ways to find or start a conversation.
 
 import { avatar, dot, el, icon } from "./dom.js";
 import { channelIcon, channelTitle, displayName } from "./format.js";
@@ -65,7 +65,7 @@ export class Sidebar {
         el("button", { class: "me-button", title: "Your account: password and signed-in devices", onclick: this.actions.account },
           avatar(me, me.id), el("span", { class: "name", dir: "auto" }, el("span", { class: "sr-only" }, "Account: "), displayName(me)), icon("settings")),
         el("span", { class: "me-links" },
-          me.role === "admin" ? el("button", { class: "link", title: "People, join links and the audit log", onclick: this.actions.admin }, "Admin") : null,
+          me.role === "admin" ? el("button", { class: "link", title: "People, channels, join links and the audit log", onclick: this.actions.admin }, "Admin") : null,
           el("button", { class: "link", onclick: this.actions.signOut }, "Sign out")));
     }
   }
@@ -93,15 +93,18 @@ export class Sidebar {
     const others = (channel.members ?? []).filter((u) => u.id !== store.user.id);
     const online = channel.kind === "direct" && others.some((u) => store.online.has(u.id));
     const title = channelTitle(channel, store.user);
-    const key = JSON.stringify([title, unread, mentions, online, channel.id === current, channel.kind, muted]);
+    const archived = Boolean(channel.archived);
+    const key = JSON.stringify([title, unread, mentions, online, channel.id === current, channel.kind, muted, archived]);
     if (key !== item.key) {
       item.key = key;
       item.button.setAttribute("aria-current", channel.id === current ? "page" : "false");
       item.button.classList.toggle("unread", unread > 0);
       item.button.classList.toggle("muted", muted);
+      item.button.classList.toggle("archived", archived);
       item.button.replaceChildren(...[
         channel.kind === "direct" ? dot(online) : el("span", { class: "prefix" }, icon(channelIcon(channel))),
         el("span", { class: "name", dir: "auto" }, title),
+        archived ? el("small", { class: "archived-mark", title: "Archived: read-only" }, "archived") : null,
         muted ? el("span", { class: "muted-mark", role: "img", "aria-label": "muted", title: "Muted" }, icon("bell-off")) : null,
         badge(unread, mentions),
       ].filter(Boolean));

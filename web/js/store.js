@@ -3,7 +3,9 @@
 // server's log), the people it has met, who is online and typing, and what
 // must survive a reload, kept in localStorage: the outbox of messages not yet
 // stored and every channel's unsent draft, so that nothing typed is lost to a
-// disconnect, a reload or a second tab.
+// disconnect, a reload or a second tab. A channel's own changes (its name,
+// topic, archiving) are events of its log, folded into the channel here; whom
+// I block is mine alone, read when the client starts.
 
 import { api } from "./api.js";
 
@@ -75,6 +77,9 @@ export class Store {
     // My channels as the last `ready` listed them: shown until the next one,
     // so that a client opened without a network is not empty.
     this.channelsKey = `parley.channels.${user.id}`;
+    this.blocksKey = `parley.blocks.${user.id}`;
+    this.blocked = new Set(load(this.blocksKey, [])); // ids of the people I block
+    this.departed = new Map(); // channel id → {type, by}: why I am about to lose it (removed, banned, deleted)
     this.setChannels(load(this.channelsKey, []));
   }
 
@@ -101,7 +106,8 @@ export class Store {
   upsertChannel(channel) {
     if (!this.channels.has(channel.id)) this.activity.set(channel.id, Date.now()); // just joined or made
     const old = this.channels.get(channel.id) ?? { unread_count: 0, last_read_seq: 0 };
-    this.channels.set(channel.id, { ...old, ...channel });
+    // The server leaves `archived` out while it is false.
+    this.channels.set(channel.id, { ...old, ...channel, archived: Boolean(channel.archived) });
     this.rememberChannels();
     if (!this.logs.has(channel.id)) this.logs.set(channel.id, new EventLog());
     for (const user of channel.members ?? []) this.users.set(user.id, user);
@@ -118,6 +124,7 @@ export class Store {
 
   removeChannel(id) {
     this.channels.delete(id);
+    this.departed.delete(id);
     this.rememberChannels();
     this.logs.delete(id);
     this.typing.delete(id);
@@ -140,6 +147,7 @@ export class Store {
       if (event.type === "member_joined") channel.member_count = (channel.member_count ?? 0) + 1;
       if (event.type === "member_left") channel.member_count = Math.max(0, (channel.member_count ?? 1) - 1);
       if (event.type === "member_role_changed" && event.user_id === this.user.id) channel.role = event.role;
+      this.foldChannel(channel, event);
       const fromOther = event.type === "message" && event.sender_id !== this.user.id;
       if (live && fromOther && event.seq > (channel.last_read_seq ?? 0)) {
         channel.unread_count = (channel.unread_count ?? 0) + 1;
@@ -158,6 +166,52 @@ export class Store {
     this.lookupUser(event.sender_id);
     if (event.user_id) this.lookupUser(event.user_id);
     return true;
+  }
+
+  /**
+   * A change to the channel itself, newer than the channel as the server
+   * last described it: its name, topic and archiving; a member taken out;
+   * and, when that member is me or the channel is deleted, why it is about
+   * to leave my list (its `channel_removed` follows).
+   */
+  foldChannel(channel, event) {
+    switch (event.type) {
+      case "channel_renamed":
+        channel.name = event.name;
+        break;
+      case "topic_changed":
+        channel.topic = event.topic;
+        break;
+      case "channel_archived":
+      case "channel_unarchived":
+        channel.archived = event.type === "channel_archived";
+        break;
+      case "member_removed":
+      case "member_banned":
+        channel.member_count = Math.max(0, (channel.member_count ?? 1) - 1);
+        if (event.user_id === this.user.id) this.departed.set(channel.id, { type: event.type, by: event.sender_id });
+        break;
+      case "channel_deleted":
+        this.departed.set(channel.id, { type: event.type, by: event.sender_id });
+        break;
+      default:
+        return;
+    }
+    this.rememberChannels();
+  }
+
+  /** Whom I block, as the server lists them. */
+  setBlocks(users) {
+    this.blocked = new Set(users.map((u) => u.id));
+    for (const user of users) this.users.set(user.id, { ...this.users.get(user.id), ...user });
+    save(this.blocksKey, [...this.blocked]);
+  }
+
+  setBlocked(user, blocked) {
+    if (blocked) this.blocked.add(user.id);
+    else this.blocked.delete(user.id);
+    save(this.blocksKey, [...this.blocked]);
+    this.changed();
   }
 
   /**

@@ -32,7 +32,7 @@ const ICONS: [(&str, &[u8]); 3] = [
     ("icon-512.png", include_bytes!("../../../web/icon-512.png")),
     ("icon-maskable-512.png", include_bytes!("../../../web/icon-maskable-512.png")),
 ];
-const SCRIPTS: [(&str, &str); 17] = [
+const SCRIPTS: [(&str, &str); 19] = [
     ("account.js", include_str!("../../../web/js/account.js")),
     ("actions.js", include_str!("../../../web/js/actions.js")),
     ("admin.js", include_str!("../../../web/js/admin.js")),
@@ -46,6 +46,8 @@ const SCRIPTS: [(&str, &str); 17] = [
     ("format.js", include_str!("../../../web/js/format.js")),
     ("main.js", include_str!("../../../web/js/main.js")),
     ("markdown.js", include_str!("../../../web/js/markdown.js")),
+    ("members.js", include_str!("../../../web/js/members.js")),
+    ("moderation.js", include_str!("../../../web/js/moderation.js")),
     ("notify.js", include_str!("../../../web/js/notify.js")),
     ("sidebar.js", include_str!("../../../web/js/sidebar.js")),
     ("store.js", include_str!("../../../web/js/store.js")),
