@@ -280,9 +280,7 @@ mod tests {
     fn urls_are_http_with_a_host() {
         assert!(parse_url("https://example.com/hook").is_ok());
         assert!(parse_url("http://10.0.0.1:8080/x").is_ok(), "the address is checked when resolved");
-        for bad in
-            ["ftp://example.com/", "file:///etc/passwd", "not a url", "http://user:pw@example.com/", "http://"]
-        {
+        for bad in ["ftp://example.com/", "file:///etc/passwd", "not a url", "http://user:pw@example.com/", "http://"] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
         assert!(parse_url(&format!("https://example.com/{}", "a".repeat(MAX_URL))).is_err());
