@@ -110,6 +110,17 @@ pub trait OutgoingStore: Send + Sync {
     async fn record_delivery(&self, id: WebhookId, node: &str, until: Timestamp, delivery: &Delivery) -> Result<bool>;
 }
 
+/// Reads of everything, a page at a time, for `parley export`.
+#[async_trait]
+pub trait ExportStore: Send + Sync {
+    /// Users with ids after `after`, by id, with their password hashes.
+    async fn export_users(&self, after: Option<UserId>, limit: u32) -> Result<Vec<(User, String)>>;
+    /// Channels (DMs and archived ones too; not deleted ones) with ids after `after`, by id.
+    async fn export_channels(&self, after: Option<ChannelId>, limit: u32) -> Result<Vec<Channel>>;
+    /// A channel's memberships with their read markers, by user id.
+    async fn export_members(&self, channel: ChannelId) -> Result<Vec<(Member, Seq)>>;
+}
+
 /// The server's audit log: what admins and moderators did.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -465,7 +476,16 @@ pub trait Health: Send + Sync {
 
 /// Everything a store provides.
 pub trait Store:
-    UserStore + SessionStore + ChannelStore + InviteStore + AuditStore + HookStore + OutgoingStore + EventLog + Health
+    UserStore
+    + SessionStore
+    + ChannelStore
+    + InviteStore
+    + AuditStore
+    + HookStore
+    + OutgoingStore
+    + ExportStore
+    + EventLog
+    + Health
 {
 }
 
@@ -477,6 +497,7 @@ impl<T> Store for T where
         + AuditStore
         + HookStore
         + OutgoingStore
+        + ExportStore
         + EventLog
         + Health
 {

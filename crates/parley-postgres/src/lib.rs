@@ -23,6 +23,7 @@
 mod channels;
 mod error;
 mod events;
+mod export;
 mod names;
 mod outgoing;
 #[cfg(test)]

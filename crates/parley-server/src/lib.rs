@@ -21,6 +21,7 @@ pub mod backends;
 pub mod client_addr;
 pub mod config;
 pub mod connections;
+pub mod export;
 pub mod gateway;
 pub mod http;
 pub mod metrics;

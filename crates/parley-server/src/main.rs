@@ -71,6 +71,20 @@ async fn serve() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Export(export) => {
+            let args = ServeArgs { store: export.store, ..ServeArgs::default() };
+            let config = Config::load(cli.config.as_deref(), args)?;
+            let counts = parley_server::export::run(&config, &export.out, export.with_credentials).await?;
+            println!(
+                "exported {} users, {} channels, {} memberships, {} events to {}",
+                counts.users,
+                counts.channels,
+                counts.members,
+                counts.events,
+                export.out.display()
+            );
+            Ok(())
+        }
         Command::Admin(admin) => {
             let args = ServeArgs { store: admin.store, ..ServeArgs::default() };
             let config = Config::load(cli.config.as_deref(), args)?;

@@ -69,3 +69,103 @@ async fn the_owner_makes_an_admin_and_lets_a_locked_out_user_back_in() {
     let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
     assert_eq!(actions, ["user.password_reset", "user.role", "user.create", "user.create"]);
 }
+
+async fn call(server: &ParleyProcess, token: &str, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let response = reqwest::Client::new()
+        .request(method, server.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    assert!(response.status().is_success(), "{path}: {}", response.status());
+    response.json().await.unwrap_or(Value::Null)
+}
+
+fn lines(dir: &Path, name: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join(name)).expect(name);
+    text.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect()
+}
+
+#[tokio::test]
+async fn export_writes_every_user_channel_membership_and_event_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ParleyProcess::start(Path::new(env!("CARGO_BIN_EXE_parley")), dir.path(), &[]);
+    let register = |name: &'static str| {
+        let server = &server;
+        async move {
+            let body = json!({"username": name, "password": "correct horse battery"});
+            let response =
+                reqwest::Client::new().post(server.url("/api/v1/auth/register")).json(&body).send().await.unwrap();
+            let body: Value = response.json().await.unwrap();
+            (body["user"]["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
+        }
+    };
+    let ((alice, a), (bob, b)) = (register("alice").await, register("bob").await);
+    let general =
+        call(&server, &a, reqwest::Method::POST, "/api/v1/channels", json!({"name": "general", "kind": "public"}))
+            .await["channel"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    call(&server, &b, reqwest::Method::POST, &format!("/api/v1/channels/{general}/join"), json!({})).await;
+    for n in 0..3 {
+        let body = json!({"body": format!("hello {n}"), "client_msg_id": format!("m{n}")});
+        call(&server, &a, reqwest::Method::POST, &format!("/api/v1/channels/{general}/messages"), body).await;
+    }
+    let edit = json!({"body": "hello, edited", "client_msg_id": "e1"});
+    call(&server, &a, reqwest::Method::PATCH, &format!("/api/v1/channels/{general}/messages/3"), edit).await;
+    let dm = call(&server, &a, reqwest::Method::POST, "/api/v1/dms", json!({"user_ids": [bob]})).await["channel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({"body": "psst", "client_msg_id": "d1"});
+    call(&server, &b, reqwest::Method::POST, &format!("/api/v1/channels/{dm}/messages"), body).await;
+    server.kill();
+
+    let out = dir.path().join("export");
+    let data = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_parley")).arg("export").args(["--data-dir", data]).args(args).output().unwrap()
+    };
+    let done = run(&["--out", out.to_str().unwrap()]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let events = lines(&out, "events.jsonl");
+    assert_eq!(
+        (&manifest["users"], &manifest["channels"], &manifest["members"], &manifest["events"]),
+        (&json!(2), &json!(2), &json!(4), &json!(events.len()))
+    );
+    let users = lines(&out, "users.jsonl");
+    assert!(users.iter().all(|u| u.get("password_hash").is_none()), "no hashes without --with-credentials");
+    assert!(users.iter().any(|u| u["id"] == alice.as_str() && u["role"] == "admin"));
+    let channels = lines(&out, "channels.jsonl");
+    let kinds: Vec<&str> = channels.iter().filter_map(|c| c["kind"].as_str()).collect();
+    assert!(kinds.contains(&"public") && kinds.contains(&"direct"), "{kinds:?}");
+    assert!(channels.iter().all(|c| c["created_by"].is_string()));
+    for channel in &channels {
+        let id = channel["id"].as_str().unwrap();
+        let seqs: Vec<i64> =
+            events.iter().filter(|e| e["channel_id"] == id).map(|e| e["seq"].as_i64().unwrap()).collect();
+        assert_eq!(
+            seqs,
+            (1..=channel["last_seq"].as_i64().unwrap()).collect::<Vec<_>>(),
+            "{id}: its whole log, in order"
+        );
+    }
+    let edited = events.iter().find(|e| e["channel_id"] == general.as_str() && e["seq"] == 3).unwrap();
+    assert_eq!(
+        (&edited["body"], edited["edited_at"].is_string()),
+        (&json!("hello, edited"), true),
+        "a message's state"
+    );
+    let members = lines(&out, "members.jsonl");
+    assert!(members.iter().all(|m| m["last_read_seq"].is_i64() && m["role"].is_string()));
+
+    let refused = run(&["--out", out.to_str().unwrap()]);
+    assert!(!refused.status.success(), "a directory not empty is refused");
+    let with = dir.path().join("with");
+    assert!(run(&["--out", with.to_str().unwrap(), "--with-credentials"]).status.success());
+    let users = lines(&with, "users.jsonl");
+    assert!(users.iter().all(|u| u["password_hash"].as_str().is_some_and(|h| h.starts_with("$argon2id$"))));
+}

@@ -130,6 +130,7 @@ macro_rules! __store_suite_checks {
             audit_log_pages,
             webhooks_and_bots,
             outgoing_webhooks_leased,
+            export_reads_everything,
             channels_create_with_owner,
             channels_member_count_join_leave,
             channels_members_ordered,

@@ -40,8 +40,24 @@ pub enum Command {
     /// Apply schema migrations and exit.
     Migrate(StoreArgs),
     /// Work on the store directly, for whoever runs the machine: an account
-    /// locked out of the server, a first admin. Other nodes may keep running.
+    /// locked out of the server, a first admin. On SQLite, with the server stopped.
     Admin(AdminArgs),
+    /// Write every user, channel, membership and event as JSON Lines into a
+    /// new directory (docs/operations.md, "Export").
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// A directory to create, or an empty one.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Include users' password hashes (argon2id), so that they can sign in
+    /// with their passwords after an import.
+    #[arg(long)]
+    pub with_credentials: bool,
 }
 
 #[derive(Debug, Args)]

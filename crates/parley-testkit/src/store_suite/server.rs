@@ -357,3 +357,52 @@ pub async fn outgoing_webhooks_leased(store: Arc<dyn Store>) {
     h.store.delete_outgoing(hook.id).await.must("delete_outgoing");
     assert_eq!(h.store.outgoing(hook.id).await.must("outgoing"), None);
 }
+
+/// Export reads every user (with their hash) and every channel that is not
+/// deleted, a page at a time by id, and each membership with its read marker.
+pub async fn export_reads_everything(store: Arc<dyn Store>) {
+    let h = &Harness::new(store);
+    let alice = h.user("alice").await;
+    let bob = h.user("bob").await;
+    let room = h.channel(&alice, ChannelKind::Private, "room").await;
+    let gone = h.channel(&alice, ChannelKind::Public, "gone").await;
+    h.join(room.id, bob.id).await;
+    h.posted(room.id, alice.id, "m1", "hi").await;
+    h.store.mark_read(room.id, bob.id, 3).await.must("mark_read");
+    let delete = parley_core::command::Command::Change {
+        channel: gone.id,
+        actor: alice.id,
+        client_msg_id: parley_core::parse::ClientMsgId::parse("d1").must("a key"),
+        change: parley_core::command::Change::DeleteChannel,
+        server_admin: true,
+    };
+    h.sequencer.submit(delete).await.must("delete");
+
+    let (mut users, mut after) = (Vec::new(), None);
+    loop {
+        let page = h.store.export_users(after, 1).await.must("export_users");
+        assert!(page.len() <= 1, "a page at most limit long");
+        let Some((last, _)) = page.last() else { break };
+        assert!(after.is_none_or(|a| last.id > a), "by id");
+        after = Some(last.id);
+        users.extend(page);
+    }
+    let mine: Vec<(UserId, String)> =
+        users.into_iter().filter(|(u, _)| [alice.id, bob.id].contains(&u.id)).map(|(u, hash)| (u.id, hash)).collect();
+    assert_eq!(mine.len(), 2);
+    assert!(mine.contains(&(alice.id, "hash-alice".to_owned())), "with their hashes: {mine:?}");
+
+    let mut channels = Vec::new();
+    let mut after = None;
+    loop {
+        let page = h.store.export_channels(after, 2).await.must("export_channels");
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        channels.extend(page);
+    }
+    assert!(channels.iter().any(|c| c.id == room.id), "a private channel");
+    assert!(channels.iter().all(|c| c.id != gone.id), "not a deleted one");
+    let members = h.store.export_members(room.id).await.must("export_members");
+    let read: Vec<(UserId, i64)> = members.iter().map(|(m, seq)| (m.user.id, *seq)).collect();
+    assert!(read.contains(&(bob.id, 3)) && read.contains(&(alice.id, 0)), "{read:?}");
+}
