@@ -292,11 +292,14 @@ impl ChannelChange {
 /// A change to a channel's membership, applied in order within a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberChange {
+    /// A new member, whose read marker starts at their `member_joined`
+    /// (`read_through`): what came before is history, not unread.
     Add {
         channel: ChannelId,
         user: UserId,
         role: Role,
         at: Timestamp,
+        read_through: Seq,
     },
     Remove {
         channel: ChannelId,

@@ -165,17 +165,17 @@ pub(crate) const FIND_NAMED: &str = "SELECT lower(c.name), c.id FROM channels c 
      WHERE lower(c.name) = ANY($1) AND c.kind <> 'direct' AND c.deleted_at IS NULL";
 pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels \
      (id, kind, name, topic, created_at, created_by, dm_key, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-/// `$1`, `$2`: the pairs to remove; `$3`…`$6`: the members to add (channel,
-/// user, role, joined_at). The two sets are disjoint (see `change_members`), so
+/// `$1`, `$2`: the pairs to remove; `$3`…`$7`: the members to add (channel,
+/// user, role, joined_at, the read marker at their join). The two sets are disjoint (see `change_members`), so
 /// the order in which the DELETE and the INSERT run does not matter. An add
 /// over an existing row is a leave and a join in one batch: a new membership.
 pub(crate) const CHANGE_MEMBERS: &str = "WITH removed AS ( \
        DELETE FROM members m USING UNNEST($1::uuid[], $2::uuid[]) AS r (channel_id, user_id) \
        WHERE m.channel_id = r.channel_id AND m.user_id = r.user_id) \
-     INSERT INTO members (channel_id, user_id, role, joined_at) \
-     SELECT * FROM UNNEST($3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[]) \
+     INSERT INTO members (channel_id, user_id, role, joined_at, last_read_seq) \
+     SELECT * FROM UNNEST($3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[], $7::int8[]) \
      ON CONFLICT (channel_id, user_id) DO UPDATE \
-       SET role = excluded.role, joined_at = excluded.joined_at, last_read_seq = 0";
+       SET role = excluded.role, joined_at = excluded.joined_at, last_read_seq = excluded.last_read_seq";
 /// `$1`…`$14`: the columns, in this order.
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (channel_id, seq, id, type, sender_id, created_at, \
      client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role, mentions) \
@@ -524,7 +524,7 @@ impl LogTx for PgLogTx {
             .filter(|(_, c)| matches!(c, MemberChange::Add { .. } | MemberChange::Remove { .. }));
         let last: HashMap<(ChannelId, UserId), usize> = joins_and_leaves.map(|(i, c)| (pair(c), i)).collect();
         let mut removed: (Vec<Uuid>, Vec<Uuid>) = Default::default();
-        let mut added: (Vec<Uuid>, Vec<Uuid>, Vec<&str>, Vec<DateTime<Utc>>) = Default::default();
+        let mut added: (Vec<Uuid>, Vec<Uuid>, Vec<&str>, Vec<DateTime<Utc>>, Vec<Seq>) = Default::default();
         // A role set after the pair's last join or leave, the latest one:
         // set once the joins and leaves are made.
         let mut roles: HashMap<(ChannelId, UserId), &str> = HashMap::new();
@@ -543,11 +543,12 @@ impl LogTx for PgLogTx {
                 continue;
             }
             match change {
-                MemberChange::Add { channel, user, role, at } => {
+                MemberChange::Add { channel, user, role, at, read_through } => {
                     added.0.push(channel.as_uuid());
                     added.1.push(user.as_uuid());
                     added.2.push(role.as_str());
                     added.3.push(to_db(*at)?);
+                    added.4.push(*read_through);
                 }
                 MemberChange::Remove { channel, user } => {
                     removed.0.push(channel.as_uuid());
@@ -566,6 +567,7 @@ impl LogTx for PgLogTx {
             .bind(added.1)
             .bind(added.2)
             .bind(added.3)
+            .bind(added.4)
             .execute(&mut *self.tx)
             .await
             .map_err(db_err)?;

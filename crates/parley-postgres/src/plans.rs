@@ -79,7 +79,7 @@ async fn hot_queries_use_their_indexes() {
         ("find_posts", events::FIND_POSTS, &[Ids, Ids, Texts], "events_dedupe"),
         ("find_dm", events::FIND_DM, &[TextOne], "channels_dm_key_key"),
         ("find_named", events::FIND_NAMED, &[Texts], "channels_by_name"),
-        ("change_members", events::CHANGE_MEMBERS, &[Ids, Ids, Ids, Ids, Texts, Times], "members_pkey"),
+        ("change_members", events::CHANGE_MEMBERS, &[Ids, Ids, Ids, Ids, Texts, Times, Ints], "members_pkey"),
         ("set_heads", events::SET_HEADS, &[Ids, Ints], "channels_pkey"),
         ("events_after", events::EVENTS_AFTER, &[Id, Int, Int], "events_pkey"),
         ("events_before", events::EVENTS_BEFORE, &[Id, Int, Int], "events_pkey"),

@@ -80,7 +80,13 @@ async fn seeded_channel(store: &PostgresStore, owner: &User) -> ChannelId {
     let channel = channel(owner, None);
     let mut tx = store.begin().await.expect("begin");
     tx.insert_channel(&channel).await.expect("insert_channel");
-    let add = MemberChange::Add { channel: channel.id, user: owner.id, role: Role::Owner, at: Timestamp::now() };
+    let add = MemberChange::Add {
+        channel: channel.id,
+        user: owner.id,
+        role: Role::Owner,
+        at: Timestamp::now(),
+        read_through: 1,
+    };
     tx.change_members(&[add]).await.expect("change_members");
     let joined = Event { kind: EventKind::MemberJoined { user_id: owner.id }, ..message(channel.id, owner.id, 1, "") };
     tx.insert_events(&[joined]).await.expect("insert_events");
@@ -234,8 +240,8 @@ async fn member_changes_apply_in_order() {
     let mut tx = store.begin().await.expect("begin");
     let changes = [
         MemberChange::Remove { channel: id, user: alice.id },
-        MemberChange::Add { channel: id, user: bob.id, role: Role::Member, at },
-        MemberChange::Add { channel: id, user: alice.id, role: Role::Member, at },
+        MemberChange::Add { channel: id, user: bob.id, role: Role::Member, at, read_through: 0 },
+        MemberChange::Add { channel: id, user: alice.id, role: Role::Member, at, read_through: 0 },
         MemberChange::Remove { channel: id, user: bob.id },
     ];
     tx.change_members(&changes).await.expect("change_members");

@@ -116,7 +116,7 @@ pub(crate) const FIND_NAMED: &str =
 pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels (id, kind, name, topic, created_at, created_by, \
      dm_key, last_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 pub(crate) const ADD_MEMBER: &str =
-    "INSERT INTO members (channel_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO members (channel_id, user_id, role, joined_at, last_read_seq) VALUES (?1, ?2, ?3, ?4, ?5)";
 pub(crate) const REMOVE_MEMBER: &str = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2";
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (channel_id, seq, id, type, sender_id, created_at, \
      client_msg_id, body, reply_to_seq, user_id, target_seq, emoji, role, mentions, search_rowid) \
@@ -517,8 +517,9 @@ impl LogTx for WriterTx<'_> {
     async fn change_members(&mut self, changes: &[MemberChange]) -> Result<()> {
         for change in changes {
             match change {
-                MemberChange::Add { channel, user, role, at } => {
-                    self.execute(ADD_MEMBER, (channel.to_string(), user.to_string(), role.as_str(), at.millis()))?
+                MemberChange::Add { channel, user, role, at, read_through } => {
+                    let row = (channel.to_string(), user.to_string(), role.as_str(), at.millis(), read_through);
+                    self.execute(ADD_MEMBER, row)?
                 }
                 MemberChange::Remove { channel, user } => {
                     self.execute(REMOVE_MEMBER, (channel.to_string(), user.to_string()))?

@@ -99,7 +99,7 @@ async fn sequencer_appends_dedupes_and_reads_back() {
     let stored = store.channel(channel.id).await.unwrap().unwrap();
     assert_eq!((stored.last_seq, stored.member_count), (7, 2));
     let mine = store.my_channels(bob.id).await.unwrap();
-    assert_eq!((mine.len(), mine[0].last_read_seq, mine[0].unread_count), (1, 0, 3));
+    assert_eq!((mine.len(), mine[0].last_read_seq, mine[0].unread_count), (1, 2, 3), "read from his join");
 
     drop(sequencer);
     task.await.unwrap();

@@ -385,14 +385,15 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                 } else if let std::collections::hash_map::Entry::Vacant(entry) = known.members.entry((*channel, *user))
                 {
                     entry.insert(Role::Member);
+                    let kind = EventKind::MemberJoined { user_id: *user };
+                    let event = batch.append(&mut known.heads, *channel, *actor, kind);
                     members.push(MemberChange::Add {
                         channel: *channel,
                         user: *user,
                         role: Role::Member,
                         at: batch.now,
+                        read_through: event.seq,
                     });
-                    let kind = EventKind::MemberJoined { user_id: *user };
-                    let event = batch.append(&mut known.heads, *channel, *actor, kind);
                     Ok(Appended { channel_id: *channel, events: vec![event], created: true })
                 } else {
                     Ok(Appended { channel_id: *channel, events: vec![], created: false })
@@ -436,10 +437,13 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
                     let mut events = Vec::with_capacity(first_members.len());
                     for (user, role) in first_members {
                         if known.members.insert((channel.id, *user), *role).is_none() {
-                            let at = batch.now;
-                            members.push(MemberChange::Add { channel: channel.id, user: *user, role: *role, at });
                             let kind = EventKind::MemberJoined { user_id: *user };
-                            events.push(batch.append(&mut known.heads, channel.id, channel.created_by, kind));
+                            let event = batch.append(&mut known.heads, channel.id, channel.created_by, kind);
+                            let (at, read_through) = (batch.now, event.seq);
+                            let change =
+                                MemberChange::Add { channel: channel.id, user: *user, role: *role, at, read_through };
+                            members.push(change);
+                            events.push(event);
                         }
                     }
                     Ok(Appended { channel_id: channel.id, events, created: true })
