@@ -72,8 +72,6 @@ struct Keys<'c> {
     pinned: Vec<ChannelId>,
     /// Who joins or is banned where: the bans to read.
     bans: Vec<(ChannelId, UserId)>,
-    /// Who posts where: in a DM, their blocks are read.
-    senders: Vec<(ChannelId, UserId)>,
 }
 
 impl<'c> Keys<'c> {
@@ -84,7 +82,6 @@ impl<'c> Keys<'c> {
                 Command::Post { channel, sender, client_msg_id, reply_to_seq, body, broadcast } => {
                     keys.channels.push(*channel);
                     keys.pairs.push((*channel, *sender));
-                    keys.senders.push((*channel, *sender));
                     keys.mentions(*channel, body.as_str(), broadcast);
                     keys.posts.push(PostKey {
                         channel_id: *channel,
@@ -129,7 +126,6 @@ impl<'c> Keys<'c> {
         tidy(&mut keys.reacted);
         tidy(&mut keys.pinned);
         tidy(&mut keys.bans);
-        tidy(&mut keys.senders);
         keys
     }
 
@@ -187,9 +183,9 @@ impl<'c> Known<'c> {
         let states: HashMap<ChannelId, HeadState> = read.iter().map(|h| (h.id, h.state)).collect();
         let banned =
             if keys.bans.is_empty() { HashSet::new() } else { tx.bans(&keys.bans).await?.into_iter().collect() };
-        // Messages into DMs: is their sender blocked by someone in it?
+        // Who acts in a DM (a sender among them): is someone in it blocking them?
         let dm_posts: Vec<(ChannelId, UserId)> = keys
-            .senders
+            .pairs
             .iter()
             .copied()
             .filter(|(channel, _)| states.get(channel).is_some_and(|s: &HeadState| s.direct))

@@ -116,6 +116,11 @@ fn member(raw: &str) -> Result<UserId, Error> {
     raw.parse().map_err(|_| Error::not_found("user is not a member of this channel"))
 }
 
+/// Anyone's id in a path (a ban need not name a member).
+fn person(raw: &str) -> Result<UserId, Error> {
+    raw.parse().map_err(|_| Error::not_found("user not found"))
+}
+
 async fn remove(
     State(state): State<AppState>,
     authed: Authed,
@@ -131,8 +136,7 @@ async fn ban(
     Path((id, user)): Path<(String, String)>,
     ApiQuery(query): ApiQuery<wire::ChangeQuery>,
 ) -> ApiResult<Response> {
-    let user = user.parse().map_err(|_| Error::not_found("user not found"))?;
-    make(&state, &authed, &id, query.client_msg_id.as_deref(), Change::Ban { user, banned: true }).await
+    make(&state, &authed, &id, query.client_msg_id.as_deref(), Change::Ban { user: person(&user)?, banned: true }).await
 }
 
 async fn unban(
@@ -141,8 +145,8 @@ async fn unban(
     Path((id, user)): Path<(String, String)>,
     ApiQuery(query): ApiQuery<wire::ChangeQuery>,
 ) -> ApiResult<Response> {
-    let user = user.parse().map_err(|_| Error::not_found("user not found"))?;
-    make(&state, &authed, &id, query.client_msg_id.as_deref(), Change::Ban { user, banned: false }).await
+    make(&state, &authed, &id, query.client_msg_id.as_deref(), Change::Ban { user: person(&user)?, banned: false })
+        .await
 }
 
 async fn bans(
