@@ -4,9 +4,10 @@
 //! apply them are in [`crate::apply`].
 
 use crate::emoji::Emoji;
-use crate::id::{ChannelId, UserId};
+use crate::id::{ChannelId, EventId, UserId};
 use crate::model::{Channel, Event, Role};
 use crate::parse::{Body, ChannelName, ClientMsgId, Seq, Topic};
+use crate::time::Timestamp;
 use crate::Result;
 
 /// A change to a channel's log.
@@ -147,4 +148,15 @@ pub struct Appended {
 pub struct Applied {
     pub results: Vec<Result<Appended>>,
     pub events: Vec<Event>,
+}
+
+/// The time and ids a replayed command's events are stored under
+/// ([`apply_stamped`](crate::apply::apply_stamped)), as they were when first
+/// stored: `parley import`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub at: Timestamp,
+    /// One per event the command appends, in order; events past the end
+    /// get new ones.
+    pub ids: Vec<EventId>,
 }

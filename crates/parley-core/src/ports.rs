@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 
 use crate::accounts::{Admission, Admitted};
-use crate::command::{Applied, Command};
+use crate::command::{Applied, Command, Stamp};
 use crate::directory::DirectoryPage;
 use crate::fulltext::SearchQuery;
 use crate::id::{ChannelId, EventId, UserId, WebhookId};
@@ -117,8 +117,22 @@ pub trait ExportStore: Send + Sync {
     async fn export_users(&self, after: Option<UserId>, limit: u32) -> Result<Vec<(User, String)>>;
     /// Channels (DMs and archived ones too; not deleted ones) with ids after `after`, by id.
     async fn export_channels(&self, after: Option<ChannelId>, limit: u32) -> Result<Vec<Channel>>;
-    /// A channel's memberships with their read markers, by user id.
-    async fn export_members(&self, channel: ChannelId) -> Result<Vec<(Member, Seq)>>;
+    /// A channel's memberships with their read markers and preferences, by user id.
+    async fn export_members(&self, channel: ChannelId) -> Result<Vec<ExportedMember>>;
+    /// Whom each message of `channel` tells of itself (named, or reached by
+    /// `@channel` or `@here`: their mention counts and lists), as
+    /// `(seq, user)`, by `seq` then user.
+    async fn export_told(&self, channel: ChannelId) -> Result<Vec<(Seq, UserId)>>;
+}
+
+/// A membership as `parley export` writes it: what the log does not say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedMember {
+    pub member: Member,
+    pub last_read_seq: Seq,
+    /// As stored: `None` until they chose one.
+    pub notify: Option<Notify>,
+    pub muted: bool,
 }
 
 /// The server's audit log: what admins and moderators did.
@@ -213,6 +227,11 @@ pub trait EventLog: Send + Sync {
     /// the only writer of events: opens a write transaction and runs
     /// [`apply`](crate::apply::apply) over it, which commits.
     async fn append(&self, commands: Vec<Command>) -> Result<Applied>;
+    /// Appends one batch as [`append`](EventLog::append) does, each
+    /// command's events at the time and under the ids of its stamp
+    /// ([`apply_stamped`](crate::apply::apply_stamped)): `parley import`,
+    /// into a store no server is running on.
+    async fn replay(&self, commands: Vec<Command>, stamps: Vec<Stamp>) -> Result<Applied>;
 }
 
 /// A search, with its filters resolved to ids: by `user`, in `channel`

@@ -24,6 +24,11 @@ impl Timestamp {
     pub fn to_rfc3339(self) -> String {
         DateTime::<Utc>::from_timestamp_millis(self.0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
     }
+    /// What [`to_rfc3339`](Timestamp::to_rfc3339) wrote, or any RFC 3339
+    /// time (to the millisecond).
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        DateTime::parse_from_rfc3339(text).ok().map(|at| Timestamp(at.timestamp_millis()))
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -40,5 +45,13 @@ mod tests {
     fn formats_with_millis_and_z() {
         assert_eq!(Timestamp::from_millis(1_700_000_000_123).to_rfc3339(), "2023-11-14T22:13:20.123Z");
         assert_eq!(Timestamp::from_millis(0).to_rfc3339(), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn parses_what_it_writes() {
+        let at = Timestamp::from_millis(1_700_000_000_123);
+        assert_eq!(Timestamp::parse_rfc3339(&at.to_rfc3339()), Some(at));
+        assert_eq!(Timestamp::parse_rfc3339("2023-11-14T23:13:20.123+01:00"), Some(at));
+        assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
     }
 }

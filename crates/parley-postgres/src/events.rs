@@ -16,8 +16,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_core::apply::apply;
-use parley_core::command::{Applied, Command};
+use parley_core::apply::{apply, apply_stamped};
+use parley_core::command::{Applied, Command, Stamp};
 use parley_core::fulltext;
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, Event, EventKind, Role};
@@ -285,6 +285,10 @@ impl EventLog for PostgresStore {
 
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
         apply(self.begin().await?, &commands).await
+    }
+
+    async fn replay(&self, commands: Vec<Command>, stamps: Vec<Stamp>) -> Result<Applied> {
+        apply_stamped(self.begin().await?, &commands, &stamps).await
     }
 }
 

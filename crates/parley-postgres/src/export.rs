@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 use parley_core::id::{ChannelId, UserId};
-use parley_core::model::{Channel, Member, User};
+use parley_core::model::{Channel, Notify, User};
 use parley_core::parse::Seq;
-use parley_core::ports::ExportStore;
-use parley_core::Result;
+use parley_core::ports::{ExportStore, ExportedMember};
+use parley_core::{Error, Result};
 
 use crate::error::db_err;
 use crate::rows::{channel_columns, user_columns, ChannelRow, CredentialsRow, MemberRow};
@@ -16,6 +16,14 @@ struct ExportMemberRow {
     #[sqlx(flatten)]
     member: MemberRow,
     last_read_seq: i64,
+    notify: Option<String>,
+    muted: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct ToldRow {
+    seq: i64,
+    user_id: uuid::Uuid,
 }
 
 #[async_trait]
@@ -52,11 +60,11 @@ impl ExportStore for PostgresStore {
         .collect()
     }
 
-    async fn export_members(&self, channel: ChannelId) -> Result<Vec<(Member, Seq)>> {
+    async fn export_members(&self, channel: ChannelId) -> Result<Vec<ExportedMember>> {
         sqlx::query_as::<_, ExportMemberRow>(concat!(
             "SELECT ",
             user_columns!(),
-            ", m.role, m.joined_at, m.last_read_seq FROM members m JOIN users u ON u.id = m.user_id",
+            ", m.role, m.joined_at, m.last_read_seq, m.notify, m.muted FROM members m JOIN users u ON u.id = m.user_id",
             " WHERE m.channel_id = $1 ORDER BY u.id"
         ))
         .bind(channel.as_uuid())
@@ -64,7 +72,25 @@ impl ExportStore for PostgresStore {
         .await
         .map_err(db_err)?
         .into_iter()
-        .map(|row| Ok((row.member.decode()?, row.last_read_seq)))
+        .map(|row| {
+            let notify = match row.notify.as_deref() {
+                Some(n) => Some(Notify::from_db(n).ok_or_else(|| Error::internal(format!("malformed notify {n:?}")))?),
+                None => None,
+            };
+            let muted = row.muted;
+            Ok(ExportedMember { member: row.member.decode()?, last_read_seq: row.last_read_seq, notify, muted })
+        })
         .collect()
+    }
+
+    async fn export_told(&self, channel: ChannelId) -> Result<Vec<(Seq, UserId)>> {
+        sqlx::query_as::<_, ToldRow>("SELECT seq, user_id FROM mentions WHERE channel_id = $1 ORDER BY seq, user_id")
+            .bind(channel.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|row| Ok((row.seq, UserId::from_uuid(row.user_id))))
+            .collect()
     }
 }

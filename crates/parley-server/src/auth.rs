@@ -70,6 +70,13 @@ impl Auth {
         .map_err(|e| Error::internal(format!("stored hash: {e}")))
     }
 
+    /// A hash no password matches (that of a random one, forgotten): an
+    /// imported account without its password signs in only after an
+    /// admin's reset link.
+    pub async fn unusable_hash(&self) -> Result<String> {
+        self.hash(new_token()).await
+    }
+
     /// A new account, signed in, and the invite it came in with (counted):
     /// the caller joins its channel.
     pub async fn register(&self, new: NewAccount<'_>) -> Result<(User, String, Option<Invite>)> {

@@ -1,25 +1,32 @@
 //! `parley export --out DIR`: every user, channel, membership and event of
-//! the store as JSON Lines, one file each, and a manifest. Users' password
-//! hashes only with `--with-credentials`. Parley stores no files (messages
-//! are text), so there are none to copy.
+//! the store as JSON Lines, one file each, whom each message told of itself
+//! (`mentions.jsonl`), and a manifest. Users' password hashes only with
+//! `--with-credentials`. Parley stores no files (messages are text), so
+//! there are none to copy. [`crate::import`] reads it back.
 //!
 //! The forms are the API's (docs/protocol.md): a user as `GET /users/{id}`
-//! serves it, a channel as `GET /channels/{id}` with `created_by` and
-//! `dm_key` besides, an event as `GET /channels/{id}/events` serves it (a
-//! message with its current state), each channel's events in `seq` order.
+//! serves it with `deactivated_at` besides, a channel as `GET /channels/{id}`
+//! with `created_by`, `dm_key` and `archived_at` besides, an event as `GET
+//! /channels/{id}/events` serves it (a message with its current state),
+//! each channel's events in `seq` order.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use parley_core::ports::Store;
+use parley_core::model::Notify;
+use parley_core::ports::{ExportedMember, Store};
 use parley_core::time::Timestamp;
 use parley_protocol as wire;
 use serde_json::{json, Value};
 
 use crate::backends::open_store;
 use crate::config::Config;
+
+/// What `manifest.json` says an export is, and which version of it.
+pub const FORMAT: &str = "parley-export";
+pub const VERSION: u64 = 1;
 
 /// Rows read at once.
 const PAGE: u32 = 1000;
@@ -52,6 +59,7 @@ async fn export(store: &dyn Store, out: &Path, with_credentials: bool) -> anyhow
         let page = store.export_users(after, PAGE).await?;
         for (user, hash) in &page {
             let mut line = serde_json::to_value(wire::User::from(user))?;
+            line["deactivated_at"] = user.deactivated_at.map_or(Value::Null, |at| Value::String(at.to_rfc3339()));
             if with_credentials {
                 line["password_hash"] = Value::String(hash.clone());
             }
@@ -65,10 +73,11 @@ async fn export(store: &dyn Store, out: &Path, with_credentials: bool) -> anyhow
     }
     users.finish()?;
 
-    let (mut channels, mut members, mut events) = (
+    let (mut channels, mut members, mut events, mut told) = (
         Lines::create(out, "channels.jsonl")?,
         Lines::create(out, "members.jsonl")?,
         Lines::create(out, "events.jsonl")?,
+        Lines::create(out, "mentions.jsonl")?,
     );
     let mut after = None;
     loop {
@@ -80,15 +89,20 @@ async fn export(store: &dyn Store, out: &Path, with_credentials: bool) -> anyhow
             line["archived_at"] = channel.archived_at.map_or(Value::Null, |at| Value::String(at.to_rfc3339()));
             channels.write(&line)?;
             counts.channels += 1;
-            for (member, last_read_seq) in store.export_members(channel.id).await? {
+            for ExportedMember { member, last_read_seq, notify, muted } in store.export_members(channel.id).await? {
                 members.write(&json!({
                     "channel_id": channel.id.to_string(),
                     "user_id": member.user.id.to_string(),
                     "role": member.role.as_str(),
                     "joined_at": member.joined_at.to_rfc3339(),
                     "last_read_seq": last_read_seq,
+                    "notify": notify.map(Notify::as_str),
+                    "muted": muted,
                 }))?;
                 counts.members += 1;
+            }
+            for (seq, user) in store.export_told(channel.id).await? {
+                told.write(&json!({"channel_id": channel.id.to_string(), "seq": seq, "user_id": user.to_string()}))?;
             }
             let mut seq = 0;
             loop {
@@ -111,9 +125,10 @@ async fn export(store: &dyn Store, out: &Path, with_credentials: bool) -> anyhow
     channels.finish()?;
     members.finish()?;
     events.finish()?;
+    told.finish()?;
     let manifest = json!({
-        "format": "parley-export",
-        "version": 1,
+        "format": FORMAT,
+        "version": VERSION,
         "exported_at": Timestamp::now().to_rfc3339(),
         "with_credentials": with_credentials,
         "users": counts.users,

@@ -24,6 +24,7 @@ pub mod connections;
 pub mod export;
 pub mod gateway;
 pub mod http;
+pub mod import;
 pub mod metrics;
 pub mod origin;
 pub mod rate;

@@ -85,6 +85,20 @@ async fn serve() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Import(import) => {
+            let args = ServeArgs { store: import.store, ..ServeArgs::default() };
+            let config = Config::load(cli.config.as_deref(), args)?;
+            let counts = parley_server::import::run(&config, &import.source).await?;
+            println!(
+                "imported {} users, {} channels, {} memberships, {} events from {}",
+                counts.users,
+                counts.channels,
+                counts.members,
+                counts.events,
+                import.source.display()
+            );
+            Ok(())
+        }
         Command::Admin(admin) => {
             let args = ServeArgs { store: admin.store, ..ServeArgs::default() };
             let config = Config::load(cli.config.as_deref(), args)?;

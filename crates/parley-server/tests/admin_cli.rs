@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use parley_testkit::process::ParleyProcess;
+use parley_testkit::services::ScratchDb;
 use serde_json::{json, Value};
 
 fn admin(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
@@ -78,8 +79,10 @@ async fn call(server: &ParleyProcess, token: &str, method: reqwest::Method, path
         .send()
         .await
         .expect("sent");
-    assert!(response.status().is_success(), "{path}: {}", response.status());
-    response.json().await.unwrap_or(Value::Null)
+    let status = response.status();
+    let body = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
 }
 
 fn lines(dir: &Path, name: &str) -> Vec<Value> {
@@ -168,4 +171,180 @@ async fn export_writes_every_user_channel_membership_and_event_as_json_lines() {
     assert!(run(&["--out", with.to_str().unwrap(), "--with-credentials"]).status.success());
     let users = lines(&with, "users.jsonl");
     assert!(users.iter().all(|u| u["password_hash"].as_str().is_some_and(|h| h.starts_with("$argon2id$"))));
+}
+
+/// Runs `parley <args>`: whether it succeeded, and what it printed.
+fn parley(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_parley")).args(args).output().expect("parley runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// Two exports hold the same, line by line.
+fn same_export(first: &Path, second: &Path) {
+    let (before, after) = (export_files(first), export_files(second));
+    assert_eq!(before.iter().map(|f| &f.0).collect::<Vec<_>>(), after.iter().map(|f| &f.0).collect::<Vec<_>>());
+    for ((name, was), (_, now)) in before.iter().zip(&after) {
+        for (n, (was, now)) in was.lines().zip(now.lines()).enumerate() {
+            assert_eq!(was, now, "{name} line {}", n + 1);
+        }
+        assert_eq!(was.lines().count(), now.lines().count(), "{name}");
+    }
+}
+
+/// Every file of an export but the manifest's time of writing.
+fn export_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            if name == "manifest.json" {
+                let mut manifest: Value = serde_json::from_str(&text).unwrap();
+                manifest["exported_at"] = Value::Null;
+                text = manifest.to_string();
+            }
+            (name, text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn an_export_imported_into_an_empty_store_exports_the_same_log_event_by_event() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let server = ParleyProcess::start(Path::new(env!("CARGO_BIN_EXE_parley")), dir.path(), &[]);
+    let register = |name: &'static str| {
+        let server = &server;
+        async move {
+            let body = json!({"username": name, "password": "correct horse battery"});
+            let response =
+                reqwest::Client::new().post(server.url("/api/v1/auth/register")).json(&body).send().await.unwrap();
+            let body: Value = response.json().await.unwrap();
+            (body["user"]["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
+        }
+    };
+    let (alice, a) = register("alice").await;
+    let (bob, b) = register("bob").await;
+    let (carol, c) = register("carol").await;
+    let (dave, d) = register("dave").await;
+    let s = &server;
+    let new_channel = |token: String, name: &'static str, kind: &'static str| async move {
+        let body = json!({"name": name, "kind": kind, "topic": "first topic"});
+        call(s, &token, Method::POST, "/api/v1/channels", body).await["channel"]["id"].as_str().unwrap().to_owned()
+    };
+    let general = new_channel(a.clone(), "general", "public").await;
+    let ch = |rest: &str| format!("/api/v1/channels/{general}{rest}");
+    for token in [&b, &c, &d] {
+        call(s, token, Method::POST, &ch("/join"), json!({})).await;
+    }
+    let post = |token: String, body: String, id: String, reply: Option<i64>| {
+        let path = ch("/messages");
+        async move {
+            let mut request = json!({"body": body, "client_msg_id": id});
+            if let Some(seq) = reply {
+                request["reply_to_seq"] = json!(seq);
+            }
+            call(s, &token, Method::POST, &path, request).await["event"]["seq"].as_i64().unwrap()
+        }
+    };
+    let hello = post(a.clone(), "hello @bob and **everyone**".into(), "m1".into(), None).await;
+    let plan = post(b.clone(), "the plan".into(), "m2".into(), None).await;
+    let reply = post(c.clone(), "a reply in the thread".into(), "m3".into(), Some(plan)).await;
+    post(d.clone(), "@channel lunch?".into(), "m4".into(), Some(reply)).await;
+    let gone = post(c.clone(), "I will be deleted".into(), "m5".into(), None).await;
+    let edited = post(b.clone(), "first text".into(), "m6".into(), None).await;
+    for (n, body) in ["second text, @carol", "third text"].iter().enumerate() {
+        let request = json!({"body": body, "client_msg_id": format!("e{n}")});
+        call(s, &b, Method::PATCH, &ch(&format!("/messages/{edited}")), request).await;
+    }
+    let request = json!({"body": "edited before its delete", "client_msg_id": "e9"});
+    call(s, &c, Method::PATCH, &ch(&format!("/messages/{gone}")), request).await;
+    call(s, &a, Method::DELETE, &ch(&format!("/messages/{gone}?client_msg_id=x1")), json!({})).await;
+    for (token, emoji, id) in [(&a, "👍", "r1"), (&b, "👍", "r2"), (&c, ":tada:", "r3"), (&d, "👍", "r4")] {
+        let path = ch(&format!("/messages/{plan}/reactions/{}?client_msg_id={id}", urlencode(emoji)));
+        call(s, token, Method::PUT, &path, json!({})).await;
+    }
+    let path = ch(&format!("/messages/{plan}/reactions/{}?client_msg_id=r5", urlencode("👍")));
+    call(s, &b, Method::DELETE, &path, json!({})).await;
+    call(s, &c, Method::PUT, &ch(&format!("/pins/{plan}?client_msg_id=p1")), json!({})).await;
+    call(s, &c, Method::PUT, &ch(&format!("/pins/{hello}?client_msg_id=p2")), json!({})).await;
+    call(s, &a, Method::DELETE, &ch(&format!("/pins/{hello}?client_msg_id=p3")), json!({})).await;
+    let role = json!({"role": "admin", "client_msg_id": "o1"});
+    call(s, &a, Method::PUT, &ch(&format!("/members/{bob}")), role).await;
+    // Renamed twice, the name it gave up taken by another channel.
+    call(s, &a, Method::PATCH, &ch(""), json!({"client_msg_id": "n1", "name": "lobby"})).await;
+    let newer = new_channel(c.clone(), "general", "private").await;
+    call(s, &b, Method::PATCH, &ch(""), json!({"client_msg_id": "n2", "name": "hall"})).await;
+    call(s, &b, Method::PATCH, &ch(""), json!({"client_msg_id": "n4", "topic": ""})).await;
+    call(s, &b, Method::PATCH, &ch(""), json!({"client_msg_id": "n3", "topic": "the last topic"})).await;
+    call(s, &a, Method::DELETE, &ch(&format!("/members/{dave}?client_msg_id=k1")), json!({})).await;
+    call(s, &a, Method::PUT, &ch(&format!("/bans/{dave}?client_msg_id=k2")), json!({})).await;
+    call(s, &a, Method::DELETE, &ch(&format!("/bans/{dave}?client_msg_id=k3")), json!({})).await;
+    call(s, &c, Method::POST, &ch("/leave"), json!({})).await;
+    call(s, &b, Method::POST, &ch("/read"), json!({"seq": reply})).await;
+    call(s, &b, Method::PUT, &ch("/preferences"), json!({"notify": "all", "muted": true})).await;
+    let path = format!("/api/v1/channels/{newer}/messages");
+    call(s, &c, Method::POST, &path, json!({"body": "in the new general", "client_msg_id": "g1"})).await;
+    let path = format!("/api/v1/channels/{newer}");
+    call(s, &c, Method::PATCH, &path, json!({"client_msg_id": "g2", "archived": true})).await;
+    let dm = call(s, &a, Method::POST, "/api/v1/dms", json!({"user_ids": [carol, bob]})).await["channel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/channels/{dm}/messages");
+    call(s, &b, Method::POST, &path, json!({"body": "psst @alice", "client_msg_id": "d1"})).await;
+    call(s, &a, Method::PATCH, &format!("/api/v1/admin/users/{dave}"), json!({"deactivated": true})).await;
+    let mentions_before = call(s, &b, Method::GET, "/api/v1/mentions", json!({})).await;
+    let search_before = call(s, &b, Method::GET, "/api/v1/search?q=text", json!({})).await;
+    server.kill();
+
+    let data = dir.path().to_str().unwrap().to_owned();
+    let first = dir.path().join("first");
+    let (ok, out) = parley(&["export", "--data-dir", &data, "--out", first.to_str().unwrap(), "--with-credentials"]);
+    assert!(ok, "{out}");
+    let copy = tempfile::tempdir().unwrap();
+    let copy_data = copy.path().to_str().unwrap().to_owned();
+    let (ok, out) = parley(&["import", "--data-dir", &copy_data, first.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("imported 4 users, 3 channels"), "{out}");
+    let second = dir.path().join("second");
+    let (ok, out) =
+        parley(&["export", "--data-dir", &copy_data, "--out", second.to_str().unwrap(), "--with-credentials"]);
+    assert!(ok, "{out}");
+    same_export(&first, &second);
+    // And into PostgreSQL, the cluster's store.
+    let db = ScratchDb::create().await;
+    let (ok, out) = parley(&["import", "--database", &db.url, first.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let third = dir.path().join("third");
+    let (ok, out) = parley(&["export", "--database", &db.url, "--out", third.to_str().unwrap(), "--with-credentials"]);
+    assert!(ok, "{out}");
+    same_export(&first, &third);
+    let events = lines(&second, "events.jsonl");
+    assert!(events.len() > 30, "{}", events.len());
+
+    let (ok, out) = parley(&["import", "--data-dir", &copy_data, first.to_str().unwrap()]);
+    assert!(!ok && out.contains("not empty"), "a second import into the same store is refused: {out}");
+
+    // What the store derives from the log, served again.
+    let server = ParleyProcess::start(Path::new(env!("CARGO_BIN_EXE_parley")), copy.path(), &[]);
+    let (status, bob_again) = login(&server, "bob", "correct horse battery").await;
+    assert_eq!(status, 200, "passwords came with --with-credentials: {bob_again}");
+    let b = bob_again["token"].as_str().unwrap();
+    let s = &server;
+    assert_eq!(call(s, b, Method::GET, "/api/v1/mentions", json!({})).await, mentions_before);
+    assert_eq!(call(s, b, Method::GET, "/api/v1/search?q=text", json!({})).await, search_before);
+    let (status, _) = login(&server, "dave", "correct horse battery").await;
+    assert_eq!(status, 403, "still deactivated");
+    let _ = (alice, c, d);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b':' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

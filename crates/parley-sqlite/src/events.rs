@@ -6,8 +6,8 @@
 //! with nothing to encode or unpack in between.
 
 use async_trait::async_trait;
-use parley_core::apply::apply;
-use parley_core::command::{Applied, Command};
+use parley_core::apply::apply_stamped;
+use parley_core::command::{Applied, Command, Stamp};
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, Event, EventKind, Role};
 use parley_core::parse::Seq;
@@ -233,13 +233,17 @@ impl EventLog for SqliteStore {
     }
 
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
+        self.replay(commands, Vec::new()).await
+    }
+
+    async fn replay(&self, commands: Vec<Command>, stamps: Vec<Stamp>) -> Result<Applied> {
         self.writer
             .run(move |conn| {
                 let tx = WriterTx::begin(conn)?;
                 // The writer's own thread, outside the runtime: blocking on
                 // the rules is a plain call, as every `WriterTx` method runs
                 // to the end when called.
-                futures::executor::block_on(apply(Box::new(tx), &commands))
+                futures::executor::block_on(apply_stamped(Box::new(tx), &commands, &stamps))
             })
             .await
     }

@@ -12,7 +12,7 @@ pub use change::{check_target, MAX_EMOJI, MAX_PINS};
 
 use std::collections::{HashMap, HashSet};
 
-use crate::command::{Appended, Applied, Command};
+use crate::command::{Appended, Applied, Command, Stamp};
 use crate::id::{ChannelId, EventId, UserId};
 use crate::mentions::mentions;
 use crate::model::{name_taken, Channel, Event, EventKind, Mentions, MessageState, Role};
@@ -35,7 +35,15 @@ use crate::{Error, ErrorCode, Result};
 /// `conflict`, so that a caller can tell a batch worth retrying from a
 /// command refused for good.
 pub async fn apply(tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<Applied> {
-    apply_batch(tx, commands).await.map_err(|error| match error.code {
+    apply_stamped(tx, commands, &[]).await
+}
+
+/// [`apply`], with each command's events stored at the time and under the
+/// ids its [`Stamp`] gives (`stamps[i]` for `commands[i]`) instead of now
+/// and new ones: how `parley import` replays a log as it was. Commands
+/// without a stamp are stored now.
+pub async fn apply_stamped(tx: Box<dyn LogTx + '_>, commands: &[Command], stamps: &[Stamp]) -> Result<Applied> {
+    apply_batch(tx, commands, stamps).await.map_err(|error| match error.code {
         ErrorCode::Conflict => Error::unavailable(format!("the batch met another writer's commit: {}", error.message)),
         _ => error,
     })
@@ -291,7 +299,7 @@ impl<'c> Known<'c> {
     }
 }
 
-async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Result<Applied> {
+async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command], stamps: &[Stamp]) -> Result<Applied> {
     let mut keys = Keys::of(commands);
     let users: HashMap<String, UserId> = if keys.usernames.is_empty() {
         HashMap::new()
@@ -303,7 +311,8 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
     // Messages are kept as targets only when a change or a reply of this
     // batch may point at them: a batch of plain messages keeps none.
     let tracks_targets = !keys.targets.is_empty();
-    let mut batch = Batch { now: Timestamp::now(), changed: HashSet::new(), events: Vec::new() };
+    let now = Timestamp::now();
+    let mut batch = Batch { now, ids: Vec::new(), changed: HashSet::new(), events: Vec::new() };
     let mut new_channels = Vec::new();
     let mut members = Vec::new();
     let mut messages = Vec::new();
@@ -311,7 +320,11 @@ async fn apply_batch(mut tx: Box<dyn LogTx + '_>, commands: &[Command]) -> Resul
     let mut new_dms: HashMap<String, ChannelId> = HashMap::new();
     let mut results = Vec::with_capacity(commands.len());
 
-    for command in commands {
+    for (i, command) in commands.iter().enumerate() {
+        match stamps.get(i) {
+            Some(stamp) => (batch.now, batch.ids) = (stamp.at, stamp.ids.iter().rev().copied().collect()),
+            None => (batch.now, batch.ids) = (now, Vec::new()),
+        }
         let result = match command {
             Command::Post { channel, sender, client_msg_id, body, reply_to_seq, broadcast } => {
                 let key = (*channel, *sender, client_msg_id.as_str());
@@ -531,7 +544,10 @@ enum First {
 
 /// The events a batch appends, and the channels whose heads they advance.
 struct Batch {
+    /// The time of the command being applied.
     now: Timestamp,
+    /// The ids its next events take, the next last (none: new ones).
+    ids: Vec<EventId>,
     changed: HashSet<ChannelId>,
     events: Vec<Event>,
 }
@@ -550,7 +566,7 @@ impl Batch {
         let event = Event {
             channel_id: channel,
             seq: *last,
-            id: EventId::generate(),
+            id: self.ids.pop().unwrap_or_else(EventId::generate),
             sender_id: sender,
             created_at: self.now,
             kind,

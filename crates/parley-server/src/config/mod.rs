@@ -45,6 +45,23 @@ pub enum Command {
     /// Write every user, channel, membership and event as JSON Lines into a
     /// new directory (docs/operations.md, "Export").
     Export(ExportArgs),
+    /// Read what `parley export` wrote into an empty store, or a Slack
+    /// workspace's export (`--slack`) into any store (docs/operations.md,
+    /// "Import" and "Moving from Slack"). With the server stopped.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The directory `parley export` wrote, or with `--slack` the .zip file
+    /// Slack's workspace export gives.
+    pub source: PathBuf,
+    /// `SOURCE` is a Slack export: its users, public channels, messages,
+    /// threads and reactions are added (again: nothing twice).
+    #[arg(long)]
+    pub slack: bool,
 }
 
 #[derive(Debug, Args)]

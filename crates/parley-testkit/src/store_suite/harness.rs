@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use parley_core::accounts::Admission;
 use parley_core::chat::Chat;
-use parley_core::command::{Appended, Applied, Command};
+use parley_core::command::{Appended, Applied, Command, Stamp};
 use parley_core::feed::EventBatch;
 use parley_core::id::{ChannelId, EventId, UserId};
 use parley_core::model::{Channel, ChannelKind, Event, Role, User};
@@ -145,6 +145,11 @@ impl EventLog for GatedLog {
     async fn append(&self, commands: Vec<Command>) -> Result<Applied> {
         self.gate.pass();
         self.log.append(commands).await
+    }
+
+    async fn replay(&self, commands: Vec<Command>, stamps: Vec<Stamp>) -> Result<Applied> {
+        self.gate.pass();
+        self.log.replay(commands, stamps).await
     }
 }
 

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use parley_core::accounts::{self, Admission, Registration};
-use parley_core::id::{UserId, WebhookId};
+use parley_core::command::Stamp;
+use parley_core::id::{EventId, UserId, WebhookId};
 use parley_core::model::{
-    AuditEntry, ChannelKind, Delivery, Invite, OutgoingHook, PasswordReset, ServerRole, Session, User, Webhook,
+    AuditEntry, ChannelKind, Delivery, Invite, Notify, OutgoingHook, PasswordReset, ServerRole, Session, User, Webhook,
 };
 use parley_core::parse::Username;
 use parley_core::ports::Store;
@@ -359,7 +360,9 @@ pub async fn outgoing_webhooks_leased(store: Arc<dyn Store>) {
 }
 
 /// Export reads every user (with their hash) and every channel that is not
-/// deleted, a page at a time by id, and each membership with its read marker.
+/// deleted, a page at a time by id, each membership with its read marker and
+/// preferences, and whom each message told; import's replay stores events
+/// under the ids and times it is given.
 pub async fn export_reads_everything(store: Arc<dyn Store>) {
     let h = &Harness::new(store);
     let alice = h.user("alice").await;
@@ -402,7 +405,25 @@ pub async fn export_reads_everything(store: Arc<dyn Store>) {
     }
     assert!(channels.iter().any(|c| c.id == room.id), "a private channel");
     assert!(channels.iter().all(|c| c.id != gone.id), "not a deleted one");
+    h.store.set_preferences(room.id, bob.id, Some(Notify::All), Some(true)).await.must("set_preferences");
     let members = h.store.export_members(room.id).await.must("export_members");
-    let read: Vec<(UserId, i64)> = members.iter().map(|(m, seq)| (m.user.id, *seq)).collect();
-    assert!(read.contains(&(bob.id, 3)) && read.contains(&(alice.id, 1)), "{read:?}");
+    let read: Vec<(UserId, i64, Option<Notify>, bool)> =
+        members.iter().map(|m| (m.member.user.id, m.last_read_seq, m.notify, m.muted)).collect();
+    assert_eq!(read, sorted_by_id(vec![(alice.id, 1, None, false), (bob.id, 3, Some(Notify::All), true)]));
+
+    // Stored at the time and under the id given, as `parley import` replays.
+    let (id, at) = (EventId::generate(), Timestamp::from_millis(1_600_000_000_123));
+    let mention = format!("hi @{}", bob.username);
+    let command = super::harness::post(room.id, alice.id, "m2", &mention);
+    let stamp = Stamp { at, ids: vec![id] };
+    let applied = h.store.replay(vec![command], vec![stamp]).await.must("replay");
+    let event = applied.events.first().expect("one event");
+    assert_eq!((event.id, event.created_at, event.seq), (id, at, 4));
+    assert_eq!(h.store.events_after(room.id, 3, 1).await.must("events_after")[0].id, id, "as stored");
+    assert_eq!(h.store.export_told(room.id).await.must("export_told"), vec![(4, bob.id)]);
+}
+
+fn sorted_by_id<T>(mut rows: Vec<(UserId, i64, T, bool)>) -> Vec<(UserId, i64, T, bool)> {
+    rows.sort_by_key(|row| row.0);
+    rows
 }
