@@ -88,6 +88,21 @@ async fn serve() -> anyhow::Result<()> {
         Command::Import(import) => {
             let args = ServeArgs { store: import.store, ..ServeArgs::default() };
             let config = Config::load(cli.config.as_deref(), args)?;
+            if import.slack {
+                let counts = parley_server::import::slack::run(&config, &import.source).await?;
+                println!(
+                    "added {} users, {} channels, {} messages, {} reactions from {} \
+                     (left out: {} messages, {} reactions; docs/operations.md says which)",
+                    counts.users,
+                    counts.channels,
+                    counts.messages,
+                    counts.reactions,
+                    import.source.display(),
+                    counts.skipped_messages,
+                    counts.skipped_reactions
+                );
+                return Ok(());
+            }
             let counts = parley_server::import::run(&config, &import.source).await?;
             println!(
                 "imported {} users, {} channels, {} memberships, {} events from {}",

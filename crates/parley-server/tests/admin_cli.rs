@@ -348,3 +348,116 @@ fn urlencode(text: &str) -> String {
         .map(|b| if b.is_ascii_alphanumeric() || b == b':' { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
+
+/// A Slack workspace export as Slack documents it: users.json,
+/// channels.json, and a folder per public channel of one file per day.
+fn slack_export(path: &Path) {
+    use std::io::Write;
+    let long = format!("{}\n{}", "a".repeat(3000), "b".repeat(3000));
+    let files = [
+        (
+            "users.json",
+            json!([
+                {"id": "U1", "name": "ann.lee", "real_name": "Ann Lee", "profile": {"display_name": "Ann"}},
+                {"id": "U2", "name": "bo", "profile": {"real_name": "Bo"}},
+                {"id": "U3", "name": "gone.person", "deleted": true, "profile": {}},
+            ]),
+        ),
+        (
+            "channels.json",
+            json!([
+                {"id": "C1", "name": "general", "created": 1_500_000_000, "creator": "U1",
+                 "members": ["U1", "U2"], "topic": {"value": "All hands", "creator": "U1", "last_set": 0}},
+                {"id": "C2", "name": "old-stuff", "created": 1_500_000_000, "creator": "U2",
+                 "members": ["U2"], "is_archived": true},
+            ]),
+        ),
+        (
+            "general/2017-07-14.json",
+            json!([
+                {"type": "message", "user": "U2", "text": "a question", "ts": "1500000200.000200",
+                 "thread_ts": "1500000200.000200", "reply_count": 2},
+                {"type": "message", "user": "U1", "text": "hello <@U2> &amp; <https://example.com|welcome>",
+                 "ts": "1500000100.000100",
+                 "reactions": [{"name": "+1", "users": ["U2", "U1"], "count": 2},
+                               {"name": "thumbsup::skin-tone-2", "users": ["U3"], "count": 1},
+                               {"name": "our-party-parrot", "users": ["U2"], "count": 1}]},
+                {"type": "message", "subtype": "channel_join", "user": "U3", "text": "<@U3> has joined",
+                 "ts": "1500000150.000000"},
+                {"type": "message", "user": "U1", "text": "an answer", "ts": "1500000300.000300",
+                 "thread_ts": "1500000200.000200", "parent_user_id": "U2"},
+                {"type": "message", "user": "U9", "text": "from nobody we know", "ts": "1500000400.000000"},
+            ]),
+        ),
+        (
+            "general/2017-07-15.json",
+            json!([
+                {"type": "message", "user": "U3", "text": "another answer", "ts": "1500090000.000001",
+                 "thread_ts": "1500000200.000200"},
+                {"type": "message", "user": "U2", "text": long, "ts": "1500090100.000000"},
+                {"type": "message", "subtype": "file_share", "user": "U1", "text": "the plan",
+                 "ts": "1500090200.000000",
+                 "files": [{"name": "plan.pdf", "title": "Plan", "url_private": "https://files.example/plan.pdf"}]},
+            ]),
+        ),
+        ("old-stuff/2017-07-14.json", json!([{"type": "message", "user": "U2", "text": "old", "ts": "1500000500.0"}])),
+    ];
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, value) in files {
+        zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(serde_json::to_string_pretty(&value).unwrap().as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[tokio::test]
+async fn a_slack_export_is_added_in_order_with_threads_and_reactions_and_a_second_run_adds_nothing() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("slack.zip");
+    slack_export(&zip);
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let (ok, out, err) = admin(Path::new(data), &["create-user", "boss", "--password", "boss password"]);
+    assert!(ok, "{out}{err}");
+    let (ok, out) = parley(&["import", "--data-dir", data, "--slack", zip.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("added 3 users, 2 channels, 7 messages, 3 reactions")
+            && out.contains("left out: 2 messages, 1 reactions"),
+        "{out}"
+    );
+    let (ok, again) = parley(&["import", "--data-dir", data, "--slack", zip.to_str().unwrap()]);
+    assert!(ok, "{again}");
+    assert!(again.contains("added 0 users, 0 channels, 0 messages, 0 reactions"), "nothing twice: {again}");
+
+    let server = ParleyProcess::start(Path::new(env!("CARGO_BIN_EXE_parley")), Path::new(data), &[]);
+    let (status, boss) = login(&server, "boss", "boss password").await;
+    assert_eq!(status, 200, "{boss}");
+    let token = boss["token"].as_str().unwrap();
+    let s = &server;
+    let public = call(s, token, Method::GET, "/api/v1/channels/public", json!({})).await;
+    let general = public["channels"].as_array().unwrap().iter().find(|c| c["name"] == "general").expect("#general");
+    assert_eq!(general["topic"], "All hands");
+    let id = general["id"].as_str().unwrap();
+    call(s, token, Method::POST, &format!("/api/v1/channels/{id}/join"), json!({})).await;
+    let page = call(s, token, Method::GET, &format!("/api/v1/channels/{id}/events?limit=100"), json!({})).await;
+    let events = page["events"].as_array().unwrap();
+    let messages: Vec<&Value> = events.iter().filter(|e| e["type"] == "message").collect();
+    let bodies: Vec<&str> = messages.iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(
+        bodies[..4],
+        ["hello @slack-u2 & [welcome](https://example.com)", "a question", "an answer", "another answer"],
+        "in the order of their times, each person by their username"
+    );
+    assert_eq!((bodies[4].len(), bodies[5].len()), (3000, 3000), "a long message in two parts, nothing lost");
+    assert_eq!(bodies[6], "the plan\n📎 [Plan](https://files.example/plan.pdf)");
+    assert_eq!(messages[0]["created_at"], "2017-07-14T02:41:40.000Z", "Slack's time kept");
+    let root = messages[1];
+    assert_eq!((root["reply_count"].as_i64(), messages[2]["reply_to_seq"] == root["seq"]), (Some(2), true));
+    let reactions = &messages[0]["reactions"];
+    assert_eq!((reactions[0]["emoji"].as_str(), reactions[0]["count"].as_i64()), (Some("👍"), Some(3)), "{reactions}");
+    let users = call(s, token, Method::GET, "/api/v1/users?q=ann", json!({})).await;
+    assert_eq!(users["users"][0]["display_name"], "Ann", "{users}");
+    assert_eq!(login(&server, "ann.lee", "any password at all").await.0, 401, "no password until a reset link");
+}

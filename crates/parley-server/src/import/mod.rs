@@ -16,6 +16,8 @@
 //! (each channel's own in `seq` order), so that a name one channel gave up
 //! is free when another takes it.
 
+pub mod slack;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fs::File;
@@ -213,6 +215,8 @@ pub(crate) struct Step {
     pub seqs: Vec<Seq>,
     /// Where it came from, for an error.
     pub origin: String,
+    /// What the caller knows it by, handed back with what it stored.
+    pub key: Option<String>,
 }
 
 /// A channel's log as the commands that stored it.
@@ -288,6 +292,7 @@ fn channel_steps(
         },
         seqs: creation.iter().map(|e| e.seq).collect(),
         origin: format!("channel {id} seq 1"),
+        key: None,
     });
     // Each message's body as the replay has it, for the stand-ins.
     let mut bodies: HashMap<Seq, String> = HashMap::new();
@@ -374,7 +379,7 @@ fn channel_steps(
             }
         };
         let stamp = Stamp { at: time(&event.created_at)?, ids: vec![event.id.parse::<EventId>()?] };
-        steps.push(Step { command, stamp, seqs: vec![event.seq], origin });
+        steps.push(Step { command, stamp, seqs: vec![event.seq], origin, key: None });
     }
     Ok(steps)
 }
@@ -421,7 +426,7 @@ impl<'s> Replay<'s> {
 
     /// Queues `step`; replays the queue when it is full, or when `step`
     /// must be alone.
-    pub(crate) async fn push(&mut self, step: Step) -> anyhow::Result<Vec<Appended>> {
+    pub(crate) async fn push(&mut self, step: Step) -> anyhow::Result<Vec<(Option<String>, Appended)>> {
         let alone =
             matches!(step.command, Command::Create { .. } | Command::Change { change: Change::Rename { .. }, .. });
         let mut done = Vec::new();
@@ -435,8 +440,9 @@ impl<'s> Replay<'s> {
         Ok(done)
     }
 
-    /// Replays what is queued: what each step stored (or had stored before).
-    pub(crate) async fn flush(&mut self) -> anyhow::Result<Vec<Appended>> {
+    /// Replays what is queued: what each step stored (or had stored
+    /// before), with its key.
+    pub(crate) async fn flush(&mut self) -> anyhow::Result<Vec<(Option<String>, Appended)>> {
         if self.steps.is_empty() {
             return Ok(Vec::new());
         }
@@ -444,13 +450,13 @@ impl<'s> Replay<'s> {
         let (commands, stamps) = steps.iter().map(|s| (s.command.clone(), s.stamp.clone())).unzip();
         let applied = self.store.replay(commands, stamps).await?;
         let mut done = Vec::with_capacity(steps.len());
-        for (step, result) in steps.iter().zip(applied.results) {
+        for (step, result) in steps.into_iter().zip(applied.results) {
             let appended = result.with_context(|| format!("{}: refused when replayed", step.origin))?;
             let seqs: Vec<Seq> = appended.events.iter().map(|e| e.seq).collect();
             if !step.seqs.is_empty() && (!appended.created || seqs != step.seqs) {
                 bail!("{}: replayed at seqs {seqs:?}, not {:?}", step.origin, step.seqs);
             }
-            done.push(appended);
+            done.push((step.key, appended));
         }
         Ok(done)
     }

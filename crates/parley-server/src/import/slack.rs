@@ -1,0 +1,639 @@
+//! `parley import --slack EXPORT.zip`: a Slack workspace's export (its
+//! documented format: `users.json`, `channels.json`, and a folder per
+//! public channel of one JSON file per day) added to a store, empty or not.
+//!
+//! Each Slack user becomes an account with no usable password (an admin's
+//! reset link lets them in), each public channel a channel, each message a
+//! message at its own time, in order, with its thread and reactions; files
+//! are linked from the message that shared them (Parley keeps no files). It
+//! goes through the rules of the log as [`super`]'s replay does, under ids
+//! made from Slack's own (users, channels) and `client_msg_id`s made from
+//! each message's `ts`, so that running it twice adds nothing the second
+//! time: the writer answers every repeated command with what it stored.
+//!
+//! What is left out, and counted in the summary: messages of people not in
+//! `users.json`, Slack's own notices (joins, topic changes), emoji that are
+//! not Unicode emoji or GitHub shortcodes (a workspace's custom emoji), and
+//! reactions past Parley's 20 emoji on a message. Private channels and DMs
+//! are not in a workspace's standard export.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use parley_core::apply::MAX_EMOJI;
+use parley_core::command::{Appended, Change, Command, Stamp};
+use parley_core::emoji::Emoji;
+use parley_core::id::{ChannelId, UserId};
+use parley_core::model::{Channel, ChannelKind, Role, ServerRole, User};
+use parley_core::parse::{Body, ChannelName, ClientMsgId, DisplayName, Seq, Topic, Username};
+use parley_core::ports::Store;
+use parley_core::time::Timestamp;
+use parley_core::ErrorCode;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{add_user, Replay, Step};
+use crate::auth::Auth;
+use crate::backends::open_store;
+use crate::config::Config;
+
+/// What a Slack import added, and what it left out.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub users: u64,
+    pub channels: u64,
+    pub messages: u64,
+    pub reactions: u64,
+    /// Messages left out: by someone unknown, Slack's notices, empty.
+    pub skipped_messages: u64,
+    /// Reactions with an emoji Parley does not have, or past its 20.
+    pub skipped_reactions: u64,
+}
+
+pub async fn run(config: &Config, zip: &Path) -> anyhow::Result<Counts> {
+    let export = Export::read(zip)?;
+    let store = open_store(config).await?;
+    let result = import(store.clone(), &export).await;
+    store.close().await;
+    result
+}
+
+#[derive(Deserialize)]
+struct SlackUser {
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    real_name: Option<String>,
+    #[serde(default)]
+    profile: Profile,
+    #[serde(default)]
+    deleted: bool,
+    #[serde(default)]
+    is_bot: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct Profile {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    real_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SlackChannel {
+    id: String,
+    name: String,
+    #[serde(default)]
+    created: i64,
+    #[serde(default)]
+    creator: Option<String>,
+    #[serde(default)]
+    is_archived: bool,
+    #[serde(default)]
+    members: Vec<String>,
+    #[serde(default)]
+    topic: Option<Text>,
+}
+
+#[derive(Deserialize)]
+struct Text {
+    #[serde(default)]
+    value: String,
+}
+
+#[derive(Deserialize, Clone)]
+struct SlackMessage {
+    #[serde(default)]
+    subtype: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    text: String,
+    ts: String,
+    #[serde(default)]
+    thread_ts: Option<String>,
+    #[serde(default)]
+    reactions: Vec<SlackReaction>,
+    #[serde(default)]
+    files: Vec<SlackFile>,
+}
+
+#[derive(Deserialize, Clone)]
+struct SlackReaction {
+    name: String,
+    #[serde(default)]
+    users: Vec<String>,
+}
+
+#[derive(Deserialize, Clone)]
+struct SlackFile {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    url_private: Option<String>,
+    #[serde(default)]
+    permalink: Option<String>,
+}
+
+/// Messages of these kinds are people's words; Slack's notices (a join, a
+/// topic set) are not: Parley's own events say those.
+const KEPT_SUBTYPES: [&str; 4] = ["thread_broadcast", "me_message", "file_share", "bot_message"];
+
+/// The export's files, read from the zip.
+struct Export {
+    users: Vec<SlackUser>,
+    channels: Vec<SlackChannel>,
+    /// Each channel's messages by its folder (the channel's name), oldest first.
+    messages: HashMap<String, Vec<SlackMessage>>,
+}
+
+impl Export {
+    fn read(path: &Path) -> anyhow::Result<Export> {
+        let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a zip file", path.display()))?;
+        let mut users = None;
+        let mut channels = None;
+        let mut days: BTreeMap<String, Vec<SlackMessage>> = BTreeMap::new();
+        for i in 0..zip.len() {
+            let mut entry = zip.by_index(i)?;
+            if entry.is_dir() {
+                continue;
+            }
+            let name = entry.name().context("a file's name in the zip")?.into_owned();
+            let mut text = Vec::new();
+            entry.read_to_end(&mut text).with_context(|| format!("reading {name}"))?;
+            match name.split('/').collect::<Vec<_>>()[..] {
+                ["users.json"] => users = Some(json::<Vec<SlackUser>>(&name, &text)?),
+                ["channels.json"] => channels = Some(json::<Vec<SlackChannel>>(&name, &text)?),
+                [_, day] if day.ends_with(".json") => {
+                    days.insert(name.clone(), json(&name, &text)?);
+                }
+                _ => {}
+            }
+        }
+        let mut messages: HashMap<String, Vec<SlackMessage>> = HashMap::new();
+        // Day files in order of their names (dates), then by `ts` within.
+        for (name, day) in days {
+            let folder = name.split('/').next().unwrap_or_default().to_owned();
+            messages.entry(folder).or_default().extend(day);
+        }
+        for list in messages.values_mut() {
+            list.sort_by_key(|m| ts_key(&m.ts));
+        }
+        Ok(Export {
+            users: users.context("the zip has no users.json: is it a Slack workspace export?")?,
+            channels: channels.context("the zip has no channels.json: is it a Slack workspace export?")?,
+            messages,
+        })
+    }
+}
+
+fn json<T: DeserializeOwned>(name: &str, text: &[u8]) -> anyhow::Result<T> {
+    serde_json::from_slice(text).with_context(|| format!("{name} is not what Slack's export writes"))
+}
+
+async fn import(store: Arc<dyn Store>, export: &Export) -> anyhow::Result<Counts> {
+    let mut counts = Counts::default();
+    // Every channel's name first: one taken by another channel stops the
+    // import before anything is written.
+    for channel in &export.channels {
+        let name = ChannelName::parse(&channel.name).with_context(|| format!("channel {:?}", channel.name))?;
+        if let Some(held) = store.channel_named(name.as_str()).await? {
+            if held.id != channel_id(&channel.id) {
+                bail!("a channel named {:?} exists already: rename it, then import again", name.as_str());
+            }
+        }
+    }
+
+    let auth = Auth::new(store.clone()).await?;
+    let hash = auth.unusable_hash().await?;
+    let mut users: HashMap<&str, User> = HashMap::new();
+    let mut usernames: HashMap<&str, String> = HashMap::new();
+    for slack in &export.users {
+        let user = match store.user(user_id(&slack.id)).await? {
+            Some(user) => user,
+            None => {
+                counts.users += 1;
+                add_slack_user(store.as_ref(), slack, &hash).await?
+            }
+        };
+        usernames.insert(&slack.id, user.username.to_string());
+        users.insert(&slack.id, user);
+    }
+
+    for channel in &export.channels {
+        let messages = export.messages.get(&channel.name).map(Vec::as_slice).unwrap_or_default();
+        let imported = import_channel(store.as_ref(), channel, messages, &users, &usernames, &mut counts)
+            .await
+            .with_context(|| format!("channel #{}", channel.name))?;
+        counts.channels += u64::from(imported);
+    }
+    Ok(counts)
+}
+
+/// A Slack user as an account: their Slack name made a username (another
+/// one when it is taken), their shown name kept where Parley's rules allow.
+async fn add_slack_user(store: &dyn Store, slack: &SlackUser, hash: &str) -> anyhow::Result<User> {
+    let base = username_from(&slack.name, &slack.id);
+    let shown = [&slack.profile.display_name, &slack.profile.real_name, &slack.real_name]
+        .into_iter()
+        .flatten()
+        .find_map(|name| DisplayName::parse(name).ok())
+        .map(DisplayName::into_string);
+    let tail = slack.id.to_ascii_lowercase();
+    let names = [base.clone(), format!("{base}-slack"), format!("{}-{tail}", &base[..base.len().min(31 - tail.len())])];
+    for username in names {
+        let Ok(username) = Username::parse_new(&username) else { continue };
+        for display_name in [shown.clone(), None] {
+            let user = User {
+                id: user_id(&slack.id),
+                display_name: display_name.unwrap_or_else(|| username.to_string()),
+                username: username.clone(),
+                created_at: Timestamp::now(),
+                role: ServerRole::Member,
+                deactivated_at: slack.deleted.then(Timestamp::now),
+                bot: slack.is_bot,
+            };
+            match add_user(store, &user, hash).await {
+                Ok(()) => return Ok(user),
+                Err(error) if is_conflict(&error) => continue,
+                Err(error) => return Err(error.context(format!("Slack user {}", slack.id))),
+            }
+        }
+    }
+    bail!("Slack user {} ({:?}): every username tried is taken", slack.id, slack.name)
+}
+
+fn is_conflict(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<parley_core::Error>().is_some_and(|e| e.code == ErrorCode::Conflict)
+}
+
+/// A username of Parley's alphabet from a Slack name, 3 to 32 characters.
+fn username_from(name: &str, id: &str) -> String {
+    let mut username: String = name
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '-' })
+        .take(Username::MAX)
+        .collect();
+    if username.len() < Username::MIN || Username::RESERVED.contains(&username.as_str()) {
+        username = format!("slack-{}", id.to_ascii_lowercase());
+        username.truncate(Username::MAX);
+    }
+    username
+}
+
+/// Adds one channel's log: whether the channel is new.
+async fn import_channel(
+    store: &dyn Store,
+    slack: &SlackChannel,
+    messages: &[SlackMessage],
+    users: &HashMap<&str, User>,
+    usernames: &HashMap<&str, String>,
+    counts: &mut Counts,
+) -> anyhow::Result<bool> {
+    let id = channel_id(&slack.id);
+    let created_at = Timestamp::from_millis(slack.created.saturating_mul(1000));
+    let member = |slack_id: &str| users.get(slack_id).map(|u| u.id);
+    let creator = slack
+        .creator
+        .as_deref()
+        .and_then(member)
+        .or_else(|| slack.members.iter().find_map(|m| member(m)))
+        .or_else(|| messages.iter().find_map(|m| m.user.as_deref().and_then(member)))
+        .context("no creator, member or author of it is in users.json")?;
+    let archive_key = ClientMsgId::parse("slack:archived")?;
+    let existing = store.channel(id).await?;
+    if existing.as_ref().is_some_and(|c| c.archived_at.is_some()) {
+        let key =
+            parley_core::ports::PostKey { channel_id: id, sender_id: creator, client_msg_id: archive_key.as_str() };
+        if store.stored_post(&key).await?.is_some() {
+            return Ok(false);
+        }
+    }
+    let at = |at: Timestamp, command: Command| Step {
+        command,
+        stamp: Stamp { at, ids: Vec::new() },
+        seqs: Vec::new(),
+        origin: format!("#{}", slack.name),
+        key: None,
+    };
+    let mut replay = Replay::new(store);
+    if existing.is_none() {
+        let channel = Channel {
+            id,
+            kind: ChannelKind::Public,
+            name: slack.name.clone(),
+            topic: slack.topic.as_ref().map(|t| cut(&t.value, Topic::MAX)).unwrap_or_default(),
+            created_at,
+            created_by: creator,
+            dm_key: None,
+            last_seq: 0,
+            member_count: 0,
+            archived_at: None,
+        };
+        Topic::parse(&channel.topic)?;
+        replay.push(at(created_at, Command::Create { channel, members: vec![(creator, Role::Owner)] })).await?;
+    }
+    // Its members, and everyone who wrote or reacted in it, who must be
+    // members to have done so; in the order Slack lists them.
+    let mut joined: HashSet<UserId> = HashSet::from([creator]);
+    let people = slack
+        .members
+        .iter()
+        .chain(messages.iter().flat_map(|m| m.user.iter().chain(m.reactions.iter().flat_map(|r| r.users.iter()))));
+    for person in people {
+        if let Some(user) = member(person) {
+            if joined.insert(user) {
+                replay.push(at(created_at, Command::Join { channel: id, user, actor: creator })).await?;
+            }
+        }
+    }
+
+    // Each message's first part's seq, by `ts`: where its replies point.
+    let mut seqs: HashMap<String, Seq> = HashMap::new();
+    for message in messages {
+        let kept = message.subtype.as_deref().is_none_or(|s| KEPT_SUBTYPES.contains(&s));
+        let Some(sender) = message.user.as_deref().and_then(member).filter(|_| kept) else {
+            counts.skipped_messages += 1;
+            continue;
+        };
+        let text = body_of(message, usernames);
+        let parts = split(&text, Body::MAX);
+        if parts.is_empty() {
+            counts.skipped_messages += 1;
+            continue;
+        }
+        let time = ts_time(&message.ts).with_context(|| format!("ts {:?}", message.ts))?;
+        let root = match message.thread_ts.as_deref().filter(|t| *t != message.ts) {
+            Some(thread) => match seqs.get(thread) {
+                Some(seq) => Some(*seq),
+                // Its root may be in the batch not yet replayed.
+                None => {
+                    note(&mut seqs, counts, replay.flush().await?);
+                    seqs.get(thread).copied()
+                }
+            },
+            None => None,
+        };
+        for (n, part) in parts.iter().enumerate() {
+            let client_msg_id = match n {
+                0 => format!("slack:{}", message.ts),
+                n => format!("slack:{}:{n}", message.ts),
+            };
+            let command = Command::Post {
+                channel: id,
+                sender,
+                client_msg_id: ClientMsgId::parse(&client_msg_id)?,
+                body: Body::parse(part)?,
+                reply_to_seq: root,
+                broadcast: Vec::new(),
+            };
+            let mut step = at(time, command);
+            step.origin = format!("#{} message {}", slack.name, message.ts);
+            step.key = (n == 0).then(|| message.ts.clone());
+            note(&mut seqs, counts, replay.push(step).await?);
+        }
+        // Reactions come after the message: Slack does not say when.
+        let mut emoji_seen: Vec<Emoji> = Vec::new();
+        for reaction in &message.reactions {
+            let base = reaction.name.split("::").next().unwrap_or_default();
+            let emoji = match Emoji::parse(&format!(":{base}:")) {
+                Ok(emoji) if emoji_seen.contains(&emoji) || emoji_seen.len() < MAX_EMOJI => emoji,
+                _ => {
+                    counts.skipped_reactions += reaction.users.len() as u64;
+                    continue;
+                }
+            };
+            if !emoji_seen.contains(&emoji) {
+                emoji_seen.push(emoji.clone());
+            }
+            let name_hash = hex(&Sha256::digest(reaction.name.as_bytes())[..4]);
+            for person in &reaction.users {
+                let Some(actor) = member(person) else {
+                    counts.skipped_reactions += 1;
+                    continue;
+                };
+                let client_msg_id = ClientMsgId::parse(&format!("slack:{}:r:{name_hash}", message.ts))?;
+                // Its target's seq is known once the message is replayed.
+                let target = match seqs.get(message.ts.as_str()) {
+                    Some(seq) => *seq,
+                    None => {
+                        note(&mut seqs, counts, replay.flush().await?);
+                        *seqs.get(message.ts.as_str()).context("a message replayed without its seq")?
+                    }
+                };
+                let change = Change::React { target, emoji: emoji.clone(), add: true };
+                let command = Command::Change { channel: id, actor, client_msg_id, change, server_admin: false };
+                let mut step = at(time, command);
+                step.key = Some(REACTION.to_owned());
+                note(&mut seqs, counts, replay.push(step).await?);
+            }
+        }
+    }
+    if slack.is_archived {
+        let change = Change::Archive { archived: true };
+        let last = messages.last().and_then(|m| ts_time(&m.ts)).unwrap_or(created_at);
+        let command =
+            Command::Change { channel: id, actor: creator, client_msg_id: archive_key, change, server_admin: true };
+        replay.push(at(last, command)).await?;
+    }
+    note(&mut seqs, counts, replay.flush().await?);
+    Ok(existing.is_none())
+}
+
+/// The key of a reaction's step.
+const REACTION: &str = "reaction";
+
+/// Notes where each message's first part was stored, and counts what was
+/// new (a second run finds it all stored).
+fn note(seqs: &mut HashMap<String, Seq>, counts: &mut Counts, done: Vec<(Option<String>, Appended)>) {
+    for (key, appended) in done {
+        match key.as_deref() {
+            Some(REACTION) => counts.reactions += u64::from(appended.created),
+            Some(_) => {
+                counts.messages += u64::from(appended.created);
+                if let (Some(ts), Some(event)) = (key, appended.events.first()) {
+                    seqs.insert(ts, event.seq);
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+/// A message's text in Parley's words: people and channels by name, links
+/// as Markdown, Slack's escapes undone, its files linked below it.
+fn body_of(message: &SlackMessage, usernames: &HashMap<&str, String>) -> String {
+    let mut out = String::with_capacity(message.text.len());
+    let mut rest = message.text.as_str();
+    while let Some(open) = rest.find('<') {
+        out.push_str(&unescape(&rest[..open]));
+        let Some(close) = rest[open..].find('>') else {
+            out.push_str(&unescape(&rest[open..]));
+            rest = "";
+            break;
+        };
+        let inner = &rest[open + 1..open + close];
+        let (target, label) = match inner.split_once('|') {
+            Some((target, label)) => (target, Some(label)),
+            None => (inner, None),
+        };
+        match target.as_bytes().first() {
+            Some(b'@') => match usernames.get(&target[1..]) {
+                Some(name) => out.push_str(&format!("@{name}")),
+                None => out.push_str(&format!("@{}", label.unwrap_or(&target[1..]))),
+            },
+            Some(b'#') => out.push_str(&format!("#{}", label.unwrap_or(&target[1..]))),
+            Some(b'!') => {
+                let word = target[1..].split('^').next().unwrap_or_default();
+                match word {
+                    "channel" | "here" | "everyone" => out.push_str(&format!("@{word}")),
+                    _ => out.push_str(&unescape(label.unwrap_or(word))),
+                }
+            }
+            _ => match label {
+                Some(label) if label != target => out.push_str(&format!("[{}]({target})", unescape(label))),
+                _ => out.push_str(&unescape(target)),
+            },
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(&unescape(rest));
+    for file in &message.files {
+        let name = file.title.as_deref().or(file.name.as_deref()).unwrap_or("a file");
+        match file.url_private.as_deref().or(file.permalink.as_deref()) {
+            Some(url) => out.push_str(&format!("\n📎 [{name}]({url})")),
+            None => out.push_str(&format!("\n📎 {name}")),
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// Slack escapes these three in a message's text.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+/// `text` in parts of at most `max` characters, cut at a line's end where
+/// one is near, so that a long Slack message is kept whole.
+fn split(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        if rest.chars().count() <= max {
+            parts.push(rest.to_owned());
+            break;
+        }
+        let end = rest.char_indices().nth(max).map_or(rest.len(), |(i, _)| i);
+        let cut_at = rest[..end].rfind('\n').filter(|i| *i > end / 2).unwrap_or(end);
+        let part = rest[..cut_at].trim();
+        if !part.is_empty() {
+            parts.push(part.to_owned());
+        }
+        rest = rest[cut_at..].trim_start();
+    }
+    parts
+}
+
+/// At most `max` characters of `text`, trimmed.
+fn cut(text: &str, max: usize) -> String {
+    text.trim().chars().take(max).collect::<String>().trim().to_owned()
+}
+
+/// `"1512085950.000216"`: seconds and microseconds, as Slack writes a
+/// message's `ts` (which is also its id within its channel).
+fn ts_key(ts: &str) -> (i64, i64) {
+    let (secs, fraction) = ts.split_once('.').unwrap_or((ts, "0"));
+    let micros = format!("{fraction:0<6}");
+    (secs.parse().unwrap_or(0), micros.get(..6).and_then(|m| m.parse().ok()).unwrap_or(0))
+}
+
+fn ts_time(ts: &str) -> Option<Timestamp> {
+    let (secs, fraction) = ts.split_once('.').unwrap_or((ts, "0"));
+    let secs: i64 = secs.parse().ok()?;
+    let millis: i64 = format!("{fraction:0<3}")[..3].parse().ok()?;
+    Some(Timestamp::from_millis(secs.checked_mul(1000)?.checked_add(millis)?))
+}
+
+/// The same Parley id for the same Slack id, every run.
+fn derived(kind: &str, slack_id: &str) -> uuid::Uuid {
+    let digest = Sha256::digest(format!("slack {kind} {slack_id}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+fn user_id(slack_id: &str) -> UserId {
+    UserId::from_uuid(derived("user", slack_id))
+}
+
+fn channel_id(slack_id: &str) -> ChannelId {
+    ChannelId::from_uuid(derived("channel", slack_id))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_text_reads_as_parley_text() {
+        let usernames = HashMap::from([("U1", "ann".to_owned())]);
+        let message = |text: &str| SlackMessage {
+            subtype: None,
+            user: None,
+            text: text.to_owned(),
+            ts: "1.000001".to_owned(),
+            thread_ts: None,
+            reactions: Vec::new(),
+            files: Vec::new(),
+        };
+        let cases = [
+            ("hi <@U1>, see <#C1|general>", "hi @ann, see #general"),
+            ("<!here> <!channel> <@U9|bo>", "@here @channel @bo"),
+            (
+                "<https://example.com|the site> and <https://example.com>",
+                "[the site](https://example.com) and https://example.com",
+            ),
+            ("a &lt;b&gt; &amp; c", "a <b> & c"),
+            ("no close <here", "no close <here"),
+        ];
+        for (slack, parley) in cases {
+            assert_eq!(body_of(&message(slack), &usernames), parley);
+        }
+    }
+
+    #[test]
+    fn long_text_is_split_at_line_ends_and_loses_nothing() {
+        let text = format!("{}\n{}", "a".repeat(3000), "b".repeat(3000));
+        let parts = split(&text, 4000);
+        assert_eq!(parts, ["a".repeat(3000), "b".repeat(3000)]);
+        let parts = split(&"c".repeat(9000), 4000);
+        assert_eq!(parts.iter().map(String::len).collect::<Vec<_>>(), [4000, 4000, 1000]);
+    }
+
+    #[test]
+    fn names_and_times() {
+        assert_eq!(username_from("John Doe", "U1"), "john-doe");
+        assert_eq!(username_from("jo", "U1ABC"), "slack-u1abc");
+        assert_eq!(username_from("here", "U2"), "slack-u2");
+        assert_eq!(ts_time("1512085950.000216"), Some(Timestamp::from_millis(1_512_085_950_000)));
+        assert_eq!(ts_time("1512085950.5"), Some(Timestamp::from_millis(1_512_085_950_500)));
+        assert!(ts_key("10.000002") > ts_key("10.000001") && ts_key("9.9") < ts_key("10.0"));
+        assert!(ts_key("1.5") > ts_key("1.000001"));
+        assert_eq!(user_id("U1"), user_id("U1"));
+        assert_ne!(user_id("U1").as_uuid(), channel_id("U1").as_uuid());
+    }
+}
