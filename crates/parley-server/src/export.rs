@@ -31,7 +31,7 @@ pub const VERSION: u64 = 1;
 /// Rows read at once.
 const PAGE: u32 = 1000;
 
-/// What was written, as the manifest counts it.
+/// What was written, as the manifest counts it (or read back by `parley import`).
 #[derive(Debug, Default)]
 pub struct Counts {
     pub users: u64,

@@ -85,6 +85,14 @@ async fn call(server: &ParleyProcess, token: &str, method: reqwest::Method, path
     body
 }
 
+/// A new account's id and token.
+async fn register(server: &ParleyProcess, name: &str) -> (String, String) {
+    let body = json!({"username": name, "password": "correct horse battery"});
+    let response = reqwest::Client::new().post(server.url("/api/v1/auth/register")).json(&body).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    (body["user"]["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
+}
+
 fn lines(dir: &Path, name: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(dir.join(name)).expect(name);
     text.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect()
@@ -94,16 +102,7 @@ fn lines(dir: &Path, name: &str) -> Vec<Value> {
 async fn export_writes_every_user_channel_membership_and_event_as_json_lines() {
     let dir = tempfile::tempdir().unwrap();
     let server = ParleyProcess::start(Path::new(env!("CARGO_BIN_EXE_parley")), dir.path(), &[]);
-    let register = |name: &'static str| {
-        let server = &server;
-        async move {
-            let body = json!({"username": name, "password": "correct horse battery"});
-            let response =
-                reqwest::Client::new().post(server.url("/api/v1/auth/register")).json(&body).send().await.unwrap();
-            let body: Value = response.json().await.unwrap();
-            (body["user"]["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
-        }
-    };
+    let register = |name: &'static str| register(&server, name);
     let ((alice, a), (bob, b)) = (register("alice").await, register("bob").await);
     let general =
         call(&server, &a, reqwest::Method::POST, "/api/v1/channels", json!({"name": "general", "kind": "public"}))
@@ -217,16 +216,7 @@ async fn an_export_imported_into_an_empty_store_exports_the_same_log_event_by_ev
     use reqwest::Method;
     let dir = tempfile::tempdir().unwrap();
     let server = ParleyProcess::start(Path::new(env!("CARGO_BIN_EXE_parley")), dir.path(), &[]);
-    let register = |name: &'static str| {
-        let server = &server;
-        async move {
-            let body = json!({"username": name, "password": "correct horse battery"});
-            let response =
-                reqwest::Client::new().post(server.url("/api/v1/auth/register")).json(&body).send().await.unwrap();
-            let body: Value = response.json().await.unwrap();
-            (body["user"]["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
-        }
-    };
+    let register = |name: &'static str| register(&server, name);
     let (alice, a) = register("alice").await;
     let (bob, b) = register("bob").await;
     let (carol, c) = register("carol").await;

@@ -41,19 +41,10 @@ use serde_json::Value;
 use crate::auth::Auth;
 use crate::backends::open_store;
 use crate::config::Config;
-use crate::export::{FORMAT, VERSION};
+use crate::export::{Counts, FORMAT, VERSION};
 
 /// Commands replayed in one transaction.
 const BATCH: usize = 512;
-
-/// What was imported.
-#[derive(Debug, Default)]
-pub struct Counts {
-    pub users: u64,
-    pub channels: u64,
-    pub members: u64,
-    pub events: u64,
-}
 
 /// `parley import DIR` into the configured store.
 pub async fn run(config: &Config, dir: &Path) -> anyhow::Result<Counts> {

@@ -17,8 +17,7 @@
 //! reactions past Parley's 20 emoji on a message. Private channels and DMs
 //! are not in a workspace's standard export.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -32,9 +31,13 @@ use parley_core::parse::{Body, ChannelName, ClientMsgId, DisplayName, Seq, Topic
 use parley_core::ports::Store;
 use parley_core::time::Timestamp;
 use parley_core::ErrorCode;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
+
+mod read;
+mod text;
+
+use read::{Export, SlackChannel, SlackMessage, SlackUser};
+use text::{body_of, cut, split, ts_time};
 
 use super::{add_user, Replay, Step};
 use crate::auth::Auth;
@@ -62,143 +65,9 @@ pub async fn run(config: &Config, zip: &Path) -> anyhow::Result<Counts> {
     result
 }
 
-#[derive(Deserialize)]
-struct SlackUser {
-    id: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    real_name: Option<String>,
-    #[serde(default)]
-    profile: Profile,
-    #[serde(default)]
-    deleted: bool,
-    #[serde(default)]
-    is_bot: bool,
-}
-
-#[derive(Deserialize, Default)]
-struct Profile {
-    #[serde(default)]
-    display_name: Option<String>,
-    #[serde(default)]
-    real_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct SlackChannel {
-    id: String,
-    name: String,
-    #[serde(default)]
-    created: i64,
-    #[serde(default)]
-    creator: Option<String>,
-    #[serde(default)]
-    is_archived: bool,
-    #[serde(default)]
-    members: Vec<String>,
-    #[serde(default)]
-    topic: Option<Text>,
-}
-
-#[derive(Deserialize)]
-struct Text {
-    #[serde(default)]
-    value: String,
-}
-
-#[derive(Deserialize, Clone)]
-struct SlackMessage {
-    #[serde(default)]
-    subtype: Option<String>,
-    #[serde(default)]
-    user: Option<String>,
-    #[serde(default)]
-    text: String,
-    ts: String,
-    #[serde(default)]
-    thread_ts: Option<String>,
-    #[serde(default)]
-    reactions: Vec<SlackReaction>,
-    #[serde(default)]
-    files: Vec<SlackFile>,
-}
-
-#[derive(Deserialize, Clone)]
-struct SlackReaction {
-    name: String,
-    #[serde(default)]
-    users: Vec<String>,
-}
-
-#[derive(Deserialize, Clone)]
-struct SlackFile {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    url_private: Option<String>,
-    #[serde(default)]
-    permalink: Option<String>,
-}
-
 /// Messages of these kinds are people's words; Slack's notices (a join, a
 /// topic set) are not: Parley's own events say those.
 const KEPT_SUBTYPES: [&str; 4] = ["thread_broadcast", "me_message", "file_share", "bot_message"];
-
-/// The export's files, read from the zip.
-struct Export {
-    users: Vec<SlackUser>,
-    channels: Vec<SlackChannel>,
-    /// Each channel's messages by its folder (the channel's name), oldest first.
-    messages: HashMap<String, Vec<SlackMessage>>,
-}
-
-impl Export {
-    fn read(path: &Path) -> anyhow::Result<Export> {
-        let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a zip file", path.display()))?;
-        let mut users = None;
-        let mut channels = None;
-        let mut days: BTreeMap<String, Vec<SlackMessage>> = BTreeMap::new();
-        for i in 0..zip.len() {
-            let mut entry = zip.by_index(i)?;
-            if entry.is_dir() {
-                continue;
-            }
-            let name = entry.name().context("a file's name in the zip")?.into_owned();
-            let mut text = Vec::new();
-            entry.read_to_end(&mut text).with_context(|| format!("reading {name}"))?;
-            match name.split('/').collect::<Vec<_>>()[..] {
-                ["users.json"] => users = Some(json::<Vec<SlackUser>>(&name, &text)?),
-                ["channels.json"] => channels = Some(json::<Vec<SlackChannel>>(&name, &text)?),
-                [_, day] if day.ends_with(".json") => {
-                    days.insert(name.clone(), json(&name, &text)?);
-                }
-                _ => {}
-            }
-        }
-        let mut messages: HashMap<String, Vec<SlackMessage>> = HashMap::new();
-        // Day files in order of their names (dates), then by `ts` within.
-        for (name, day) in days {
-            let folder = name.split('/').next().unwrap_or_default().to_owned();
-            messages.entry(folder).or_default().extend(day);
-        }
-        for list in messages.values_mut() {
-            list.sort_by_key(|m| ts_key(&m.ts));
-        }
-        Ok(Export {
-            users: users.context("the zip has no users.json: is it a Slack workspace export?")?,
-            channels: channels.context("the zip has no channels.json: is it a Slack workspace export?")?,
-            messages,
-        })
-    }
-}
-
-fn json<T: DeserializeOwned>(name: &str, text: &[u8]) -> anyhow::Result<T> {
-    serde_json::from_slice(text).with_context(|| format!("{name} is not what Slack's export writes"))
-}
 
 async fn import(store: Arc<dyn Store>, export: &Export) -> anyhow::Result<Counts> {
     let mut counts = Counts::default();
@@ -470,100 +339,6 @@ fn note(seqs: &mut HashMap<String, Seq>, counts: &mut Counts, done: Vec<(Option<
     }
 }
 
-/// A message's text in Parley's words: people and channels by name, links
-/// as Markdown, Slack's escapes undone, its files linked below it.
-fn body_of(message: &SlackMessage, usernames: &HashMap<&str, String>) -> String {
-    let mut out = String::with_capacity(message.text.len());
-    let mut rest = message.text.as_str();
-    while let Some(open) = rest.find('<') {
-        out.push_str(&unescape(&rest[..open]));
-        let Some(close) = rest[open..].find('>') else {
-            out.push_str(&unescape(&rest[open..]));
-            rest = "";
-            break;
-        };
-        let inner = &rest[open + 1..open + close];
-        let (target, label) = match inner.split_once('|') {
-            Some((target, label)) => (target, Some(label)),
-            None => (inner, None),
-        };
-        match target.as_bytes().first() {
-            Some(b'@') => match usernames.get(&target[1..]) {
-                Some(name) => out.push_str(&format!("@{name}")),
-                None => out.push_str(&format!("@{}", label.unwrap_or(&target[1..]))),
-            },
-            Some(b'#') => out.push_str(&format!("#{}", label.unwrap_or(&target[1..]))),
-            Some(b'!') => {
-                let word = target[1..].split('^').next().unwrap_or_default();
-                match word {
-                    "channel" | "here" | "everyone" => out.push_str(&format!("@{word}")),
-                    _ => out.push_str(&unescape(label.unwrap_or(word))),
-                }
-            }
-            _ => match label {
-                Some(label) if label != target => out.push_str(&format!("[{}]({target})", unescape(label))),
-                _ => out.push_str(&unescape(target)),
-            },
-        }
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(&unescape(rest));
-    for file in &message.files {
-        let name = file.title.as_deref().or(file.name.as_deref()).unwrap_or("a file");
-        match file.url_private.as_deref().or(file.permalink.as_deref()) {
-            Some(url) => out.push_str(&format!("\n📎 [{name}]({url})")),
-            None => out.push_str(&format!("\n📎 {name}")),
-        }
-    }
-    out.trim().to_owned()
-}
-
-/// Slack escapes these three in a message's text.
-fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-}
-
-/// `text` in parts of at most `max` characters, cut at a line's end where
-/// one is near, so that a long Slack message is kept whole.
-fn split(text: &str, max: usize) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut rest = text.trim();
-    while !rest.is_empty() {
-        if rest.chars().count() <= max {
-            parts.push(rest.to_owned());
-            break;
-        }
-        let end = rest.char_indices().nth(max).map_or(rest.len(), |(i, _)| i);
-        let cut_at = rest[..end].rfind('\n').filter(|i| *i > end / 2).unwrap_or(end);
-        let part = rest[..cut_at].trim();
-        if !part.is_empty() {
-            parts.push(part.to_owned());
-        }
-        rest = rest[cut_at..].trim_start();
-    }
-    parts
-}
-
-/// At most `max` characters of `text`, trimmed.
-fn cut(text: &str, max: usize) -> String {
-    text.trim().chars().take(max).collect::<String>().trim().to_owned()
-}
-
-/// `"1512085950.000216"`: seconds and microseconds, as Slack writes a
-/// message's `ts` (which is also its id within its channel).
-fn ts_key(ts: &str) -> (i64, i64) {
-    let (secs, fraction) = ts.split_once('.').unwrap_or((ts, "0"));
-    let micros = format!("{fraction:0<6}");
-    (secs.parse().unwrap_or(0), micros.get(..6).and_then(|m| m.parse().ok()).unwrap_or(0))
-}
-
-fn ts_time(ts: &str) -> Option<Timestamp> {
-    let (secs, fraction) = ts.split_once('.').unwrap_or((ts, "0"));
-    let secs: i64 = secs.parse().ok()?;
-    let millis: i64 = format!("{fraction:0<3}")[..3].parse().ok()?;
-    Some(Timestamp::from_millis(secs.checked_mul(1000)?.checked_add(millis)?))
-}
-
 /// The same Parley id for the same Slack id, every run.
 fn derived(kind: &str, slack_id: &str) -> uuid::Uuid {
     let digest = Sha256::digest(format!("slack {kind} {slack_id}").as_bytes());
@@ -589,50 +364,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slack_text_reads_as_parley_text() {
-        let usernames = HashMap::from([("U1", "ann".to_owned())]);
-        let message = |text: &str| SlackMessage {
-            subtype: None,
-            user: None,
-            text: text.to_owned(),
-            ts: "1.000001".to_owned(),
-            thread_ts: None,
-            reactions: Vec::new(),
-            files: Vec::new(),
-        };
-        let cases = [
-            ("hi <@U1>, see <#C1|general>", "hi @ann, see #general"),
-            ("<!here> <!channel> <@U9|bo>", "@here @channel @bo"),
-            (
-                "<https://example.com|the site> and <https://example.com>",
-                "[the site](https://example.com) and https://example.com",
-            ),
-            ("a &lt;b&gt; &amp; c", "a <b> & c"),
-            ("no close <here", "no close <here"),
-        ];
-        for (slack, parley) in cases {
-            assert_eq!(body_of(&message(slack), &usernames), parley);
-        }
-    }
-
-    #[test]
-    fn long_text_is_split_at_line_ends_and_loses_nothing() {
-        let text = format!("{}\n{}", "a".repeat(3000), "b".repeat(3000));
-        let parts = split(&text, 4000);
-        assert_eq!(parts, ["a".repeat(3000), "b".repeat(3000)]);
-        let parts = split(&"c".repeat(9000), 4000);
-        assert_eq!(parts.iter().map(String::len).collect::<Vec<_>>(), [4000, 4000, 1000]);
-    }
-
-    #[test]
-    fn names_and_times() {
+    fn names_and_ids() {
         assert_eq!(username_from("John Doe", "U1"), "john-doe");
         assert_eq!(username_from("jo", "U1ABC"), "slack-u1abc");
         assert_eq!(username_from("here", "U2"), "slack-u2");
-        assert_eq!(ts_time("1512085950.000216"), Some(Timestamp::from_millis(1_512_085_950_000)));
-        assert_eq!(ts_time("1512085950.5"), Some(Timestamp::from_millis(1_512_085_950_500)));
-        assert!(ts_key("10.000002") > ts_key("10.000001") && ts_key("9.9") < ts_key("10.0"));
-        assert!(ts_key("1.5") > ts_key("1.000001"));
         assert_eq!(user_id("U1"), user_id("U1"));
         assert_ne!(user_id("U1").as_uuid(), channel_id("U1").as_uuid());
     }
