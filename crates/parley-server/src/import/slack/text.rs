@@ -44,6 +44,7 @@ pub(super) fn body_of(message: &SlackMessage, usernames: &HashMap<&str, String>)
         rest = &rest[open + close + 1..];
     }
     out.push_str(&unescape(rest));
+    let mut out = emphasis(&out);
     for file in &message.files {
         let name = file.title.as_deref().or(file.name.as_deref()).unwrap_or("a file");
         match file.url_private.as_deref().or(file.permalink.as_deref()) {
@@ -52,6 +53,56 @@ pub(super) fn body_of(message: &SlackMessage, usernames: &HashMap<&str, String>)
         }
     }
     out.trim().to_owned()
+}
+
+/// Slack's `*bold*` and `~struck~` as Markdown's `**bold**` and
+/// `~~struck~~` (`_italic_`, code and quotes are written alike), outside
+/// code and link targets.
+fn emphasis(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut i = 0;
+    // Copies through the first `end` at or after `from` (all if none): code, a link's target.
+    let through = |out: &mut String, i: usize, from: usize, end: &str| -> usize {
+        let end: Vec<char> = end.chars().collect();
+        let stop = (from..chars.len()).find(|&j| chars[j..].starts_with(&end)).map_or(chars.len(), |j| j + end.len());
+        out.extend(&chars[i..stop]);
+        stop
+    };
+    let word = |at: Option<&char>, mark: char| at.is_some_and(|c| c.is_alphanumeric() || *c == mark);
+    while i < chars.len() {
+        let c = chars[i];
+        if chars[i..].starts_with(&['`', '`', '`']) {
+            i = through(&mut out, i, i + 3, "```");
+        } else if c == '`' {
+            i = through(&mut out, i, i + 1, "`");
+        } else if c == ']' && chars.get(i + 1) == Some(&'(') {
+            i = through(&mut out, i, i + 2, ")");
+        } else if (c == '*' || c == '~')
+            && !word(i.checked_sub(1).and_then(|p| chars.get(p)), c)
+            && chars.get(i + 1).is_some_and(|n| !n.is_whitespace() && *n != c)
+        {
+            let close = (i + 2..chars.len())
+                .take_while(|&j| chars[j] != '\n')
+                .find(|&j| chars[j] == c && !chars[j - 1].is_whitespace() && !word(chars.get(j + 1), c));
+            match close {
+                Some(j) => {
+                    out.extend([c, c]);
+                    out.extend(&chars[i + 1..j]);
+                    out.extend([c, c]);
+                    i = j + 1;
+                }
+                None => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Slack escapes these three in a message's text.
@@ -128,6 +179,10 @@ mod tests {
             ),
             ("a &lt;b&gt; &amp; c", "a <b> & c"),
             ("no close <here", "no close <here"),
+            ("*bold* and ~struck~, _italic_", "**bold** and ~~struck~~, _italic_"),
+            ("2*3*4 and a * star * alone, *open", "2*3*4 and a * star * alone, *open"),
+            ("`*code*` ```*block*``` *after*", "`*code*` ```*block*``` **after**"),
+            ("<https://x.org/~a/b~|site> ~gone~", "[site](https://x.org/~a/b~) ~~gone~~"),
         ];
         for (slack, parley) in cases {
             assert_eq!(body_of(&message(slack), &usernames), parley);
