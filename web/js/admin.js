@@ -352,6 +352,12 @@ async function describe(store, entry) {
     case "member.remove": return [by, " removed ", to, " from ", where];
     case "member.ban": return [by, " banned ", to, " from ", where];
     case "member.unban": return [by, " unbanned ", to, " from ", where];
+    case "member.role": return [by, " made ", to, detail.role === "admin" ? " an admin of " : " a plain member of ", where];
+    case "message.delete": {
+      const seq = Number(detail.seq);
+      const message = channel && Number.isInteger(seq) ? el("a", { href: `/c/${channel.id}/${seq}` }, "a message") : "a message";
+      return [by, " deleted ", message, " by ", to, " in ", where];
+    }
     default: return [by, ` ${entry.action}`, entry.user_id ? [" (", to, ")"] : ""];
   }
 }

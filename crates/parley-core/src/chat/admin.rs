@@ -109,40 +109,59 @@ impl Chat {
     }
 }
 
-/// What the audit log says of a change, when it is a moderation action:
-/// its action, the user it was done to, and the rest.
-fn audited(change: &Change) -> Option<(&'static str, Option<UserId>, String)> {
-    let quoted = |text: &str| {
-        let mut out = String::with_capacity(text.len() + 2);
-        out.push('"');
-        for c in text.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
+/// A string as JSON writes it.
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
         }
-        out.push('"');
-        out
-    };
-    Some(match change {
-        Change::Rename { name } => ("channel.rename", None, format!(r#"{{"name":{}}}"#, quoted(name.as_str()))),
-        Change::Archive { archived: true } => ("channel.archive", None, "{}".to_owned()),
-        Change::Archive { archived: false } => ("channel.unarchive", None, "{}".to_owned()),
-        Change::Remove { user } => ("member.remove", Some(*user), "{}".to_owned()),
-        Change::Ban { user, banned: true } => ("member.ban", Some(*user), "{}".to_owned()),
-        Change::Ban { user, banned: false } => ("member.unban", Some(*user), "{}".to_owned()),
-        Change::DeleteChannel => ("channel.delete", None, "{}".to_owned()),
-        _ => return None,
-    })
+    }
+    out.push('"');
+    out
 }
 
 impl Chat {
+    /// What the audit log will say of `actor`'s change in channel `id`, if
+    /// it is a moderation action: its action, the user it is done to, and
+    /// the rest. Deleting someone else's message is one (its author is read
+    /// first); deleting one's own is not.
+    pub(super) async fn audited(
+        &self,
+        actor: UserId,
+        id: ChannelId,
+        change: &Change,
+    ) -> Result<Option<(&'static str, Option<UserId>, String)>> {
+        Ok(Some(match change {
+            Change::Rename { name } => ("channel.rename", None, format!(r#"{{"name":{}}}"#, quoted(name.as_str()))),
+            Change::Archive { archived: true } => ("channel.archive", None, "{}".to_owned()),
+            Change::Archive { archived: false } => ("channel.unarchive", None, "{}".to_owned()),
+            Change::Remove { user } => ("member.remove", Some(*user), "{}".to_owned()),
+            Change::Ban { user, banned: true } => ("member.ban", Some(*user), "{}".to_owned()),
+            Change::Ban { user, banned: false } => ("member.unban", Some(*user), "{}".to_owned()),
+            Change::SetRole { user, role } => {
+                ("member.role", Some(*user), format!(r#"{{"role":"{}"}}"#, role.as_str()))
+            }
+            Change::DeleteChannel => ("channel.delete", None, "{}".to_owned()),
+            Change::Delete { target } => {
+                let found = self.store.events_after(id, target.saturating_sub(1), 1).await?;
+                match found.first() {
+                    Some(message) if message.seq == *target && message.sender_id != actor => {
+                        ("message.delete", Some(message.sender_id), format!(r#"{{"seq":{target}}}"#))
+                    }
+                    _ => return Ok(None),
+                }
+            }
+            _ => return Ok(None),
+        }))
+    }
+
     /// A change made through the API by `actor`, who moderates every
-    /// channel when a server admin; a moderation action that changed
-    /// something (or was accepted into the command log) is written to the
-    /// audit log.
+    /// channel when a server admin (their role read anew with each request).
     pub async fn act(
         &self,
         actor: &User,
@@ -150,16 +169,7 @@ impl Chat {
         client_msg_id: ClientMsgId,
         change: Change,
     ) -> Result<Written> {
-        let audit = audited(&change);
-        let written = self.change(actor.id, actor.is_admin(), id, client_msg_id, change, Answer::Stored).await?;
-        let changed = match &written {
-            Written::Stored(appended) => appended.created,
-            Written::Accepted => true,
-        };
-        if let (true, Some((action, user, detail))) = (changed, audit) {
-            self.audit(actor.id, action, user, Some(id), detail).await?;
-        }
-        Ok(written)
+        self.change(actor.id, actor.is_admin(), id, client_msg_id, change, Answer::Stored).await
     }
 
     /// Deletes a channel: a server admin, who names it again to confirm.

@@ -68,15 +68,24 @@ impl Chat {
         if let Change::Edit { body, broadcast, .. } = &mut change {
             *broadcast = self.broadcast(user, id, body.as_str()).await?;
         }
+        let audit = self.audited(user, id, &change).await?;
         let command = Command::Change { channel: id, actor: user, client_msg_id, change, server_admin };
-        match self.writer.write(command, answer).await {
+        let written = match self.writer.write(command, answer).await {
             // Not a member: may they even know the channel is there?
             Err(error) if error.code == ErrorCode::Forbidden => {
                 self.visible(user, id).await?;
                 Err(error)
             }
             written => written,
+        }?;
+        let changed = match &written {
+            Written::Stored(appended) => appended.created,
+            Written::Accepted => true,
+        };
+        if let (true, Some((action, target_user, detail))) = (changed, audit) {
+            self.audit(user, action, target_user, Some(id), detail).await?;
         }
+        Ok(written)
     }
 
     /// The thread of message `root`: the root, and its replies after `after`.

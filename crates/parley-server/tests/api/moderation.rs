@@ -206,3 +206,52 @@ async fn whom_i_block_cannot_write_to_me_in_a_dm() {
     assert_eq!(app.delete(&block, &alice.token).await.0, StatusCode::NO_CONTENT);
     app.send(&bob, &dm, "b2", "thanks").await;
 }
+
+#[tokio::test]
+async fn deleting_someone_elses_message_and_naming_admins_are_in_the_audit_log() {
+    let server = spawn_app().await;
+    let app = &server;
+    let admin = app.register("admin").await;
+    let owner = app.register("owner").await;
+    let helper = app.register("helper").await;
+    let bob = app.register("bob").await;
+    let room = app.create_channel(&owner, "room", "public").await;
+    for who in [&helper, &bob] {
+        app.post(&format!("/api/v1/channels/{room}/join"), &who.token, json!({})).await;
+    }
+    let role = json!({"role": "admin", "client_msg_id": "r1"});
+    let path = format!("/api/v1/channels/{room}/members/{}", helper.id);
+    assert_eq!(app.call(Method::PUT, &path, Some(&owner.token), Some(role)).await.0, StatusCode::CREATED);
+    let rude = app.send(&bob, &room, "m1", "something rude").await["seq"].as_i64().unwrap();
+    let mine = app.send(&bob, &room, "m2", "my own typo").await["seq"].as_i64().unwrap();
+    let worse = app.send(&bob, &room, "m3", "something worse").await["seq"].as_i64().unwrap();
+    let delete = |seq: i64, key: &str| format!("/api/v1/channels/{room}/messages/{seq}?client_msg_id={key}");
+    assert_eq!(app.delete(&delete(mine, "d1"), &bob.token).await.0, StatusCode::CREATED, "their own: not audited");
+    assert_eq!(app.delete(&delete(rude, "d2"), &owner.token).await.0, StatusCode::CREATED);
+    assert_eq!(app.delete(&delete(rude, "d3"), &owner.token).await.0, StatusCode::OK, "gone already: nothing new");
+    // The channel's admin, over the socket.
+    let (mut ws, _) = WsClient::connect(app.addr, &helper.token, json!({})).await;
+    ws.send(json!({"type": "change", "ref": 1, "channel_id": room, "client_msg_id": "w1", "seq": worse,
+                   "action": "delete"}))
+        .await;
+    assert_eq!(ws.next_of("ack").await["status"], "stored");
+
+    let (_, audit) = app.get("/api/v1/admin/audit", &admin.token).await;
+    let entries: Vec<(&str, &str, &str, &Value)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |field: &str| e[field].as_str().unwrap_or_default();
+            (text("action"), text("actor_id"), text("user_id"), &e["detail"])
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("message.delete", helper.id.as_str(), bob.id.as_str(), &json!({"seq": worse})),
+            ("message.delete", owner.id.as_str(), bob.id.as_str(), &json!({"seq": rude})),
+            ("member.role", owner.id.as_str(), helper.id.as_str(), &json!({"role": "admin"})),
+        ]
+    );
+}
