@@ -223,8 +223,9 @@ async function steps({ step, screenshots, open }) {
     await closeMembers(olive);
   });
 
-  await step("the server admin deletes a channel by typing its name; its members' lists lose it", async () => {
+  await step("the server admin archives a private channel they are not in from Admin, and deletes a channel by typing its name; its members' lists lose it", async () => {
     const { channel: doomed } = await fetchJson(olive, "POST", "/channels", { name: "doomed", kind: "public" });
+    const { channel: hush } = await fetchJson(olive, "POST", "/channels", { name: "hush", kind: "private" });
     for (const page of [bob, carol]) await fetchJson(page, "POST", `/channels/${doomed.id}/join`);
     await sidebar(carol).getByRole("button", { name: /doomed/ }).waitFor();
     await openChannel(carol, "doomed");
@@ -235,7 +236,13 @@ async function steps({ step, screenshots, open }) {
     await admin.getByRole("tab", { name: "Channels" }).click();
     const list = admin.getByRole("list", { name: "Channels" });
     await list.getByRole("listitem").filter({ hasText: "doomed" }).waitFor();
+    await list.getByRole("listitem").filter({ hasText: "hush" }).getByText("Private").waitFor();
     await audit(root, "admin: channels");
+    await list.getByRole("button", { name: "Archive hush" }).click();
+    await root.getByRole("dialog", { name: "Archive #hush?" }).getByRole("button", { name: "Archive" }).click();
+    await admin.getByText("#hush was archived.").waitFor();
+    await list.getByRole("button", { name: "Unarchive hush" }).waitFor();
+    check((await fetchJson(olive, "GET", `/channels/${hush.id}`)).channel.archived === true, "archived for its owner too");
     await list.getByRole("button", { name: "Delete doomed" }).click();
     const sure = root.getByRole("dialog", { name: "Delete #doomed?" });
     await sure.waitFor();

@@ -1,23 +1,23 @@
 // The admin screen, for the server's admins: people (roles, deactivation,
-// password reset links), channels (deleting one, its name typed to confirm),
-// join links (sign-up on an invite-only server), and the audit log of what
-// admins and moderators did, newest first, by name. Tabs of one dialog,
-// each loaded when first shown.
+// password reset links), every channel (archive, unarchive, delete with its
+// name typed to confirm), join links (sign-up on an invite-only server), and
+// the audit log of what admins and moderators did, newest first, by name.
+// Tabs of one dialog, each loaded when first shown.
 
 import { api } from "./api.js";
 import { sentence } from "./auth.js";
 import { copy, EXPIRY, USES } from "./dialogs.js";
 import { avatar, el, icon, modal } from "./dom.js";
 import { channelIcon, dateTime, displayName, fullTime, time } from "./format.js";
-import { deleteChannel } from "./moderation.js";
+import { changes, deleteChannel, setArchived } from "./moderation.js";
 
 const PEOPLE = 50; // people listed at once; a search finds the others
 const ENTRIES = 50; // audit entries per page
-const CHANNELS = 100; // directory channels listed at once; a search finds the others
+const CHANNELS = 100; // channels listed at once; a search finds the others
 
 export function open(store) {
   return modal("Admin", () => {
-    const tabs = [["people", "People", () => people(store)], ["channels", "Channels", () => channels(store)],
+    const tabs = [["people", "People", () => people(store)], ["channels", "Channels", () => channels()],
       ["links", "Join links", () => joinLinks(store)], ["audit", "Audit log", () => audit(store)]];
     const tablist = el("div", { class: "tabs", role: "tablist", "aria-label": "Admin" });
     const panels = el("div", { class: "panels" });
@@ -185,11 +185,11 @@ async function resetLink(user, button, error) {
 }
 
 /**
- * Channels a server admin can delete: the public directory's, and the
- * private or archived ones I am in (the server lists no others). Deleting
- * asks for the channel's name, typed.
+ * Every channel but DMs (the server's list for admins: private and archived
+ * ones too), each archived or unarchived after a confirmation, or deleted
+ * after its name is typed.
  */
-function channels(store) {
+function channels() {
   const query = el("input", { type: "search", "aria-label": "Search channels", placeholder: "Search by name", autocomplete: "off" });
   const status = el("p", { class: "hint", role: "status" });
   const list = el("ul", { class: "list admin-list", "aria-label": "Channels" }, el("li", { class: "empty" }, "Loading…"));
@@ -202,38 +202,55 @@ function channels(store) {
     const ticket = ++asked;
     const q = query.value.trim();
     try {
-      const { channels: directory } = await api("GET", `/channels/public?limit=${CHANNELS}${q ? `&q=${encodeURIComponent(q)}` : ""}`);
+      const { channels: all, has_more: more } = await api("GET", `/admin/channels?limit=${CHANNELS}${q ? `&q=${encodeURIComponent(q)}` : ""}`);
       if (ticket !== asked) return;
-      const found = new Map(directory.map((c) => [c.id, c]));
-      for (const c of store.channels.values()) {
-        if (c.kind !== "direct" && !found.has(c.id) && c.name.toLowerCase().includes(q.toLowerCase())) found.set(c.id, c);
-      }
-      const all = [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
       error.textContent = "";
       list.replaceChildren(...all.map(row));
       if (!all.length) list.append(el("li", { class: "empty" }, q ? "No channel by that name." : "No channels yet."));
-      status.textContent = directory.length === CHANNELS ? `The first ${CHANNELS} public channels are shown: search to find others.`
+      status.textContent = more ? `The first ${CHANNELS} channels are shown: search to find others.`
         : `${all.length} ${all.length === 1 ? "channel" : "channels"}`;
     } catch (failure) {
       if (ticket === asked) error.textContent = sentence(failure.message);
     }
   }
 
+  /** After an action on a row: the list again, the focus on the same row's button where it still is. */
+  async function reload(label) {
+    await load();
+    const same = [...list.querySelectorAll("button")].find((b) => b.getAttribute("aria-label") === label);
+    (same ?? list.querySelector("button") ?? query).focus();
+  }
+
   function row(channel) {
+    const make = changes();
+    const archiveLabel = `${channel.archived ? "Unarchive" : "Archive"} ${channel.name}`;
+    const archive = el("button", {
+      type: "button", "aria-label": archiveLabel,
+      onclick: async () => {
+        error.textContent = "";
+        try {
+          if (!(await setArchived(channel, !channel.archived, make))) return archive.focus();
+        } catch (failure) {
+          error.textContent = sentence(failure.message);
+          return archive.focus();
+        }
+        done.textContent = `#${channel.name} was ${channel.archived ? "archived" : "unarchived"}.`;
+        await reload(`${channel.archived ? "Unarchive" : "Archive"} ${channel.name}`);
+      },
+    }, channel.archived ? "Unarchive…" : "Archive…");
     const remove = el("button", {
       type: "button", "aria-label": `Delete ${channel.name}`,
       onclick: async () => {
         if (!(await deleteChannel(channel))) return remove.focus();
         done.textContent = `#${channel.name} was deleted.`;
-        await load();
-        (list.querySelector("button") ?? query).focus();
+        await reload(null);
       },
     }, "Delete…");
     return el("li", {}, el("span", { "aria-hidden": "true" }, icon(channelIcon(channel))),
       el("span", { class: "grow" }, el("span", {}, el("strong", { dir: "auto" }, channel.name)),
         el("span", { class: "tags" }, tag(channel.kind === "private" ? "Private" : "Public"), channel.archived ? tag("Archived", "off") : null,
           tag(`${channel.member_count} ${channel.member_count === 1 ? "member" : "members"}`))),
-      el("span", { class: "actions" }, remove));
+      el("span", { class: "actions" }, archive, remove));
   }
 
   query.addEventListener("input", () => {
@@ -242,7 +259,7 @@ function channels(store) {
   });
   load();
   return el("div", { class: "stack" },
-    el("p", { class: "hint" }, "Public channels, and those you are in. Deleting one takes every message in it, for everyone."),
+    el("p", { class: "hint" }, "Every channel but direct messages, private and archived ones too. Archiving makes one read-only; deleting one takes every message in it, for everyone."),
     query, status, done, list, error);
 }
 

@@ -1,6 +1,7 @@
 //! The public channel directory (`GET /channels/public`): public channels by
 //! name, a page at a time, optionally only those whose name contains some
-//! text. Parsed at the edge, read the same way by every store.
+//! text; and the admins' list of every channel (`GET /admin/channels`),
+//! paged the same way. Parsed at the edge, read the same way by every store.
 //!
 //! Names are unique, so a name is a cursor: the next page is the channels
 //! whose name sorts after the last one shown, byte by byte (SQLite's BINARY
@@ -15,6 +16,7 @@ pub struct DirectoryPage {
     after: String,
     contains: String,
     limit: u32,
+    every: bool,
 }
 
 impl DirectoryPage {
@@ -41,7 +43,17 @@ impl DirectoryPage {
             Some(n) if n < 1 => return Err(Error::bad_request("limit must be at least 1")),
             Some(n) => n.min(i64::from(Self::MAX_LIMIT)) as u32,
         };
-        Ok(DirectoryPage { after: after.to_owned(), contains: contains.to_ascii_lowercase(), limit })
+        Ok(DirectoryPage { after: after.to_owned(), contains: contains.to_ascii_lowercase(), limit, every: false })
+    }
+
+    /// Every channel but DMs, private and archived ones too: the admins' list.
+    pub fn of_every_channel(self) -> Self {
+        DirectoryPage { every: true, ..self }
+    }
+
+    /// Private and archived channels too (DMs and deleted ones never).
+    pub fn every(&self) -> bool {
+        self.every
     }
 
     /// Names after this one only; empty: from the first.

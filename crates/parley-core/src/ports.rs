@@ -156,9 +156,10 @@ pub trait ChannelStore: Send + Sync {
     async fn role(&self, channel: ChannelId, user: UserId) -> Result<Option<Role>>;
     /// The channels `user` is a member of, DMs included, with read markers.
     async fn my_channels(&self, user: UserId) -> Result<Vec<MyChannel>>;
-    /// Up to `limit` public channels of `page` (its name filter, after its
-    /// cursor), by name.
-    async fn public_channels(&self, page: &DirectoryPage, limit: u32) -> Result<Vec<Channel>>;
+    /// Up to `limit` channels of `page` (its name filter, after its cursor),
+    /// by name: the public ones not archived, or with
+    /// [`every`](DirectoryPage::every) all but DMs.
+    async fn directory(&self, page: &DirectoryPage, limit: u32) -> Result<Vec<Channel>>;
     async fn members(&self, channel: ChannelId) -> Result<Vec<Member>>;
     /// Who is banned from `channel`, the latest first.
     async fn bans(&self, channel: ChannelId) -> Result<Vec<Ban>>;

@@ -34,6 +34,13 @@ pub(crate) const PUBLIC_CHANNELS: &str = concat!(
     " FROM channels c WHERE c.kind = 'public' AND c.name > ?1 AND lower(c.name) LIKE ?2 ESCAPE '\\'",
     " AND c.archived_at IS NULL AND c.deleted_at IS NULL ORDER BY c.name LIMIT ?3"
 );
+/// The admins' list: every channel but DMs, by name.
+pub(crate) const EVERY_CHANNEL: &str = concat!(
+    "SELECT ",
+    channel_columns!(),
+    " FROM channels c WHERE c.kind <> 'direct' AND c.name > ?1 AND lower(c.name) LIKE ?2 ESCAPE '\\'",
+    " AND c.deleted_at IS NULL ORDER BY c.name LIMIT ?3"
+);
 pub(crate) const DM: &str = concat!("SELECT ", channel_columns!(), " FROM channels c WHERE c.dm_key = ?1");
 /// `?1`: a name key. The expression and the conditions are those of the
 /// `channels_by_name` index, which is what lets it serve.
@@ -146,8 +153,8 @@ impl ChannelStore for SqliteStore {
             .collect()
     }
 
-    async fn public_channels(&self, page: &DirectoryPage, limit: u32) -> Result<Vec<Channel>> {
-        sqlx::query_as::<_, ChannelRow>(PUBLIC_CHANNELS)
+    async fn directory(&self, page: &DirectoryPage, limit: u32) -> Result<Vec<Channel>> {
+        sqlx::query_as::<_, ChannelRow>(if page.every() { EVERY_CHANNEL } else { PUBLIC_CHANNELS })
             .bind(page.after())
             .bind(page.name_pattern())
             .bind(limit)

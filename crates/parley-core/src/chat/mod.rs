@@ -277,8 +277,12 @@ impl Chat {
         self.store.my_channels(user).await
     }
 
-    pub async fn public_channels(&self, page: &DirectoryPage) -> Result<ChannelPage> {
-        let mut channels = self.store.public_channels(page, page.limit() + 1).await?;
+    /// A page of the directory; of every channel but DMs only for an admin.
+    pub async fn directory(&self, user: &User, page: &DirectoryPage) -> Result<ChannelPage> {
+        if page.every() {
+            admin::as_admin(user)?;
+        }
+        let mut channels = self.store.directory(page, page.limit() + 1).await?;
         let has_more = channels.len() > page.limit() as usize;
         channels.truncate(page.limit() as usize);
         Ok(ChannelPage { channels, has_more })

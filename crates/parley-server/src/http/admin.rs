@@ -1,5 +1,6 @@
-//! The server's admins: users (find, role, deactivate, reset link), join
-//! links, and the audit log. Every route answers 403 to anyone else.
+//! The server's admins: users (find, role, deactivate, reset link), every
+//! channel, join links, and the audit log. Every route answers 403 to
+//! anyone else.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(users))
         .route("/admin/users/{id}", patch(update_user))
         .route("/admin/users/{id}/reset-link", post(reset_link))
+        .route("/admin/channels", get(channels))
         .route("/admin/join-links", get(join_links).post(create_join_link))
         .route("/admin/audit", get(audit))
         .route("/admin/bots", post(create_bot))
@@ -56,6 +58,16 @@ async fn users(
     let query = PeopleQuery::parse(query.q.as_deref().unwrap_or_default())?;
     let users = state.chat.admin_users(&authed.user, &query, limit).await?;
     Ok(Json(wire::UsersResponse { users: users.iter().map(wire::User::from).collect() }))
+}
+
+/// Every channel but DMs, private and archived ones too, a page at a time
+/// by name, as the public directory pages.
+async fn channels(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiQuery(query): ApiQuery<wire::PublicChannelsQuery>,
+) -> ApiResult<Json<wire::PublicChannelsResponse>> {
+    super::channels::directory(&state, &authed, &query, true).await
 }
 
 /// `{"role"}` and/or `{"deactivated"}`; a deactivated user's sessions end

@@ -95,9 +95,22 @@ async fn public(
     authed: Authed,
     ApiQuery(query): ApiQuery<wire::PublicChannelsQuery>,
 ) -> ApiResult<Json<wire::PublicChannelsResponse>> {
-    let page = DirectoryPage::parse(query.q.as_deref(), query.after.as_deref(), query.limit)?;
+    directory(&state, &authed, &query, false).await
+}
+
+/// A page of the directory, of every channel but DMs when `every` (admins only).
+pub(super) async fn directory(
+    state: &AppState,
+    authed: &Authed,
+    query: &wire::PublicChannelsQuery,
+    every: bool,
+) -> ApiResult<Json<wire::PublicChannelsResponse>> {
+    let mut page = DirectoryPage::parse(query.q.as_deref(), query.after.as_deref(), query.limit)?;
+    if every {
+        page = page.of_every_channel();
+    }
     state.rates.user(Class::Searches, authed.user.id)?;
-    let page = state.chat.public_channels(&page).await?;
+    let page = state.chat.directory(&authed.user, &page).await?;
     Ok(Json(wire::PublicChannelsResponse {
         channels: page.channels.iter().map(wire::Channel::from).collect(),
         has_more: page.has_more,

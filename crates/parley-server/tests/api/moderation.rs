@@ -255,3 +255,37 @@ async fn deleting_someone_elses_message_and_naming_admins_are_in_the_audit_log()
         ]
     );
 }
+
+#[tokio::test]
+async fn admins_list_every_channel_private_and_archived_ones_too_and_nobody_else_does() {
+    let server = spawn_app().await;
+    let app = &server;
+    let admin = app.register("admin").await;
+    let owner = app.register("owner").await;
+    let open = app.create_channel(&owner, "open", "public").await;
+    let hidden = app.create_channel(&owner, "hidden", "private").await;
+    let old = app.create_channel(&owner, "old", "public").await;
+    assert_eq!(patch(app, &owner, &old, json!({"client_msg_id": "a1", "archived": true})).await.0, StatusCode::CREATED);
+    app.post("/api/v1/dms", &owner.token, json!({"user_ids": [admin.id]})).await;
+
+    let (status, listed) = app.get("/api/v1/admin/channels", &admin.token).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let names: Vec<(&str, bool)> = listed["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["archived"] == true))
+        .collect();
+    assert_eq!(names, [("hidden", false), ("old", true), ("open", false)], "by name, no DM");
+    let (_, page) = app.get("/api/v1/admin/channels?limit=1&after=hidden", &admin.token).await;
+    assert_eq!((&page["channels"][0]["id"], &page["has_more"]), (&json!(old), &json!(true)));
+    let (_, found) = app.get("/api/v1/admin/channels?q=HID", &admin.token).await;
+    assert_eq!(found["channels"][0]["id"], json!(hidden));
+    assert_eq!(app.get("/api/v1/admin/channels", &owner.token).await.0, StatusCode::FORBIDDEN);
+    // What the list is for: a private channel the admin is not in, archived.
+    assert_eq!(
+        patch(app, &admin, &hidden, json!({"client_msg_id": "a2", "archived": true})).await.0,
+        StatusCode::CREATED
+    );
+    let _ = open;
+}

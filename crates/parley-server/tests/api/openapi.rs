@@ -29,6 +29,7 @@ const ROUTED: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/users"),
     ("patch", "/api/v1/admin/users/{id}"),
     ("post", "/api/v1/admin/users/{id}/reset-link"),
+    ("get", "/api/v1/admin/channels"),
     ("get", "/api/v1/admin/join-links"),
     ("post", "/api/v1/admin/join-links"),
     ("get", "/api/v1/admin/audit"),

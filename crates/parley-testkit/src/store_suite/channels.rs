@@ -210,7 +210,7 @@ pub async fn channels_my_channels_unread(store: Arc<dyn Store>) {
     assert!(mine(bob.id, channel.id).await.is_none(), "left: not listed");
 }
 
-/// `public_channels` lists public channels as stored, never private or
+/// `directory` lists public channels as stored, never private or
 /// direct ones, by name, a page at a time after a name, and only those
 /// whose name contains the query, ignoring ASCII case.
 pub async fn channels_public_list(store: Arc<dyn Store>) {
@@ -223,7 +223,7 @@ pub async fn channels_public_list(store: Arc<dyn Store>) {
     h.join(public.id, bob.id).await;
 
     let all = DirectoryPage::parse(None, None, None).must("a page");
-    let listed = h.store.public_channels(&all, 100_000).await.must("public_channels");
+    let listed = h.store.directory(&all, 100_000).await.must("directory");
     assert!(listed.iter().all(|c| c.kind == ChannelKind::Public), "only public channels");
     assert!(listed.windows(2).all(|w| w[0].name < w[1].name), "by name");
     let ours: Vec<&Channel> = listed.iter().filter(|c| [public.id, private.id, dm.id].contains(&c.id)).collect();
@@ -236,7 +236,7 @@ pub async fn channels_public_list(store: Arc<dyn Store>) {
     let names = |page: Vec<Channel>| page.into_iter().map(|c| c.name).collect::<Vec<_>>();
     let find = |q: String, after: Option<String>| async move {
         let page = DirectoryPage::parse(Some(&q), after.as_deref(), None).must("a page");
-        names(h.store.public_channels(&page, 2).await.must("public_channels"))
+        names(h.store.directory(&page, 2).await.must("directory"))
     };
     let dir = h.name("DIR");
     // Byte order: "D" before "d", " " before "_" before "t".
@@ -246,6 +246,20 @@ pub async fn channels_public_list(store: Arc<dyn Store>) {
     assert_eq!(find(dir.clone(), Some(h.name("dir_c"))).await, [h.name("dirt")], "the last");
     assert_eq!(find(h.name("dir_"), None).await, [h.name("dir_c")], "_ is itself");
     assert_eq!(find(h.name("no such"), None).await, Vec::<String>::new());
+
+    // The admins' list: private ones too, never a DM, paged alike.
+    let every = |q: String, after: Option<String>| async move {
+        let page = DirectoryPage::parse(Some(&q), after.as_deref(), None).must("a page").of_every_channel();
+        names(h.store.directory(&page, 3).await.must("directory"))
+    };
+    let first = [h.name("Dir d"), h.name("dir a"), h.name("dir b")];
+    assert_eq!(every(dir.clone(), None).await, first);
+    let rest = [h.name("dir secret"), h.name("dir_c"), h.name("dirt")];
+    assert_eq!(every(dir.clone(), Some(h.name("dir b"))).await, rest, "the private one in its place");
+    let all = DirectoryPage::parse(None, None, None).must("a page").of_every_channel();
+    let listed = h.store.directory(&all, 100_000).await.must("directory");
+    assert!(listed.iter().all(|c| c.kind != ChannelKind::Direct), "never a DM");
+    assert!(listed.iter().any(|c| c.id == private.id));
 }
 
 /// My preferences in a channel: until I choose, every message of a DM and

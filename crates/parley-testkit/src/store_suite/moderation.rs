@@ -75,8 +75,10 @@ pub async fn moderation_rename_topic_archive(store: Arc<dyn Store>) {
     let join = h.sequencer.submit(Command::Join { channel: channel.id, user: carol.id, actor: carol.id }).await;
     assert_eq!(code_of(join, "a join"), ErrorCode::Forbidden);
     let page = DirectoryPage::parse(Some(&h.name("")), None, None).must("a page");
-    let listed = h.store.public_channels(&page, 100).await.must("public_channels");
+    let listed = h.store.directory(&page, 100).await.must("directory");
     assert!(listed.iter().all(|c| c.id != channel.id), "out of the directory");
+    let every = h.store.directory(&page.of_every_channel(), 100).await.must("directory");
+    assert!(every.iter().any(|c| c.id == channel.id && c.archived_at.is_some()), "in the admins' list");
     let latest = Page::Before(None, PageLimit::parse(Some(5)).must("a limit"));
     assert!(h.chat.events(bob.id, channel.id, latest).await.is_ok(), "still read by its members");
 
