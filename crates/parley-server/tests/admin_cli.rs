@@ -391,6 +391,31 @@ fn slack_export(path: &Path) {
             ]),
         ),
         ("old-stuff/2017-07-14.json", json!([{"type": "message", "user": "U2", "text": "old", "ts": "1500000500.0"}])),
+        // What an export holds when its owner asked for private channels and DMs too.
+        (
+            "groups.json",
+            json!([{"id": "G1", "name": "secret-plans", "created": 1_500_000_000, "creator": "U1",
+                    "members": ["U1", "U2"]}]),
+        ),
+        (
+            "secret-plans/2017-07-14.json",
+            json!([{"type": "message", "user": "U2", "text": "psst, private", "ts": "1500000600.000000"}]),
+        ),
+        ("dms.json", json!([{"id": "D1", "created": 1_500_000_000, "members": ["U1", "U2"]}])),
+        (
+            "D1/2017-07-14.json",
+            json!([{"type": "message", "user": "U1", "text": "hi bo", "ts": "1500000700.000000"},
+                   {"type": "message", "user": "U3", "text": "not one of this DM", "ts": "1500000701.000000"}]),
+        ),
+        (
+            "mpims.json",
+            json!([{"id": "G2", "name": "mpdm-ann.lee--bo--gone.person-1", "created": 1_500_000_000,
+                    "creator": "U1", "members": ["U1", "U2", "U3"]}]),
+        ),
+        (
+            "mpdm-ann.lee--bo--gone.person-1/2017-07-14.json",
+            json!([{"type": "message", "user": "U3", "text": "hello, all three", "ts": "1500000800.000000"}]),
+        ),
     ];
     let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     for (name, value) in files {
@@ -413,8 +438,8 @@ async fn a_slack_export_is_added_in_order_with_threads_and_reactions_and_a_secon
     let (ok, out) = parley(&["import", "--data-dir", data, "--slack", zip.to_str().unwrap()]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("added 3 users, 2 channels, 7 messages, 3 reactions")
-            && out.contains("left out: 2 messages, 1 reactions"),
+        out.contains("added 3 users, 5 channels, 10 messages, 3 reactions")
+            && out.contains("left out: 3 messages, 1 reactions"),
         "{out}"
     );
     let (ok, again) = parley(&["import", "--data-dir", data, "--slack", zip.to_str().unwrap()]);
@@ -450,4 +475,43 @@ async fn a_slack_export_is_added_in_order_with_threads_and_reactions_and_a_secon
     let users = call(s, token, Method::GET, "/api/v1/users?q=ann", json!({})).await;
     assert_eq!(users["users"][0]["display_name"], "Ann", "{users}");
     assert_eq!(login(&server, "ann.lee", "any password at all").await.0, 401, "no password until a reset link");
+    server.kill();
+
+    // Ann's private channel and DMs came too.
+    let (ok, out, err) = admin(Path::new(data), &["reset-password", "ann.lee", "--password", "ann's password"]);
+    assert!(ok, "{out}{err}");
+    let server = ParleyProcess::start(Path::new(env!("CARGO_BIN_EXE_parley")), Path::new(data), &[]);
+    let (_, ann) = login(&server, "ann.lee", "ann's password").await;
+    let token = ann["token"].as_str().unwrap();
+    let mine = call(&server, token, Method::GET, "/api/v1/channels", json!({})).await;
+    let mut kinds: Vec<(String, i64)> = mine["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                format!("{} {}", c["kind"].as_str().unwrap(), c["name"].as_str().unwrap()),
+                c["member_count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("direct ".into(), 2),
+            ("direct ".into(), 3),
+            ("private secret-plans".into(), 2),
+            ("public general".into(), 4)
+        ],
+        "{mine}"
+    );
+    for channel in mine["channels"].as_array().unwrap().iter().filter(|c| c["kind"] == "direct") {
+        let path = format!("/api/v1/channels/{}/events", channel["id"].as_str().unwrap());
+        let events = call(&server, token, Method::GET, &path, json!({})).await;
+        let bodies: Vec<&str> =
+            events["events"].as_array().unwrap().iter().filter_map(|e| e["body"].as_str()).collect();
+        let expected: &[&str] = if channel["member_count"] == 2 { &["hi bo"] } else { &["hello, all three"] };
+        assert_eq!(bodies, expected, "only its people's words");
+    }
 }

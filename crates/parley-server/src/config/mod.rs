@@ -58,8 +58,9 @@ pub struct ImportArgs {
     /// The directory `parley export` wrote, or with `--slack` the .zip file
     /// Slack's workspace export gives.
     pub source: PathBuf,
-    /// `SOURCE` is a Slack export: its users, public channels, messages,
-    /// threads and reactions are added (again: nothing twice).
+    /// `SOURCE` is a Slack export: its users, channels (and private channels
+    /// and DMs when it has them), messages, threads and reactions are added
+    /// (again: nothing twice).
     #[arg(long)]
     pub slack: bool,
 }

@@ -1,21 +1,24 @@
 //! `parley import --slack EXPORT.zip`: a Slack workspace's export (its
 //! documented format: `users.json`, `channels.json`, and a folder per
-//! public channel of one JSON file per day) added to a store, empty or not.
+//! channel of one JSON file per day; `groups.json`, `mpims.json` and
+//! `dms.json` too when the export includes private channels and DMs) added
+//! to a store, empty or not.
 //!
 //! Each Slack user becomes an account with no usable password (an admin's
-//! reset link lets them in), each public channel a channel, each message a
-//! message at its own time, in order, with its thread and reactions; files
-//! are linked from the message that shared them (Parley keeps no files). It
-//! goes through the rules of the log as [`super`]'s replay does, under ids
-//! made from Slack's own (users, channels) and `client_msg_id`s made from
-//! each message's `ts`, so that running it twice adds nothing the second
-//! time: the writer answers every repeated command with what it stored.
+//! reset link lets them in), each channel a channel, each DM a DM of the
+//! same people, each message a message at its own time, in order, with its
+//! thread and reactions; files are linked from the message that shared them
+//! (Parley keeps no files). It goes through the rules of the log as
+//! [`super`]'s replay does, under ids made from Slack's own (users,
+//! channels) and `client_msg_id`s made from each message's `ts`, so that
+//! running it twice adds nothing the second time: the writer answers every
+//! repeated command with what it stored.
 //!
 //! What is left out, and counted in the summary: messages of people not in
-//! `users.json`, Slack's own notices (joins, topic changes), emoji that are
-//! not Unicode emoji or GitHub shortcodes (a workspace's custom emoji), and
-//! reactions past Parley's 20 emoji on a message. Private channels and DMs
-//! are not in a workspace's standard export.
+//! `users.json` (or, in a DM, not in it), Slack's own notices (joins, topic
+//! changes), emoji that are not Unicode emoji or GitHub shortcodes (a
+//! workspace's custom emoji), reactions past Parley's 20 emoji on a
+//! message, and DMs of more people than Parley's DMs hold.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -36,7 +39,8 @@ use sha2::{Digest, Sha256};
 mod read;
 mod text;
 
-use read::{Export, SlackChannel, SlackMessage, SlackUser};
+use parley_core::chat::MAX_DM_OTHERS;
+use read::{Export, Kind, SlackChannel, SlackMessage, SlackUser};
 use text::{body_of, cut, split, ts_time};
 
 use super::{add_user, Replay, Step};
@@ -73,7 +77,7 @@ async fn import(store: Arc<dyn Store>, export: &Export) -> anyhow::Result<Counts
     let mut counts = Counts::default();
     // Every channel's name first: one taken by another channel stops the
     // import before anything is written.
-    for channel in &export.channels {
+    for channel in export.channels.iter().filter(|c| c.kind != Kind::Direct) {
         let name = ChannelName::parse(&channel.name).with_context(|| format!("channel {:?}", channel.name))?;
         if let Some(held) = store.channel_named(name.as_str()).await? {
             if held.id != channel_id(&channel.id) {
@@ -99,10 +103,10 @@ async fn import(store: Arc<dyn Store>, export: &Export) -> anyhow::Result<Counts
     }
 
     for channel in &export.channels {
-        let messages = export.messages.get(&channel.name).map(Vec::as_slice).unwrap_or_default();
+        let messages = export.messages.get(&channel.folder).map(Vec::as_slice).unwrap_or_default();
         let imported = import_channel(store.as_ref(), channel, messages, &users, &usernames, &mut counts)
             .await
-            .with_context(|| format!("channel #{}", channel.name))?;
+            .with_context(|| format!("{} {}", channel.folder, channel.id))?;
         counts.channels += u64::from(imported);
     }
     Ok(counts)
@@ -160,7 +164,7 @@ fn username_from(name: &str, id: &str) -> String {
     username
 }
 
-/// Adds one channel's log: whether the channel is new.
+/// Adds one conversation's log: whether the channel is new.
 async fn import_channel(
     store: &dyn Store,
     slack: &SlackChannel,
@@ -169,18 +173,36 @@ async fn import_channel(
     usernames: &HashMap<&str, String>,
     counts: &mut Counts,
 ) -> anyhow::Result<bool> {
-    let id = channel_id(&slack.id);
     let created_at = Timestamp::from_millis(slack.created.saturating_mul(1000));
-    let member = |slack_id: &str| users.get(slack_id).map(|u| u.id);
+    let known = |slack_id: &str| users.get(slack_id).map(|u| u.id);
+    // A DM's people are fixed: its members, when Parley has a DM of as many.
+    let mut people: Vec<UserId> = slack.members.iter().filter_map(|m| known(m)).collect();
+    people.sort_unstable();
+    people.dedup();
+    let direct = slack.kind == Kind::Direct;
+    if direct && !(2..=MAX_DM_OTHERS + 1).contains(&people.len()) {
+        counts.skipped_messages += messages.len() as u64;
+        return Ok(false);
+    }
+    let dm_key = direct.then(|| people.iter().map(UserId::to_string).collect::<Vec<_>>().join(","));
     let creator = slack
         .creator
         .as_deref()
-        .and_then(member)
-        .or_else(|| slack.members.iter().find_map(|m| member(m)))
-        .or_else(|| messages.iter().find_map(|m| m.user.as_deref().and_then(member)))
+        .and_then(known)
+        .filter(|c| !direct || people.contains(c))
+        .or_else(|| people.first().copied())
+        .or_else(|| messages.iter().find_map(|m| m.user.as_deref().and_then(known)))
         .context("no creator, member or author of it is in users.json")?;
+    // Who may act in it: anyone known in a channel (they are made members),
+    // only its people in a DM.
+    let member = |slack_id: &str| known(slack_id).filter(|u| !direct || people.contains(u));
+    let existing = match &dm_key {
+        Some(key) => store.dm(key).await?,
+        None => store.channel(channel_id(&slack.id)).await?,
+    };
+    // A DM the same people had in Parley already is the one.
+    let id = existing.as_ref().map_or_else(|| channel_id(&slack.id), |c| c.id);
     let archive_key = ClientMsgId::parse("slack:archived")?;
-    let existing = store.channel(id).await?;
     if existing.as_ref().is_some_and(|c| c.archived_at.is_some()) {
         let key =
             parley_core::ports::PostKey { channel_id: id, sender_id: creator, client_msg_id: archive_key.as_str() };
@@ -188,38 +210,47 @@ async fn import_channel(
             return Ok(false);
         }
     }
+    let origin = if direct { format!("DM {}", slack.id) } else { format!("#{}", slack.name) };
     let at = |at: Timestamp, command: Command| Step {
         command,
         stamp: Stamp { at, ids: Vec::new() },
         seqs: Vec::new(),
-        origin: format!("#{}", slack.name),
+        origin: origin.clone(),
         key: None,
     };
     let mut replay = Replay::new(store);
     if existing.is_none() {
         let channel = Channel {
             id,
-            kind: ChannelKind::Public,
-            name: slack.name.clone(),
-            topic: slack.topic.as_ref().map(|t| cut(&t.value, Topic::MAX)).unwrap_or_default(),
+            kind: match slack.kind {
+                Kind::Public => ChannelKind::Public,
+                Kind::Private => ChannelKind::Private,
+                Kind::Direct => ChannelKind::Direct,
+            },
+            name: if direct { String::new() } else { slack.name.clone() },
+            topic: slack.topic.as_ref().filter(|_| !direct).map(|t| cut(&t.value, Topic::MAX)).unwrap_or_default(),
             created_at,
             created_by: creator,
-            dm_key: None,
+            dm_key: dm_key.clone(),
             last_seq: 0,
             member_count: 0,
             archived_at: None,
         };
         Topic::parse(&channel.topic)?;
-        replay.push(at(created_at, Command::Create { channel, members: vec![(creator, Role::Owner)] })).await?;
+        let members = match direct {
+            true => people.iter().map(|user| (*user, Role::Member)).collect(),
+            false => vec![(creator, Role::Owner)],
+        };
+        replay.push(at(created_at, Command::Create { channel, members })).await?;
     }
-    // Its members, and everyone who wrote or reacted in it, who must be
-    // members to have done so; in the order Slack lists them.
+    // A channel's members, and everyone who wrote or reacted in it, who
+    // must be members to have done so; in the order Slack lists them.
     let mut joined: HashSet<UserId> = HashSet::from([creator]);
-    let people = slack
+    let people_in_it = slack
         .members
         .iter()
         .chain(messages.iter().flat_map(|m| m.user.iter().chain(m.reactions.iter().flat_map(|r| r.users.iter()))));
-    for person in people {
+    for person in people_in_it.filter(|_| !direct) {
         if let Some(user) = member(person) {
             if joined.insert(user) {
                 replay.push(at(created_at, Command::Join { channel: id, user, actor: creator })).await?;
@@ -267,7 +298,7 @@ async fn import_channel(
                 broadcast: Vec::new(),
             };
             let mut step = at(time, command);
-            step.origin = format!("#{} message {}", slack.name, message.ts);
+            step.origin = format!("{origin} message {}", message.ts);
             step.key = (n == 0).then(|| message.ts.clone());
             note(&mut seqs, counts, replay.push(step).await?);
         }
@@ -308,7 +339,7 @@ async fn import_channel(
             }
         }
     }
-    if slack.is_archived {
+    if slack.is_archived && !direct {
         let change = Change::Archive { archived: true };
         let last = messages.last().and_then(|m| ts_time(&m.ts)).unwrap_or(created_at);
         let command =

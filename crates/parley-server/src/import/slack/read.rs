@@ -34,9 +34,24 @@ pub(super) struct Profile {
     pub(super) real_name: Option<String>,
 }
 
+/// Which of an export's lists a conversation is in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// `channels.json`.
+    #[default]
+    Public,
+    /// `groups.json`: private channels.
+    Private,
+    /// `mpims.json` and `dms.json`: group and one-to-one DMs.
+    Direct,
+}
+
+/// A channel, private channel or DM of the export: the same fields in each
+/// list (a DM has no name, and its folder is its id).
 #[derive(Deserialize)]
 pub(super) struct SlackChannel {
     pub(super) id: String,
+    #[serde(default)]
     pub(super) name: String,
     #[serde(default)]
     pub(super) created: i64,
@@ -48,6 +63,11 @@ pub(super) struct SlackChannel {
     pub(super) members: Vec<String>,
     #[serde(default)]
     pub(super) topic: Option<Text>,
+    #[serde(skip)]
+    pub(super) kind: Kind,
+    /// The folder of its messages.
+    #[serde(skip)]
+    pub(super) folder: String,
 }
 
 #[derive(Deserialize)]
@@ -95,8 +115,9 @@ pub(super) struct SlackFile {
 /// The export's files, read from the zip.
 pub(super) struct Export {
     pub(super) users: Vec<SlackUser>,
+    /// Public channels, then private ones and DMs when the export has them.
     pub(super) channels: Vec<SlackChannel>,
-    /// Each channel's messages by its folder (the channel's name), oldest first.
+    /// Each conversation's messages by its folder, oldest first.
     pub(super) messages: HashMap<String, Vec<SlackMessage>>,
 }
 
@@ -106,6 +127,7 @@ impl Export {
         let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a zip file", path.display()))?;
         let mut users = None;
         let mut channels = None;
+        let mut others = Vec::new();
         let mut days: BTreeMap<String, Vec<SlackMessage>> = BTreeMap::new();
         for i in 0..zip.len() {
             let mut entry = zip.by_index(i)?;
@@ -117,7 +139,9 @@ impl Export {
             entry.read_to_end(&mut text).with_context(|| format!("reading {name}"))?;
             match name.split('/').collect::<Vec<_>>()[..] {
                 ["users.json"] => users = Some(json::<Vec<SlackUser>>(&name, &text)?),
-                ["channels.json"] => channels = Some(json::<Vec<SlackChannel>>(&name, &text)?),
+                ["channels.json"] => channels = Some(listed(&name, &text, Kind::Public)?),
+                ["groups.json"] => others.extend(listed(&name, &text, Kind::Private)?),
+                ["mpims.json" | "dms.json"] => others.extend(listed(&name, &text, Kind::Direct)?),
                 [_, day] if day.ends_with(".json") => {
                     days.insert(name.clone(), json(&name, &text)?);
                 }
@@ -133,12 +157,25 @@ impl Export {
         for list in messages.values_mut() {
             list.sort_by_key(|m| ts_key(&m.ts));
         }
+        let mut channels: Vec<SlackChannel> =
+            channels.context("the zip has no channels.json: is it a Slack workspace export?")?;
+        channels.extend(others);
         Ok(Export {
             users: users.context("the zip has no users.json: is it a Slack workspace export?")?,
-            channels: channels.context("the zip has no channels.json: is it a Slack workspace export?")?,
+            channels,
             messages,
         })
     }
+}
+
+/// A list of conversations of `kind`, each with the folder of its messages.
+fn listed(name: &str, text: &[u8], kind: Kind) -> anyhow::Result<Vec<SlackChannel>> {
+    let mut list: Vec<SlackChannel> = json(name, text)?;
+    for channel in &mut list {
+        channel.kind = kind;
+        channel.folder = if channel.name.is_empty() { channel.id.clone() } else { channel.name.clone() };
+    }
+    Ok(list)
 }
 
 fn json<T: DeserializeOwned>(name: &str, text: &[u8]) -> anyhow::Result<T> {
