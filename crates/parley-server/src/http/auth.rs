@@ -21,6 +21,7 @@ use crate::auth::{NewAccount, SESSION_SECONDS};
 use crate::client_addr::ClientAddr;
 use crate::rate::Class;
 use crate::state::AppState;
+use crate::Config;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,10 +40,12 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(user))
 }
 
-/// The session cookie: HttpOnly, SameSite=Lax, and Secure when the request
-/// came over TLS (as a proxy in front says with `X-Forwarded-Proto`).
-fn session_cookie(headers: &HeaderMap, token: &str, max_age: i64) -> HeaderValue {
-    let secure = headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+/// The session cookie: HttpOnly, SameSite=Lax, and Secure when the server's
+/// public URL is https or the request came over TLS (as a proxy in front
+/// says with `X-Forwarded-Proto`).
+fn session_cookie(config: &Config, headers: &HeaderMap, token: &str, max_age: i64) -> HeaderValue {
+    let forwarded = headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let secure = forwarded || config.public_url.as_ref().is_some_and(|url| url.is_https());
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
         if secure { "; Secure" } else { "" }
@@ -50,8 +53,8 @@ fn session_cookie(headers: &HeaderMap, token: &str, max_age: i64) -> HeaderValue
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("parley_session=; Path=/; Max-Age=0"))
 }
 
-fn signed_in(headers: &HeaderMap, status: StatusCode, user: &User, token: String) -> Response {
-    let cookie = session_cookie(headers, &token, SESSION_SECONDS);
+fn signed_in(config: &Config, headers: &HeaderMap, status: StatusCode, user: &User, token: String) -> Response {
+    let cookie = session_cookie(config, headers, &token, SESSION_SECONDS);
     (status, [(header::SET_COOKIE, cookie)], Json(wire::AuthResponse { user: user.into(), token })).into_response()
 }
 
@@ -94,7 +97,7 @@ async fn register(
             tracing::warn!(user = %user.id, %error, "could not join the invite's channel at sign-up");
         }
     }
-    Ok(signed_in(&headers, StatusCode::CREATED, &user, token))
+    Ok(signed_in(&state.config, &headers, StatusCode::CREATED, &user, token))
 }
 
 /// Throttled per client address and per username before anything is
@@ -109,13 +112,13 @@ async fn login(
     state.rates.address(Class::LoginsPerAddress, client)?;
     state.rates.account(Class::Logins, &body.username)?;
     let (user, token) = state.auth.login(&body.username, &body.password, user_agent(&headers)).await?;
-    Ok(signed_in(&headers, StatusCode::OK, &user, token))
+    Ok(signed_in(&state.config, &headers, StatusCode::OK, &user, token))
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap, authed: Authed) -> ApiResult<Response> {
     state.auth.logout(&authed.token_hash).await?;
     state.hub.end_sessions(authed.user.id, vec![authed.token_hash]);
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie(&headers, "", 0))]).into_response())
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie(&state.config, &headers, "", 0))]).into_response())
 }
 
 /// A reset link's token and a new password: every session of the account
@@ -130,7 +133,7 @@ async fn reset(
     state.rates.address(Class::LoginsPerAddress, client)?;
     let (user, token, ended) = state.auth.reset_password(&body.token, password, user_agent(&headers)).await?;
     state.hub.end_sessions(user.id, ended);
-    Ok(signed_in(&headers, StatusCode::OK, &user, token))
+    Ok(signed_in(&state.config, &headers, StatusCode::OK, &user, token))
 }
 
 /// My password, given the current one; my other sessions end.

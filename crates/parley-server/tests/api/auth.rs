@@ -257,3 +257,25 @@ async fn cookie_sessions_need_an_allowed_origin_to_change_state() {
     let (status, _) = app.post("/api/v1/channels", &alice.token, json!({"name": "x", "kind": "public"})).await;
     assert_eq!(status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_behind_https_and_not_over_plain_http() {
+    let cookie_of = |app: &TestApp, name: &'static str, forwarded: Option<&'static str>| {
+        let mut request =
+            app.http.post(app.url(REGISTER)).json(&json!({"username": name, "password": "correct horse"}));
+        if let Some(proto) = forwarded {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+            response.headers()[header::SET_COOKIE].to_str().unwrap().to_owned()
+        }
+    };
+    let plain = spawn_app().await;
+    assert!(!cookie_of(&plain, "ann", None).await.contains("Secure"), "plain http");
+    assert!(cookie_of(&plain, "bob", Some("https")).await.contains("; Secure"), "a proxy says https");
+    let https =
+        parley_testkit::app::spawn_app_with(|c| c.public_url = Some("https://chat.example.com".parse().unwrap())).await;
+    assert!(cookie_of(&https, "cyd", None).await.contains("; Secure"), "the public URL is https");
+}
