@@ -43,7 +43,8 @@ use parley_core::chat::MAX_DM_OTHERS;
 use read::{Export, Kind, SlackChannel, SlackMessage, SlackUser};
 use text::{body_of, cut, split, ts_time};
 
-use super::{add_user, Replay, Step};
+use super::add_user;
+use super::replay::{Replay, Step};
 use crate::auth::Auth;
 use crate::backends::open_store;
 use crate::config::Config;
