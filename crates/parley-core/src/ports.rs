@@ -156,6 +156,8 @@ pub trait ChannelStore: Send + Sync {
     async fn role(&self, channel: ChannelId, user: UserId) -> Result<Option<Role>>;
     /// The channels `user` is a member of, DMs included, with read markers.
     async fn my_channels(&self, user: UserId) -> Result<Vec<MyChannel>>;
+    /// One of them, as `my_channels` lists it; `None` when not a member.
+    async fn my_channel(&self, user: UserId, channel: ChannelId) -> Result<Option<MyChannel>>;
     /// Up to `limit` channels of `page` (its name filter, after its cursor),
     /// by name: the public ones not archived, or with
     /// [`every`](DirectoryPage::every) all but DMs.

@@ -13,19 +13,27 @@ use crate::error::db_err;
 use crate::rows::{channel_columns, preferences, role, user_columns, BanRow, ChannelRow, MemberRow, MyChannelRow};
 use crate::PostgresStore;
 
-pub(crate) const MY_CHANNELS: &str = concat!(
-    "SELECT ",
-    channel_columns!(),
-    ", m.role, m.notify, m.muted, m.last_read_seq,",
-    " (SELECT count(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
-    " AND e.type = 'message' AND NOT e.deleted AND e.sender_id <> m.user_id) AS unread_count,",
-    " (SELECT count(*) FROM mentions n WHERE n.user_id = m.user_id AND n.channel_id = c.id",
-    " AND n.seq > m.last_read_seq) AS mentioned",
-    " FROM members m JOIN channels c ON c.id = m.channel_id",
-    " WHERE m.user_id = $1",
-    " ORDER BY coalesce((SELECT e.created_at FROM events e WHERE e.channel_id = c.id AND e.seq = c.last_seq),",
-    " c.created_at) DESC, c.id"
-);
+/// My memberships with their channels, read markers and counts, chosen by
+/// `$where`, the latest active first.
+macro_rules! my_channels {
+    ($where:literal) => {
+        concat!(
+            "SELECT ",
+            channel_columns!(),
+            ", m.role, m.notify, m.muted, m.last_read_seq,",
+            " (SELECT count(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
+            " AND e.type = 'message' AND NOT e.deleted AND e.sender_id <> m.user_id) AS unread_count,",
+            " (SELECT count(*) FROM mentions n WHERE n.user_id = m.user_id AND n.channel_id = c.id",
+            " AND n.seq > m.last_read_seq) AS mentioned",
+            " FROM members m JOIN channels c ON c.id = m.channel_id",
+            $where,
+            " ORDER BY coalesce((SELECT e.created_at FROM events e WHERE e.channel_id = c.id AND e.seq = c.last_seq),",
+            " c.created_at) DESC, c.id"
+        )
+    };
+}
+pub(crate) const MY_CHANNELS: &str = my_channels!(" WHERE m.user_id = $1");
+pub(crate) const MY_CHANNEL: &str = my_channels!(" WHERE m.user_id = $1 AND m.channel_id = $2");
 /// `$1`: names after this; `$2`: a `LIKE` pattern of the name's ASCII lower
 /// case (`lower` folds only ASCII under "C"); `$3`: how many. A range of the
 /// partial `channels_public_by_name` index, in its order.
@@ -156,6 +164,17 @@ impl ChannelStore for PostgresStore {
             .into_iter()
             .map(MyChannelRow::decode)
             .collect()
+    }
+
+    async fn my_channel(&self, user: UserId, channel: ChannelId) -> Result<Option<MyChannel>> {
+        sqlx::query_as::<_, MyChannelRow>(MY_CHANNEL)
+            .bind(user.as_uuid())
+            .bind(channel.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(MyChannelRow::decode)
+            .transpose()
     }
 
     async fn directory(&self, page: &DirectoryPage, limit: u32) -> Result<Vec<Channel>> {

@@ -94,6 +94,7 @@ async fn hot_queries_use_their_indexes() {
         ("mentions", events::MENTIONS, &[Id, Id, Int], "mentions_newest"),
         ("my_channels", channels::MY_CHANNELS, &[Id], "members_by_user"),
         ("my_channels: mentions", channels::MY_CHANNELS, &[Id], "mentions_pkey"),
+        ("my_channel", channels::MY_CHANNEL, &[Id, Id], "members_pkey"),
         ("dm", channels::DM, &[TextOne], "channels_dm_key_key"),
         ("members", channels::MEMBERS, &[Id], "members_pkey"),
         ("dm_shown", channels::DM_SHOWN, &[Id], "members_by_user"),

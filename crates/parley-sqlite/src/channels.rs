@@ -12,19 +12,27 @@ use crate::error::db_err;
 use crate::rows::{channel_columns, id, preferences, role, user_columns, BanRow, ChannelRow, MemberRow, MyChannelRow};
 use crate::SqliteStore;
 
-pub(crate) const MY_CHANNELS: &str = concat!(
-    "SELECT ",
-    channel_columns!(),
-    ", m.role, m.notify, m.muted, m.last_read_seq,",
-    " (SELECT COUNT(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
-    " AND e.type = 'message' AND e.deleted = 0 AND e.sender_id <> m.user_id) AS unread_count,",
-    " (SELECT COUNT(*) FROM mentions n WHERE n.user_id = m.user_id AND n.channel_id = c.id",
-    " AND n.seq > m.last_read_seq) AS mentioned",
-    " FROM members m CROSS JOIN channels c ON c.id = m.channel_id",
-    " WHERE m.user_id = ?1",
-    " ORDER BY coalesce((SELECT e.created_at FROM events e WHERE e.channel_id = c.id AND e.seq = c.last_seq),",
-    " c.created_at) DESC, c.id"
-);
+/// My memberships with their channels, read markers and counts, chosen by
+/// `$where`, the latest active first.
+macro_rules! my_channels {
+    ($where:literal) => {
+        concat!(
+            "SELECT ",
+            channel_columns!(),
+            ", m.role, m.notify, m.muted, m.last_read_seq,",
+            " (SELECT COUNT(*) FROM events e WHERE e.channel_id = c.id AND e.seq > m.last_read_seq",
+            " AND e.type = 'message' AND e.deleted = 0 AND e.sender_id <> m.user_id) AS unread_count,",
+            " (SELECT COUNT(*) FROM mentions n WHERE n.user_id = m.user_id AND n.channel_id = c.id",
+            " AND n.seq > m.last_read_seq) AS mentioned",
+            " FROM members m CROSS JOIN channels c ON c.id = m.channel_id",
+            $where,
+            " ORDER BY coalesce((SELECT e.created_at FROM events e WHERE e.channel_id = c.id AND e.seq = c.last_seq),",
+            " c.created_at) DESC, c.id"
+        )
+    };
+}
+pub(crate) const MY_CHANNELS: &str = my_channels!(" WHERE m.user_id = ?1");
+pub(crate) const MY_CHANNEL: &str = my_channels!(" WHERE m.user_id = ?1 AND m.channel_id = ?2");
 /// `?1`: names after this; `?2`: a `LIKE` pattern of the name's ASCII lower
 /// case; `?3`: how many. A range of the `channels_by_kind_name` index, in
 /// its order; names are unique, so the name alone orders them.
@@ -151,6 +159,17 @@ impl ChannelStore for SqliteStore {
             .into_iter()
             .map(MyChannelRow::decode)
             .collect()
+    }
+
+    async fn my_channel(&self, user: UserId, channel: ChannelId) -> Result<Option<MyChannel>> {
+        sqlx::query_as::<_, MyChannelRow>(MY_CHANNEL)
+            .bind(user.to_string())
+            .bind(channel.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?
+            .map(MyChannelRow::decode)
+            .transpose()
     }
 
     async fn directory(&self, page: &DirectoryPage, limit: u32) -> Result<Vec<Channel>> {

@@ -47,6 +47,11 @@ async fn hot_queries_probe_indexes() {
         ("drop_mentions", events::DROP_MENTIONS, &["SEARCH mentions USING"]),
         ("mentions", events::MENTIONS, &["SEARCH n USING", "SEARCH e USING PRIMARY KEY (channel_id=? AND seq=?)"]),
         ("my_channels", channels::MY_CHANNELS, &["SEARCH m USING INDEX members_by_user", "SEARCH c USING"]),
+        (
+            "my_channel",
+            channels::MY_CHANNEL,
+            &["SEARCH m USING PRIMARY KEY (channel_id=? AND user_id=?)", "SEARCH c USING"],
+        ),
         ("members", channels::MEMBERS, &["SEARCH m USING PRIMARY KEY (channel_id=?)", "SEARCH u USING"]),
         (
             "dm_shown",

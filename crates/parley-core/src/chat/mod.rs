@@ -277,6 +277,10 @@ impl Chat {
         self.store.my_channels(user).await
     }
 
+    pub async fn my_channel(&self, user: UserId, id: ChannelId) -> Result<Option<MyChannel>> {
+        self.store.my_channel(user, id).await
+    }
+
     /// A page of the directory; of every channel but DMs only for an admin.
     pub async fn directory(&self, user: &User, page: &DirectoryPage) -> Result<ChannelPage> {
         if page.every() {

@@ -21,6 +21,12 @@ async fn joining_elsewhere_adds_the_channel_live() {
     app.post(&format!("/api/v1/invites/{code}/accept"), &bob.token, json!({})).await;
     let added = b.next_of("channel_added").await;
     assert_eq!((&added["channel"]["id"], &added["channel"]["name"]), (&json!(secret), &json!("secret")));
+    let mine = &added["channel"];
+    assert_eq!(
+        (&mine["role"], &mine["unread_count"], &mine["mention_count"], &mine["preferences"]["notify"]),
+        (&json!("member"), &json!(0), &json!(0), &json!("mentions")),
+        "as my list shows it: {added}"
+    );
     let joined = b.next_of("event").await;
     assert_eq!((&joined["event"]["type"], &joined["event"]["user_id"]), (&json!("member_joined"), &json!(bob.id)));
     app.send(&alice, &secret, "m1", "welcome").await;

@@ -158,6 +158,8 @@ pub async fn channels_my_channels_unread(store: Arc<dyn Store>) {
         let all = h.store.my_channels(user).await.must("my_channels");
         let found: Vec<MyChannel> = all.into_iter().filter(|c| c.channel.id == id).collect();
         assert!(found.len() <= 1, "a channel is listed once");
+        let one = h.store.my_channel(user, id).await.must("my_channel");
+        assert_eq!(one, found.first().cloned(), "my_channel reads the same as my_channels");
         found.into_iter().next()
     };
     let marker = |user: UserId| async move {

@@ -135,12 +135,25 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
         Ok(())
     }
 
+    /// The channel as my list shows it (my role, preferences and counts);
+    /// left again already, as it stands.
     async fn channel_added(&self, id: ChannelId, out: &mut Vec<Outbound>) -> Result<(), Error> {
-        if let Some(channel) = self.state.chat.followed_channel(id).await? {
-            self.state.hub.learned(&channel);
-            let people = self.state.chat.dm_people(&channel).await?;
-            let body = wire::Channel::from(&channel).with_members(people);
-            out.push(Outbound::Frame(Frame::new(&ServerFrame::ChannelAdded { channel: body })));
+        let body = match self.state.chat.my_channel(self.user.id, id).await? {
+            Some(mine) => {
+                self.state.hub.learned(&mine.channel);
+                channel_bodies(&self.state, std::slice::from_ref(&mine)).await?.pop()
+            }
+            None => match self.state.chat.followed_channel(id).await? {
+                Some(channel) => {
+                    self.state.hub.learned(&channel);
+                    let people = self.state.chat.dm_people(&channel).await?;
+                    Some(wire::Channel::from(&channel).with_members(people))
+                }
+                None => None,
+            },
+        };
+        if let Some(channel) = body {
+            out.push(Outbound::Frame(Frame::new(&ServerFrame::ChannelAdded { channel })));
         }
         Ok(())
     }
