@@ -66,19 +66,20 @@ pub struct Channel {
     /// For `direct` channels: the people in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<User>>,
-    /// In lists of my channels only: my role, `owner`, `admin` or `member`.
+    /// Where I am a member (my channels, `ready`, `channel_added`, and a
+    /// channel I am answered with): my role, `owner`, `admin` or `member`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// In lists of my channels only.
+    /// Where I am a member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferences: Option<Preferences>,
-    /// In lists of my channels only.
+    /// Where I am a member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_read_seq: Option<i64>,
-    /// In lists of my channels only: messages by others after `last_read_seq`, not deleted.
+    /// Where I am a member: messages by others after `last_read_seq`, not deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread_count: Option<i64>,
-    /// In lists of my channels only: of those, the ones that mention me
+    /// Where I am a member: of those, the ones that mention me
     /// (in a DM, every one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mention_count: Option<i64>,

@@ -49,7 +49,10 @@ async fn create(
     state.rates.user(Class::Channels, authed.user.id)?;
     let channel = state.chat.create_channel(authed.user.id, name, kind, topic).await?;
     tracing::info!(channel = %channel.id, kind = kind.as_str(), user = %authed.user.id, "channel created");
-    Ok((StatusCode::CREATED, Json(wire::ChannelResponse { channel: wire::Channel::from(&channel) })))
+    Ok((
+        StatusCode::CREATED,
+        Json(wire::ChannelResponse { channel: channel_body(&state, authed.user.id, &channel).await? }),
+    ))
 }
 
 /// One change to the channel itself, an event of its log: `name`, `topic`
@@ -123,7 +126,7 @@ async fn one(
     Path(id): Path<String>,
 ) -> ApiResult<Json<wire::ChannelResponse>> {
     let (channel, _) = state.chat.visible(authed.user.id, channel_id(&id)?).await?;
-    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
+    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, authed.user.id, &channel).await? }))
 }
 
 async fn join(
@@ -134,7 +137,7 @@ async fn join(
     let id = channel_id(&id)?;
     state.rates.user(Class::Joins, authed.user.id)?;
     let channel = state.chat.join(authed.user.id, id).await?;
-    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
+    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, authed.user.id, &channel).await? }))
 }
 
 async fn leave(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -164,7 +167,7 @@ async fn open_dm(
     let others = body.user_ids.iter().map(|id| id.parse::<UserId>()).collect::<Result<Vec<_>, _>>()?;
     state.rates.user(Class::Dms, authed.user.id)?;
     let channel = state.chat.open_dm(authed.user.id, &others).await?;
-    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
+    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, authed.user.id, &channel).await? }))
 }
 
 /// Sets my preferences in a channel (docs/protocol.md, "Channels").

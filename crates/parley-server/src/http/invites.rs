@@ -64,7 +64,7 @@ async fn accept(
     check_code(&code)?;
     state.rates.user(Class::Joins, authed.user.id)?;
     let channel = state.chat.accept_invite(authed.user.id, &code).await?;
-    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, &channel).await? }))
+    Ok(Json(wire::ChannelResponse { channel: channel_body(&state, authed.user.id, &channel).await? }))
 }
 
 /// A channel's invites, for its owner and admins.

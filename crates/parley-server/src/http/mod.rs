@@ -17,6 +17,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
+use parley_core::id::UserId;
 use parley_core::model::Channel;
 use parley_core::Error;
 use tower_http::trace::TraceLayer;
@@ -93,7 +94,13 @@ fn channel_id(raw: &str) -> Result<parley_core::id::ChannelId, ApiError> {
 }
 
 /// A channel as the wire shows it: DMs list their people.
-async fn channel_body(state: &AppState, channel: &Channel) -> ApiResult<parley_protocol::Channel> {
+async fn channel_body(state: &AppState, user: UserId, channel: &Channel) -> ApiResult<parley_protocol::Channel> {
+    if let Some(mine) = state.chat.my_channel(user, channel.id).await? {
+        let mut bodies = crate::gateway::session::channel_bodies(state, std::slice::from_ref(&mine)).await?;
+        if let Some(body) = bodies.pop() {
+            return Ok(body);
+        }
+    }
     let people = state.chat.dm_people(channel).await?;
     Ok(parley_protocol::Channel::from(channel).with_members(people))
 }

@@ -26,6 +26,7 @@ async fn create_list_get_join_leave() {
         (&json!("general"), &json!("public"), &json!("all"))
     );
     assert_eq!((&channel["member_count"], &channel["last_seq"]), (&json!(1), &json!(1)));
+    assert_eq!((&channel["role"], &channel["unread_count"]), (&json!("owner"), &json!(0)), "mine, as my list has it");
     let general = channel["id"].as_str().unwrap().to_owned();
     let secret = app.create_channel(&alice, "secret", "private").await;
 
@@ -36,7 +37,8 @@ async fn create_list_get_join_leave() {
     assert_eq!(public, [general.as_str()]);
 
     // Bob sees the public channel but not the private one, even by id.
-    assert_eq!(app.get(&format!("/api/v1/channels/{general}"), &bob.token).await.0, StatusCode::OK);
+    let (status, seen) = app.get(&format!("/api/v1/channels/{general}"), &bob.token).await;
+    assert_eq!((status, seen["channel"].get("role")), (StatusCode::OK, None), "not his: no role");
     let (status, body) = app.get(&format!("/api/v1/channels/{secret}"), &bob.token).await;
     assert_eq!((status, &body["error"]["code"]), (StatusCode::NOT_FOUND, &json!("not_found")));
     assert_eq!(app.get(&format!("/api/v1/channels/{secret}/members"), &bob.token).await.0, StatusCode::NOT_FOUND);
@@ -48,6 +50,7 @@ async fn create_list_get_join_leave() {
 
     let (status, body) = app.post(&format!("/api/v1/channels/{general}/join"), &bob.token, json!({})).await;
     assert_eq!((status, &body["channel"]["member_count"]), (StatusCode::OK, &json!(2)));
+    assert_eq!(body["channel"]["role"], "member");
     assert_eq!(my_channel_ids(&app, &bob).await, vec![general.clone()]);
     // Joining again changes nothing.
     let (status, body) = app.post(&format!("/api/v1/channels/{general}/join"), &bob.token, json!({})).await;
