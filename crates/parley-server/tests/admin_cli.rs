@@ -484,6 +484,8 @@ async fn a_slack_export_is_added_in_order_with_threads_and_reactions_and_a_secon
     let (_, ann) = login(&server, "ann.lee", "ann's password").await;
     let token = ann["token"].as_str().unwrap();
     let mine = call(&server, token, Method::GET, "/api/v1/channels", json!({})).await;
+    let unread: Vec<&Value> = mine["channels"].as_array().unwrap().iter().map(|c| &c["unread_count"]).collect();
+    assert!(unread.iter().all(|n| **n == json!(0)), "history comes read: {unread:?}");
     let mut kinds: Vec<(String, i64)> = mine["channels"]
         .as_array()
         .unwrap()

@@ -261,6 +261,8 @@ async fn import_channel(
 
     // Each message's first part's seq, by `ts`: where its replies point.
     let mut seqs: HashMap<String, Seq> = HashMap::new();
+    // The last event the import stored or found: the history it brought.
+    let mut through: Seq = 0;
     for message in messages {
         let kept = message.subtype.as_deref().is_none_or(|s| KEPT_SUBTYPES.contains(&s));
         let Some(sender) = message.user.as_deref().and_then(member).filter(|_| kept) else {
@@ -279,7 +281,7 @@ async fn import_channel(
                 Some(seq) => Some(*seq),
                 // Its root may be in the batch not yet replayed.
                 None => {
-                    note(&mut seqs, counts, replay.flush().await?);
+                    note(&mut seqs, &mut through, counts, replay.flush().await?);
                     seqs.get(thread).copied()
                 }
             },
@@ -301,7 +303,7 @@ async fn import_channel(
             let mut step = at(time, command);
             step.origin = format!("{origin} message {}", message.ts);
             step.key = (n == 0).then(|| message.ts.clone());
-            note(&mut seqs, counts, replay.push(step).await?);
+            note(&mut seqs, &mut through, counts, replay.push(step).await?);
         }
         // Reactions come after the message: Slack does not say when.
         let mut emoji_seen: Vec<Emoji> = Vec::new();
@@ -328,7 +330,7 @@ async fn import_channel(
                 let target = match seqs.get(message.ts.as_str()) {
                     Some(seq) => *seq,
                     None => {
-                        note(&mut seqs, counts, replay.flush().await?);
+                        note(&mut seqs, &mut through, counts, replay.flush().await?);
                         *seqs.get(message.ts.as_str()).context("a message replayed without its seq")?
                     }
                 };
@@ -336,7 +338,7 @@ async fn import_channel(
                 let command = Command::Change { channel: id, actor, client_msg_id, change, server_admin: false };
                 let mut step = at(time, command);
                 step.key = Some(REACTION.to_owned());
-                note(&mut seqs, counts, replay.push(step).await?);
+                note(&mut seqs, &mut through, counts, replay.push(step).await?);
             }
         }
     }
@@ -347,7 +349,12 @@ async fn import_channel(
             Command::Change { channel: id, actor: creator, client_msg_id: archive_key, change, server_admin: true };
         replay.push(at(last, command)).await?;
     }
-    note(&mut seqs, counts, replay.flush().await?);
+    note(&mut seqs, &mut through, counts, replay.flush().await?);
+    // Slack's history comes read (nobody's badge counts years of it);
+    // what was written in Parley since stays unread.
+    for member in store.members(id).await? {
+        store.mark_read(id, member.user.id, through).await?;
+    }
     Ok(existing.is_none())
 }
 
@@ -356,8 +363,14 @@ const REACTION: &str = "reaction";
 
 /// Notes where each message's first part was stored, and counts what was
 /// new (a second run finds it all stored).
-fn note(seqs: &mut HashMap<String, Seq>, counts: &mut Counts, done: Vec<(Option<String>, Appended)>) {
+fn note(
+    seqs: &mut HashMap<String, Seq>,
+    through: &mut Seq,
+    counts: &mut Counts,
+    done: Vec<(Option<String>, Appended)>,
+) {
     for (key, appended) in done {
+        *through = appended.events.iter().map(|e| e.seq).fold(*through, Seq::max);
         match key.as_deref() {
             Some(REACTION) => counts.reactions += u64::from(appended.created),
             Some(_) => {
