@@ -224,6 +224,9 @@ export class Connection {
       case "preferences":
         if (store.setPreferences(frame.channel_id, frame.preferences)) store.changed();
         break;
+      case "blocked": // from another tab or device of mine: theirs collapse or show here too
+        store.setBlocked({ id: frame.user_id }, frame.blocked);
+        break;
       case "presence":
         if (frame.status === "online") store.online.add(frame.user_id);
         else store.online.delete(frame.user_id);

@@ -47,6 +47,8 @@ pub enum Mine {
     /// These sessions (their token hashes) ended: signed out, revoked,
     /// the password changed, the account deactivated. Their sockets close.
     Ended(Vec<String>),
+    /// They blocked `other` (`blocked`), or unblocked them.
+    Blocked { other: UserId, blocked: bool },
 }
 
 #[async_trait]

@@ -118,6 +118,12 @@ pub enum ServerFrame {
         channel_id: String,
         preferences: crate::rest::Preferences,
     },
+    /// I blocked someone (`blocked`) or unblocked them, from this session or
+    /// another of mine: only ever sent to me.
+    Blocked {
+        user_id: String,
+        blocked: bool,
+    },
     Pong {
         #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
         reference: Option<Value>,
@@ -139,6 +145,7 @@ impl ServerFrame {
             ServerFrame::Presence { .. } => "presence",
             ServerFrame::ReadMarker { .. } => "read_marker",
             ServerFrame::Preferences { .. } => "preferences",
+            ServerFrame::Blocked { .. } => "blocked",
             ServerFrame::Pong { .. } => "pong",
         }
     }

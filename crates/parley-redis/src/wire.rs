@@ -2,7 +2,8 @@
 //! `offline <user>`, `typing <channel> <user>`, `read <user> <channel>
 //! <last_read_seq> <unread_count> <mention_count>` (the last left out by
 //! nodes older than mentions: 0), `prefs <user> <channel> <notify>
-//! <muted: 0|1>`. Text rather than JSON because the Lua scripts publish the
+//! <muted: 0|1>`, `ended <user> <token hashes,…>`, `block <user> <other>
+//! <blocked: 0|1>`. Text rather than JSON because the Lua scripts publish the
 //! first two themselves. A node that does not know a kind skips it, so a
 //! newer node's notices cost an older one nothing during an upgrade.
 
@@ -16,6 +17,7 @@ const TYPING: &str = "typing";
 const READ: &str = "read";
 const PREFERENCES: &str = "prefs";
 const ENDED: &str = "ended";
+const BLOCK: &str = "block";
 
 pub(crate) fn encode(notice: &Notice) -> String {
     match notice {
@@ -32,6 +34,9 @@ pub(crate) fn encode(notice: &Notice) -> String {
         }
         // Token hashes are hex: no space or comma in one.
         Notice::Mine { user, what: Mine::Ended(sessions) } => format!("{ENDED} {user} {}", sessions.join(",")),
+        Notice::Mine { user, what: Mine::Blocked { other, blocked } } => {
+            format!("{BLOCK} {user} {other} {}", u8::from(*blocked))
+        }
     }
 }
 
@@ -79,6 +84,17 @@ pub(crate) fn decode(text: &str) -> Option<Notice> {
                     .collect::<Option<_>>()?,
             ),
         },
+        BLOCK => Notice::Mine {
+            user: words.next()?.parse::<UserId>().ok()?,
+            what: Mine::Blocked {
+                other: words.next()?.parse::<UserId>().ok()?,
+                blocked: match words.next()? {
+                    "0" => false,
+                    "1" => true,
+                    _ => return None,
+                },
+            },
+        },
         _ => return None,
     };
     words.next().is_none().then_some(notice)
@@ -96,6 +112,7 @@ mod tests {
         let preferences = Preferences { notify: Notify::Nothing, muted: true };
         let preferred = Notice::Mine { user, what: Mine::Preferences(channel, preferences) };
         let ended = Notice::Mine { user, what: Mine::Ended(vec!["ab12".to_owned(), "cd34".to_owned()]) };
+        let blocked = Notice::Mine { user, what: Mine::Blocked { other: UserId::generate(), blocked: true } };
         for notice in [
             Notice::Online(user),
             Notice::Offline(user),
@@ -103,6 +120,7 @@ mod tests {
             read.clone(),
             preferred.clone(),
             ended.clone(),
+            blocked.clone(),
         ] {
             assert_eq!(decode(&encode(&notice)), Some(notice));
         }
@@ -110,6 +128,7 @@ mod tests {
         assert_eq!(encode(&read), format!("read {user} {channel} 57 3 1"));
         assert_eq!(encode(&ended), format!("ended {user} ab12,cd34"));
         assert_eq!(decode(&format!("ended {user} ab12,not-hex")), None);
+        assert_eq!(decode(&format!("block {user} {user} 2")), None);
         let older = decode(&format!("read {user} {channel} 57 3"));
         assert_eq!(older, Some(Notice::Mine { user, what: Mine::Read(ReadMarker { mention_count: 0, ..marker }) }));
         assert_eq!(encode(&preferred), format!("prefs {user} {channel} none 1"));

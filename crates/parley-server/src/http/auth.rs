@@ -10,6 +10,7 @@ use parley_core::accounts::{self, Admission, Registration};
 use parley_core::id::UserId;
 use parley_core::model::User;
 use parley_core::parse::{DisplayName, Password, Username};
+use parley_core::presence::Mine;
 use parley_core::search::PeopleQuery;
 use parley_core::time::Timestamp;
 use parley_core::Error;
@@ -204,12 +205,18 @@ fn other_user(raw: &str) -> Result<UserId, Error> {
 
 /// Their messages in a DM with me are refused from now on.
 async fn block(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    state.chat.block(authed.user.id, other_user(&id)?, true).await?;
-    Ok(StatusCode::NO_CONTENT)
+    set_blocked(&state, &authed, &id, true).await
 }
 
 async fn unblock(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    state.chat.block(authed.user.id, other_user(&id)?, false).await?;
+    set_blocked(&state, &authed, &id, false).await
+}
+
+/// Blocks or unblocks someone; every session of mine hears of it (`blocked`).
+async fn set_blocked(state: &AppState, authed: &Authed, id: &str, blocked: bool) -> ApiResult<StatusCode> {
+    let other = other_user(id)?;
+    state.chat.block(authed.user.id, other, blocked).await?;
+    state.hub.mine(authed.user.id, Mine::Blocked { other, blocked });
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -161,7 +161,7 @@ async fn a_silent_client_goes_offline_on_every_node_within_60_s() {
     drop(silent);
 }
 
-/// A read, or a change of preferences, on one node reaches its owner's
+/// A read, a change of preferences or a block on one node reaches its owner's
 /// sessions on every node, through the same relay as typing; the channel's
 /// other members hear nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -212,6 +212,19 @@ async fn a_read_marker_and_preferences_follow_their_owner_across_nodes() {
         json!({"type": "preferences", "channel_id": room, "preferences": {"notify": "mentions", "muted": true}});
     assert_eq!(here.next_of("preferences").await, changed, "from the other node");
     assert_eq!(there.next_of("preferences").await, changed);
+
+    // And blocks.
+    let blocked = cluster
+        .http
+        .put(nodes[1].url(&format!("/api/v1/me/blocks/{}", alice.id)))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), StatusCode::NO_CONTENT);
+    let told = json!({"type": "blocked", "user_id": alice.id, "blocked": true});
+    assert_eq!(here.next_of("blocked").await, told, "from the other node");
+    assert_eq!(there.next_of("blocked").await, told);
 
     // Node 1 offered each marker to bob's sessions there at once: had alice's
     // session there been offered one, it would come before her pong.

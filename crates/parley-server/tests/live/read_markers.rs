@@ -96,3 +96,24 @@ async fn preferences_reach_every_session_of_mine_and_nobody_else() {
     let others = until_pong(&mut a).await;
     assert!(!others.iter().any(|f| f["type"] == "preferences"), "alice hears nothing of bob's: {others:?}");
 }
+
+#[tokio::test]
+async fn a_block_reaches_every_session_of_mine_and_nobody_else() {
+    let app = spawn_app().await;
+    let (alice, bob, _) = pair(&app).await;
+    let (mut a, _) = WsClient::connect(app.addr, &alice.token, json!({})).await;
+    let (mut b1, _) = WsClient::connect(app.addr, &bob.token, json!({})).await;
+    let (mut b2, _) = WsClient::connect(app.addr, &bob.token, json!({})).await;
+
+    let path = format!("/api/v1/me/blocks/{}", alice.id);
+    let response = app.http.put(app.url(&path)).bearer_auth(&bob.token).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    let blocked = json!({"type": "blocked", "user_id": alice.id, "blocked": true});
+    assert_eq!(b1.next_of("blocked").await, blocked);
+    assert_eq!(b2.next_of("blocked").await, blocked);
+    let response = app.http.delete(app.url(&path)).bearer_auth(&bob.token).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(b2.next_of("blocked").await, json!({"type": "blocked", "user_id": alice.id, "blocked": false}));
+    let others = until_pong(&mut a).await;
+    assert!(!others.iter().any(|f| f["type"] == "blocked"), "alice is not told: {others:?}");
+}

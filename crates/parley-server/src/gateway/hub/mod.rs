@@ -255,7 +255,7 @@ impl Hub {
     }
 
     /// Something for `user` alone — their read marker moved, their
-    /// preferences in a channel changed: every session of theirs learns it
+    /// preferences in a channel changed, they blocked someone: every session of theirs learns it
     /// (on every node, in cluster mode), the one that changed it included,
     /// and nobody else. Not an event of a channel's log: a session that
     /// connects later reads both in `ready`.
@@ -277,6 +277,7 @@ impl Hub {
             Mine::Preferences(channel, preferences) => {
                 ServerFrame::Preferences { channel_id: channel.to_string(), preferences: (&preferences).into() }
             }
+            Mine::Blocked { other, blocked } => ServerFrame::Blocked { user_id: other.to_string(), blocked },
             Mine::Ended(ended) => {
                 let links = sessions.iter().filter_map(|id| state.sessions.get(id)).map(|entry| &entry.link);
                 for link in links.filter(|link| ended.contains(&link.token_hash)) {
