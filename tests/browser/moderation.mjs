@@ -271,8 +271,13 @@ async function steps({ step, screenshots, open }) {
     await root.keyboard.press("Escape");
   });
 
-  await step("a block collapses someone's messages (one can be shown) and refuses their DM with the sentence shown", async () => {
+  await step("a block collapses someone's messages (one can be shown), in her other tab too, and refuses their DM with the sentence shown", async () => {
     await openChannel(olive, "roadmap");
+    // Her other tab, on the same channel: told of the block with no reload.
+    const otherTab = await olive.context().newPage();
+    await otherTab.goto(olive.url());
+    await otherTab.locator(".log .msg .body").filter({ hasText: "back in business" }).waitFor();
+    await olive.bringToFront(); // the tab she works in; the other one is in the background
     const dialog = await about(olive, "bob");
     await dialog.getByRole("button", { name: "Block", exact: true }).click();
     const sure = olive.getByRole("dialog", { name: "Block bob?" });
@@ -285,6 +290,7 @@ async function steps({ step, screenshots, open }) {
     await collapsed.first().waitFor();
     check(await collapsed.count() === 2, `bob's two messages are collapsed (${await collapsed.count()})`);
     check(await olive.locator(".log .msg .body").filter({ hasText: "back in business" }).count() === 0, "their text is not shown");
+    await otherTab.waitForFunction(() => document.querySelectorAll(".log .msg.collapsed").length === 2);
     await say(bob, "one more from bob");
     await olive.waitForFunction(() => document.querySelectorAll(".log .msg.collapsed").length === 3);
     await openChannel(carol, "roadmap");
@@ -320,6 +326,8 @@ async function steps({ step, screenshots, open }) {
     await olive.keyboard.press("Escape");
     await sees(olive, "back in business");
     check(await olive.locator(".log .msg.collapsed").count() === 0, "nothing collapsed once unblocked");
+    await otherTab.locator(".log .msg .body").filter({ hasText: "back in business" }).waitFor();
+    await otherTab.close();
     await failed.getByRole("button", { name: "Retry" }).click();
     await sidebar(olive).getByRole("button", { name: /bob/ }).click();
     await sees(olive, "hello olive");
