@@ -93,14 +93,7 @@ fn channel_id(raw: &str) -> Result<parley_core::id::ChannelId, ApiError> {
     raw.parse().map_err(|_| ApiError(Error::not_found("channel not found")))
 }
 
-/// A channel as the wire shows it: DMs list their people.
+/// A channel as `user` is answered it ([`channel_body`](crate::gateway::session::channel_body)).
 async fn channel_body(state: &AppState, user: UserId, channel: &Channel) -> ApiResult<parley_protocol::Channel> {
-    if let Some(mine) = state.chat.my_channel(user, channel.id).await? {
-        let mut bodies = crate::gateway::session::channel_bodies(state, std::slice::from_ref(&mine)).await?;
-        if let Some(body) = bodies.pop() {
-            return Ok(body);
-        }
-    }
-    let people = state.chat.dm_people(channel).await?;
-    Ok(parley_protocol::Channel::from(channel).with_members(people))
+    Ok(crate::gateway::session::channel_body(state, user, channel).await?)
 }

@@ -82,16 +82,21 @@ impl<'s> Replay<'s> {
             return Ok(Vec::new());
         }
         let steps = std::mem::take(&mut self.steps);
-        let (commands, stamps) = steps.iter().map(|s| (s.command.clone(), s.stamp.clone())).unzip();
+        let (mut commands, mut stamps, mut checks) = (Vec::new(), Vec::new(), Vec::new());
+        for Step { command, stamp, seqs, origin, key } in steps {
+            commands.push(command);
+            stamps.push(stamp);
+            checks.push((seqs, origin, key));
+        }
         let applied = self.store.replay(commands, stamps).await?;
-        let mut done = Vec::with_capacity(steps.len());
-        for (step, result) in steps.into_iter().zip(applied.results) {
-            let appended = result.with_context(|| format!("{}: refused when replayed", step.origin))?;
+        let mut done = Vec::with_capacity(checks.len());
+        for ((want, origin, key), result) in checks.into_iter().zip(applied.results) {
+            let appended = result.with_context(|| format!("{origin}: refused when replayed"))?;
             let seqs: Vec<Seq> = appended.events.iter().map(|e| e.seq).collect();
-            if !step.seqs.is_empty() && (!appended.created || seqs != step.seqs) {
-                bail!("{}: replayed at seqs {seqs:?}, not {:?}", step.origin, step.seqs);
+            if !want.is_empty() && (!appended.created || seqs != want) {
+                bail!("{origin}: replayed at seqs {seqs:?}, not {want:?}");
             }
-            done.push((step.key, appended));
+            done.push((key, appended));
         }
         Ok(done)
     }

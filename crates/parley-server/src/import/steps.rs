@@ -58,10 +58,7 @@ pub(super) fn channel_steps(
     }
     // Stand-ins for what the log no longer holds, each unlike the value
     // that replaces it, so that the change is one.
-    let first_rename = log.iter().find_map(|e| match &e.body {
-        EventBody::ChannelRenamed { .. } => Some(()),
-        _ => None,
-    });
+    let renamed = log.iter().any(|e| matches!(e.body, EventBody::ChannelRenamed { .. }));
     let first_topic = log.iter().find_map(|e| match &e.body {
         EventBody::TopicChanged { topic, .. } => Some(topic.as_str()),
         _ => None,
@@ -75,9 +72,9 @@ pub(super) fn channel_steps(
     let created = Channel {
         id,
         kind,
-        name: match first_rename {
-            Some(()) => format!("imported-{}", id.as_uuid().simple()),
-            None => channel.name.clone(),
+        name: match renamed {
+            true => format!("imported-{}", id.as_uuid().simple()),
+            false => channel.name.clone(),
         },
         topic: match first_topic {
             Some("") => "(imported)".to_owned(),

@@ -9,9 +9,9 @@ use parley_core::id::{ChannelId, UserId};
 use parley_core::parse::Seq;
 use parley_core::time::Timestamp;
 use parley_core::Error;
-use parley_protocol::{self as wire, ServerFrame};
+use parley_protocol::ServerFrame;
 
-use super::{channel_bodies, Exit, Outbound, Resume, Session, REPLAY_INLINE};
+use super::{channel_bodies, channel_body, Exit, Outbound, Resume, Session, REPLAY_INLINE};
 use crate::gateway::hub::{Delivery, EventFrame, Frame};
 
 impl<W: Sink<Outbound> + Unpin> Session<W> {
@@ -138,21 +138,9 @@ impl<W: Sink<Outbound> + Unpin> Session<W> {
     /// The channel as my list shows it (my role, preferences and counts);
     /// left again already, as it stands.
     async fn channel_added(&self, id: ChannelId, out: &mut Vec<Outbound>) -> Result<(), Error> {
-        let body = match self.state.chat.my_channel(self.user.id, id).await? {
-            Some(mine) => {
-                self.state.hub.learned(&mine.channel);
-                channel_bodies(&self.state, std::slice::from_ref(&mine)).await?.pop()
-            }
-            None => match self.state.chat.followed_channel(id).await? {
-                Some(channel) => {
-                    self.state.hub.learned(&channel);
-                    let people = self.state.chat.dm_people(&channel).await?;
-                    Some(wire::Channel::from(&channel).with_members(people))
-                }
-                None => None,
-            },
-        };
-        if let Some(channel) = body {
+        if let Some(channel) = self.state.chat.followed_channel(id).await? {
+            self.state.hub.learned(&channel);
+            let channel = channel_body(&self.state, self.user.id, &channel).await?;
             out.push(Outbound::Frame(Frame::new(&ServerFrame::ChannelAdded { channel })));
         }
         Ok(())

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use futures::stream::FuturesUnordered;
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use parley_core::id::ChannelId;
-use parley_core::model::{MyChannel, User};
+use parley_core::id::{ChannelId, UserId};
+use parley_core::model::{Channel, MyChannel, User};
 use parley_core::parse::{parse_seq, Seq};
 use parley_core::{Error, ErrorCode};
 use parley_protocol::{self as wire, ServerFrame};
@@ -377,6 +377,22 @@ async fn refuse<W: Sink<Outbound> + Unpin>(mut output: W, error: &Error) {
     let code =
         if error.code == ErrorCode::Unauthenticated { CloseCode::Unauthenticated } else { CloseCode::ServerError };
     let _ = tokio::time::timeout(CLOSE_GRACE, output.send(Outbound::Close(code, "cannot start the session"))).await;
+}
+
+/// A channel as `user` is shown it: as their list shows it (role,
+/// preferences, counts) when they are a member, else as anyone may see it;
+/// a DM with its people.
+pub async fn channel_body(state: &AppState, user: UserId, channel: &Channel) -> Result<wire::Channel, Error> {
+    match state.chat.my_channel(user, channel.id).await? {
+        Some(mine) => {
+            let people = state.chat.dm_people(&mine.channel).await?;
+            Ok(wire::Channel::from(&mine).with_members(people))
+        }
+        None => {
+            let people = state.chat.dm_people(channel).await?;
+            Ok(wire::Channel::from(channel).with_members(people))
+        }
+    }
 }
 
 /// My channels as `ready` and `GET /api/v1/channels` show them.
